@@ -1,0 +1,130 @@
+// deepcomp's in-memory model: a protobuf-free view of an ONNX graph plus every weight tensor found
+// in it (initializers and Constant nodes, in the main graph and all subgraphs), each with a float32
+// working copy and enough about its origin (dtype, location, storage field) to be written back
+// exactly. onnx_io builds and saves it; compress, runtime and cli only ever see this.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/dtype.h"
+
+namespace deepcomp {
+
+// What a tensor is used for, decided from the graph (onnx_io/roles.cc).
+enum class TensorRole {
+  kConvWeight,  // input 1 of Conv / ConvTranspose
+  kFcWeight,    // input 1 of Gemm, or the constant operand of MatMul
+  kEmbedding,   // data input of Gather with float data
+  kBias,        // input 2 of Conv / ConvTranspose / Gemm, or a 1-D float added to a layer output
+  kOther,       // everything else (shapes, normalization constants, ...)
+};
+const char* role_name(TensorRole role);  // "conv", "fc", "embedding", "bias", "other"
+// Compressible by default: conv, fc and embedding tensors.
+bool is_weight_role(TensorRole role);
+
+enum class LocationKind {
+  kInitializer,   // graph.initializer
+  kConstantNode,  // a Constant node's attribute (value, value_float(s), value_int(s))
+};
+
+struct TensorLocation {
+  LocationKind kind = LocationKind::kInitializer;
+  // Path of the graph holding it: "" for the main graph, else "NODE/ATTR" segments joined by '/',
+  // e.g. "if_node/then_branch" or "loop/body/inner_if/else_branch".
+  std::string graph_path;
+  std::string node;            // kConstantNode: the Constant node's name (may be empty in the file)
+  std::string attribute;       // kConstantNode: "value", "value_float", "value_floats", ...
+  std::string external_file;   // non-empty when the data lives in an external file (as written)
+  int64_t external_offset = 0;
+  int64_t external_length = -1;  // -1: to the end of the file
+  bool raw_data = true;        // data was in raw_data (else in the typed field: float_data, ...)
+};
+
+struct Tensor {
+  std::string name;
+  std::vector<int64_t> shape;
+  DType dtype = DType::kFloat32;  // dtype in the file
+  TensorRole role = TensorRole::kOther;
+  TensorLocation location;
+  // Float working copy, one value per element, for float dtypes (float32/16, bfloat16, float64).
+  std::vector<float> values;
+  // The exact little-endian element bytes for non-float dtypes, and for float64 (whose float32
+  // copy is lossy: on save an element whose working copy still equals float(original) keeps its
+  // original double). Empty for float32/16 and bfloat16, which float32 holds exactly.
+  std::string raw;
+
+  int64_t numel() const;
+  size_t byte_size() const { return static_cast<size_t>(numel()) * dtype_size(dtype); }
+};
+
+struct Graph;
+
+struct Attribute {
+  enum class Type { kFloat, kInt, kString, kTensor, kGraph, kFloats, kInts, kStrings, kOther };
+  std::string name;
+  Type type = Type::kOther;
+  float f = 0;
+  int64_t i = 0;
+  std::string s;
+  std::vector<float> floats;
+  std::vector<int64_t> ints;
+  std::vector<std::string> strings;
+  std::string tensor;            // kTensor: name of the tensor in Model::tensors
+  std::shared_ptr<Graph> graph;  // kGraph
+};
+
+struct Node {
+  std::string name;
+  std::string op_type;
+  std::string domain;
+  std::vector<std::string> inputs;  // "" for an omitted optional input
+  std::vector<std::string> outputs;
+  std::vector<Attribute> attributes;
+
+  const Attribute* attr(const std::string& attr_name) const;
+};
+
+struct ValueInfo {
+  std::string name;
+  DType dtype = DType::kUndefined;
+  // -1 for a symbolic or unknown dimension (its name, if any, is in dim_params).
+  std::vector<int64_t> dims;
+  std::vector<std::string> dim_params;
+  bool has_shape = false;
+};
+
+struct Graph {
+  std::string name;
+  std::vector<Node> nodes;
+  std::vector<ValueInfo> inputs;   // graph inputs that are not initializers
+  std::vector<ValueInfo> outputs;
+  std::vector<std::string> initializers;  // names of this graph's initializers
+};
+
+struct OpsetImport {
+  std::string domain;  // "" is the default ONNX domain
+  int64_t version = 0;
+};
+
+struct Model {
+  int64_t ir_version = 0;
+  std::string producer_name;
+  std::string producer_version;
+  std::vector<OpsetImport> opsets;
+  Graph graph;
+  std::vector<Tensor> tensors;  // every tensor, all graphs, names unique
+  // The serialized ModelProto with every tensor's data removed: the graph, metadata and everything
+  // deepcomp does not model, kept opaque so that saving changes nothing else. onnx_io owns its
+  // meaning; the .dcz container stores it as bytes.
+  std::string skeleton;
+  // Folder of the model file, for resolving external data.
+  std::string base_dir;
+
+  Tensor* find_tensor(const std::string& name);
+  const Tensor* find_tensor(const std::string& name) const;
+};
+
+}  // namespace deepcomp

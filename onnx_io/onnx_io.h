@@ -1,0 +1,54 @@
+// ONNX <-> deepcomp's in-memory Model. The only folder that includes protobuf or ONNX headers.
+// Loading finds every tensor (initializers and Constant nodes, in the main graph and in every
+// subgraph; raw_data or typed fields; external data; float32/16, bfloat16, float64 and non-float
+// dtypes), classifies each tensor's role from the graph, and keeps the rest of the file as an
+// opaque skeleton so that saving an unmodified model reproduces it.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/file_io.h"
+#include "core/model.h"
+#include "core/status.h"
+
+namespace deepcomp::onnx_io {
+
+// Loads an .onnx file; external data files are resolved relative to its folder and may not
+// escape it. Every error names the file and, where it applies, the tensor or node.
+Result<Model> load_model(const std::string& path);
+
+// Parses serialized ModelProto bytes. `display_name` is used in error messages; `base_dir` is the
+// folder external data is resolved against ("" refuses external data).
+Result<Model> parse_model(std::string_view bytes, const std::string& display_name,
+                          const std::string& base_dir);
+
+// Rebuilds a Model from a skeleton (Model::skeleton) and its tensors, e.g. read back from a .dcz.
+// Tensors must carry name, shape, dtype, location and values/raw as load_model gave them.
+Result<Model> model_from_skeleton(const std::string& skeleton, std::vector<Tensor> tensors,
+                                  const std::string& display_name);
+
+struct SaveOptions {
+  WriteOptions write;
+  // Write tensors to an external data file beside the model (name: OUTPUT.data). Done
+  // automatically when the model would exceed protobuf's 2 GB limit.
+  bool external_data = false;
+  // Tensors smaller than this stay inside the .onnx when writing external data.
+  int64_t external_min_bytes = 1024;
+};
+
+// Writes `model` as an .onnx file (atomically). Tensors go back in their original dtype, location
+// and storage field.
+Status save_model(const Model& model, const std::string& path, const SaveOptions& options = {});
+
+// The full serialized ModelProto (tensors inline); fails past 2 GB.
+Result<std::string> serialize_model(const Model& model);
+
+// Runs the ONNX checker (onnx::checker::check_model) on serialized model bytes.
+Status check_model_bytes(std::string_view bytes, const std::string& display_name);
+
+// Reads a serialized TensorProto file (the input_N.pb / output_N.pb of ONNX's backend tests).
+Result<Tensor> read_tensor_file(const std::string& path);
+
+}  // namespace deepcomp::onnx_io
