@@ -23,7 +23,10 @@ class Status {
   // Returns a copy whose message is "context: message" (for adding the file or tensor name).
   Status WithContext(const std::string& context) const {
     if (ok()) return *this;
-    return Error(context + ": " + message_);
+    std::string combined = context;
+    combined += ": ";
+    combined += message_;
+    return Error(std::move(combined));
   }
 
  private:
