@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs the Debian (bookworm) packages deepcomp builds and tests with. Uses sudo when not root.
+set -euo pipefail
+packages=(
+  build-essential cmake ninja-build pkg-config git
+  libeigen3-dev libprotobuf-dev protobuf-compiler libonnx-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  libzstd-dev zlib1g-dev libcli11-dev nlohmann-json3-dev libfmt-dev
+  libonnx-testdata dataset-fashion-mnist librsvg2-bin
+)
+if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update
+$SUDO apt-get install -y --no-install-recommends "${packages[@]}"
