@@ -1,0 +1,500 @@
+#include "compress/pipeline.h"
+
+#include <fnmatch.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <mutex>
+
+#include "compress/huffman.h"
+#include "compress/prune.h"
+#include "compress/relative_index.h"
+#include "core/tensor_bytes.h"
+
+namespace deepcomp::compress {
+namespace {
+
+bool is_conv(TensorRole role) { return role == TensorRole::kConvWeight; }
+
+// What the pipeline does to one tensor, resolved from the options.
+struct LayerPlan {
+  bool compress = false;
+  bool prune = false;
+  bool use_threshold = false;  // threshold given directly (global or std) instead of sparsity
+  double sparsity = 0;
+  float threshold = 0;
+  int bits = 0;
+  int index_bits = 0;
+};
+
+bool wants_compression(const Tensor& t, const CompressOptions& options) {
+  if (!is_float_dtype(t.dtype) || t.numel() <= 0) return false;
+  if (is_weight_role(t.role)) return true;
+  return options.include_biases && t.role == TensorRole::kBias;
+}
+
+LayerPlan plan_layer(const Tensor& t, const CompressOptions& options) {
+  LayerPlan plan;
+  plan.compress = wants_compression(t, options);
+  const bool conv = is_conv(t.role);
+  plan.bits = conv ? options.bits_conv : options.bits_fc;
+  plan.index_bits = conv ? options.index_bits_conv : options.index_bits_fc;
+  std::optional<double> sparsity;
+  if (!options.no_prune && !options.prune_global && !options.prune_std) {
+    const std::optional<double>& kind = conv ? options.prune_conv : options.prune_fc;
+    if (kind) sparsity = kind;
+    else if (options.prune) sparsity = options.prune;
+    else sparsity = conv ? kDefaultPruneConv : kDefaultPruneFc;
+  }
+  if (!options.no_prune && options.prune_std) {
+    plan.use_threshold = true;
+    plan.threshold = std_threshold(t.values, *options.prune_std);
+  }
+  for (const LayerOverride& o : options.layers) {
+    if (fnmatch(o.pattern.c_str(), t.name.c_str(), 0) != 0) continue;
+    if (o.skip) plan.compress = !*o.skip && plan.compress;
+    if (o.prune) {
+      sparsity = o.prune;
+      plan.use_threshold = false;
+    }
+    if (o.bits) plan.bits = *o.bits;
+    if (o.index_bits) plan.index_bits = *o.index_bits;
+  }
+  if (sparsity) plan.sparsity = *sparsity;
+  plan.prune = plan.use_threshold ? plan.threshold > 0 : plan.sparsity > 0;
+  return plan;
+}
+
+bool has_prune_override(const Tensor& t, const CompressOptions& options) {
+  for (const LayerOverride& o : options.layers)
+    if (o.prune && fnmatch(o.pattern.c_str(), t.name.c_str(), 0) == 0) return true;
+  return false;
+}
+
+// Huffman-codes a stream, or packs it at fixed width when that is smaller (or Huffman is off).
+Result<SymbolStream> code_stream(const std::vector<uint32_t>& symbols, uint32_t alphabet,
+                                 int fixed_bits, bool huffman) {
+  fixed_bits = std::min(fixed_bits, 16);
+  fixed_bits = std::max(fixed_bits, bits_for_alphabet(alphabet));
+  DEEPCOMP_ASSIGN_OR_RETURN(SymbolStream fixed, fixed_encode(symbols, alphabet, fixed_bits));
+  if (!huffman) return fixed;
+  DEEPCOMP_ASSIGN_OR_RETURN(SymbolStream coded, huffman_encode(symbols, alphabet));
+  // The code lengths cost about half a byte per symbol in the file.
+  if (coded.bits.size() + coded.code_lengths.size() / 2 < fixed.bits.size()) return coded;
+  return fixed;
+}
+
+// Exact payload bits of a coded stream (without the final byte's padding).
+double stream_bits(const SymbolStream& s, const std::vector<uint32_t>& symbols) {
+  if (s.code_lengths.empty()) return static_cast<double>(s.count) * s.fixed_bits;
+  double bits = 0;
+  for (uint32_t symbol : symbols) bits += s.code_lengths[symbol];
+  return bits;
+}
+
+double stream_entropy(const std::vector<uint32_t>& symbols, uint32_t alphabet) {
+  auto freqs = symbol_frequencies(symbols, alphabet);
+  return freqs.ok() ? entropy_bits(*freqs) : 0;
+}
+
+struct LayerResult {
+  Status status;
+  EncodedTensor encoded;
+  LayerReport report;
+};
+
+EncodedTensor identity_of(const Tensor& t) {
+  EncodedTensor e;
+  e.name = t.name;
+  e.shape = t.shape;
+  e.dtype = t.dtype;
+  e.role = t.role;
+  e.location = t.location;
+  return e;
+}
+
+LayerReport base_report(const Tensor& t) {
+  LayerReport r;
+  r.name = t.name;
+  r.kind = role_name(t.role);
+  r.shape = t.shape;
+  r.params = t.numel();
+  const double bytes = static_cast<double>(t.numel()) * static_cast<double>(dtype_size(t.dtype));
+  r.bytes = {bytes, bytes, bytes, bytes};
+  return r;
+}
+
+LayerResult store_lossless(const Tensor& t) {
+  LayerResult out;
+  out.encoded = identity_of(t);
+  out.encoded.encoding = Encoding::kLossless;
+  out.encoded.raw = tensor_element_bytes(t);
+  out.report = base_report(t);
+  int64_t nonzero = 0;
+  if (!t.values.empty()) {
+    for (float v : t.values) nonzero += v != 0.0f;
+  } else {
+    nonzero = t.numel();
+  }
+  out.report.nonzero = nonzero;
+  out.report.sparsity = t.numel() > 0 ? 1.0 - static_cast<double>(nonzero) / t.numel() : 0;
+  return out;
+}
+
+LayerResult compress_layer(const Tensor& t, const LayerPlan& plan, const CompressOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  LayerResult out;
+  out.status = check_finite(t.values, t.name);
+  if (!out.status.ok()) return out;
+  LayerReport& r = out.report;
+  r = base_report(t);
+  r.compressed = true;
+  EncodedTensor& e = out.encoded;
+  e = identity_of(t);
+  const int64_t numel = t.numel();
+  const double elem_bytes = static_cast<double>(dtype_size(t.dtype));
+
+  // 1. Pruning: positions and values of the surviving weights.
+  std::vector<int64_t> positions;
+  std::vector<float> kept;
+  if (plan.prune) {
+    const float threshold =
+        plan.use_threshold ? plan.threshold : magnitude_threshold_for_sparsity(t.values, plan.sparsity);
+    r.threshold = threshold;
+    for (int64_t i = 0; i < numel; ++i) {
+      const float w = t.values[static_cast<size_t>(i)];
+      if (std::fabs(w) >= threshold && w != 0.0f) {
+        positions.push_back(i);
+        kept.push_back(w);
+      }
+    }
+  } else {
+    kept = t.values;
+  }
+  const int64_t nnz = static_cast<int64_t>(kept.size());
+  r.nonzero = plan.prune ? nnz : static_cast<int64_t>(std::count_if(kept.begin(), kept.end(), [](float v) { return v != 0.0f; }));
+  r.sparsity = numel > 0 ? 1.0 - static_cast<double>(r.nonzero) / static_cast<double>(numel) : 0;
+
+  // 2. The relative sparse index.
+  double index_bits_fixed = 0;
+  std::vector<uint32_t> index_codes;
+  if (plan.prune) {
+    r.index_bits = plan.index_bits;
+    index_codes = encode_relative_index(positions, plan.index_bits);
+    r.fillers = static_cast<int64_t>(index_codes.size()) - nnz;
+    index_bits_fixed = static_cast<double>(index_codes.size()) * plan.index_bits;
+    const uint32_t alphabet = uint32_t{1} << plan.index_bits;
+    auto stream = code_stream(index_codes, alphabet, plan.index_bits, options.huffman);
+    if (!stream.ok()) {
+      out.status = stream.status().WithContext("tensor '" + t.name + "' index");
+      return out;
+    }
+    e.index_bits = static_cast<uint32_t>(plan.index_bits);
+    e.index = std::move(*stream);
+    r.index_entropy_bits = stream_entropy(index_codes, alphabet);
+    r.index_huffman_bits = stream_bits(e.index, index_codes);
+  }
+  r.bytes.pruned = plan.prune ? static_cast<double>(nnz) * elem_bytes + index_bits_fixed / 8 : r.bytes.original;
+
+  // 3. Weight sharing and 4. Huffman coding of the cluster indices.
+  if (!options.share) {
+    e.encoding = plan.prune ? Encoding::kSparseFloat : Encoding::kLossless;
+    if (plan.prune) {
+      e.raw.resize(kept.size() * sizeof(float));
+      std::memcpy(e.raw.data(), kept.data(), e.raw.size());
+      r.bytes.quantized = r.bytes.pruned;
+      r.bytes.huffman = static_cast<double>(nnz) * 4 + r.index_huffman_bits / 8;
+      r.huffman_bits = r.index_huffman_bits + static_cast<double>(nnz) * 32;
+    } else {
+      e.raw = tensor_element_bytes(t);
+    }
+  } else {
+    e.encoding = plan.prune ? Encoding::kSparseShared : Encoding::kSharedDense;
+    r.bits = plan.bits;
+    const int k = 1 << plan.bits;
+    KMeansResult empty;
+    Result<KMeansResult> km = empty;
+    if (!kept.empty()) km = kmeans_1d(kept, KMeansOptions{k, options.init, options.iters, options.seed});
+    if (!km.ok()) {
+      out.status = km.status().WithContext("tensor '" + t.name + "'");
+      return out;
+    }
+    // Shared values must be representable in the tensor's own dtype so that decompress restores
+    // them exactly.
+    std::vector<float> codebook = km->centroids;
+    for (float& c : codebook) c = round_to_dtype(c, t.dtype);
+    std::vector<uint32_t> clusters(km->labels.begin(), km->labels.end());
+    double sse = 0;
+    for (size_t i = 0; i < kept.size(); ++i) {
+      const double d = static_cast<double>(kept[i]) - codebook[clusters[i]];
+      sse += d * d;
+    }
+    r.sse = sse;
+    r.clusters = static_cast<int>(codebook.size());
+    r.kmeans_iterations = km->iterations;
+    const uint32_t alphabet = static_cast<uint32_t>(std::max<size_t>(codebook.size(), 1));
+    auto stream = code_stream(clusters, alphabet, plan.bits, options.huffman);
+    if (!stream.ok()) {
+      out.status = stream.status().WithContext("tensor '" + t.name + "' clusters");
+      return out;
+    }
+    e.codebook = std::move(codebook);
+    e.clusters = std::move(*stream);
+    r.cluster_entropy_bits = stream_entropy(clusters, alphabet);
+    r.cluster_huffman_bits = stream_bits(e.clusters, clusters);
+    const double codebook_bytes = static_cast<double>(e.codebook.size()) * 4;
+    r.bytes.quantized = (static_cast<double>(nnz) * plan.bits + index_bits_fixed) / 8 + codebook_bytes;
+    r.bytes.huffman = (r.cluster_huffman_bits + r.index_huffman_bits) / 8 + codebook_bytes;
+    r.huffman_bits = r.cluster_huffman_bits + r.index_huffman_bits;
+  }
+  if (e.encoding == Encoding::kLossless) {
+    r.compressed = false;
+    r.bytes.quantized = r.bytes.huffman = r.bytes.pruned;
+  }
+  r.entropy_bits = r.index_entropy_bits + r.cluster_entropy_bits;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return out;
+}
+
+std::string format_double(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+std::vector<std::pair<std::string, std::string>> settings_metadata(const CompressOptions& o) {
+  std::vector<std::pair<std::string, std::string>> m;
+  if (o.no_prune) m.emplace_back("prune", "none");
+  if (o.prune) m.emplace_back("prune", format_double(*o.prune));
+  if (o.prune_std) m.emplace_back("prune-std", format_double(*o.prune_std));
+  if (o.prune_global) m.emplace_back("prune-global", format_double(*o.prune_global));
+  if (o.prune_conv) m.emplace_back("prune-conv", format_double(*o.prune_conv));
+  if (o.prune_fc) m.emplace_back("prune-fc", format_double(*o.prune_fc));
+  for (const LayerOverride& l : o.layers) m.emplace_back("layer", l.pattern);
+  m.emplace_back("share", o.share ? "yes" : "no");
+  m.emplace_back("bits-conv", std::to_string(o.bits_conv));
+  m.emplace_back("bits-fc", std::to_string(o.bits_fc));
+  m.emplace_back("init", kmeans_init_name(o.init));
+  m.emplace_back("iters", std::to_string(o.iters));
+  m.emplace_back("seed", std::to_string(o.seed));
+  m.emplace_back("index-bits-conv", std::to_string(o.index_bits_conv));
+  m.emplace_back("index-bits-fc", std::to_string(o.index_bits_fc));
+  m.emplace_back("huffman", o.huffman ? "yes" : "no");
+  return m;
+}
+
+}  // namespace
+
+Result<LayerOverride> parse_layer_override(const std::string& spec) {
+  const size_t eq = spec.rfind('=');
+  if (eq == std::string::npos || eq == 0)
+    return Status::Error("--layer '" + spec + "': expected 'PATTERN=prune:0.9,bits:4,index-bits:5'");
+  LayerOverride o;
+  o.pattern = spec.substr(0, eq);
+  std::string rest = spec.substr(eq + 1);
+  size_t pos = 0;
+  while (pos <= rest.size()) {
+    size_t comma = rest.find(',', pos);
+    std::string item = rest.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    pos = comma == std::string::npos ? rest.size() + 1 : comma + 1;
+    if (item.empty()) continue;
+    if (item == "skip") {
+      o.skip = true;
+      continue;
+    }
+    const size_t colon = item.find(':');
+    if (colon == std::string::npos)
+      return Status::Error("--layer '" + spec + "': '" + item + "' is not KEY:VALUE");
+    const std::string key = item.substr(0, colon), value = item.substr(colon + 1);
+    char* end = nullptr;
+    const double number = std::strtod(value.c_str(), &end);
+    if (value.empty() || end != value.c_str() + value.size() || !std::isfinite(number))
+      return Status::Error("--layer '" + spec + "': '" + value + "' is not a number");
+    if (key == "prune") {
+      o.prune = number;
+    } else if (key == "bits" || key == "index-bits") {
+      if (number != std::floor(number))
+        return Status::Error("--layer '" + spec + "': " + key + " must be an integer");
+      (key == "bits" ? o.bits : o.index_bits) = static_cast<int>(number);
+    } else {
+      return Status::Error("--layer '" + spec + "': unknown key '" + key +
+                           "' (expected prune, bits, index-bits or skip)");
+    }
+  }
+  return o;
+}
+
+Status validate_options(const CompressOptions& o) {
+  auto check_sparsity = [](const std::optional<double>& v, const char* flag) -> Status {
+    if (v && !(*v >= 0.0 && *v < 1.0))
+      return Status::Error(std::string(flag) + " must be in [0, 1), got " + format_double(*v));
+    return Status::Ok();
+  };
+  auto check_bits = [](int v, const std::string& flag) -> Status {
+    if (v < 1 || v > 16)
+      return Status::Error(flag + " must be in 1..16, got " + std::to_string(v));
+    return Status::Ok();
+  };
+  DEEPCOMP_RETURN_IF_ERROR(check_sparsity(o.prune, "--prune"));
+  DEEPCOMP_RETURN_IF_ERROR(check_sparsity(o.prune_global, "--prune-global"));
+  DEEPCOMP_RETURN_IF_ERROR(check_sparsity(o.prune_conv, "--prune-conv"));
+  DEEPCOMP_RETURN_IF_ERROR(check_sparsity(o.prune_fc, "--prune-fc"));
+  if (o.prune_std && !(*o.prune_std >= 0.0 && std::isfinite(*o.prune_std)))
+    return Status::Error("--prune-std must be a finite number >= 0, got " + format_double(*o.prune_std));
+  const int exclusive = (o.prune ? 1 : 0) + (o.prune_std ? 1 : 0) + (o.prune_global ? 1 : 0) +
+                        (o.no_prune ? 1 : 0);
+  if (exclusive > 1)
+    return Status::Error("--prune, --prune-std, --prune-global and --no-prune are mutually exclusive");
+  if (o.no_prune && (o.prune_conv || o.prune_fc))
+    return Status::Error("--no-prune cannot be combined with --prune-conv / --prune-fc");
+  DEEPCOMP_RETURN_IF_ERROR(check_bits(o.bits_conv, "--bits-conv"));
+  DEEPCOMP_RETURN_IF_ERROR(check_bits(o.bits_fc, "--bits-fc"));
+  DEEPCOMP_RETURN_IF_ERROR(check_bits(o.index_bits_conv, "--index-bits-conv"));
+  DEEPCOMP_RETURN_IF_ERROR(check_bits(o.index_bits_fc, "--index-bits-fc"));
+  if (o.iters < 0) return Status::Error("--iters must be >= 0");
+  for (const LayerOverride& l : o.layers) {
+    const std::string flag = "--layer '" + l.pattern + "'";
+    DEEPCOMP_RETURN_IF_ERROR(check_sparsity(l.prune, (flag + " prune").c_str()));
+    if (l.bits) DEEPCOMP_RETURN_IF_ERROR(check_bits(*l.bits, flag + " bits"));
+    if (l.index_bits) DEEPCOMP_RETURN_IF_ERROR(check_bits(*l.index_bits, flag + " index-bits"));
+  }
+  return Status::Ok();
+}
+
+Result<CompressOutput> compress_model(const Model& model, const CompressOptions& options) {
+  DEEPCOMP_RETURN_IF_ERROR(validate_options(options));
+  const auto start = std::chrono::steady_clock::now();
+  const size_t n = model.tensors.size();
+  std::vector<LayerPlan> plans(n);
+  for (size_t i = 0; i < n; ++i) plans[i] = plan_layer(model.tensors[i], options);
+
+  if (options.prune_global) {
+    // One threshold over every compressible layer that has no explicit per-layer sparsity.
+    std::vector<std::span<const float>> layers;
+    for (size_t i = 0; i < n; ++i) {
+      const Tensor& t = model.tensors[i];
+      if (plans[i].compress && !has_prune_override(t, options)) {
+        DEEPCOMP_RETURN_IF_ERROR(check_finite(t.values, t.name));
+        layers.emplace_back(t.values);
+      }
+    }
+    const float threshold = global_threshold_for_sparsity(layers, *options.prune_global);
+    for (size_t i = 0; i < n; ++i) {
+      if (plans[i].compress && !has_prune_override(model.tensors[i], options)) {
+        plans[i].use_threshold = true;
+        plans[i].threshold = threshold;
+        plans[i].prune = threshold > 0;
+      }
+    }
+  }
+
+  std::vector<size_t> work;
+  for (size_t i = 0; i < n; ++i)
+    if (plans[i].compress) work.push_back(i);
+  // Larger layers first so that the parallel loop finishes evenly.
+  std::stable_sort(work.begin(), work.end(), [&](size_t a, size_t b) {
+    return model.tensors[a].numel() > model.tensors[b].numel();
+  });
+
+  std::vector<LayerResult> results(n);
+  std::mutex progress_mutex;
+  int done = 0;
+  const int total = static_cast<int>(work.size());
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int w = 0; w < total; ++w) {
+    const size_t i = work[static_cast<size_t>(w)];
+    results[i] = compress_layer(model.tensors[i], plans[i], options);
+    if (options.progress) {
+      std::lock_guard<std::mutex> lock(progress_mutex);
+      options.progress(model.tensors[i].name, ++done, total);
+    }
+  }
+
+  CompressOutput out;
+  out.container.header.producer = "deepcomp 0.1.0";
+  out.container.header.metadata = settings_metadata(options);
+  out.container.skeleton = model.skeleton;
+  CompressReport& report = out.report;
+  for (size_t i = 0; i < n; ++i) {
+    LayerResult& result = results[i];
+    if (!plans[i].compress) result = store_lossless(model.tensors[i]);
+    if (!result.status.ok()) return result.status;
+    report.params += result.report.params;
+    report.nonzero += result.report.nonzero;
+    report.bytes.original += result.report.bytes.original;
+    report.bytes.pruned += result.report.bytes.pruned;
+    report.bytes.quantized += result.report.bytes.quantized;
+    report.bytes.huffman += result.report.bytes.huffman;
+    report.layers.push_back(std::move(result.report));
+    out.container.tensors.push_back(std::move(result.encoded));
+  }
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return out;
+}
+
+Result<SparseTensor> decode_sparse(const EncodedTensor& e) {
+  SparseTensor s;
+  const std::string where = "tensor '" + e.name + "'";
+  int64_t numel = 1;
+  for (int64_t d : e.shape) numel *= d;
+  const bool shared = e.encoding == Encoding::kSharedDense || e.encoding == Encoding::kSparseShared;
+  const bool sparse = e.encoding == Encoding::kSparseShared || e.encoding == Encoding::kSparseFloat;
+  if (!shared && !sparse) return Status::Error(where + ": stored losslessly, not in sparse form");
+  int64_t stored = 0;
+  if (shared) {
+    DEEPCOMP_RETURN_IF_ERROR(decode_stream(e.clusters, &s.clusters).WithContext(where + " clusters"));
+    stored = static_cast<int64_t>(s.clusters.size());
+    s.codebook = e.codebook;
+    s.values.resize(s.clusters.size());
+    for (size_t i = 0; i < s.clusters.size(); ++i) {
+      if (s.clusters[i] >= s.codebook.size())
+        return Status::Error(where + ": cluster index " + std::to_string(s.clusters[i]) +
+                             " outside the codebook of " + std::to_string(s.codebook.size()));
+      s.values[i] = s.codebook[s.clusters[i]];
+    }
+  } else {
+    if (e.raw.size() % 4 != 0) return Status::Error(where + ": value bytes not a multiple of 4");
+    stored = static_cast<int64_t>(e.raw.size() / 4);
+    s.values.resize(static_cast<size_t>(stored));
+    std::memcpy(s.values.data(), e.raw.data(), e.raw.size());
+  }
+  if (sparse) {
+    std::vector<uint32_t> codes;
+    DEEPCOMP_RETURN_IF_ERROR(decode_stream(e.index, &codes).WithContext(where + " index"));
+    DEEPCOMP_RETURN_IF_ERROR(
+        decode_relative_index(codes, static_cast<int>(e.index_bits), numel, stored, &s.positions)
+            .WithContext(where + " index"));
+  } else {
+    if (stored != numel)
+      return Status::Error(where + ": " + std::to_string(stored) + " cluster indices for " +
+                           std::to_string(numel) + " elements");
+    s.positions.resize(static_cast<size_t>(numel));
+    for (int64_t i = 0; i < numel; ++i) s.positions[static_cast<size_t>(i)] = i;
+  }
+  return s;
+}
+
+Result<Tensor> decode_tensor(const EncodedTensor& e) {
+  Tensor t;
+  t.name = e.name;
+  t.shape = e.shape;
+  t.dtype = e.dtype;
+  t.role = e.role;
+  t.location = e.location;
+  if (e.encoding == Encoding::kLossless) {
+    DEEPCOMP_RETURN_IF_ERROR(set_tensor_from_bytes(&t, e.raw));
+    return t;
+  }
+  if (!is_float_dtype(e.dtype))
+    return Status::Error("tensor '" + e.name + "': compressed encoding on a " +
+                         dtype_name(e.dtype) + " tensor");
+  DEEPCOMP_ASSIGN_OR_RETURN(SparseTensor s, decode_sparse(e));
+  t.values.assign(static_cast<size_t>(t.numel()), 0.0f);
+  for (size_t i = 0; i < s.positions.size(); ++i) t.values[static_cast<size_t>(s.positions[i])] = s.values[i];
+  return t;
+}
+
+}  // namespace deepcomp::compress
