@@ -1,0 +1,554 @@
+// Encoders and decoders of the .dcz section payloads, in the order of docs/FORMAT.md.
+#include "compress/container_payloads.h"
+
+#include <zstd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+
+#include "core/dtype.h"
+
+namespace deepcomp::compress::container_internal {
+namespace {
+
+Status Err(std::string message) { return Status::Error(std::move(message)); }
+
+// ---------------------------------------------------------------------------------------------
+// Blob
+
+// Small inputs (the graph, biases) get zstd's strongest levels; large lossless tensors a level
+// that keeps compression at tens of MB/s. Any valid zstd frame reads back the same.
+int zstd_level_for(size_t size) { return size <= (size_t{1} << 20) ? 19 : 9; }
+
+Status zstd_decompress_bounded(std::string_view packed, uint64_t raw_size, const char* field,
+                               std::string* out) {
+  // Exactly one frame spanning the whole packed range, declaring raw_size: checked on the frame
+  // header before any output is allocated.
+  const size_t frame_size = ZSTD_findFrameCompressedSize(packed.data(), packed.size());
+  if (ZSTD_isError(frame_size) || frame_size != packed.size())
+    return Err(std::string(field) + ": not a single complete zstd frame");
+  const unsigned long long content = ZSTD_getFrameContentSize(packed.data(), packed.size());
+  if (content != raw_size)
+    return Err(std::string(field) + ": zstd frame declares " +
+               (content == ZSTD_CONTENTSIZE_UNKNOWN || content == ZSTD_CONTENTSIZE_ERROR
+                    ? std::string("no content size")
+                    : std::to_string(content) + " bytes") +
+               ", expected " + std::to_string(raw_size));
+  std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> dctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
+  if (!dctx) return Err(std::string(field) + ": out of memory for zstd");
+  out->clear();
+  // Grow the output as zstd fills it (never more than raw_size), so a frame that lies about its
+  // size cannot make us allocate memory its data does not produce.
+  ZSTD_inBuffer in{packed.data(), packed.size(), 0};
+  size_t produced = 0;
+  for (;;) {
+    if (produced == out->size() && out->size() < raw_size) {
+      const uint64_t grow = std::max<uint64_t>(out->size(), uint64_t{1} << 20);
+      out->resize(static_cast<size_t>(std::min<uint64_t>(raw_size, out->size() + grow)));
+    }
+    ZSTD_outBuffer o{out->data(), out->size(), produced};
+    const size_t in_before = in.pos;
+    const size_t ret = ZSTD_decompressStream(dctx.get(), &o, &in);
+    // zstd itself fails a frame whose output differs from its declared content size.
+    if (ZSTD_isError(ret))
+      return Err(std::string(field) + ": zstd: " + ZSTD_getErrorName(ret));
+    const bool progressed = in.pos != in_before || o.pos != produced;
+    produced = o.pos;
+    if (ret == 0) break;  // frame complete
+    if (!progressed) return Err(std::string(field) + ": zstd frame is incomplete");
+  }
+  if (produced != raw_size)
+    return Err(std::string(field) + ": zstd frame produced " + std::to_string(produced) +
+               " bytes, expected " + std::to_string(raw_size));
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Symbol stream
+
+uint8_t bit_width(uint32_t v) {
+  uint8_t w = 0;
+  while (v > 0) {
+    ++w;
+    v >>= 1;
+  }
+  return w;
+}
+
+Status validate_stream(const SymbolStream& s, uint64_t max_count, const char* which) {
+  auto fail = [&](const std::string& what) { return Err(std::string(which) + ": " + what); };
+  if (s.alphabet_size > kMaxAlphabetSize)
+    return fail("alphabet size " + std::to_string(s.alphabet_size) + " exceeds " +
+                std::to_string(kMaxAlphabetSize));
+  if (s.count > max_count)
+    return fail("count " + std::to_string(s.count) + " exceeds the " + std::to_string(max_count) +
+                " this tensor allows");
+  if (s.fixed_bits > kMaxFixedBits)
+    return fail("fixed_bits " + std::to_string(s.fixed_bits) + " is over " +
+                std::to_string(kMaxFixedBits));
+  if (s.count > 0 && s.alphabet_size == 0) return fail("symbols but an empty alphabet");
+  const uint64_t available_bits = uint64_t{s.bits.size()} * 8;
+  if (s.code_lengths.empty()) {
+    if (s.count == 0) return Status::Ok();
+    if (s.fixed_bits == 0) return fail("fixed-width stream with fixed_bits 0");
+    if (uint64_t{s.alphabet_size} > (uint64_t{1} << s.fixed_bits))
+      return fail("alphabet size " + std::to_string(s.alphabet_size) + " does not fit in " +
+                  std::to_string(s.fixed_bits) + " bits");
+    if (available_bits / s.fixed_bits < s.count)
+      return fail("bitstream of " + std::to_string(s.bits.size()) + " bytes is too short for " +
+                  std::to_string(s.count) + " symbols of " + std::to_string(s.fixed_bits) +
+                  " bits");
+    return Status::Ok();
+  }
+  if (s.code_lengths.size() != s.alphabet_size)
+    return fail(std::to_string(s.code_lengths.size()) + " code lengths for an alphabet of " +
+                std::to_string(s.alphabet_size));
+  // Kraft: sum of 2^-len over used symbols must not exceed 1 (else no prefix code exists).
+  uint64_t kraft = 0;
+  uint8_t min_length = 0;
+  for (uint8_t len : s.code_lengths) {
+    if (len == 0) continue;
+    if (len > kMaxCodeLength)
+      return fail("code length " + std::to_string(len) + " is over " +
+                  std::to_string(kMaxCodeLength));
+    kraft += uint64_t{1} << (kMaxCodeLength - len);
+    if (min_length == 0 || len < min_length) min_length = len;
+  }
+  if (kraft > (uint64_t{1} << kMaxCodeLength))
+    return fail("code lengths are over-subscribed (not a prefix code)");
+  if (s.count > 0 && min_length == 0) return fail("symbols but no symbol has a code");
+  if (s.count > 0 && available_bits / min_length < s.count)
+    return fail("bitstream of " + std::to_string(s.bits.size()) + " bytes is too short for " +
+                std::to_string(s.count) + " symbols of at least " + std::to_string(min_length) +
+                " bits");
+  return Status::Ok();
+}
+
+void encode_stream(const SymbolStream& s, ByteWriter& w) {
+  w.varint(s.alphabet_size);
+  w.varint(s.count);
+  w.u8(s.fixed_bits);
+  uint8_t width = 0;
+  if (!s.code_lengths.empty()) {
+    const uint8_t max_len = *std::max_element(s.code_lengths.begin(), s.code_lengths.end());
+    width = std::max<uint8_t>(1, bit_width(max_len));
+  }
+  w.u8(width);
+  if (width > 0) {
+    // Lengths packed LSB-first, `width` bits each, zero padding in the last byte.
+    std::string packed((s.code_lengths.size() * width + 7) / 8, '\0');
+    uint64_t bit = 0;
+    for (uint8_t len : s.code_lengths) {
+      for (uint8_t b = 0; b < width; ++b, ++bit)
+        if ((len >> b) & 1) packed[bit / 8] = static_cast<char>(packed[bit / 8] | (1 << (bit % 8)));
+    }
+    w.bytes(packed);
+  }
+  w.string(s.bits);
+}
+
+Status decode_stream(ByteReader& r, const char* which, SymbolStream* s) {
+  auto ctx = [&](Status st) { return st.WithContext(which); };
+  uint64_t alphabet = 0, count = 0;
+  DEEPCOMP_RETURN_IF_ERROR(ctx(r.varint("alphabet_size", &alphabet)));
+  if (alphabet > kMaxAlphabetSize)
+    return Err(std::string(which) + ": alphabet size " + std::to_string(alphabet) + " exceeds " +
+               std::to_string(kMaxAlphabetSize));
+  s->alphabet_size = static_cast<uint32_t>(alphabet);
+  DEEPCOMP_RETURN_IF_ERROR(ctx(r.varint("count", &count)));
+  s->count = count;
+  DEEPCOMP_RETURN_IF_ERROR(ctx(r.u8("fixed_bits", &s->fixed_bits)));
+  uint8_t width = 0;
+  DEEPCOMP_RETURN_IF_ERROR(ctx(r.u8("length_width", &width)));
+  if (width > 8)
+    return Err(std::string(which) + ": code length width " + std::to_string(width) +
+               " is over 8");
+  s->code_lengths.clear();
+  if (width > 0) {
+    std::string_view packed;
+    DEEPCOMP_RETURN_IF_ERROR(ctx(r.bytes("code_lengths", (alphabet * width + 7) / 8, &packed)));
+    s->code_lengths.resize(static_cast<size_t>(alphabet));
+    uint64_t bit = 0;
+    for (auto& len : s->code_lengths) {
+      uint8_t v = 0;
+      for (uint8_t b = 0; b < width; ++b, ++bit)
+        v |= static_cast<uint8_t>(((static_cast<uint8_t>(packed[bit / 8]) >> (bit % 8)) & 1) << b);
+      len = v;
+    }
+    if (bit % 8 != 0 && (static_cast<uint8_t>(packed.back()) >> (bit % 8)) != 0)
+      return Err(std::string(which) + ": non-zero padding after the code lengths");
+  }
+  return ctx(r.string("bits", &s->bits));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tensor
+
+// Role codes are the format's, not the enum's order, so reordering TensorRole cannot change files.
+uint8_t role_code(TensorRole role) {
+  switch (role) {
+    case TensorRole::kConvWeight: return 0;
+    case TensorRole::kFcWeight: return 1;
+    case TensorRole::kEmbedding: return 2;
+    case TensorRole::kBias: return 3;
+    case TensorRole::kOther: return 4;
+  }
+  return 255;
+}
+
+bool role_from_code(uint8_t code, TensorRole* role) {
+  static constexpr TensorRole kRoles[] = {TensorRole::kConvWeight, TensorRole::kFcWeight,
+                                          TensorRole::kEmbedding, TensorRole::kBias,
+                                          TensorRole::kOther};
+  if (code >= std::size(kRoles)) return false;
+  *role = kRoles[code];
+  return true;
+}
+
+const char* encoding_name(Encoding e) {
+  switch (e) {
+    case Encoding::kLossless: return "lossless";
+    case Encoding::kSharedDense: return "shared-dense";
+    case Encoding::kSparseShared: return "sparse-shared";
+    case Encoding::kSparseFloat: return "sparse-float";
+  }
+  return "unknown";
+}
+
+// Location flags (FORMAT.md "Location").
+constexpr uint8_t kLocConstantNode = 1 << 0;
+constexpr uint8_t kLocRawData = 1 << 1;
+constexpr uint8_t kLocExternal = 1 << 2;
+constexpr uint8_t kLocNodeFields = 1 << 3;
+constexpr uint8_t kLocKnownFlags = 0x0F;
+
+uint8_t location_flags(const TensorLocation& loc) {
+  uint8_t f = 0;
+  if (loc.kind == LocationKind::kConstantNode) f |= kLocConstantNode;
+  if (loc.raw_data) f |= kLocRawData;
+  if (!loc.external_file.empty() || loc.external_offset != 0 || loc.external_length != -1)
+    f |= kLocExternal;
+  if (!loc.node.empty() || !loc.attribute.empty()) f |= kLocNodeFields;
+  return f;
+}
+
+Status checked_numel(const std::vector<int64_t>& shape, uint64_t* numel) {
+  if (shape.size() > kMaxRank)
+    return Err("rank " + std::to_string(shape.size()) + " is over " + std::to_string(kMaxRank));
+  uint64_t n = 1;
+  for (int64_t d : shape) {
+    if (d < 0) return Err("negative dimension " + std::to_string(d));
+    if (d != 0 && n > kMaxNumel / static_cast<uint64_t>(d)) n = kMaxNumel;  // saturate
+    else n *= static_cast<uint64_t>(d);
+  }
+  // A zero dimension anywhere makes the product 0 even after another one saturated.
+  for (int64_t d : shape)
+    if (d == 0) n = 0;
+  if (n >= kMaxNumel) return Err("shape has 2^59 elements or more");
+  *numel = n;
+  return Status::Ok();
+}
+
+Status validate_index_bits(uint32_t index_bits) {
+  if (index_bits < 1 || index_bits > kMaxIndexBits)
+    return Err("index_bits " + std::to_string(index_bits) + " is not in 1.." +
+               std::to_string(kMaxIndexBits));
+  return Status::Ok();
+}
+
+}  // namespace
+
+void encode_blob(std::string_view data, ByteWriter& w) {
+  std::string packed;
+  if (!data.empty()) {
+    packed.resize(ZSTD_compressBound(data.size()));
+    const size_t n = ZSTD_compress(packed.data(), packed.size(), data.data(), data.size(),
+                                   zstd_level_for(data.size()));
+    packed.resize(ZSTD_isError(n) ? 0 : n);
+  }
+  // zstd only when it saves bytes: a 40-byte bias would grow by the ~13-byte frame overhead.
+  if (!packed.empty() && packed.size() + varint_size(packed.size()) < data.size()) {
+    w.u8(kBlobZstd);
+    w.varint(data.size());
+    w.string(packed);
+  } else {
+    w.u8(kBlobStored);
+    w.string(data);
+  }
+}
+
+Status decode_blob(ByteReader& r, const char* field, uint64_t min_size, uint64_t max_size,
+                   uint64_t multiple_of, std::string* out) {
+  auto ctx = [&](Status st) { return st.WithContext(field); };
+  uint8_t method = 0;
+  uint64_t raw_size = 0;
+  DEEPCOMP_RETURN_IF_ERROR(ctx(r.u8("method", &method)));
+  if (method != kBlobStored && method != kBlobZstd)
+    return Err(std::string(field) + ": unknown blob method " + std::to_string(method));
+  DEEPCOMP_RETURN_IF_ERROR(ctx(r.varint("raw_size", &raw_size)));
+  auto size_ok = [&](uint64_t n) {
+    return n >= min_size && n <= max_size && (multiple_of <= 1 || n % multiple_of == 0);
+  };
+  if (!size_ok(raw_size)) {
+    std::string expected = min_size == max_size ? std::to_string(min_size)
+                                                : std::to_string(min_size) + ".." +
+                                                      std::to_string(max_size);
+    if (multiple_of > 1) expected += " (a multiple of " + std::to_string(multiple_of) + ")";
+    return Err(std::string(field) + ": holds " + std::to_string(raw_size) +
+               " bytes, expected " + expected);
+  }
+  if (method == kBlobStored) {
+    std::string_view view;
+    DEEPCOMP_RETURN_IF_ERROR(ctx(r.bytes("data", raw_size, &view)));
+    out->assign(view.data(), view.size());
+    return Status::Ok();
+  }
+  uint64_t packed_size = 0;
+  DEEPCOMP_RETURN_IF_ERROR(ctx(r.varint("packed_size", &packed_size)));
+  std::string_view packed;
+  DEEPCOMP_RETURN_IF_ERROR(ctx(r.bytes("zstd data", packed_size, &packed)));
+  if (raw_size / kMaxZstdExpansion > packed_size)
+    return Err(std::string(field) + ": " + std::to_string(packed_size) +
+               " zstd bytes cannot hold " + std::to_string(raw_size) + " bytes");
+  return zstd_decompress_bounded(packed, raw_size, field, out);
+}
+
+void encode_header(const ContainerHeader& header, ByteWriter& w) {
+  w.string(header.producer);
+  w.varint(header.metadata.size());
+  for (const auto& [key, value] : header.metadata) {
+    w.string(key);
+    w.string(value);
+  }
+}
+
+Status decode_header(ByteReader& r, ContainerHeader* header) {
+  DEEPCOMP_RETURN_IF_ERROR(r.string("producer", &header->producer));
+  uint64_t count = 0;
+  DEEPCOMP_RETURN_IF_ERROR(r.varint("metadata count", &count));
+  // Each pair takes at least two bytes (two empty strings): bound the count before reserving.
+  if (count > r.remaining() / 2)
+    return Err("metadata count " + std::to_string(count) + " exceeds what the section holds");
+  header->metadata.clear();
+  header->metadata.reserve(static_cast<size_t>(count));
+  for (uint64_t i = 0; i < count; ++i) {
+    std::string key, value;
+    DEEPCOMP_RETURN_IF_ERROR(r.string("metadata key", &key));
+    DEEPCOMP_RETURN_IF_ERROR(r.string("metadata value", &value));
+    header->metadata.emplace_back(std::move(key), std::move(value));
+  }
+  return Status::Ok();
+}
+
+Status validate_tensor(const EncodedTensor& t) {
+  if (!is_known_dtype(static_cast<int32_t>(t.dtype)))
+    return Err("unknown dtype code " + std::to_string(static_cast<int32_t>(t.dtype)));
+  if (role_code(t.role) == 255) return Err("unknown role");
+  uint64_t numel = 0;
+  DEEPCOMP_RETURN_IF_ERROR(checked_numel(t.shape, &numel));
+  const TensorLocation& loc = t.location;
+  if (loc.kind != LocationKind::kInitializer && loc.kind != LocationKind::kConstantNode)
+    return Err("unknown location kind");
+  if (loc.external_offset < 0) return Err("negative external offset");
+  if (loc.external_length < -1) return Err("external length below -1");
+  const std::string enc = encoding_name(t.encoding);
+  switch (t.encoding) {
+    case Encoding::kLossless: {
+      const size_t elem = dtype_size(t.dtype);
+      if (elem == 0)
+        return Err("dtype " + dtype_name(t.dtype) + " cannot be stored (no fixed element size)");
+      if (t.raw.size() != numel * elem)
+        return Err("lossless data holds " + std::to_string(t.raw.size()) + " bytes, expected " +
+                   std::to_string(numel * elem));
+      return Status::Ok();
+    }
+    case Encoding::kSharedDense:
+    case Encoding::kSparseShared:
+    case Encoding::kSparseFloat:
+      break;
+    default:
+      return Err("unknown encoding " + std::to_string(static_cast<int>(t.encoding)));
+  }
+  if (!is_float_dtype(t.dtype))
+    return Err("encoding " + enc + " needs a float dtype, not " + dtype_name(t.dtype));
+  if (t.encoding != Encoding::kSharedDense) {
+    DEEPCOMP_RETURN_IF_ERROR(validate_index_bits(t.index_bits));
+    DEEPCOMP_RETURN_IF_ERROR(validate_stream(t.index, numel, "index stream"));
+    if (uint64_t{t.index.alphabet_size} > (uint64_t{1} << t.index_bits))
+      return Err("index stream: alphabet size " + std::to_string(t.index.alphabet_size) +
+                 " is over 2^index_bits");
+  }
+  if (t.encoding == Encoding::kSparseFloat) {
+    if (t.raw.size() % 4 != 0 || t.raw.size() / 4 > t.index.count)
+      return Err("sparse values hold " + std::to_string(t.raw.size()) +
+                 " bytes: not 4 bytes per stored weight for at most " +
+                 std::to_string(t.index.count) + " weights");
+    return Status::Ok();
+  }
+  // Shared encodings: one cluster symbol per element (dense) or per stored weight (sparse).
+  const uint64_t max_clusters = t.encoding == Encoding::kSharedDense ? numel : t.index.count;
+  DEEPCOMP_RETURN_IF_ERROR(validate_stream(t.clusters, max_clusters, "cluster stream"));
+  if (t.encoding == Encoding::kSharedDense && t.clusters.count != numel)
+    return Err("cluster stream: count " + std::to_string(t.clusters.count) +
+               " differs from the shape's " + std::to_string(numel) + " elements");
+  if (t.codebook.size() > kMaxCodebookSize)
+    return Err("codebook of " + std::to_string(t.codebook.size()) + " entries is over " +
+               std::to_string(kMaxCodebookSize));
+  if (t.clusters.count > 0 && t.codebook.empty()) return Err("cluster symbols but no codebook");
+  return Status::Ok();
+}
+
+void encode_tensor(const EncodedTensor& t, ByteWriter& w) {
+  w.string(t.name);
+  w.varint(static_cast<uint32_t>(t.dtype));
+  w.u8(role_code(t.role));
+  w.varint(t.shape.size());
+  for (int64_t d : t.shape) w.varint(static_cast<uint64_t>(d));
+  const TensorLocation& loc = t.location;
+  const uint8_t flags = location_flags(loc);
+  w.u8(flags);
+  w.string(loc.graph_path);
+  if (flags & kLocNodeFields) {
+    w.string(loc.node);
+    w.string(loc.attribute);
+  }
+  if (flags & kLocExternal) {
+    w.string(loc.external_file);
+    w.varint(static_cast<uint64_t>(loc.external_offset));
+    w.varint(static_cast<uint64_t>(loc.external_length + 1));  // 0 means -1: to the end
+  }
+  w.u8(static_cast<uint8_t>(t.encoding));
+  if (t.encoding == Encoding::kLossless) {
+    encode_blob(t.raw, w);
+    return;
+  }
+  if (t.encoding != Encoding::kSharedDense) {
+    w.u8(static_cast<uint8_t>(t.index_bits));
+    encode_stream(t.index, w);
+  }
+  if (t.encoding == Encoding::kSparseFloat) {
+    encode_blob(t.raw, w);
+    return;
+  }
+  w.varint(t.codebook.size());
+  for (float v : t.codebook) {
+    uint32_t bits;
+    std::memcpy(&bits, &v, 4);
+    w.u32le(bits);
+  }
+  encode_stream(t.clusters, w);
+}
+
+Status decode_tensor(ByteReader& r, EncodedTensor* t) {
+  DEEPCOMP_RETURN_IF_ERROR(r.string("name", &t->name));
+  uint64_t dtype = 0, rank = 0;
+  DEEPCOMP_RETURN_IF_ERROR(r.varint("dtype", &dtype));
+  if (dtype > INT32_MAX || !is_known_dtype(static_cast<int32_t>(dtype)))
+    return Err("unknown dtype code " + std::to_string(dtype));
+  t->dtype = static_cast<DType>(dtype);
+  uint8_t role = 0;
+  DEEPCOMP_RETURN_IF_ERROR(r.u8("role", &role));
+  if (!role_from_code(role, &t->role)) return Err("unknown role code " + std::to_string(role));
+  DEEPCOMP_RETURN_IF_ERROR(r.varint("rank", &rank));
+  if (rank > kMaxRank)
+    return Err("rank " + std::to_string(rank) + " is over " + std::to_string(kMaxRank));
+  t->shape.resize(static_cast<size_t>(rank));
+  for (auto& d : t->shape) {
+    uint64_t v = 0;
+    DEEPCOMP_RETURN_IF_ERROR(r.varint("dimension", &v));
+    if (v >= kMaxNumel) return Err("dimension " + std::to_string(v) + " is too large");
+    d = static_cast<int64_t>(v);
+  }
+  uint64_t numel = 0;
+  DEEPCOMP_RETURN_IF_ERROR(checked_numel(t->shape, &numel));
+
+  TensorLocation& loc = t->location;
+  loc = TensorLocation();
+  uint8_t flags = 0;
+  DEEPCOMP_RETURN_IF_ERROR(r.u8("location flags", &flags));
+  if (flags & ~kLocKnownFlags)
+    return Err("unknown location flags 0x" + std::to_string(flags & ~kLocKnownFlags));
+  loc.kind = (flags & kLocConstantNode) ? LocationKind::kConstantNode : LocationKind::kInitializer;
+  loc.raw_data = (flags & kLocRawData) != 0;
+  DEEPCOMP_RETURN_IF_ERROR(r.string("graph path", &loc.graph_path));
+  if (flags & kLocNodeFields) {
+    DEEPCOMP_RETURN_IF_ERROR(r.string("node", &loc.node));
+    DEEPCOMP_RETURN_IF_ERROR(r.string("attribute", &loc.attribute));
+  }
+  if (flags & kLocExternal) {
+    uint64_t offset = 0, length_plus_1 = 0;
+    DEEPCOMP_RETURN_IF_ERROR(r.string("external file", &loc.external_file));
+    DEEPCOMP_RETURN_IF_ERROR(r.varint("external offset", &offset));
+    DEEPCOMP_RETURN_IF_ERROR(r.varint("external length", &length_plus_1));
+    if (offset > INT64_MAX || length_plus_1 > INT64_MAX)
+      return Err("external offset or length out of range");
+    loc.external_offset = static_cast<int64_t>(offset);
+    loc.external_length = static_cast<int64_t>(length_plus_1) - 1;
+  }
+
+  uint8_t encoding = 0;
+  DEEPCOMP_RETURN_IF_ERROR(r.u8("encoding", &encoding));
+  if (encoding > static_cast<uint8_t>(Encoding::kSparseFloat))
+    return Err("unknown encoding " + std::to_string(encoding));
+  t->encoding = static_cast<Encoding>(encoding);
+  t->raw.clear();
+  t->codebook.clear();
+  t->index_bits = 0;
+  t->index = SymbolStream();
+  t->clusters = SymbolStream();
+  if (t->encoding == Encoding::kLossless) {
+    const uint64_t size = numel * dtype_size(t->dtype);
+    if (dtype_size(t->dtype) == 0)
+      return Err("dtype " + dtype_name(t->dtype) + " cannot be stored (no fixed element size)");
+    DEEPCOMP_RETURN_IF_ERROR(decode_blob(r, "lossless data", size, size, 1, &t->raw));
+    return validate_tensor(*t);
+  }
+  if (!is_float_dtype(t->dtype))
+    return Err(std::string("encoding ") + encoding_name(t->encoding) +
+               " needs a float dtype, not " + dtype_name(t->dtype));
+  if (t->encoding != Encoding::kSharedDense) {
+    uint8_t index_bits = 0;
+    DEEPCOMP_RETURN_IF_ERROR(r.u8("index_bits", &index_bits));
+    t->index_bits = index_bits;
+    DEEPCOMP_RETURN_IF_ERROR(validate_index_bits(t->index_bits));
+    DEEPCOMP_RETURN_IF_ERROR(decode_stream(r, "index stream", &t->index));
+    DEEPCOMP_RETURN_IF_ERROR(validate_stream(t->index, numel, "index stream"));
+  }
+  if (t->encoding == Encoding::kSparseFloat) {
+    // index.count is already bounded by numel and by the bytes of its bitstream.
+    DEEPCOMP_RETURN_IF_ERROR(
+        decode_blob(r, "sparse values", 0, t->index.count * 4, 4, &t->raw));
+    return validate_tensor(*t);
+  }
+  uint64_t codebook_size = 0;
+  DEEPCOMP_RETURN_IF_ERROR(r.varint("codebook size", &codebook_size));
+  if (codebook_size > kMaxCodebookSize)
+    return Err("codebook of " + std::to_string(codebook_size) + " entries is over " +
+               std::to_string(kMaxCodebookSize));
+  std::string_view codebook;
+  DEEPCOMP_RETURN_IF_ERROR(r.bytes("codebook", codebook_size * 4, &codebook));
+  t->codebook.resize(static_cast<size_t>(codebook_size));
+  for (size_t i = 0; i < t->codebook.size(); ++i) {
+    uint32_t bits = 0;
+    for (int b = 0; b < 4; ++b)
+      bits |= uint32_t{static_cast<uint8_t>(codebook[4 * i + b])} << (8 * b);
+    std::memcpy(&t->codebook[i], &bits, 4);
+  }
+  DEEPCOMP_RETURN_IF_ERROR(decode_stream(r, "cluster stream", &t->clusters));
+  return validate_tensor(*t);
+}
+
+void encode_end(const EndMarker& end, ByteWriter& w) {
+  w.varint(end.section_count);
+  w.varint(end.body_length);
+  w.u32le(end.chain_crc);
+}
+
+Status decode_end(ByteReader& r, EndMarker* end) {
+  DEEPCOMP_RETURN_IF_ERROR(r.varint("section count", &end->section_count));
+  DEEPCOMP_RETURN_IF_ERROR(r.varint("body length", &end->body_length));
+  return r.u32le("chain crc", &end->chain_crc);
+}
+
+}  // namespace deepcomp::compress::container_internal

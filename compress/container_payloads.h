@@ -1,0 +1,66 @@
+// The payloads of the .dcz sections, one encoder/decoder pair per box of docs/FORMAT.md: the
+// header, a blob (stored or zstd bytes), a symbol stream, a tensor location, a tensor, the end
+// marker. Internal to the container (container.cc frames these into sections); no other module
+// should include it. Depends on byte_io.h, zstd and core/ types.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "compress/byte_io.h"
+#include "compress/container.h"
+#include "compress/encoded_tensor.h"
+#include "core/status.h"
+
+namespace deepcomp::compress::container_internal {
+
+// Section kinds (FORMAT.md "Sections"). ASCII letters so a hex dump is readable. A kind with bit 7
+// set is ancillary: a reader that does not know it skips it (after checking its CRC).
+inline constexpr uint8_t kKindHeader = 'H';
+inline constexpr uint8_t kKindSkeleton = 'G';
+inline constexpr uint8_t kKindTensor = 'T';
+inline constexpr uint8_t kKindEnd = 'E';
+inline constexpr uint8_t kAncillaryBit = 0x80;
+
+// Limits every reader enforces (and the writer, so that it never writes what cannot be read).
+inline constexpr uint32_t kMaxAlphabetSize = 65536;
+inline constexpr uint8_t kMaxFixedBits = 16;
+inline constexpr uint8_t kMaxCodeLength = 16;  // as compress/huffman.h limits them
+inline constexpr uint32_t kMaxIndexBits = 16;
+inline constexpr uint64_t kMaxRank = 64;
+inline constexpr uint64_t kMaxCodebookSize = 65536;
+// Elements per tensor: below 2^59 so that numel * 16 (the widest dtype) fits in int64.
+inline constexpr uint64_t kMaxNumel = uint64_t{1} << 59;
+// zstd cannot expand by more than this: a 128 KiB block needs at least a 3-byte block header and
+// 1 byte of content (an RLE block), so a frame produces at most 32768 bytes per input byte.
+inline constexpr uint64_t kMaxZstdExpansion = 32768;
+
+// Blob: method u8 (0 stored, 1 zstd), raw_size varint, [zstd: packed_size varint], data.
+inline constexpr uint8_t kBlobStored = 0;
+inline constexpr uint8_t kBlobZstd = 1;
+void encode_blob(std::string_view data, ByteWriter& w);
+// `min_size`..`max_size` and `multiple_of` constrain raw_size; all are checked before any byte is
+// decompressed, and the output grows only as zstd actually produces it.
+Status decode_blob(ByteReader& r, const char* field, uint64_t min_size, uint64_t max_size,
+                   uint64_t multiple_of, std::string* out);
+
+void encode_header(const ContainerHeader& header, ByteWriter& w);
+Status decode_header(ByteReader& r, ContainerHeader* header);
+
+// Tensor payload. The writer calls validate_tensor first; the reader calls it on what it decoded.
+// Messages do not carry the tensor's name (the caller adds it).
+Status validate_tensor(const EncodedTensor& t);
+void encode_tensor(const EncodedTensor& t, ByteWriter& w);
+Status decode_tensor(ByteReader& r, EncodedTensor* t);
+
+// End marker payload.
+struct EndMarker {
+  uint64_t section_count = 0;  // sections before the end marker
+  uint64_t body_length = 0;    // bytes before the end marker (its offset)
+  uint32_t chain_crc = 0;      // CRC-32 of the preamble then each earlier section's CRC (LE)
+};
+void encode_end(const EndMarker& end, ByteWriter& w);
+Status decode_end(ByteReader& r, EndMarker* end);
+
+}  // namespace deepcomp::compress::container_internal

@@ -1,0 +1,213 @@
+// The .dcz reader on damaged and hostile input: every truncation, every single-bit flip, wrong
+// magic and versions, lengths and counts that point past the data. Each must give an error that
+// names the file (and the section where known), never a crash or a huge allocation.
+#include <gtest/gtest.h>
+
+#include "compress/container.h"
+#include "container_test_util.h"
+
+namespace deepcomp::compress {
+namespace {
+
+using namespace container_test;  // NOLINT: the container test helpers
+
+std::string small_file() {
+  Container c;
+  c.header.producer = "p";
+  c.header.metadata = {{"bits", "2"}};
+  c.skeleton = "graph";
+  c.tensors.push_back(sparse_shared_tensor("fc1.weight"));
+  c.tensors.push_back(lossless_tensor("fc1.bias", {0.5f, -1.0f}, {2}));
+  Result<std::string> bytes = serialize_container(c);
+  EXPECT_TRUE(bytes.ok());
+  return bytes.ok() ? *bytes : std::string();
+}
+
+Status parse_status(const std::string& bytes) {
+  Result<Container> r = parse_container(bytes, "d.dcz");
+  return r.ok() ? Status::Ok() : r.status();
+}
+
+void expect_error(const std::string& bytes, const std::string& needle) {
+  const Status st = parse_status(bytes);
+  ASSERT_FALSE(st.ok()) << "expected an error containing '" << needle << "'";
+  EXPECT_EQ(st.message().rfind("d.dcz: ", 0), 0u) << st.message();
+  EXPECT_NE(st.message().find(needle), std::string::npos) << st.message();
+}
+
+TEST(ContainerDamage, TruncationAtEveryOffsetIsAnError) {
+  const std::string file = small_file();
+  ASSERT_GT(file.size(), 50u);
+  for (size_t n = 0; n < file.size(); ++n) {
+    const Status st = parse_status(file.substr(0, n));
+    EXPECT_FALSE(st.ok()) << "truncated to " << n << " bytes";
+    EXPECT_EQ(st.message().rfind("d.dcz: ", 0), 0u) << st.message();
+    EXPECT_FALSE(list_sections(file.substr(0, n), "d.dcz").ok());
+  }
+  EXPECT_TRUE(parse_status(file).ok());
+}
+
+// CRC-32 detects every single-bit error in a section; the preamble is covered by the magic, the
+// version check and the end marker's chained CRC. So no flip anywhere may go unnoticed.
+TEST(ContainerDamage, EverySingleBitFlipIsDetected) {
+  const std::string file = small_file();
+  for (size_t i = 0; i < file.size(); ++i) {
+    for (int bit = 0; bit < 8; ++bit) {
+      std::string damaged = file;
+      damaged[i] = static_cast<char>(damaged[i] ^ (1 << bit));
+      EXPECT_FALSE(parse_status(damaged).ok()) << "byte " << i << " bit " << bit;
+    }
+  }
+}
+
+TEST(ContainerDamage, ChecksumMismatchNamesTheTensor) {
+  const std::string file = small_file();
+  const size_t at = file.find("fc1.weight") + 14;  // inside that tensor's payload
+  std::string damaged = file;
+  damaged[at] = static_cast<char>(damaged[at] ^ 0x40);
+  expect_error(damaged, "section 'fc1.weight' (tensor #2 at offset ");
+  expect_error(damaged, "checksum mismatch");
+}
+
+TEST(ContainerDamage, BadMagicAndVersions) {
+  const std::string file = small_file();
+  expect_error("PK\x03\x04 not a dcz", "not a .dcz file");
+  expect_error("", "not a .dcz file");
+  EXPECT_FALSE(looks_like_container("DCZ"));
+  EXPECT_TRUE(looks_like_container(file));
+  EXPECT_FALSE(looks_like_container("\x08\x07\x12\x00"));
+
+  std::string newer = file;
+  newer[4] = 2;
+  expect_error(newer, ".dcz version 2.0 is newer than this deepcomp supports (1.0)");
+  std::string zero = file;
+  zero[4] = 0;
+  expect_error(zero, "unknown .dcz version 0.0");
+  // A newer minor of a known major reads (its additions are skippable), if its bytes are intact.
+  const std::string minor = build_file(minimal_sections(), 1, 3);
+  Result<Container> r = parse_container(minor, "d.dcz");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->header.version, 0x0103);
+  // The same minor bump applied to an existing file breaks the chained CRC.
+  std::string bumped = file;
+  bumped[5] = 1;
+  expect_error(bumped, "chained checksum mismatch");
+}
+
+TEST(ContainerDamage, LengthPastTheEndIsReported) {
+  auto sections = minimal_sections();
+  std::string file = build_file(sections);
+  // Header payload is 3 bytes; claim 100 (CRC then fails to matter: the bound is checked first).
+  file[kPreambleSize + 1] = 100;
+  expect_error(file, "runs past the end of the file");
+  std::string big = build_file(sections);
+  big.replace(kPreambleSize + 1, 1, std::string("\xff\xff\xff\xff\xff\xff\xff\xff\x7f", 9));
+  expect_error(big, "runs past the end of the file");
+}
+
+TEST(ContainerDamage, TrailingBytesAndMissingEndAreErrors) {
+  const std::string file = small_file();
+  expect_error(file + "x", "1 byte(s) of trailing data after the end marker");
+  std::string no_end = file.substr(0, file.rfind('E'));
+  expect_error(no_end, "without an end marker");
+}
+
+TEST(ContainerDamage, SectionOrderAndKindsAreChecked) {
+  auto s = minimal_sections();
+  expect_error(build_file({s[1], s[0]}), "out of order");
+  expect_error(build_file({s[0]}), "end marker before the skeleton");
+  expect_error(build_file({s[0], s[1], {'Z', "zz"}}), "unknown section kind");
+  // Ancillary sections (bit 7 set) from newer writers are skipped once their CRC is checked.
+  Result<Container> r = parse_container(build_file({s[0], {0xC1, "note"}, s[1]}), "d.dcz");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->header.producer, "t");
+  Result<std::vector<SectionInfo>> list = list_sections(build_file({s[0], {0xC1, ""}, s[1]}), "");
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ((*list)[1].kind, "ancillary 0xc1");
+}
+
+// A tensor payload in FORMAT.md's layout: name, float32, fc, shape, default location, encoding,
+// then `rest`.
+std::string tensor_payload(const std::vector<uint64_t>& dims, uint8_t encoding,
+                           const std::string& rest) {
+  std::string p;
+  put_string(p, "t1");
+  p += std::string("\x01\x01", 2);
+  put_varint(p, dims.size());
+  for (uint64_t d : dims) put_varint(p, d);
+  p += std::string("\x02\x00", 2);
+  p.push_back(static_cast<char>(encoding));
+  return p + rest;
+}
+
+TEST(ContainerDamage, HugeDeclaredSizesInATinyFileFailFast) {
+  auto with_tensor = [](const std::string& payload) {
+    auto s = minimal_sections();
+    s.push_back({'T', payload});
+    return build_file(s);
+  };
+  const uint64_t huge = uint64_t{1} << 40;
+  std::string blob_stored;  // stored blob claiming 4 TiB
+  blob_stored.push_back(0);
+  put_varint(blob_stored, huge * 4);
+  expect_error(with_tensor(tensor_payload({huge}, 0, blob_stored + "abc")), "section 't1'");
+  std::string blob_zstd;  // zstd blob claiming 4 TiB from 9 bytes
+  blob_zstd.push_back(1);
+  put_varint(blob_zstd, huge * 4);
+  put_varint(blob_zstd, 9);
+  blob_zstd += std::string(9, '\x28');
+  expect_error(with_tensor(tensor_payload({huge}, 0, blob_zstd)), "cannot hold");
+  // Shared-dense: codebook of 1, then a fixed stream of 2^40 one-bit symbols in 1 byte.
+  std::string stream = std::string("\x01\x00\x00\x80\x3f", 5);
+  stream += "\x02";
+  put_varint(stream, huge);
+  stream += std::string("\x01\x00\x01\x00", 4);
+  expect_error(with_tensor(tensor_payload({huge}, 1, stream)), "too short");
+  // Shapes whose product overflows.
+  expect_error(with_tensor(tensor_payload({huge, huge, 0x10}, 0, "")), "2^59");
+  // A codebook count far beyond the bytes present.
+  std::string codebook;
+  put_varint(codebook, 60000);
+  expect_error(with_tensor(tensor_payload({4}, 1, codebook)), "codebook");
+  // A metadata count far beyond the header's bytes.
+  auto s = minimal_sections();
+  s[0].second = std::string("\x00\xff\xff\xff\x0f", 5);
+  expect_error(build_file(s), "metadata count");
+}
+
+TEST(ContainerDamage, InconsistentStreamsAreRejectedByTheReader) {
+  auto with_tensor = [](const std::string& payload) {
+    auto s = minimal_sections();
+    s.push_back({'T', payload});
+    return build_file(s);
+  };
+  const std::string codebook("\x01\x00\x00\x80\x3f", 5);
+  // Over-subscribed Huffman lengths {1,1,1}: width 1, packed 0b111.
+  expect_error(with_tensor(tensor_payload({3}, 1, codebook + std::string("\x03\x03\x00\x01\x07\x01\x00", 7))),
+               "over-subscribed");
+  // Shared-dense with 2 cluster symbols for 3 elements.
+  expect_error(with_tensor(tensor_payload({3}, 1, codebook + std::string("\x02\x02\x01\x00\x01\x00", 6))),
+               "differs from the shape's 3 elements");
+  // Fixed stream with fixed_bits 17, and one whose alphabet needs more bits than given.
+  expect_error(with_tensor(tensor_payload({3}, 1, codebook + std::string("\x02\x03\x11\x00\x03\x00\x00\x00", 8))),
+               "fixed_bits 17");
+  expect_error(with_tensor(tensor_payload({3}, 1, codebook + std::string("\x05\x03\x02\x00\x01\x00", 6))),
+               "does not fit in 2 bits");
+  // An alphabet over 65536.
+  expect_error(with_tensor(tensor_payload({3}, 1, codebook + std::string("\x81\x80\x04\x03\x02\x00\x01\x00", 8))),
+               "alphabet size 65537");
+  // Unknown encoding, dtype and role codes.
+  expect_error(with_tensor(tensor_payload({3}, 9, "")), "unknown encoding 9");
+  std::string bad_dtype = tensor_payload({3}, 0, std::string("\x00\x0c", 2) + std::string(12, 'x'));
+  bad_dtype[3] = 77;
+  expect_error(with_tensor(bad_dtype), "unknown dtype code 77");
+  std::string bad_role = tensor_payload({3}, 0, std::string("\x00\x0c", 2) + std::string(12, 'x'));
+  bad_role[4] = 9;
+  expect_error(with_tensor(bad_role), "unknown role code 9");
+  // Extra bytes after the last field of a version 1.0 tensor.
+  expect_error(with_tensor(tensor_payload({1}, 0, std::string("\x00\x04zzzz!", 7))),
+               "1 unexpected byte(s)");
+}
+
+}  // namespace
+}  // namespace deepcomp::compress
