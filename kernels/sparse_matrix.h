@@ -1,9 +1,16 @@
 // Sparse weight matrices in the forms Deep Compression uses: CSR with float values, and
 // codebook-CSR, where each nonzero stores a small cluster index into a float codebook (the form a
-// .dcz holds). Depends only on the standard library; products are in kernels/spmm.h.
+// .dcz holds), plus conversions between them and dense row-major arrays. Depends only on the
+// standard library; products are in kernels/spmm.h, convolutions in kernels/conv.h.
+//
+// The kernels trust a matrix's structure (row_ptr monotone, column and cluster indices in range).
+// Anything built from untrusted bytes must go through codebook_csr_from() or check_structure(),
+// which report what is wrong instead of crashing.
 #pragma once
 
 #include <cstdint>
+#include <span>
+#include <string>
 #include <vector>
 
 namespace deepcomp::kernels {
@@ -19,7 +26,13 @@ struct CsrMatrix {
   int64_t nnz() const { return static_cast<int64_t>(values.size()); }
   // Keeps the entries of a dense row-major matrix that are not exactly zero.
   static CsrMatrix from_dense(const float* dense, int64_t rows, int64_t cols);
+  // CSR of the transpose of a dense rows x cols row-major matrix (so the result is cols x rows).
+  // For MatMul with the constant on the right (Y = X * W, W in x out): store W^T this way and use
+  // the Y = X * W^T kernels of spmm.h unchanged.
+  static CsrMatrix from_dense_transposed(const float* dense, int64_t rows, int64_t cols);
   void to_dense(float* dense) const;  // rows x cols, row-major
+  // Empty string when row_ptr, col_idx and values are consistent; otherwise what is wrong.
+  std::string check_structure() const;
 };
 
 // Like CsrMatrix, but each nonzero is codebook[cluster[k]]; up to 256 clusters (8-bit indices)
@@ -37,6 +50,21 @@ struct CodebookCsrMatrix {
   bool wide() const { return codebook.size() > 256; }
   float value(int64_t k) const { return codebook[wide() ? cluster16[k] : cluster[k]]; }
   void to_dense(float* dense) const;
+  // Empty string when the structure is consistent (including every cluster index < codebook size).
+  std::string check_structure() const;
 };
+
+// Builds a codebook-CSR matrix straight from Deep Compression's decoded streams: `positions` are
+// flattened row-major indices (row * cols + col), strictly ascending, one per nonzero; `clusters`
+// holds the matching cluster index of each. Codebooks of up to 65536 entries are accepted (8-bit
+// storage when <= 256). Returns false and sets *error (naming what is wrong) on bad input, e.g. a
+// position out of range or not ascending, a cluster index >= codebook size, or mismatched counts.
+bool codebook_csr_from(int64_t rows, int64_t cols, std::span<const int64_t> positions,
+                       std::span<const uint32_t> clusters, std::span<const float> codebook,
+                       CodebookCsrMatrix* out, std::string* error);
+
+// Explicit transposes (rows and cols swap); entries within each row stay in column order.
+CsrMatrix csr_transpose(const CsrMatrix& m);
+CodebookCsrMatrix codebook_csr_transpose(const CodebookCsrMatrix& m);
 
 }  // namespace deepcomp::kernels

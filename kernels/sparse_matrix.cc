@@ -1,0 +1,228 @@
+// Conversions and structural checks for CsrMatrix and CodebookCsrMatrix (kernels/sparse_matrix.h).
+// Depends only on the standard library.
+#include "kernels/sparse_matrix.h"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+
+namespace deepcomp::kernels {
+namespace {
+
+// Shared by both matrix forms: row_ptr shape and monotonicity, column range and order.
+std::string check_rows_and_columns(int64_t rows, int64_t cols, const std::vector<int64_t>& row_ptr,
+                                   const std::vector<int32_t>& col_idx) {
+  if (rows < 0 || cols < 0) return "negative shape";
+  if (cols > std::numeric_limits<int32_t>::max()) return "more columns than int32 indices cover";
+  if (static_cast<int64_t>(row_ptr.size()) != rows + 1) {
+    return "row_ptr has " + std::to_string(row_ptr.size()) + " entries, expected " +
+           std::to_string(rows + 1);
+  }
+  if (row_ptr[0] != 0) return "row_ptr[0] is not 0";
+  if (row_ptr[rows] != static_cast<int64_t>(col_idx.size())) {
+    return "row_ptr ends at " + std::to_string(row_ptr[rows]) + " but there are " +
+           std::to_string(col_idx.size()) + " column indices";
+  }
+  // All of row_ptr first, so the column loop below never indexes past col_idx.
+  for (int64_t r = 0; r < rows; ++r) {
+    if (row_ptr[r + 1] < row_ptr[r]) return "row_ptr decreases at row " + std::to_string(r);
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t k = row_ptr[r]; k < row_ptr[r + 1]; ++k) {
+      if (col_idx[k] < 0 || col_idx[k] >= cols) {
+        return "column index " + std::to_string(col_idx[k]) + " out of range in row " +
+               std::to_string(r);
+      }
+      if (k > row_ptr[r] && col_idx[k] <= col_idx[k - 1]) {
+        return "column indices not ascending in row " + std::to_string(r);
+      }
+    }
+  }
+  return {};
+}
+
+// Counting-sort transpose of the structure; `move(k_src, k_dst)` copies one entry's payload.
+template <typename MovePayload>
+void transpose_structure(int64_t rows, int64_t cols, const std::vector<int64_t>& row_ptr,
+                         const std::vector<int32_t>& col_idx, std::vector<int64_t>* t_row_ptr,
+                         std::vector<int32_t>* t_col_idx, MovePayload move) {
+  t_row_ptr->assign(cols + 1, 0);
+  for (int32_t c : col_idx) ++(*t_row_ptr)[c + 1];
+  for (int64_t c = 0; c < cols; ++c) (*t_row_ptr)[c + 1] += (*t_row_ptr)[c];
+  t_col_idx->resize(col_idx.size());
+  std::vector<int64_t> next(t_row_ptr->begin(), t_row_ptr->end() - 1);
+  // Walking source rows in order keeps each transposed row's columns ascending.
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t k = row_ptr[r]; k < row_ptr[r + 1]; ++k) {
+      const int64_t dst = next[col_idx[k]]++;
+      (*t_col_idx)[dst] = static_cast<int32_t>(r);
+      move(k, dst);
+    }
+  }
+}
+
+}  // namespace
+
+CsrMatrix CsrMatrix::from_dense(const float* dense, int64_t rows, int64_t cols) {
+  CsrMatrix m;
+  m.rows = rows;
+  m.cols = cols;
+  m.row_ptr.assign(rows + 1, 0);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* row = dense + r * cols;
+    for (int64_t c = 0; c < cols; ++c) {
+      if (row[c] != 0.0f) {
+        m.col_idx.push_back(static_cast<int32_t>(c));
+        m.values.push_back(row[c]);
+      }
+    }
+    m.row_ptr[r + 1] = static_cast<int64_t>(m.values.size());
+  }
+  return m;
+}
+
+CsrMatrix CsrMatrix::from_dense_transposed(const float* dense, int64_t rows, int64_t cols) {
+  CsrMatrix m;
+  m.rows = cols;
+  m.cols = rows;
+  m.row_ptr.assign(cols + 1, 0);
+  for (int64_t c = 0; c < cols; ++c) {
+    for (int64_t r = 0; r < rows; ++r) {
+      const float v = dense[r * cols + c];
+      if (v != 0.0f) {
+        m.col_idx.push_back(static_cast<int32_t>(r));
+        m.values.push_back(v);
+      }
+    }
+    m.row_ptr[c + 1] = static_cast<int64_t>(m.values.size());
+  }
+  return m;
+}
+
+void CsrMatrix::to_dense(float* dense) const {
+  std::fill(dense, dense + rows * cols, 0.0f);
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t k = row_ptr[r]; k < row_ptr[r + 1]; ++k) dense[r * cols + col_idx[k]] = values[k];
+  }
+}
+
+std::string CsrMatrix::check_structure() const {
+  if (values.size() != col_idx.size()) return "values and col_idx differ in length";
+  return check_rows_and_columns(rows, cols, row_ptr, col_idx);
+}
+
+void CodebookCsrMatrix::to_dense(float* dense) const {
+  std::fill(dense, dense + rows * cols, 0.0f);
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t k = row_ptr[r]; k < row_ptr[r + 1]; ++k) dense[r * cols + col_idx[k]] = value(k);
+  }
+}
+
+std::string CodebookCsrMatrix::check_structure() const {
+  if (codebook.empty() && !col_idx.empty()) return "nonzeros but an empty codebook";
+  if (codebook.size() > 65536) return "codebook has more than 65536 entries";
+  const size_t n = col_idx.size();
+  if (wide() ? cluster16.size() != n : cluster.size() != n) {
+    return "cluster indices and col_idx differ in length";
+  }
+  for (size_t k = 0; k < n; ++k) {
+    const size_t c = wide() ? cluster16[k] : cluster[k];
+    if (c >= codebook.size()) {
+      return "cluster index " + std::to_string(c) + " >= codebook size " +
+             std::to_string(codebook.size());
+    }
+  }
+  return check_rows_and_columns(rows, cols, row_ptr, col_idx);
+}
+
+bool codebook_csr_from(int64_t rows, int64_t cols, std::span<const int64_t> positions,
+                       std::span<const uint32_t> clusters, std::span<const float> codebook,
+                       CodebookCsrMatrix* out, std::string* error) {
+  auto fail = [&](std::string message) {
+    *error = "codebook-CSR: " + std::move(message);
+    return false;
+  };
+  if (rows < 0 || cols < 0) return fail("negative shape");
+  if (cols > std::numeric_limits<int32_t>::max()) return fail("too many columns");
+  if (rows > 0 && cols > std::numeric_limits<int64_t>::max() / rows) return fail("shape overflows");
+  if (positions.size() != clusters.size()) {
+    return fail(std::to_string(positions.size()) + " positions but " +
+                std::to_string(clusters.size()) + " cluster indices");
+  }
+  if (codebook.size() > 65536) return fail("codebook has more than 65536 entries");
+  if (codebook.empty() && !positions.empty()) return fail("nonzeros but an empty codebook");
+  const int64_t total = rows * cols;
+  const size_t nnz = positions.size();
+  if (static_cast<uint64_t>(nnz) > static_cast<uint64_t>(total)) {
+    return fail("more nonzeros than elements");
+  }
+  for (size_t k = 0; k < nnz; ++k) {
+    if (positions[k] < 0 || positions[k] >= total) {
+      return fail("position " + std::to_string(positions[k]) + " out of range for " +
+                  std::to_string(rows) + "x" + std::to_string(cols));
+    }
+    if (k > 0 && positions[k] <= positions[k - 1]) {
+      return fail("positions not strictly ascending at nonzero " + std::to_string(k));
+    }
+    if (clusters[k] >= codebook.size()) {
+      return fail("cluster index " + std::to_string(clusters[k]) + " >= codebook size " +
+                  std::to_string(codebook.size()) + " at nonzero " + std::to_string(k));
+    }
+  }
+  CodebookCsrMatrix m;
+  m.rows = rows;
+  m.cols = cols;
+  m.codebook.assign(codebook.begin(), codebook.end());
+  m.row_ptr.assign(rows + 1, 0);
+  m.col_idx.resize(nnz);
+  const bool wide = m.wide();
+  if (wide) {
+    m.cluster16.resize(nnz);
+  } else {
+    m.cluster.resize(nnz);
+  }
+  for (size_t k = 0; k < nnz; ++k) {
+    const int64_t r = positions[k] / cols;
+    ++m.row_ptr[r + 1];
+    m.col_idx[k] = static_cast<int32_t>(positions[k] - r * cols);
+    if (wide) {
+      m.cluster16[k] = static_cast<uint16_t>(clusters[k]);
+    } else {
+      m.cluster[k] = static_cast<uint8_t>(clusters[k]);
+    }
+  }
+  for (int64_t r = 0; r < rows; ++r) m.row_ptr[r + 1] += m.row_ptr[r];
+  *out = std::move(m);
+  return true;
+}
+
+CsrMatrix csr_transpose(const CsrMatrix& m) {
+  CsrMatrix t;
+  t.rows = m.cols;
+  t.cols = m.rows;
+  t.values.resize(m.values.size());
+  transpose_structure(m.rows, m.cols, m.row_ptr, m.col_idx, &t.row_ptr, &t.col_idx,
+                      [&](int64_t src, int64_t dst) { t.values[dst] = m.values[src]; });
+  return t;
+}
+
+CodebookCsrMatrix codebook_csr_transpose(const CodebookCsrMatrix& m) {
+  CodebookCsrMatrix t;
+  t.rows = m.cols;
+  t.cols = m.rows;
+  t.codebook = m.codebook;
+  t.cluster.resize(m.cluster.size());
+  t.cluster16.resize(m.cluster16.size());
+  const bool wide = m.wide();
+  transpose_structure(m.rows, m.cols, m.row_ptr, m.col_idx, &t.row_ptr, &t.col_idx,
+                      [&](int64_t src, int64_t dst) {
+                        if (wide) {
+                          t.cluster16[dst] = m.cluster16[src];
+                        } else {
+                          t.cluster[dst] = m.cluster[src];
+                        }
+                      });
+  return t;
+}
+
+}  // namespace deepcomp::kernels

@@ -1,0 +1,261 @@
+// Sparse x dense kernels for CSR and codebook-CSR weights (kernels/spmm.h, kernels/spmm_detail.h).
+// Depends only on Eigen, OpenMP and the standard library.
+#include "kernels/spmm.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "kernels/spmm_detail.h"
+
+// Release builds are portable x86-64 (SSE2); cloning the hot loops lets the loader pick an
+// AVX2/AVX-512 version on machines that have one. -ffp-contract=off (ISO C++ mode) keeps every
+// clone's arithmetic identical, so results do not depend on the clone either.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(__SANITIZE_ADDRESS__)
+#define DEEPCOMP_CLONES \
+  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define DEEPCOMP_CLONES
+#endif
+#define DEEPCOMP_INLINE inline __attribute__((always_inline))
+
+namespace deepcomp::kernels {
+namespace detail {
+namespace {
+
+struct FloatValues {
+  const float* v;
+  DEEPCOMP_INLINE float operator()(int64_t k) const { return v[k]; }
+};
+template <typename Index>
+struct CodebookValues {
+  const Index* idx;
+  const float* codebook;
+  DEEPCOMP_INLINE float operator()(int64_t k) const { return codebook[idx[k]]; }
+};
+
+DEEPCOMP_INLINE const float* group_b(const SparseProblem& p, int64_t r) {
+  return p.B + (r / p.rows_per_group) * p.b_group_stride;
+}
+
+// One output per row. Four accumulators hide the add latency; the order they combine in is
+// fixed, so the result depends only on the row.
+template <typename Values>
+DEEPCOMP_INLINE void matvec_rows(const SparseProblem& p, Values value, int64_t r0, int64_t r1) {
+  const int32_t* col = p.col_idx;
+  for (int64_t r = r0; r < r1; ++r) {
+    const float* x = group_b(p, r);
+    const int64_t begin = p.row_ptr[r];
+    const int64_t end = p.row_ptr[r + 1];
+    float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+    int64_t k = begin;
+    for (; k + 4 <= end; k += 4) {
+      a0 += value(k) * x[col[k]];
+      a1 += value(k + 1) * x[col[k + 1]];
+      a2 += value(k + 2) * x[col[k + 2]];
+      a3 += value(k + 3) * x[col[k + 3]];
+    }
+    for (; k < end; ++k) a0 += value(k) * x[col[k]];
+    const float sum = (a0 + a1) + (a2 + a3);
+    p.C[r] = p.bias ? sum + p.bias[r] : sum;
+  }
+}
+
+// Several outputs per row: a tile of kTile columns of B is accumulated in registers while the
+// row's nonzeros stream by. Tiles are the outer loop so a K x kTile panel of B stays in cache
+// across all rows of the block.
+constexpr int64_t kTile = 16;
+
+template <typename Values, int64_t kWidth>
+DEEPCOMP_INLINE void tile_row(const SparseProblem& p, Values value, int64_t r, int64_t j0,
+                              int64_t width) {
+  const int64_t w = kWidth > 0 ? kWidth : width;
+  const int64_t n = p.n;
+  const float* b = group_b(p, r) + j0;
+  float acc[kTile] = {};
+  for (int64_t k = p.row_ptr[r]; k < p.row_ptr[r + 1]; ++k) {
+    const float v = value(k);
+    const float* brow = b + static_cast<int64_t>(p.col_idx[k]) * n;
+    for (int64_t j = 0; j < w; ++j) acc[j] += v * brow[j];
+  }
+  float* c = p.C + r * n + j0;
+  const float bias = p.bias ? p.bias[r] : 0.0f;
+  for (int64_t j = 0; j < w; ++j) c[j] = acc[j] + bias;
+}
+
+template <typename Values>
+DEEPCOMP_INLINE void spmm_rows(const SparseProblem& p, Values value, int64_t r0, int64_t r1) {
+  int64_t j0 = 0;
+  for (; j0 + kTile <= p.n; j0 += kTile) {
+    for (int64_t r = r0; r < r1; ++r) tile_row<Values, kTile>(p, value, r, j0, kTile);
+  }
+  if (j0 < p.n) {
+    for (int64_t r = r0; r < r1; ++r) tile_row<Values, 0>(p, value, r, j0, p.n - j0);
+  }
+}
+
+template <typename Values>
+DEEPCOMP_INLINE void rows_kernel(const SparseProblem& p, Values value, int64_t r0, int64_t r1) {
+  if (p.n == 1) {
+    matvec_rows(p, value, r0, r1);
+  } else {
+    spmm_rows(p, value, r0, r1);
+  }
+}
+
+DEEPCOMP_CLONES void rows_f32(const SparseProblem& p, const float* v, int64_t r0, int64_t r1) {
+  rows_kernel(p, FloatValues{v}, r0, r1);
+}
+DEEPCOMP_CLONES void rows_cb8(const SparseProblem& p, const uint8_t* c, const float* cb, int64_t r0,
+                              int64_t r1) {
+  rows_kernel(p, CodebookValues<uint8_t>{c, cb}, r0, r1);
+}
+DEEPCOMP_CLONES void rows_cb16(const SparseProblem& p, const uint16_t* c, const float* cb,
+                               int64_t r0, int64_t r1) {
+  rows_kernel(p, CodebookValues<uint16_t>{c, cb}, r0, r1);
+}
+
+// Splits [0, rows) into `parts` contiguous blocks of about equal cost (nonzeros plus a per-row
+// overhead), so threads finish together even when row densities differ.
+std::vector<int64_t> balanced_row_blocks(const int64_t* row_ptr, int64_t rows, int64_t parts) {
+  constexpr int64_t kRowCost = 4;
+  const int64_t total = row_ptr[rows] + kRowCost * rows;
+  std::vector<int64_t> bounds(parts + 1, rows);
+  bounds[0] = 0;
+  int64_t r = 0;
+  for (int64_t p = 1; p < parts; ++p) {
+    const int64_t target = total * p / parts;
+    while (r < rows && row_ptr[r] + kRowCost * r < target) ++r;
+    bounds[p] = r;
+  }
+  return bounds;
+}
+
+template <typename RunRows>
+void run_parallel(const SparseProblem& p, RunRows run_rows) {
+  if (p.rows <= 0 || p.n <= 0) return;
+  const int64_t work = (p.row_ptr[p.rows] + p.rows) * p.n;
+  const int threads = work < (1 << 15) ? 1 : std::max(1, omp_get_max_threads());
+  if (threads == 1) {
+    run_rows(int64_t{0}, p.rows);
+    return;
+  }
+  // A few blocks per thread, handed out dynamically, absorb a core that is busy with something
+  // else; which thread runs a block does not change its result.
+  const int64_t parts = std::min<int64_t>(p.rows, int64_t{threads} * 4);
+  const std::vector<int64_t> bounds = balanced_row_blocks(p.row_ptr, p.rows, parts);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+  for (int64_t b = 0; b < parts; ++b) {
+    if (bounds[b] < bounds[b + 1]) run_rows(bounds[b], bounds[b + 1]);
+  }
+}
+
+}  // namespace
+
+// Matrix-vector products use the AVX-512 rows when the CPU has them (the gathers there are what
+// makes batch 1 fast); everything else goes through the cloned portable loops.
+void sparse_times_dense(const SparseProblem& p, const float* values) {
+  if (p.n == 1 && avx512_matvec_available()) {
+    run_parallel(p, [&](int64_t r0, int64_t r1) { matvec_rows_avx512(p, values, r0, r1); });
+  } else {
+    run_parallel(p, [&](int64_t r0, int64_t r1) { rows_f32(p, values, r0, r1); });
+  }
+}
+void sparse_times_dense(const SparseProblem& p, const uint8_t* cluster, const float* codebook,
+                        int64_t codebook_size) {
+  if (p.n == 1 && avx512_matvec_available()) {
+    run_parallel(p, [&](int64_t r0, int64_t r1) {
+      matvec_rows_avx512(p, cluster, codebook, codebook_size, r0, r1);
+    });
+  } else {
+    run_parallel(p, [&](int64_t r0, int64_t r1) { rows_cb8(p, cluster, codebook, r0, r1); });
+  }
+}
+void sparse_times_dense(const SparseProblem& p, const uint16_t* cluster, const float* codebook,
+                        int64_t codebook_size) {
+  if (p.n == 1 && avx512_matvec_available()) {
+    run_parallel(p, [&](int64_t r0, int64_t r1) {
+      matvec_rows_avx512(p, cluster, codebook, codebook_size, r0, r1);
+    });
+  } else {
+    run_parallel(p, [&](int64_t r0, int64_t r1) { rows_cb16(p, cluster, codebook, r0, r1); });
+  }
+}
+
+}  // namespace detail
+
+namespace {
+
+detail::SparseProblem problem(const int64_t* row_ptr, const int32_t* col_idx, int64_t rows,
+                              const float* B, int64_t n, const float* bias, float* C) {
+  detail::SparseProblem p;
+  p.row_ptr = row_ptr;
+  p.col_idx = col_idx;
+  p.rows = rows;
+  p.B = B;
+  p.n = n;
+  p.rows_per_group = std::max<int64_t>(rows, 1);
+  p.bias = bias;
+  p.C = C;
+  return p;
+}
+
+void run_codebook(const CodebookCsrMatrix& A, const detail::SparseProblem& p) {
+  if (A.wide()) {
+    detail::sparse_times_dense(p, A.cluster16.data(), A.codebook.data(),
+                               static_cast<int64_t>(A.codebook.size()));
+  } else {
+    detail::sparse_times_dense(p, A.cluster.data(), A.codebook.data(),
+                               static_cast<int64_t>(A.codebook.size()));
+  }
+}
+
+// Y = X * W^T + b for batch > 1: X is transposed so each nonzero of W meets all batch rows in
+// one contiguous stretch, then the (out x batch) result is transposed back.
+template <typename Matrix, typename Run>
+void gemm_batched(const float* X, int64_t batch, const Matrix& W, const float* bias, float* Y,
+                  Run run) {
+  const int64_t in = W.cols;
+  const int64_t out = W.rows;
+  if (batch <= 0 || out <= 0) return;
+  if (batch == 1) {
+    run(problem(W.row_ptr.data(), W.col_idx.data(), out, X, 1, bias, Y));
+    return;
+  }
+  std::vector<float> xt(in * batch);
+  for (int64_t b = 0; b < batch; ++b) {
+    for (int64_t i = 0; i < in; ++i) xt[i * batch + b] = X[b * in + i];
+  }
+  std::vector<float> yt(out * batch);
+  run(problem(W.row_ptr.data(), W.col_idx.data(), out, xt.data(), batch, bias, yt.data()));
+  for (int64_t o = 0; o < out; ++o) {
+    for (int64_t b = 0; b < batch; ++b) Y[b * out + o] = yt[o * batch + b];
+  }
+}
+
+}  // namespace
+
+void gemm_csr(const float* X, int64_t batch, const CsrMatrix& W, const float* bias, float* Y) {
+  gemm_batched(X, batch, W, bias, Y, [&](const detail::SparseProblem& p) {
+    detail::sparse_times_dense(p, W.values.data());
+  });
+}
+
+void gemm_codebook_csr(const float* X, int64_t batch, const CodebookCsrMatrix& W, const float* bias,
+                       float* Y) {
+  gemm_batched(X, batch, W, bias, Y, [&](const detail::SparseProblem& p) { run_codebook(W, p); });
+}
+
+void csr_times_dense(const CsrMatrix& A, const float* B, int64_t n, const float* bias, float* C) {
+  detail::sparse_times_dense(problem(A.row_ptr.data(), A.col_idx.data(), A.rows, B, n, bias, C),
+                             A.values.data());
+}
+
+void codebook_csr_times_dense(const CodebookCsrMatrix& A, const float* B, int64_t n,
+                              const float* bias, float* C) {
+  run_codebook(A, problem(A.row_ptr.data(), A.col_idx.data(), A.rows, B, n, bias, C));
+}
+
+}  // namespace deepcomp::kernels

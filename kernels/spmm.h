@@ -1,0 +1,32 @@
+// Sparse-weight products for fully-connected layers: Y = X * W^T + b with W stored as CSR or as
+// codebook-CSR (Deep Compression's shared weights), and the general sparse x dense product the
+// sparse convolution (conv.h) is built on. Depends only on Eigen, OpenMP and the standard library.
+//
+// Threading: output rows are split into nnz-balanced blocks over the OpenMP threads, and every
+// output element is summed by one thread in a fixed order (its row's nonzeros in column order), so
+// results are bit-identical whatever the number of threads. Small problems run single-threaded.
+// All arrays are row-major; outputs must not alias inputs. Matrices must be structurally valid
+// (see check_structure() in sparse_matrix.h).
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/sparse_matrix.h"
+
+namespace deepcomp::kernels {
+
+// Y = X * W^T + b. X: batch x W.cols, Y: batch x W.rows, bias: W.rows entries or nullptr.
+// Batch 1 is a matrix-vector product; larger batches are processed against all batch rows at
+// once per nonzero. For MatMul with a constant right operand (Y = X * W, W in x out), pass the
+// transpose (CsrMatrix::from_dense_transposed or csr_transpose / codebook_csr_transpose).
+void gemm_csr(const float* X, int64_t batch, const CsrMatrix& W, const float* bias, float* Y);
+void gemm_codebook_csr(const float* X, int64_t batch, const CodebookCsrMatrix& W, const float* bias,
+                       float* Y);
+
+// C = A * B (+ bias per row of C): A sparse rows x cols, B dense cols x n, C dense rows x n.
+// bias: A.rows entries or nullptr.
+void csr_times_dense(const CsrMatrix& A, const float* B, int64_t n, const float* bias, float* C);
+void codebook_csr_times_dense(const CodebookCsrMatrix& A, const float* B, int64_t n,
+                              const float* bias, float* C);
+
+}  // namespace deepcomp::kernels
