@@ -232,6 +232,41 @@ TEST(Container, TinyContainerMatchesTheBytesOfFormatMd) {
   expect_container_eq(c, *back);
 }
 
+// The example of FORMAT.md section 5, CRCs included, copied from the document.
+TEST(Container, FormatMdExampleIsByteExact) {
+  const std::vector<int> doc = {
+      0x44, 0x43, 0x5A, 0x1A, 0x01, 0x00,                                      // preamble
+      0x48, 0x08, 0x02, 0x64, 0x63, 0x01, 0x01, 0x6B, 0x01, 0x76, 0x19, 0x10, 0xA0, 0x07,  // H
+      0x47, 0x02, 0x00, 0x00, 0xF6, 0x6B, 0x03, 0x24,                          // G
+      0x54, 0x19, 0x01, 0x77, 0x01, 0x01, 0x01, 0x03, 0x02, 0x00, 0x01,        // T
+      0x02, 0x00, 0x00, 0x80, 0x3F, 0x00, 0x00, 0x00, 0xC0, 0x02, 0x03, 0x00, 0x01, 0x03,
+      0x01, 0x05, 0xDF, 0x29, 0x13, 0x1A,
+      0x45, 0x06, 0x03, 0x3B, 0x72, 0xC1, 0x52, 0x7F, 0xF8, 0x1A, 0x86, 0x2E};  // E
+  std::string expected;
+  for (int b : doc) expected.push_back(static_cast<char>(b));
+  ASSERT_EQ(expected.size(), 71u);
+  Container c;
+  c.header.producer = "dc";
+  c.header.metadata = {{"k", "v"}};
+  EncodedTensor w;
+  w.name = "w";
+  w.shape = {3};
+  w.role = TensorRole::kFcWeight;
+  w.encoding = Encoding::kSharedDense;
+  w.codebook = {1.0f, -2.0f};
+  w.clusters.alphabet_size = 2;
+  w.clusters.count = 3;
+  w.clusters.code_lengths = {1, 1};
+  w.clusters.bits = "\x05";
+  c.tensors.push_back(w);
+  Result<std::string> bytes = serialize_container(c);
+  ASSERT_TRUE(bytes.ok()) << bytes.status().message();
+  EXPECT_EQ(::testing::PrintToString(*bytes), ::testing::PrintToString(expected));
+  Result<Container> back = parse_container(expected, "example.dcz");
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  expect_container_eq(c, *back);
+}
+
 TEST(Container, ListSectionsCoversTheFileInOrder) {
   const Container c = every_kind_container();
   Result<std::string> bytes = serialize_container(c);
