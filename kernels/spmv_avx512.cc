@@ -66,26 +66,36 @@ DEEPCOMP_AVX512 inline void rows(const SparseProblem& p, const Weights& w, int64
     const float* x = p.B + (r / p.rows_per_group) * p.b_group_stride;
     const int64_t end = p.row_ptr[r + 1];
     int64_t k = p.row_ptr[r];
-    // Two independent accumulators hide the FMA latency behind the gathers.
+    // Four independent accumulators keep several gathers in flight.
     __m512 acc0 = _mm512_setzero_ps();
     __m512 acc1 = _mm512_setzero_ps();
-    for (; k + 32 <= end; k += 32) {
+    __m512 acc2 = _mm512_setzero_ps();
+    __m512 acc3 = _mm512_setzero_ps();
+    const __m512 zero = _mm512_setzero_ps();
+    for (; k + 64 <= end; k += 64) {
       const __m512i c0 = _mm512_loadu_si512(col + k);
       const __m512i c1 = _mm512_loadu_si512(col + k + 16);
-      const __m512 x0 = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), 0xFFFF, c0, x, 4);
-      const __m512 x1 = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), 0xFFFF, c1, x, 4);
+      const __m512i c2 = _mm512_loadu_si512(col + k + 32);
+      const __m512i c3 = _mm512_loadu_si512(col + k + 48);
+      const __m512 x0 = _mm512_mask_i32gather_ps(zero, 0xFFFF, c0, x, 4);
+      const __m512 x1 = _mm512_mask_i32gather_ps(zero, 0xFFFF, c1, x, 4);
+      const __m512 x2 = _mm512_mask_i32gather_ps(zero, 0xFFFF, c2, x, 4);
+      const __m512 x3 = _mm512_mask_i32gather_ps(zero, 0xFFFF, c3, x, 4);
       acc0 = _mm512_fmadd_ps(w.load(k, 0xFFFF), x0, acc0);
       acc1 = _mm512_fmadd_ps(w.load(k + 16, 0xFFFF), x1, acc1);
+      acc2 = _mm512_fmadd_ps(w.load(k + 32, 0xFFFF), x2, acc2);
+      acc3 = _mm512_fmadd_ps(w.load(k + 48, 0xFFFF), x3, acc3);
     }
     while (k < end) {
       const int64_t left = end - k;
       const __mmask16 mask = left >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << left) - 1);
       const __m512i c = _mm512_maskz_loadu_epi32(mask, col + k);
-      const __m512 xv = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mask, c, x, 4);
+      const __m512 xv = _mm512_mask_i32gather_ps(zero, mask, c, x, 4);
       acc0 = _mm512_fmadd_ps(w.load(k, mask), xv, acc0);
       k += 16;
     }
-    const float sum = horizontal_sum(_mm512_add_ps(acc0, acc1));
+    const float sum =
+        horizontal_sum(_mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acc2, acc3)));
     p.C[r] = p.bias ? sum + p.bias[r] : sum;
   }
 }
