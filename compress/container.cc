@@ -27,10 +27,14 @@ uint32_t append_section(uint8_t kind, std::string_view payload, ByteWriter& file
 
 std::string kind_name(uint8_t kind) {
   switch (kind) {
-    case kKindHeader: return "header";
-    case kKindSkeleton: return "skeleton";
-    case kKindTensor: return "tensor";
-    case kKindEnd: return "end";
+    case kKindHeader:
+      return "header";
+    case kKindSkeleton:
+      return "skeleton";
+    case kKindTensor:
+      return "tensor";
+    case kKindEnd:
+      return "end";
   }
   static const char kHex[] = "0123456789abcdef";
   std::string hex = "0x";
@@ -102,8 +106,7 @@ Status parse(std::string_view bytes, Container* container, std::vector<SectionIn
     return Status::Error(".dcz version " + version_string(major, minor) +
                          " is newer than this deepcomp supports (" +
                          version_string(kFormatMajor, kFormatMinor) + ")");
-  if (major == 0)
-    return Status::Error("unknown .dcz version " + version_string(major, minor));
+  if (major == 0) return Status::Error("unknown .dcz version " + version_string(major, minor));
   container->header.version = static_cast<uint16_t>((major << 8) | minor);
 
   uint32_t chain = crc32(bytes.substr(0, kPreambleSize));
@@ -142,14 +145,12 @@ Status parse(std::string_view bytes, Container* container, std::vector<SectionIn
       EncodedTensor t;
       Status st = decode_tensor(r, &t);
       if (st.ok()) st = check_payload_end(r, minor);
-      const std::string label =
-          t.name.empty() && !st.ok()
-              ? "section #" + std::to_string(index) + " (tensor at offset " +
-                    std::to_string(s.offset) + ")"
-              : "section '" + t.name + "' (tensor)";
+      const std::string label = t.name.empty() && !st.ok()
+                                    ? "section #" + std::to_string(index) + " (tensor at offset " +
+                                          std::to_string(s.offset) + ")"
+                                    : "section '" + t.name + "' (tensor)";
       DEEPCOMP_RETURN_IF_ERROR(st.WithContext(label));
-      if (!names.insert(t.name).second)
-        return Status::Error(label + ": duplicate tensor name");
+      if (!names.insert(t.name).second) return Status::Error(label + ": duplicate tensor name");
       if (sections) sections->back().tensor = t.name;
       container->tensors.push_back(std::move(t));
     } else if (s.kind == kKindEnd) {

@@ -70,8 +70,8 @@ bool looks_like_container(std::string_view first_bytes);
 
 // One section of a file, for `deepcomp inspect` and the size report.
 struct SectionInfo {
-  std::string tensor;  // the tensor's name for "tensor" sections, else ""
-  std::string kind;    // "header", "skeleton", "tensor", "end", or "ancillary 0xNN"
+  std::string tensor;   // the tensor's name for "tensor" sections, else ""
+  std::string kind;     // "header", "skeleton", "tensor", "end", or "ancillary 0xNN"
   uint64_t offset = 0;  // of the section's kind byte
   uint64_t length = 0;  // the whole section: kind, length field, payload and checksum
 };

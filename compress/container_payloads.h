@@ -39,11 +39,18 @@ inline constexpr uint64_t kMaxZstdExpansion = 32768;
 // Blob: method u8 (0 stored, 1 zstd), raw_size varint, [zstd: packed_size varint], data.
 inline constexpr uint8_t kBlobStored = 0;
 inline constexpr uint8_t kBlobZstd = 1;
+// Blob (container_streams.cc).
 void encode_blob(std::string_view data, ByteWriter& w);
 // `min_size`..`max_size` and `multiple_of` constrain raw_size; all are checked before any byte is
 // decompressed, and the output grows only as zstd actually produces it.
 Status decode_blob(ByteReader& r, const char* field, uint64_t min_size, uint64_t max_size,
                    uint64_t multiple_of, std::string* out);
+
+// Symbol stream (container_streams.cc). validate_stream checks one stream on its own; `which`
+// ("index stream", "cluster stream") starts its messages.
+Status validate_stream(const SymbolStream& s, uint64_t max_count, const char* which);
+void encode_stream(const SymbolStream& s, ByteWriter& w);
+Status decode_stream(ByteReader& r, const char* which, SymbolStream* s);
 
 void encode_header(const ContainerHeader& header, ByteWriter& w);
 Status decode_header(ByteReader& r, ContainerHeader* header);

@@ -183,18 +183,23 @@ TEST(ContainerDamage, InconsistentStreamsAreRejectedByTheReader) {
   };
   const std::string codebook("\x01\x00\x00\x80\x3f", 5);
   // Over-subscribed Huffman lengths {1,1,1}: width 1, packed 0b111.
-  expect_error(with_tensor(tensor_payload({3}, 1, codebook + std::string("\x03\x03\x00\x01\x07\x01\x00", 7))),
+  expect_error(with_tensor(tensor_payload(
+                   {3}, 1, codebook + std::string("\x03\x03\x00\x01\x07\x01\x00", 7))),
                "over-subscribed");
   // Shared-dense with 2 cluster symbols for 3 elements.
-  expect_error(with_tensor(tensor_payload({3}, 1, codebook + std::string("\x02\x02\x01\x00\x01\x00", 6))),
-               "differs from the shape's 3 elements");
+  expect_error(
+      with_tensor(tensor_payload({3}, 1, codebook + std::string("\x02\x02\x01\x00\x01\x00", 6))),
+      "differs from the shape's 3 elements");
   // Fixed stream with fixed_bits 17, and one whose alphabet needs more bits than given.
-  expect_error(with_tensor(tensor_payload({3}, 1, codebook + std::string("\x02\x03\x11\x00\x03\x00\x00\x00", 8))),
+  expect_error(with_tensor(tensor_payload(
+                   {3}, 1, codebook + std::string("\x02\x03\x11\x00\x03\x00\x00\x00", 8))),
                "fixed_bits 17");
-  expect_error(with_tensor(tensor_payload({3}, 1, codebook + std::string("\x05\x03\x02\x00\x01\x00", 6))),
-               "does not fit in 2 bits");
+  expect_error(
+      with_tensor(tensor_payload({3}, 1, codebook + std::string("\x05\x03\x02\x00\x01\x00", 6))),
+      "does not fit in 2 bits");
   // An alphabet over 65536.
-  expect_error(with_tensor(tensor_payload({3}, 1, codebook + std::string("\x81\x80\x04\x03\x02\x00\x01\x00", 8))),
+  expect_error(with_tensor(tensor_payload(
+                   {3}, 1, codebook + std::string("\x81\x80\x04\x03\x02\x00\x01\x00", 8))),
                "alphabet size 65537");
   // Unknown encoding, dtype and role codes.
   expect_error(with_tensor(tensor_payload({3}, 9, "")), "unknown encoding 9");

@@ -201,22 +201,25 @@ TEST(Container, TinyContainerMatchesTheBytesOfFormatMd) {
     put_u32(chain_input, crc);
     expected += sec;
   };
+  // clang-format off
   section('H', bytes_of({0x02, 'd', 'c', 0x01, 0x01, 'k', 0x01, 'v'}));
   section('G', bytes_of({0x00, 0x00}));
-  section('T', bytes_of({0x01, 'w', 0x01, 0x01, 0x01, 0x03,        // name, dtype, role, shape
-                         0x02, 0x00,                               // flags raw_data, graph ""
-                         0x01,                                     // shared-dense
+  section('T', bytes_of({0x01, 'w', 0x01, 0x01, 0x01, 0x03,      // name, dtype, role, rank, dim
+                         0x02, 0x00,                             // flags raw_data, graph ""
+                         0x01,                                   // shared-dense
                          0x02, 0x00, 0x00, 0x80, 0x3F, 0x00, 0x00, 0x00, 0xC0,  // codebook
-                         0x02, 0x03, 0x00, 0x01, 0x03,             // alphabet, count, fixed,
-                         0x01, 0x05}));                            // width 1, lengths; bits
-  section('T', bytes_of({0x01, 'b', 0x01, 0x03, 0x00,              // scalar: rank 0
+                         0x02, 0x03, 0x00, 0x01, 0x03,           // alphabet, count, fixed_bits,
+                                                                 // width 1, lengths 0b11
+                         0x01, 0x05}));                          // bits: 1 byte
+  section('T', bytes_of({0x01, 'b', 0x01, 0x03, 0x00,            // bias, rank 0
                          0x09, 0x00, 0x01, 'c', 0x05, 'v', 'a', 'l', 'u', 'e',  // constant node
                          0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x3F}));  // lossless, stored blob
-  section('T', bytes_of({0x01, 's', 0x01, 0x00, 0x01, 0x04,
+  section('T', bytes_of({0x01, 's', 0x01, 0x00, 0x01, 0x04,      // conv, rank 1, dim 4
                          0x06, 0x00, 0x05, 'x', '.', 'b', 'i', 'n', 0x10, 0x00,  // external
-                         0x03, 0x02,                               // sparse-float, index_bits
-                         0x04, 0x02, 0x02, 0x00, 0x01, 0x09,       // fixed index stream
-                         0x00, 0x08, 0x00, 0x00, 0xC0, 0x3F, 0x00, 0x00, 0x80, 0xBE}));
+                         0x03, 0x02,                             // sparse-float, index_bits
+                         0x04, 0x02, 0x02, 0x00, 0x01, 0x09,     // fixed index stream
+                         0x00, 0x08, 0x00, 0x00, 0xC0, 0x3F, 0x00, 0x00, 0x80, 0xBE}));  // values
+  // clang-format on
   std::string end = bytes_of({0x05, static_cast<int>(expected.size())});
   ASSERT_LT(expected.size(), 128u);
   put_u32(end, zlib_crc(chain_input));
@@ -235,13 +238,13 @@ TEST(Container, TinyContainerMatchesTheBytesOfFormatMd) {
 // The example of FORMAT.md section 5, CRCs included, copied from the document.
 TEST(Container, FormatMdExampleIsByteExact) {
   const std::vector<int> doc = {
-      0x44, 0x43, 0x5A, 0x1A, 0x01, 0x00,                                      // preamble
+      0x44, 0x43, 0x5A, 0x1A, 0x01, 0x00,  // preamble
       0x48, 0x08, 0x02, 0x64, 0x63, 0x01, 0x01, 0x6B, 0x01, 0x76, 0x19, 0x10, 0xA0, 0x07,  // H
-      0x47, 0x02, 0x00, 0x00, 0xF6, 0x6B, 0x03, 0x24,                          // G
-      0x54, 0x19, 0x01, 0x77, 0x01, 0x01, 0x01, 0x03, 0x02, 0x00, 0x01,        // T
+      0x47, 0x02, 0x00, 0x00, 0xF6, 0x6B, 0x03, 0x24,                                      // G
+      0x54, 0x19, 0x01, 0x77, 0x01, 0x01, 0x01, 0x03, 0x02, 0x00, 0x01,                    // T
       0x02, 0x00, 0x00, 0x80, 0x3F, 0x00, 0x00, 0x00, 0xC0, 0x02, 0x03, 0x00, 0x01, 0x03,
-      0x01, 0x05, 0xDF, 0x29, 0x13, 0x1A,
-      0x45, 0x06, 0x03, 0x3B, 0x72, 0xC1, 0x52, 0x7F, 0xF8, 0x1A, 0x86, 0x2E};  // E
+      0x01, 0x05, 0xDF, 0x29, 0x13, 0x1A, 0x45, 0x06, 0x03, 0x3B, 0x72, 0xC1, 0x52, 0x7F,
+      0xF8, 0x1A, 0x86, 0x2E};  // E
   std::string expected;
   for (int b : doc) expected.push_back(static_cast<char>(b));
   ASSERT_EQ(expected.size(), 71u);
@@ -332,7 +335,10 @@ TEST(Container, WriterRejectsInconsistentTensorsNamingThem) {
   const Case cases[] = {
       {"count", [](EncodedTensor& t) { t.clusters.count = 6; }},  // > index count 5
       {"index_bits", [](EncodedTensor& t) { t.index_bits = 17; }},
-      {"over-subscribed", [](EncodedTensor& t) { t.index.code_lengths = {1, 1, 1, 0}; }},
+      {"over-subscribed",
+       [](EncodedTensor& t) {
+         t.index.code_lengths = {1, 1, 1, 0};
+       }},
       {"code lengths", [](EncodedTensor& t) { t.clusters.code_lengths.push_back(3); }},
       {"too short", [](EncodedTensor& t) { t.index.bits.clear(); }},
       {"negative", [](EncodedTensor& t) { t.shape[0] = -1; }},
@@ -348,8 +354,7 @@ TEST(Container, WriterRejectsInconsistentTensorsNamingThem) {
     ASSERT_FALSE(bytes.ok()) << k.what;
     EXPECT_NE(bytes.status().message().find("tensor 'fc9.weight'"), std::string::npos)
         << bytes.status().message();
-    EXPECT_NE(bytes.status().message().find(k.what), std::string::npos)
-        << bytes.status().message();
+    EXPECT_NE(bytes.status().message().find(k.what), std::string::npos) << bytes.status().message();
   }
   Container dup;
   dup.tensors = {lossless_tensor("a", {1}, {1}), lossless_tensor("a", {2}, {1})};

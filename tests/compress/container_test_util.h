@@ -22,7 +22,8 @@ inline uint32_t float_bits(float f) {
   return u;
 }
 
-inline void expect_stream_eq(const SymbolStream& a, const SymbolStream& b, const std::string& what) {
+inline void expect_stream_eq(const SymbolStream& a, const SymbolStream& b,
+                             const std::string& what) {
   EXPECT_EQ(a.alphabet_size, b.alphabet_size) << what;
   EXPECT_EQ(a.count, b.count) << what;
   EXPECT_EQ(a.fixed_bits, b.fixed_bits) << what;
