@@ -1,0 +1,335 @@
+// 1-D k-means: sorting with exact prefix sums, fast and naive Lloyd, and the entry points.
+#include "compress/kmeans_1d.h"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "compress/kmeans_internal.h"
+
+namespace deepcomp::compress {
+namespace kmeans_internal {
+
+Fixed FixedScale::to_fixed(float x) const {
+  return static_cast<Fixed>(std::rint(std::ldexp(static_cast<double>(x), to_fixed_exp)));
+}
+
+float FixedScale::mean(Fixed sum, uint64_t count) const {
+  const double m = static_cast<double>(sum) / static_cast<double>(count);
+  return static_cast<float>(std::ldexp(m, -to_fixed_exp));
+}
+
+FixedScale fixed_scale_for(std::span<const float> values) {
+  float max_abs = 0;
+  for (float x : values) max_abs = std::max(max_abs, std::fabs(x));
+  int e = 0;
+  std::frexp(max_abs, &e);  // max_abs < 2^e
+  // Each term stays below 2^headroom, so n terms sum below 2^126 without overflow.
+  const int headroom = 126 - static_cast<int>(std::bit_width(static_cast<uint64_t>(values.size())));
+  FixedScale s;
+  s.to_fixed_exp = headroom - e;
+  return s;
+}
+
+namespace {
+
+// Order-preserving map of a float's bits to an unsigned key.
+uint32_t float_key(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, 4);
+  return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+}
+
+// Sorts (key << 32 | index) by key: LSD radix sort in 3 passes of 11 bits; stable, so equal keys
+// keep ascending indices.
+void radix_sort_by_key(std::vector<uint64_t>& items) {
+  if (items.size() < 512) {
+    std::sort(items.begin(), items.end());
+    return;
+  }
+  std::vector<uint64_t> tmp(items.size());
+  for (int shift = 32; shift < 64; shift += 11) {
+    size_t hist[2048] = {};
+    for (uint64_t it : items) ++hist[(it >> shift) & 2047];
+    size_t sum = 0;
+    for (size_t& h : hist) {
+      const size_t c = h;
+      h = sum;
+      sum += c;
+    }
+    for (uint64_t it : items) tmp[hist[(it >> shift) & 2047]++] = it;
+    items.swap(tmp);
+  }
+}
+
+}  // namespace
+
+SortedValues sort_values(std::span<const float> values) {
+  SortedValues sv;
+  sv.scale = fixed_scale_for(values);
+  std::vector<uint64_t> items(values.size());
+  for (size_t i = 0; i < values.size(); ++i) {
+    items[i] = (static_cast<uint64_t>(float_key(values[i])) << 32) | i;
+  }
+  radix_sort_by_key(items);
+  sv.rank.resize(values.size());
+  sv.count.push_back(0);
+  sv.sum.push_back(0);
+  for (uint64_t it : items) {
+    const uint32_t idx = static_cast<uint32_t>(it);
+    const float x = values[idx];
+    if (sv.v.empty() || x != sv.v.back()) {
+      sv.v.push_back(x == 0.0f ? 0.0f : x);  // -0 and +0 merge as +0
+      sv.count.push_back(sv.count.back());
+      sv.sum.push_back(sv.sum.back());
+    }
+    ++sv.count.back();
+    sv.sum.back() += sv.scale.to_fixed(x);
+    sv.rank[idx] = static_cast<uint32_t>(sv.v.size() - 1);
+  }
+  return sv;
+}
+
+}  // namespace kmeans_internal
+
+namespace {
+
+using kmeans_internal::Fixed;
+using kmeans_internal::SortedValues;
+
+Status check_values(std::span<const float> values) {
+  if (values.size() >= (uint64_t{1} << 32)) {
+    return Status::Error("k-means: " + std::to_string(values.size()) + " values exceed 2^32");
+  }
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (!std::isfinite(values[i])) {
+      return Status::Error("k-means: value " + std::to_string(i) + " is not finite");
+    }
+  }
+  return Status::Ok();
+}
+
+Status check_centroids(std::span<const float> c) {
+  if (c.empty() || c.size() > static_cast<size_t>(kMaxKMeansClusters)) {
+    return Status::Error("k-means: " + std::to_string(c.size()) +
+                         " initial centroids (must be 1..65536)");
+  }
+  for (size_t j = 0; j < c.size(); ++j) {
+    if (!std::isfinite(c[j]) || (j > 0 && c[j] < c[j - 1])) {
+      return Status::Error("k-means: initial centroids must be finite and ascending (entry " +
+                           std::to_string(j) + ")");
+    }
+  }
+  return Status::Ok();
+}
+
+double midpoint(float a, float b) { return 0.5 * static_cast<double>(a) + 0.5 * static_cast<double>(b); }
+
+// 1-D clusters are intervals of the sorted values, so an assignment is k + 1 boundaries found by
+// one binary search per midpoint between consecutive sorted centroids: O(k log m). Among equal
+// centroids the first takes every value (ties go to the lower index) and the others stay empty,
+// so each boundary uses the midpoint to the next strictly greater centroid.
+void assign_sorted(const SortedValues& sv, const std::vector<float>& c, std::vector<uint32_t>* b) {
+  const size_t k = c.size();
+  b->assign(k + 1, 0);
+  (*b)[k] = static_cast<uint32_t>(sv.m());
+  auto from = sv.v.begin();
+  size_t next = 0;  // first index whose centroid is greater than c[j]
+  for (size_t j = 0; j + 1 < k; ++j) {
+    if (next <= j) {
+      next = j + 1;
+      while (next < k && !(c[next] > c[j])) ++next;
+    }
+    if (next == k) {
+      (*b)[j + 1] = static_cast<uint32_t>(sv.m());
+      continue;
+    }
+    from = std::upper_bound(from, sv.v.end(), midpoint(c[j], c[next]),
+                            [](double mid, float x) { return mid < x; });
+    (*b)[j + 1] = static_cast<uint32_t>(from - sv.v.begin());
+  }
+}
+
+// Drops empty clusters, labels every input value and computes the inertia.
+KMeansResult finish_sorted(const SortedValues& sv, const std::vector<float>& c,
+                           const std::vector<uint32_t>& b, int iterations) {
+  KMeansResult r;
+  r.iterations = iterations;
+  std::vector<uint16_t> cluster_of(sv.m());
+  for (size_t j = 0; j < c.size(); ++j) {
+    if (b[j] == b[j + 1]) continue;
+    const uint16_t label = static_cast<uint16_t>(r.centroids.size());
+    r.centroids.push_back(c[j]);
+    for (uint32_t d = b[j]; d < b[j + 1]; ++d) {
+      const double diff = static_cast<double>(sv.v[d]) - c[j];
+      r.inertia += static_cast<double>(sv.count[d + 1] - sv.count[d]) * diff * diff;
+      cluster_of[d] = label;
+    }
+  }
+  r.labels.resize(sv.rank.size());
+  for (size_t i = 0; i < sv.rank.size(); ++i) r.labels[i] = cluster_of[sv.rank[i]];
+  return r;
+}
+
+KMeansResult lloyd_sorted(const SortedValues& sv, std::vector<float> c, int max_iters) {
+  // Repeated centroids are merged: with strictly ascending centroids, means of consecutive
+  // intervals stay strictly ascending, which the boundary search relies on.
+  c.erase(std::unique(c.begin(), c.end()), c.end());
+  std::vector<uint32_t> b, next;
+  assign_sorted(sv, c, &b);
+  int iters = 0;
+  while (iters < max_iters) {
+    for (size_t j = 0; j < c.size(); ++j) {
+      const uint64_t cnt = sv.count[b[j + 1]] - sv.count[b[j]];
+      if (cnt > 0) c[j] = sv.scale.mean(sv.sum[b[j + 1]] - sv.sum[b[j]], cnt);
+    }
+    ++iters;
+    assign_sorted(sv, c, &next);
+    if (next == b) break;
+    b.swap(next);
+  }
+  return finish_sorted(sv, c, b, iters);
+}
+
+}  // namespace
+
+std::string_view kmeans_init_name(KMeansInit init) {
+  switch (init) {
+    case KMeansInit::kLinear: return "linear";
+    case KMeansInit::kDensity: return "density";
+    case KMeansInit::kRandom: return "random";
+    case KMeansInit::kKMeansPlusPlus: return "kmeans++";
+    case KMeansInit::kOptimal: return "optimal";
+  }
+  return "unknown";
+}
+
+Result<KMeansInit> parse_kmeans_init(std::string_view name) {
+  for (KMeansInit i : {KMeansInit::kLinear, KMeansInit::kDensity, KMeansInit::kRandom,
+                       KMeansInit::kKMeansPlusPlus, KMeansInit::kOptimal}) {
+    if (name == kmeans_init_name(i)) return i;
+  }
+  return Status::Error("unknown k-means init '" + std::string(name) +
+                       "' (expected linear, density, random, kmeans++ or optimal)");
+}
+
+namespace {
+
+Result<std::vector<float>> initial_from_sorted(std::span<const float> values,
+                                               const SortedValues& sv,
+                                               const KMeansOptions& options) {
+  if (options.init != KMeansInit::kOptimal) {
+    return kmeans_internal::init_centroids(values, sv, options);
+  }
+  const std::vector<uint32_t> cuts = kmeans_internal::optimal_boundaries(sv, options.k);
+  std::vector<float> c;
+  uint32_t a = 0;
+  for (size_t j = 0; j <= cuts.size(); ++j) {
+    const uint32_t e = j < cuts.size() ? cuts[j] : static_cast<uint32_t>(sv.m());
+    c.push_back(sv.scale.mean(sv.sum[e] - sv.sum[a], sv.count[e] - sv.count[a]));
+    a = e;
+  }
+  return c;
+}
+
+Status check_options(const KMeansOptions& options) {
+  if (options.k < 1 || options.k > kMaxKMeansClusters) {
+    return Status::Error("k-means: k = " + std::to_string(options.k) + " (must be 1..65536)");
+  }
+  if (options.max_iters < 0) return Status::Error("k-means: negative max_iters");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::vector<float>> kmeans_1d_initial_centroids(std::span<const float> values,
+                                                       const KMeansOptions& options) {
+  DEEPCOMP_RETURN_IF_ERROR(check_options(options));
+  DEEPCOMP_RETURN_IF_ERROR(check_values(values));
+  if (values.empty()) return std::vector<float>();
+  return initial_from_sorted(values, kmeans_internal::sort_values(values), options);
+}
+
+Result<KMeansResult> kmeans_1d(std::span<const float> values, const KMeansOptions& options) {
+  DEEPCOMP_RETURN_IF_ERROR(check_options(options));
+  DEEPCOMP_RETURN_IF_ERROR(check_values(values));
+  if (values.empty()) return KMeansResult();
+  const SortedValues sv = kmeans_internal::sort_values(values);
+  DEEPCOMP_ASSIGN_OR_RETURN(std::vector<float> c, initial_from_sorted(values, sv, options));
+  return lloyd_sorted(sv, std::move(c), options.max_iters);
+}
+
+Result<KMeansResult> kmeans_1d_lloyd(std::span<const float> values,
+                                     std::span<const float> initial_centroids, int max_iters) {
+  DEEPCOMP_RETURN_IF_ERROR(check_values(values));
+  DEEPCOMP_RETURN_IF_ERROR(check_centroids(initial_centroids));
+  if (values.empty()) return KMeansResult();
+  return lloyd_sorted(kmeans_internal::sort_values(values),
+                      std::vector<float>(initial_centroids.begin(), initial_centroids.end()),
+                      max_iters);
+}
+
+Result<KMeansResult> kmeans_1d_naive_lloyd(std::span<const float> values,
+                                           std::span<const float> initial_centroids,
+                                           int max_iters) {
+  DEEPCOMP_RETURN_IF_ERROR(check_values(values));
+  DEEPCOMP_RETURN_IF_ERROR(check_centroids(initial_centroids));
+  std::vector<float> c(initial_centroids.begin(), initial_centroids.end());
+  c.erase(std::unique(c.begin(), c.end()), c.end());  // same rule as the fast Lloyd
+  const size_t n = values.size(), k = c.size();
+  const kmeans_internal::FixedScale scale = kmeans_internal::fixed_scale_for(values);
+  auto assign = [&](std::vector<uint32_t>* labels) {
+    labels->resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      uint32_t best = 0;
+      double best_d = std::fabs(static_cast<double>(values[i]) - c[0]);
+      for (size_t j = 1; j < k; ++j) {
+        const double d = std::fabs(static_cast<double>(values[i]) - c[j]);
+        if (d < best_d) {  // strict: ties stay with the lower centroid
+          best_d = d;
+          best = static_cast<uint32_t>(j);
+        }
+      }
+      (*labels)[i] = best;
+    }
+  };
+  std::vector<uint32_t> labels, next;
+  assign(&labels);
+  int iters = 0;
+  while (iters < max_iters) {
+    std::vector<Fixed> sums(k, 0);
+    std::vector<uint64_t> counts(k, 0);
+    for (size_t i = 0; i < n; ++i) {
+      sums[labels[i]] += scale.to_fixed(values[i]);
+      ++counts[labels[i]];
+    }
+    for (size_t j = 0; j < k; ++j) {
+      if (counts[j] > 0) c[j] = scale.mean(sums[j], counts[j]);
+    }
+    ++iters;
+    assign(&next);
+    if (next == labels) break;
+    labels.swap(next);
+  }
+  KMeansResult r;
+  r.iterations = iters;
+  std::vector<int64_t> new_label(k, -1);
+  for (uint32_t l : labels) new_label[l] = 0;
+  for (size_t j = 0; j < k; ++j) {
+    if (new_label[j] == 0) {
+      new_label[j] = static_cast<int64_t>(r.centroids.size());
+      r.centroids.push_back(c[j]);
+    }
+  }
+  r.labels.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    r.labels[i] = static_cast<uint16_t>(new_label[labels[i]]);
+    const double diff = static_cast<double>(values[i]) - c[labels[i]];
+    r.inertia += diff * diff;
+  }
+  return r;
+}
+
+}  // namespace deepcomp::compress

@@ -1,0 +1,148 @@
+// Centroid initializations for 1-D k-means: linear, density, random and k-means++ (definitions in
+// kmeans_1d.h). Random draws use std::mt19937_64 with our own bounded sampling, because the
+// standard distributions differ between standard libraries.
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <set>
+
+#include "compress/kmeans_internal.h"
+
+namespace deepcomp::compress::kmeans_internal {
+namespace {
+
+// Uniform integer in [0, bound), bound >= 1, without modulo bias: reject the lowest
+// 2^64 mod bound outputs.
+uint64_t uniform_below(std::mt19937_64& rng, uint64_t bound) {
+  const uint64_t reject_below = (0 - bound) % bound;
+  for (;;) {
+    const uint64_t r = rng();
+    if (r >= reject_below) return r % bound;
+  }
+}
+
+// Uniform double in [0, 1) with 53 random bits.
+double uniform_unit(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1p-53; }
+
+size_t distinct_index_of(const SortedValues& sv, float x) {
+  return static_cast<size_t>(std::lower_bound(sv.v.begin(), sv.v.end(), x) - sv.v.begin());
+}
+
+std::vector<float> linear_init(const SortedValues& sv, int k) {
+  const double lo = sv.v.front(), hi = sv.v.back();
+  std::vector<float> c(k);
+  if (k == 1) {
+    c[0] = static_cast<float>(0.5 * lo + 0.5 * hi);
+    return c;
+  }
+  for (int i = 0; i < k; ++i) c[i] = static_cast<float>(lo + i * (hi - lo) / (k - 1));
+  c.back() = static_cast<float>(hi);  // exact end point despite rounding
+  return c;
+}
+
+std::vector<float> density_init(const SortedValues& sv, int k) {
+  const uint64_t n = sv.n();
+  std::vector<float> c(k);
+  for (int i = 0; i < k; ++i) {
+    // Rank floor((i + 0.5) n / k), in integers to avoid rounding at exact bin edges.
+    const uint64_t r = (2 * static_cast<uint64_t>(i) + 1) * n / (2 * static_cast<uint64_t>(k));
+    const size_t d = static_cast<size_t>(
+        std::upper_bound(sv.count.begin(), sv.count.end(), r) - sv.count.begin() - 1);
+    c[i] = sv.v[d];
+  }
+  return c;
+}
+
+std::vector<float> random_init(std::span<const float> values, int k, uint64_t seed) {
+  const uint64_t n = values.size();
+  std::vector<float> c;
+  if (n <= static_cast<uint64_t>(k)) {
+    c.assign(values.begin(), values.end());
+  } else {
+    // Floyd's algorithm: k distinct positions, each subset equally likely.
+    std::mt19937_64 rng(seed);
+    std::set<uint64_t> chosen;
+    for (uint64_t j = n - k; j < n; ++j) {
+      const uint64_t t = uniform_below(rng, j + 1);
+      if (!chosen.insert(t).second) chosen.insert(j);
+    }
+    for (uint64_t p : chosen) c.push_back(values[p]);
+  }
+  std::sort(c.begin(), c.end());
+  return c;
+}
+
+// k-means++ on the distinct values, weighted by multiplicity. A new centre only changes the
+// distances of values between its neighbouring centres, and sampling walks block sums, so each
+// step costs about O(m / k + sqrt(m)) rather than O(m).
+std::vector<float> kmeanspp_init(std::span<const float> values, const SortedValues& sv, int k,
+                                 uint64_t seed) {
+  const size_t m = sv.m();
+  constexpr size_t kBlock = 1024;
+  const size_t blocks = (m + kBlock - 1) / kBlock;
+  std::vector<double> weight(m, 0.0), block_sum(blocks, 0.0);
+  std::set<size_t> centres;
+  std::mt19937_64 rng(seed);
+
+  auto add_centre = [&](size_t p) {
+    auto it = centres.insert(p).first;
+    const size_t left = it == centres.begin() ? 0 : *std::prev(it) + 1;
+    const size_t right = std::next(it) == centres.end() ? m : *std::next(it);
+    for (size_t i = left; i < right; ++i) {
+      double d = std::fabs(static_cast<double>(sv.v[i]) - sv.v[p]);
+      if (left > 0) d = std::min(d, std::fabs(static_cast<double>(sv.v[i]) - sv.v[left - 1]));
+      if (right < m) d = std::min(d, std::fabs(static_cast<double>(sv.v[right]) - sv.v[i]));
+      weight[i] = static_cast<double>(sv.count[i + 1] - sv.count[i]) * d * d;
+    }
+    // Recompute touched block sums from scratch so that no rounding drift accumulates.
+    for (size_t b = left / kBlock; b < blocks && b * kBlock < right; ++b) {
+      double s = 0;
+      for (size_t i = b * kBlock; i < std::min(m, (b + 1) * kBlock); ++i) s += weight[i];
+      block_sum[b] = s;
+    }
+  };
+
+  add_centre(distinct_index_of(sv, values[uniform_below(rng, values.size())]));
+  while (centres.size() < static_cast<size_t>(k)) {
+    double total = 0;
+    for (double s : block_sum) total += s;
+    if (!(total > 0)) break;  // every distinct value is already a centre
+    double u = uniform_unit(rng) * total;
+    size_t b = 0;
+    while (b + 1 < blocks && u >= block_sum[b]) u -= block_sum[b++];
+    size_t pick = m;
+    const size_t end = std::min(m, (b + 1) * kBlock);
+    for (size_t i = b * kBlock; i < end; ++i) {
+      if (weight[i] > 0) {
+        pick = i;  // rounding may leave u past the last positive weight: keep the last one
+        if (u < weight[i]) break;
+        u -= weight[i];
+      }
+    }
+    if (pick == m) {  // block sum rounding pointed at an empty block: take any positive weight
+      for (size_t i = 0; i < m && pick == m; ++i) {
+        if (weight[i] > 0) pick = i;
+      }
+    }
+    add_centre(pick);
+  }
+  std::vector<float> c;
+  for (size_t p : centres) c.push_back(sv.v[p]);
+  return c;
+}
+
+}  // namespace
+
+std::vector<float> init_centroids(std::span<const float> values, const SortedValues& sv,
+                                  const KMeansOptions& options) {
+  switch (options.init) {
+    case KMeansInit::kLinear: return linear_init(sv, options.k);
+    case KMeansInit::kDensity: return density_init(sv, options.k);
+    case KMeansInit::kRandom: return random_init(values, options.k, options.seed);
+    case KMeansInit::kKMeansPlusPlus: return kmeanspp_init(values, sv, options.k, options.seed);
+    case KMeansInit::kOptimal: break;  // handled by optimal_boundaries
+  }
+  return linear_init(sv, options.k);
+}
+
+}  // namespace deepcomp::compress::kmeans_internal
