@@ -48,6 +48,10 @@ Result<std::string> serialize_model(const Model& model);
 // Runs the ONNX checker (onnx::checker::check_model) on serialized model bytes.
 Status check_model_bytes(std::string_view bytes, const std::string& display_name);
 
+// Runs the ONNX checker on a model file through its path, so that external data files beside it
+// are checked too.
+Status check_model_file(const std::string& path);
+
 // Reads a serialized TensorProto file (the input_N.pb / output_N.pb of ONNX's backend tests).
 Result<Tensor> read_tensor_file(const std::string& path);
 

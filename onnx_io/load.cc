@@ -1,0 +1,140 @@
+// Loading: .onnx bytes -> Model (every tensor extracted and decoded, the rest kept as the skeleton),
+// a skeleton plus tensors -> Model (for .dcz), and single TensorProto files.
+#include <google/protobuf/io/coded_stream.h>
+
+#include <climits>
+#include <filesystem>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "core/file_io.h"
+#include "onnx_io/internal.h"
+#include "onnx_io/onnx_io.h"
+
+namespace deepcomp::onnx_io {
+namespace fs = std::filesystem;
+using internal::TensorSite;
+
+namespace {
+
+Status parse_proto(std::string_view bytes, const std::string& display_name,
+                   onnx::ModelProto* proto) {
+  if (bytes.empty())
+    return Status::Error(display_name + ": not a valid ONNX model (empty file)");
+  if (bytes.size() > static_cast<size_t>(INT_MAX))
+    return Status::Error(display_name +
+                         ": not a valid ONNX model (over 2 GB, protobuf's limit for one message)");
+  if (!internal::parse_model_proto(bytes, proto))
+    return Status::Error(display_name + ": not a valid ONNX model (protobuf parse failed)");
+  if (!proto->has_graph())
+    return Status::Error(display_name + ": not a valid ONNX model (no graph)");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<Model> parse_model(std::string_view bytes, const std::string& display_name,
+                          const std::string& base_dir) {
+  onnx::ModelProto proto;
+  DEEPCOMP_RETURN_IF_ERROR(parse_proto(bytes, display_name, &proto));
+  std::vector<Tensor> tensors;
+  std::unordered_set<std::string> seen;
+  Status st = internal::visit_tensor_sites(&proto, [&](TensorSite& site) -> Status {
+    if (!seen.insert(site.name).second)
+      return Status::Error("duplicate tensor name '" + site.name + "'");
+    Result<Tensor> t = site.proto ? internal::decode_tensor_proto(*site.proto, site.name, base_dir)
+                                  : internal::decode_constant_attribute(*site.attr, site.name);
+    if (!t.ok()) return t.status();
+    Tensor tensor = std::move(t).value();
+    tensor.location.kind = site.kind;
+    tensor.location.graph_path = site.graph_path;
+    tensor.location.node = site.node;
+    tensor.location.attribute = site.attribute;
+    if (site.proto)
+      internal::strip_tensor_proto(site.proto);
+    else
+      internal::strip_constant_attribute(site.attr);
+    tensors.push_back(std::move(tensor));
+    return Status::Ok();
+  });
+  if (!st.ok()) return st.WithContext(display_name);
+  DEEPCOMP_ASSIGN_OR_RETURN(Model model,
+                            internal::assemble_model(proto, std::move(tensors), display_name));
+  model.base_dir = base_dir;
+  return model;
+}
+
+Result<Model> load_model(const std::string& path) {
+  DEEPCOMP_ASSIGN_OR_RETURN(std::string bytes, read_file(path));
+  const fs::path dir = fs::path(path).parent_path();
+  return parse_model(bytes, path, dir.empty() ? fs::path(".").string() : dir.string());
+}
+
+Result<Model> model_from_skeleton(const std::string& skeleton, std::vector<Tensor> tensors,
+                                  const std::string& display_name) {
+  onnx::ModelProto proto;
+  if (!internal::parse_model_proto(skeleton, &proto) || !proto.has_graph())
+    return Status::Error(display_name + ": model skeleton is not a valid ONNX model");
+  std::unordered_map<std::string, size_t> index;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    if (!index.emplace(tensors[i].name, i).second)
+      return Status::Error(display_name + ": duplicate tensor name '" + tensors[i].name + "'");
+  }
+  // Tensors in the skeleton's order, each checked against what the skeleton says about it.
+  std::vector<Tensor> ordered;
+  ordered.reserve(tensors.size());
+  std::vector<bool> used(tensors.size(), false);
+  Status st = internal::visit_tensor_sites(&proto, [&](TensorSite& site) -> Status {
+    auto it = index.find(site.name);
+    if (it == index.end()) return Status::Error("tensor '" + site.name + "' is missing");
+    if (used[it->second]) return Status::Error("duplicate tensor name '" + site.name + "'");
+    used[it->second] = true;
+    Tensor& t = tensors[it->second];
+    if (site.proto) {
+      const std::vector<int64_t> dims(site.proto->dims().begin(), site.proto->dims().end());
+      if (static_cast<int32_t>(t.dtype) != site.proto->data_type() || dims != t.shape)
+        return Status::Error("tensor '" + site.name + "' is " + dtype_name(t.dtype) + " " +
+                             internal::shape_text(t.shape) + " but the model declares " +
+                             dtype_name(static_cast<DType>(site.proto->data_type())) + " " +
+                             internal::shape_text(dims));
+    }
+    const int64_t n = t.numel();
+    const bool sized = t.dtype == DType::kString ||
+                       (is_float_dtype(t.dtype) ? t.values.size() == static_cast<size_t>(n)
+                                                : t.raw.size() == t.byte_size());
+    if (n < 0 || !sized)
+      return Status::Error("tensor '" + site.name + "': data does not match shape " +
+                           internal::shape_text(t.shape));
+    t.location.kind = site.kind;
+    t.location.graph_path = site.graph_path;
+    t.location.node = site.node;
+    t.location.attribute = site.attribute;
+    ordered.push_back(std::move(t));
+    return Status::Ok();
+  });
+  if (!st.ok()) return st.WithContext(display_name);
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    if (!used[i])
+      return Status::Error(display_name + ": tensor '" + tensors[i].name +
+                           "' does not appear in the model");
+  }
+  return internal::assemble_model(proto, std::move(ordered), display_name);
+}
+
+Result<Tensor> read_tensor_file(const std::string& path) {
+  DEEPCOMP_ASSIGN_OR_RETURN(std::string bytes, read_file(path));
+  if (bytes.size() > static_cast<size_t>(INT_MAX))
+    return Status::Error(path + ": not a valid TensorProto (over 2 GB)");
+  onnx::TensorProto proto;
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                            static_cast<int>(bytes.size()));
+  in.SetTotalBytesLimit(INT_MAX);
+  if (!proto.ParseFromCodedStream(&in) || !in.ConsumedEntireMessage())
+    return Status::Error(path + ": not a valid TensorProto (protobuf parse failed)");
+  std::string dir = fs::path(path).parent_path().string();
+  auto t = internal::decode_tensor_proto(proto, proto.name(), dir.empty() ? "." : dir);
+  if (!t.ok()) return t.status().WithContext(path);
+  return t;
+}
+
+}  // namespace deepcomp::onnx_io

@@ -1,0 +1,111 @@
+// Tensor roles from how the graph uses each tensor: the weight input of Conv/ConvTranspose, Gemm
+// and MatMul, Gather's embedding table, and biases. Works on the protobuf-free Graph, in the main
+// graph and every subgraph (a subgraph may use a tensor of an outer graph). Identity nodes are
+// looked through, since exporters sometimes put one between an initializer and its consumer.
+#include <unordered_map>
+#include <unordered_set>
+
+#include "onnx_io/internal.h"
+
+namespace deepcomp::onnx_io::internal {
+
+namespace {
+
+struct RoleContext {
+  std::unordered_map<std::string, Tensor*> tensors;
+  std::unordered_map<std::string, std::string> alias;     // Identity output -> tensor name
+  std::unordered_map<std::string, std::string> producer;  // value name -> op_type producing it
+
+  Tensor* constant(const std::string& value) const {
+    auto a = alias.find(value);
+    auto it = tensors.find(a != alias.end() ? a->second : value);
+    return it == tensors.end() ? nullptr : it->second;
+  }
+  Tensor* float_constant(const std::string& value) const {
+    Tensor* t = constant(value);
+    return t && is_float_dtype(t->dtype) ? t : nullptr;
+  }
+};
+
+// Weight roles win over bias, bias over other; among equals the first use decides.
+int rank(TensorRole r) {
+  if (is_weight_role(r)) return 2;
+  return r == TensorRole::kBias ? 1 : 0;
+}
+
+void set_role(Tensor* t, TensorRole role) {
+  if (t && rank(role) > rank(t->role)) t->role = role;
+}
+
+const std::string* input(const Node& n, size_t i) {
+  return i < n.inputs.size() && !n.inputs[i].empty() ? &n.inputs[i] : nullptr;
+}
+
+// First pass: Identity aliases of constants and the op producing each value, in all graphs.
+void collect(const Graph& g, RoleContext* ctx) {
+  for (const Node& n : g.nodes) {
+    if (n.op_type == "Identity" && n.inputs.size() == 1 && n.outputs.size() == 1) {
+      auto a = ctx->alias.find(n.inputs[0]);
+      const std::string& src = a != ctx->alias.end() ? a->second : n.inputs[0];
+      if (ctx->tensors.count(src)) ctx->alias[n.outputs[0]] = src;
+    }
+    for (const std::string& out : n.outputs) ctx->producer[out] = n.op_type;
+    for (const Attribute& attr : n.attributes)
+      if (attr.graph) collect(*attr.graph, ctx);
+  }
+}
+
+bool produced_by_layer(const RoleContext& ctx, const std::string& value) {
+  auto it = ctx.producer.find(value);
+  if (it == ctx.producer.end()) return false;
+  return it->second == "MatMul" || it->second == "Conv" || it->second == "ConvTranspose";
+}
+
+void classify(const Graph& g, const RoleContext& ctx) {
+  for (const Node& n : g.nodes) {
+    const std::string& op = n.op_type;
+    const bool onnx_domain = n.domain.empty() || n.domain == "ai.onnx";
+    if (!onnx_domain) {
+      // custom ops: nothing is known about their inputs
+    } else if (op == "Conv" || op == "ConvTranspose") {
+      if (auto* w = input(n, 1)) set_role(ctx.constant(*w), TensorRole::kConvWeight);
+      if (auto* b = input(n, 2)) set_role(ctx.constant(*b), TensorRole::kBias);
+    } else if (op == "Gemm") {
+      Tensor* b = input(n, 1) ? ctx.constant(*input(n, 1)) : nullptr;
+      Tensor* a = input(n, 0) ? ctx.constant(*input(n, 0)) : nullptr;
+      if (b)
+        set_role(b, TensorRole::kFcWeight);
+      else if (a)
+        set_role(a, TensorRole::kFcWeight);
+      if (auto* c = input(n, 2)) set_role(ctx.constant(*c), TensorRole::kBias);
+    } else if (op == "MatMul") {
+      Tensor* a = input(n, 0) ? ctx.float_constant(*input(n, 0)) : nullptr;
+      Tensor* b = input(n, 1) ? ctx.float_constant(*input(n, 1)) : nullptr;
+      if ((a != nullptr) != (b != nullptr)) set_role(a ? a : b, TensorRole::kFcWeight);
+    } else if (op == "Gather") {
+      if (auto* d = input(n, 0)) set_role(ctx.float_constant(*d), TensorRole::kEmbedding);
+    } else if (op == "Add" && n.inputs.size() == 2) {
+      for (int side = 0; side < 2; ++side) {
+        Tensor* c = ctx.float_constant(n.inputs[side]);
+        if (c && c->shape.size() == 1 && produced_by_layer(ctx, n.inputs[1 - side]))
+          set_role(c, TensorRole::kBias);
+      }
+    }
+    for (const Attribute& attr : n.attributes)
+      if (attr.graph) classify(*attr.graph, ctx);
+  }
+}
+
+}  // namespace
+
+void assign_roles(Model* model) {
+  RoleContext ctx;
+  for (Tensor& t : model->tensors) {
+    t.role = TensorRole::kOther;
+    ctx.tensors[t.name] = &t;
+  }
+  collect(model->graph, &ctx);
+  classify(model->graph, ctx);
+}
+
+}  // namespace deepcomp::onnx_io::internal
