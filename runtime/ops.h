@@ -1,0 +1,113 @@
+// Internal to runtime/: the operator table. Each supported ONNX op has a builder that validates
+// the node's attributes once, when the Session is created, and returns a compiled closure run on
+// every inference. Builders return plain messages; the Session prefixes "node 'NAME' (OP): ".
+// Depends on core/, kernels/ and runtime/value.h; never on onnx_io or protobuf.
+#pragma once
+
+#include <functional>
+#include <initializer_list>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/model.h"
+#include "core/status.h"
+#include "kernels/sparse_matrix.h"
+#include "runtime/value.h"
+
+namespace deepcomp::runtime {
+
+struct SessionOptions;
+
+namespace ops {
+
+// A weight the Session decided to run sparse (from SessionOptions), in the layout documented in
+// session.h: rows = output features / output channels.
+struct SparseWeight {
+  std::shared_ptr<const kernels::CsrMatrix> csr;
+  std::shared_ptr<const kernels::CodebookCsrMatrix> codebook;
+  bool present() const { return csr || codebook; }
+};
+
+struct BuildContext {
+  const Node* node = nullptr;
+  int64_t opset = 0;  // version of the default ONNX domain
+  const Model* model = nullptr;
+  // Input k's value when it is a constant known at create time (initializer or folded Constant),
+  // else nullptr (also for omitted inputs).
+  std::function<const Value*(size_t)> constant;
+  // The sparse form to use for the initializer named `name`, if any (empty when none).
+  std::function<SparseWeight(const std::string& name)> sparse_weight;
+  // Whether every conv/fc weight should be turned sparse (SessionOptions::sparse_from_dense).
+  bool sparse_from_dense = false;
+
+  size_t num_inputs() const { return node->inputs.size(); }
+  bool has_input(size_t k) const { return k < node->inputs.size() && !node->inputs[k].empty(); }
+};
+
+// Inputs in node order; nullptr for an omitted optional input.
+using Inputs = std::vector<const Value*>;
+using RunFn = std::function<Status(const Inputs& in, std::vector<Value>* out)>;
+
+struct CompiledOp {
+  RunFn run;
+  std::string weight;   // name of the layer's weight initializer (Gemm/MatMul/Conv), for profiles
+  bool sparse = false;  // runs on a sparse weight
+};
+
+using Builder = std::function<Result<CompiledOp>(const BuildContext&)>;
+
+// nullptr when the op is not supported.
+const Builder* find_builder(const std::string& op_type);
+std::vector<std::string> supported_op_types();
+
+// Registration, one function per ops_*.cc file (explicit, so no static-initialization order or
+// linker dead-stripping surprises with static libraries).
+using Table = std::map<std::string, Builder>;
+void register_elementwise_ops(Table* table);
+void register_shape_ops(Table* table);
+void register_slice_pad_ops(Table* table);  // called by register_shape_ops
+void register_nn_ops(Table* table);
+void register_pool_ops(Table* table);
+
+// Attribute helpers.
+int64_t attr_int(const Node& node, const std::string& name, int64_t fallback);
+float attr_float(const Node& node, const std::string& name, float fallback);
+std::string attr_string(const Node& node, const std::string& name, const std::string& fallback);
+std::vector<int64_t> attr_ints(const Node& node, const std::string& name,
+                               std::vector<int64_t> fallback = {});
+bool has_attr(const Node& node, const std::string& name);
+// An error for the first attribute not in `known`.
+Status check_attributes(const Node& node, std::initializer_list<const char*> known);
+// Error unless the node has between min and max inputs and exactly `outputs_max` or fewer
+// outputs (at least one).
+Status check_arity(const Node& node, size_t min_in, size_t max_in, size_t max_out);
+
+// Numpy-style broadcast of two shapes; false when incompatible.
+bool broadcast_shapes(const std::vector<int64_t>& a, const std::vector<int64_t>& b,
+                      std::vector<int64_t>* out);
+// Strides (in elements) of `shape` aligned to the rank of `out_shape`, 0 on broadcast dimensions.
+std::vector<int64_t> broadcast_strides(const std::vector<int64_t>& shape,
+                                       const std::vector<int64_t>& out_shape);
+// Normalizes a possibly negative axis against `rank`; false when out of range.
+bool normalize_axis(int64_t axis, int64_t rank, int64_t* out);
+// Checks that a runtime input is present, of the expected kind and well-formed.
+Status require_float(const Value* v, const char* what);
+Status require_int(const Value* v, const char* what);
+
+}  // namespace ops
+}  // namespace deepcomp::runtime
+
+namespace deepcomp::runtime::ops {
+
+// Resolves the begin/end pads of each spatial dimension from auto_pad (NOTSET, SAME_UPPER,
+// SAME_LOWER, VALID) and the explicit `pads` (begin..., end...), for windows of effective size
+// (k - 1) * dilation + 1. Errors name what is wrong.
+Status resolve_pads(const std::string& auto_pad, const std::vector<int64_t>& in_dims,
+                    const std::vector<int64_t>& kernel, const std::vector<int64_t>& strides,
+                    const std::vector<int64_t>& dilations, const std::vector<int64_t>& pads,
+                    std::vector<int64_t>* begin, std::vector<int64_t>* end);
+Status check_auto_pad(const std::string& auto_pad);
+
+}  // namespace deepcomp::runtime::ops

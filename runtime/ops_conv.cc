@@ -1,0 +1,163 @@
+// Conv (1-D and 2-D, groups, strides, pads, dilations, auto_pad) on kernels/conv.h, with the
+// weight dense or sparse ([M, C/group * kh * kw] rows = output channels).
+#include <algorithm>
+
+#include "kernels/conv.h"
+#include "runtime/ops.h"
+
+namespace deepcomp::runtime::ops {
+
+Status check_auto_pad(const std::string& auto_pad) {
+  if (auto_pad == "NOTSET" || auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER" || auto_pad == "VALID") {
+    return Status::Ok();
+  }
+  return Status::Error("attribute auto_pad=" + auto_pad + " is not supported");
+}
+
+Status resolve_pads(const std::string& auto_pad, const std::vector<int64_t>& in_dims,
+                    const std::vector<int64_t>& kernel, const std::vector<int64_t>& strides,
+                    const std::vector<int64_t>& dilations, const std::vector<int64_t>& pads,
+                    std::vector<int64_t>* begin, std::vector<int64_t>* end) {
+  const size_t r = in_dims.size();
+  begin->assign(r, 0);
+  end->assign(r, 0);
+  if (auto_pad == "NOTSET") {
+    if (!pads.empty() && pads.size() != 2 * r) {
+      return Status::Error("pads has " + std::to_string(pads.size()) + " entries for " +
+                           std::to_string(r) + " spatial dimensions");
+    }
+    for (size_t d = 0; d < r && !pads.empty(); ++d) {
+      (*begin)[d] = pads[d];
+      (*end)[d] = pads[d + r];
+      if (pads[d] < 0 || pads[d + r] < 0) return Status::Error("negative pads");
+    }
+    return Status::Ok();
+  }
+  if (auto_pad == "VALID") return Status::Ok();
+  for (size_t d = 0; d < r; ++d) {
+    const int64_t eff = (kernel[d] - 1) * dilations[d] + 1;
+    const int64_t out = (in_dims[d] + strides[d] - 1) / strides[d];
+    const int64_t total = std::max<int64_t>(0, (out - 1) * strides[d] + eff - in_dims[d]);
+    // SAME_UPPER puts the odd pad at the end, SAME_LOWER at the beginning.
+    (*begin)[d] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+    (*end)[d] = total - (*begin)[d];
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+// Reads a per-spatial-dimension attribute, defaulting to `fill` for every dimension.
+Status spatial_attr(const Node& node, const char* name, size_t rank, int64_t fill,
+                    std::vector<int64_t>* out) {
+  *out = attr_ints(node, name, std::vector<int64_t>(rank, fill));
+  if (out->size() != rank) {
+    return Status::Error("attribute " + std::string(name) + " has " + std::to_string(out->size()) +
+                         " entries for " + std::to_string(rank) + " spatial dimensions");
+  }
+  for (int64_t v : *out) {
+    if (v < 1) return Status::Error("attribute " + std::string(name) + " must be positive");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<CompiledOp> build_conv(const BuildContext& ctx) {
+  const Node& node = *ctx.node;
+  DEEPCOMP_RETURN_IF_ERROR(check_arity(node, 2, 3, 1));
+  DEEPCOMP_RETURN_IF_ERROR(check_attributes(node, {"auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"}));
+  const std::string auto_pad = attr_string(node, "auto_pad", "NOTSET");
+  DEEPCOMP_RETURN_IF_ERROR(check_auto_pad(auto_pad));
+  const int64_t group = attr_int(node, "group", 1);
+  if (group < 1) return Status::Error("attribute group must be positive");
+  const std::vector<int64_t> pads_attr = attr_ints(node, "pads");
+  CompiledOp op;
+  SparseWeight sparse;
+  const Value* w_const = ctx.constant(1);
+  if (w_const && w_const->is_float() && w_const->rank() >= 3) {
+    const int64_t m = w_const->shape[0], cols = w_const->numel() / std::max<int64_t>(m, 1);
+    if (w_const->rank() > 4) return Status::Error("only 1-D and 2-D convolutions are supported");
+    op.weight = node.inputs[1];
+    sparse = ctx.sparse_weight(node.inputs[1]);
+    if (sparse.present()) {
+      const int64_t rows = sparse.csr ? sparse.csr->rows : sparse.codebook->rows;
+      const int64_t c = sparse.csr ? sparse.csr->cols : sparse.codebook->cols;
+      if (rows != m || c != cols) {
+        return Status::Error("sparse weight '" + node.inputs[1] + "' is " + std::to_string(rows) + "x" +
+                             std::to_string(c) + ", expected " + std::to_string(m) + "x" + std::to_string(cols));
+      }
+    } else if (ctx.sparse_from_dense) {
+      sparse.csr = std::make_shared<kernels::CsrMatrix>(kernels::CsrMatrix::from_dense(w_const->f.data(), m, cols));
+    }
+    op.sparse = sparse.present();
+  } else if (ctx.has_input(1) && ctx.sparse_weight(node.inputs[1]).present()) {
+    return Status::Error("a sparse weight needs a constant weight input");
+  }
+  const Node node_copy = node;
+  op.run = [=](const Inputs& in, std::vector<Value>* out) -> Status {
+    DEEPCOMP_RETURN_IF_ERROR(require_float(in[0], "X"));
+    DEEPCOMP_RETURN_IF_ERROR(require_float(in[1], "W"));
+    const Value& x = *in[0];
+    const Value& w = *in[1];
+    const int64_t sr = x.rank() - 2;
+    if (sr != 1 && sr != 2) {
+      return Status::Error(std::to_string(sr) + "-D convolution is not supported (1-D and 2-D only)");
+    }
+    if (w.rank() != x.rank()) return Status::Error("W " + describe(w) + " does not match X " + describe(x));
+    std::vector<int64_t> strides, dil, kernel(w.shape.begin() + 2, w.shape.end());
+    DEEPCOMP_RETURN_IF_ERROR(spatial_attr(node_copy, "strides", sr, 1, &strides));
+    DEEPCOMP_RETURN_IF_ERROR(spatial_attr(node_copy, "dilations", sr, 1, &dil));
+    if (has_attr(node_copy, "kernel_shape") && attr_ints(node_copy, "kernel_shape") != kernel) {
+      return Status::Error("kernel_shape does not match W " + describe(w));
+    }
+    std::vector<int64_t> in_dims(x.shape.begin() + 2, x.shape.end()), pb, pe;
+    DEEPCOMP_RETURN_IF_ERROR(resolve_pads(auto_pad, in_dims, kernel, strides, dil, pads_attr, &pb, &pe));
+    kernels::Conv2dParams p;
+    p.N = x.shape[0];
+    p.C = x.shape[1];
+    p.M = w.shape[0];
+    p.group = group;
+    // A 1-D convolution is a 2-D one over a height-1 image.
+    const size_t o = sr == 2 ? 0 : 1;  // offset of W's entry in the 2-D arrays
+    int64_t h[2] = {1, 1}, k[2] = {1, 1}, s[2] = {1, 1}, dl[2] = {1, 1}, b[2] = {0, 0}, e[2] = {0, 0};
+    for (int64_t d = 0; d < sr; ++d) {
+      h[d + o] = in_dims[d];
+      k[d + o] = kernel[d];
+      s[d + o] = strides[d];
+      dl[d + o] = dil[d];
+      b[d + o] = pb[d];
+      e[d + o] = pe[d];
+    }
+    p.H = h[0]; p.W = h[1]; p.kh = k[0]; p.kw = k[1];
+    p.stride_h = s[0]; p.stride_w = s[1]; p.dil_h = dl[0]; p.dil_w = dl[1];
+    p.pad_top = b[0]; p.pad_left = b[1]; p.pad_bottom = e[0]; p.pad_right = e[1];
+    if (w.shape[1] * group != p.C) {
+      return Status::Error("W " + describe(w) + " with group " + std::to_string(group) + " does not match X " + describe(x));
+    }
+    const std::string problem = p.check();
+    if (!problem.empty()) return Status::Error(problem);
+    const float* bias = nullptr;
+    if (in.size() > 2 && in[2]) {
+      DEEPCOMP_RETURN_IF_ERROR(require_float(in[2], "B"));
+      if (in[2]->numel() != p.M) return Status::Error("B must have " + std::to_string(p.M) + " entries");
+      bias = in[2]->f.data();
+    }
+    std::vector<int64_t> shape = {p.N, p.M};
+    if (sr == 2) shape.push_back(p.out_h());
+    shape.push_back(p.out_w());
+    Value& y = (*out)[0];
+    y = Value::floats(shape, std::vector<float>(p.N * p.M * p.out_h() * p.out_w()));
+    if (sparse.codebook) {
+      kernels::conv2d_codebook_csr(p, x.f.data(), *sparse.codebook, bias, y.f.data());
+    } else if (sparse.csr) {
+      kernels::conv2d_csr(p, x.f.data(), *sparse.csr, bias, y.f.data());
+    } else {
+      kernels::conv2d_dense(p, x.f.data(), w.f.data(), bias, y.f.data());
+    }
+    return Status::Ok();
+  };
+  return op;
+}
+
+}  // namespace deepcomp::runtime::ops

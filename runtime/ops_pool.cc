@@ -1,0 +1,244 @@
+// Pooling and reductions: MaxPool (optional Indices output), AveragePool (1-D to 3-D, pads,
+// dilations, ceil_mode, count_include_pad, auto_pad), GlobalAveragePool, GlobalMaxPool and
+// ReduceMean / ReduceSum / ReduceMax / ReduceMin.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "runtime/ops.h"
+
+namespace deepcomp::runtime::ops {
+
+namespace {
+
+struct PoolAttrs {
+  bool max = true;
+  std::string auto_pad;
+  std::vector<int64_t> kernel, strides, pads, dilations;
+  bool ceil_mode = false;
+  bool count_include_pad = false;
+  int64_t storage_order = 0;
+};
+
+Status pool(const PoolAttrs& a, const Value& x, std::vector<Value>* out) {
+  const int64_t sr = x.rank() - 2;
+  if (sr < 1 || sr > 3) return Status::Error("pooling needs 1 to 3 spatial dimensions, input is " + describe(x));
+  if (static_cast<int64_t>(a.kernel.size()) != sr) return Status::Error("kernel_shape does not match input rank");
+  auto per_dim = [sr](const std::vector<int64_t>& v) {
+    return v.empty() ? std::vector<int64_t>(sr, 1) : v;
+  };
+  const std::vector<int64_t> strides = per_dim(a.strides), dil = per_dim(a.dilations);
+  if (static_cast<int64_t>(strides.size()) != sr || static_cast<int64_t>(dil.size()) != sr) {
+    return Status::Error("strides/dilations do not match input rank");
+  }
+  std::vector<int64_t> in_dims(x.shape.begin() + 2, x.shape.end()), pb, pe;
+  DEEPCOMP_RETURN_IF_ERROR(resolve_pads(a.auto_pad, in_dims, a.kernel, strides, dil, a.pads, &pb, &pe));
+  // Work in 3-D: leading spatial dimensions of size 1.
+  int64_t in3[3] = {1, 1, 1}, k3[3] = {1, 1, 1}, s3[3] = {1, 1, 1}, d3[3] = {1, 1, 1}, b3[3] = {0, 0, 0},
+          e3[3] = {0, 0, 0}, o3[3] = {1, 1, 1};
+  std::vector<int64_t> shape = {x.shape[0], x.shape[1]};
+  for (int64_t d = 0; d < sr; ++d) {
+    const int64_t t = d + 3 - sr;
+    in3[t] = in_dims[d]; k3[t] = a.kernel[d]; s3[t] = strides[d]; d3[t] = dil[d];
+    b3[t] = pb[d]; e3[t] = pe[d];
+    if (k3[t] < 1 || s3[t] < 1 || d3[t] < 1) return Status::Error("kernel, strides and dilations must be positive");
+    const int64_t span = in3[t] + b3[t] + e3[t] - (k3[t] - 1) * d3[t] - 1;
+    if (span < 0) return Status::Error("the pooling window is larger than the padded input");
+    int64_t o = span / s3[t] + 1;
+    if (a.ceil_mode && span % s3[t] != 0) {
+      ++o;
+      // The last window must start inside the input or its begin padding.
+      if ((o - 1) * s3[t] >= in3[t] + b3[t]) --o;
+    }
+    o3[t] = o;
+    shape.push_back(o);
+  }
+  const int64_t planes = x.shape[0] * x.shape[1];
+  const int64_t in_plane = in3[0] * in3[1] * in3[2], out_plane = o3[0] * o3[1] * o3[2];
+  Value& y = (*out)[0];
+  y = Value::floats(shape, std::vector<float>(planes * out_plane));
+  const bool want_indices = out->size() > 1;
+  if (want_indices) (*out)[1] = Value::ints(shape, std::vector<int64_t>(planes * out_plane));
+  std::vector<int64_t>* indices = want_indices ? &(*out)[1].i : nullptr;
+  const bool threaded = planes * out_plane * k3[0] * k3[1] * k3[2] > (1 << 16);
+#pragma omp parallel for schedule(static) if (threaded)
+  for (int64_t pl = 0; pl < planes; ++pl) {
+    const float* src = x.f.data() + pl * in_plane;
+    float* dst = y.f.data() + pl * out_plane;
+    for (int64_t oz = 0; oz < o3[0]; ++oz) {
+      for (int64_t oy = 0; oy < o3[1]; ++oy) {
+        for (int64_t ox = 0; ox < o3[2]; ++ox) {
+          float best = -std::numeric_limits<float>::infinity();
+          int64_t best_at = -1, count = 0, padded_count = 0;
+          double sum = 0;
+          for (int64_t kz = 0; kz < k3[0]; ++kz) {
+            const int64_t iz = oz * s3[0] - b3[0] + kz * d3[0];
+            for (int64_t ky = 0; ky < k3[1]; ++ky) {
+              const int64_t iy = oy * s3[1] - b3[1] + ky * d3[1];
+              for (int64_t kx = 0; kx < k3[2]; ++kx) {
+                const int64_t ix = ox * s3[2] - b3[2] + kx * d3[2];
+                // count_include_pad counts taps inside the padded input, not the ceil overhang.
+                if (iz < in3[0] + e3[0] && iy < in3[1] + e3[1] && ix < in3[2] + e3[2]) ++padded_count;
+                if (iz < 0 || iz >= in3[0] || iy < 0 || iy >= in3[1] || ix < 0 || ix >= in3[2]) continue;
+                const int64_t at = (iz * in3[1] + iy) * in3[2] + ix;
+                const float v = src[at];
+                if (v > best || best_at < 0) { best = v; best_at = at; }
+                sum += v;
+                ++count;
+              }
+            }
+          }
+          const int64_t o = (oz * o3[1] + oy) * o3[2] + ox;
+          if (a.max) {
+            dst[o] = best;
+            if (indices) {
+              int64_t at = best_at;
+              if (a.storage_order == 1) {  // column-major over the spatial dimensions
+                const int64_t iz = at / (in3[1] * in3[2]), iy = at / in3[2] % in3[1], ix = at % in3[2];
+                at = (ix * in3[1] + iy) * in3[0] + iz;
+              }
+              (*indices)[pl * out_plane + o] = pl * in_plane + at;
+            }
+          } else {
+            const int64_t div = a.count_include_pad ? padded_count : count;
+            dst[o] = div > 0 ? static_cast<float>(sum / div) : 0.0f;
+          }
+        }
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Builder pool_builder(bool max) {
+  return [max](const BuildContext& ctx) -> Result<CompiledOp> {
+    const Node& node = *ctx.node;
+    DEEPCOMP_RETURN_IF_ERROR(check_arity(node, 1, 1, max ? 2 : 1));
+    if (max) {
+      DEEPCOMP_RETURN_IF_ERROR(check_attributes(node, {"auto_pad", "ceil_mode", "dilations", "kernel_shape", "pads", "storage_order", "strides"}));
+    } else {
+      DEEPCOMP_RETURN_IF_ERROR(check_attributes(node, {"auto_pad", "ceil_mode", "count_include_pad", "dilations", "kernel_shape", "pads", "strides"}));
+    }
+    PoolAttrs a;
+    a.max = max;
+    a.auto_pad = attr_string(node, "auto_pad", "NOTSET");
+    DEEPCOMP_RETURN_IF_ERROR(check_auto_pad(a.auto_pad));
+    if (!has_attr(node, "kernel_shape")) return Status::Error("attribute kernel_shape is required");
+    a.kernel = attr_ints(node, "kernel_shape");
+    a.strides = attr_ints(node, "strides");
+    a.pads = attr_ints(node, "pads");
+    a.dilations = attr_ints(node, "dilations");
+    a.ceil_mode = attr_int(node, "ceil_mode", 0) != 0;
+    a.count_include_pad = attr_int(node, "count_include_pad", 0) != 0;
+    a.storage_order = attr_int(node, "storage_order", 0);
+    CompiledOp op;
+    op.run = [a](const Inputs& in, std::vector<Value>* out) -> Status {
+      DEEPCOMP_RETURN_IF_ERROR(require_float(in[0], "X"));
+      return pool(a, *in[0], out);
+    };
+    return op;
+  };
+}
+
+enum class Reduce { kMean, kSum, kMax, kMin };
+
+// Reduces `x` over `axes` (all when empty and `all_if_empty`).
+Status reduce(const Value& x, std::vector<int64_t> axes, bool keepdims, bool all_if_empty, Reduce kind, Value* y) {
+  const int64_t r = x.rank();
+  std::vector<bool> red(r, false);
+  if (axes.empty()) {
+    if (!all_if_empty) { *y = x; return Status::Ok(); }
+    std::fill(red.begin(), red.end(), true);
+  }
+  for (int64_t a : axes) {
+    int64_t n = 0;
+    if (!normalize_axis(a, r, &n)) return Status::Error("axis " + std::to_string(a) + " out of range for " + describe(x));
+    red[n] = true;
+  }
+  std::vector<int64_t> shape, kept_shape(r);
+  for (int64_t d = 0; d < r; ++d) {
+    kept_shape[d] = red[d] ? 1 : x.shape[d];
+    if (!red[d]) shape.push_back(x.shape[d]);
+    else if (keepdims) shape.push_back(1);
+  }
+  int64_t n_out = 1;
+  for (int64_t d : kept_shape) n_out *= d;
+  const int64_t n_in = x.numel();
+  const int64_t group = n_out > 0 ? n_in / std::max<int64_t>(n_out, 1) : 0;
+  std::vector<double> acc(n_out, kind == Reduce::kMax ? -INFINITY : kind == Reduce::kMin ? INFINITY : 0.0);
+  const auto strides = broadcast_strides(kept_shape, x.shape);
+  std::vector<int64_t> idx(r, 0);
+  int64_t o = 0;
+  for (int64_t k = 0; k < n_in; ++k) {
+    const double v = x.f[k];
+    switch (kind) {
+      case Reduce::kMax: acc[o] = std::max(acc[o], v); break;
+      case Reduce::kMin: acc[o] = std::min(acc[o], v); break;
+      default: acc[o] += v;
+    }
+    for (int64_t d = r - 1; d >= 0; --d) {
+      o += strides[d];
+      if (++idx[d] < x.shape[d]) break;
+      o -= strides[d] * x.shape[d];
+      idx[d] = 0;
+    }
+  }
+  *y = Value::floats(shape, std::vector<float>(n_out));
+  for (int64_t k = 0; k < n_out; ++k) {
+    y->f[k] = static_cast<float>(kind == Reduce::kMean ? (group ? acc[k] / group : NAN) : acc[k]);
+  }
+  return Status::Ok();
+}
+
+Builder reduce_builder(Reduce kind) {
+  return [kind](const BuildContext& ctx) -> Result<CompiledOp> {
+    const Node& node = *ctx.node;
+    DEEPCOMP_RETURN_IF_ERROR(check_arity(node, 1, 2, 1));
+    DEEPCOMP_RETURN_IF_ERROR(check_attributes(node, {"axes", "keepdims", "noop_with_empty_axes"}));
+    const std::vector<int64_t> axes_attr = attr_ints(node, "axes");
+    const bool keepdims = attr_int(node, "keepdims", 1) != 0;
+    const bool noop = attr_int(node, "noop_with_empty_axes", 0) != 0;
+    CompiledOp op;
+    op.run = [=](const Inputs& in, std::vector<Value>* out) -> Status {
+      DEEPCOMP_RETURN_IF_ERROR(require_float(in[0], "data"));
+      std::vector<int64_t> axes = axes_attr;
+      if (in.size() > 1 && in[1]) {
+        DEEPCOMP_RETURN_IF_ERROR(require_int(in[1], "axes"));
+        axes = in[1]->i;
+      }
+      return reduce(*in[0], axes, keepdims, !noop, kind, &(*out)[0]);
+    };
+    return op;
+  };
+}
+
+Builder global_pool(Reduce kind) {
+  return [kind](const BuildContext& ctx) -> Result<CompiledOp> {
+    DEEPCOMP_RETURN_IF_ERROR(check_arity(*ctx.node, 1, 1, 1));
+    DEEPCOMP_RETURN_IF_ERROR(check_attributes(*ctx.node, {}));
+    CompiledOp op;
+    op.run = [kind](const Inputs& in, std::vector<Value>* out) -> Status {
+      DEEPCOMP_RETURN_IF_ERROR(require_float(in[0], "X"));
+      if (in[0]->rank() < 3) return Status::Error("input needs spatial dimensions, is " + describe(*in[0]));
+      std::vector<int64_t> axes;
+      for (int64_t d = 2; d < in[0]->rank(); ++d) axes.push_back(d);
+      return reduce(*in[0], axes, true, true, kind, &(*out)[0]);
+    };
+    return op;
+  };
+}
+
+}  // namespace
+
+void register_pool_ops(Table* t) {
+  (*t)["MaxPool"] = pool_builder(true);
+  (*t)["AveragePool"] = pool_builder(false);
+  (*t)["GlobalAveragePool"] = global_pool(Reduce::kMean);
+  (*t)["GlobalMaxPool"] = global_pool(Reduce::kMax);
+  (*t)["ReduceMean"] = reduce_builder(Reduce::kMean);
+  (*t)["ReduceSum"] = reduce_builder(Reduce::kSum);
+  (*t)["ReduceMax"] = reduce_builder(Reduce::kMax);
+  (*t)["ReduceMin"] = reduce_builder(Reduce::kMin);
+}
+
+}  // namespace deepcomp::runtime::ops

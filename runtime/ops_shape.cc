@@ -1,0 +1,389 @@
+// Data-movement operators: Reshape, Flatten, Transpose, Concat, Squeeze, Unsqueeze, Shape, Size,
+// Gather, Cast, Slice, Pad, Expand, Identity, Dropout, Constant, ConstantOfShape. They work on
+// float32, int64 and bool values alike.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "runtime/ops.h"
+
+namespace deepcomp::runtime::ops {
+
+namespace {
+
+Value empty_like(DType dtype, std::vector<int64_t> shape) {
+  Value v;
+  v.dtype = dtype;
+  v.shape = std::move(shape);
+  const int64_t n = v.numel();
+  if (v.is_float()) v.f.resize(n); else v.i.resize(n);
+  return v;
+}
+
+// out[k] = in[src(k)] for every output element.
+template <typename Src>
+void gather_elements(const Value& in, Value* out, Src src) {
+  const int64_t n = out->numel();
+  if (in.is_float()) {
+    for (int64_t k = 0; k < n; ++k) out->f[k] = in.f[src(k)];
+  } else {
+    for (int64_t k = 0; k < n; ++k) out->i[k] = in.i[src(k)];
+  }
+}
+
+Status check_any(const Value* v, const char* what) {
+  if (!v) return Status::Error(std::string(what) + " is missing");
+  int64_t n = 0;
+  if (!checked_numel(v->shape, &n) || n != v->stored()) {
+    return Status::Error(std::string(what) + " " + describe(*v) + " is malformed");
+  }
+  return Status::Ok();
+}
+
+// Reads an int64 list input (shape, axes, pads, ...).
+Status int_list(const Value* v, const char* what, std::vector<int64_t>* out) {
+  DEEPCOMP_RETURN_IF_ERROR(require_int(v, what));
+  if (v->rank() > 1) return Status::Error(std::string(what) + " must be 1-D, is " + describe(*v));
+  *out = v->i;
+  return Status::Ok();
+}
+
+std::vector<int64_t> row_major_strides(const std::vector<int64_t>& shape) {
+  std::vector<int64_t> s(shape.size(), 1);
+  for (size_t k = shape.size(); k-- > 1;) s[k - 1] = s[k] * shape[k];
+  return s;
+}
+
+CompiledOp simple(RunFn fn) {
+  CompiledOp op;
+  op.run = std::move(fn);
+  return op;
+}
+
+Result<CompiledOp> build_reshape(const BuildContext& ctx) {
+  const Node& node = *ctx.node;
+  DEEPCOMP_RETURN_IF_ERROR(check_attributes(node, {"allowzero", "shape"}));
+  const bool from_attr = has_attr(node, "shape");  // opset < 5
+  DEEPCOMP_RETURN_IF_ERROR(check_arity(node, from_attr ? 1 : 2, from_attr ? 1 : 2, 1));
+  const bool allowzero = attr_int(node, "allowzero", 0) != 0;
+  const std::vector<int64_t> attr_shape = attr_ints(node, "shape");
+  return simple([=](const Inputs& in, std::vector<Value>* out) -> Status {
+    DEEPCOMP_RETURN_IF_ERROR(check_any(in[0], "data"));
+    std::vector<int64_t> target = attr_shape;
+    if (!from_attr) DEEPCOMP_RETURN_IF_ERROR(int_list(in[1], "shape", &target));
+    const Value& x = *in[0];
+    int64_t known = 1, infer = -1;
+    for (size_t k = 0; k < target.size(); ++k) {
+      if (target[k] == 0 && !allowzero) {
+        if (k >= x.shape.size()) return Status::Error("shape entry 0 has no input dimension to copy");
+        target[k] = x.shape[k];
+      }
+      if (target[k] == -1) {
+        if (infer >= 0) return Status::Error("shape has more than one -1");
+        infer = static_cast<int64_t>(k);
+      } else if (target[k] < 0) {
+        return Status::Error("shape has a negative entry " + std::to_string(target[k]));
+      } else {
+        known *= target[k];
+      }
+    }
+    const int64_t n = x.numel();
+    if (infer >= 0) {
+      if (known == 0 || n % known != 0) {
+        return Status::Error("cannot reshape " + describe(x) + " to " + shape_string(target));
+      }
+      target[infer] = n / known;
+    } else if (known != n) {
+      return Status::Error("cannot reshape " + describe(x) + " to " + shape_string(target));
+    }
+    Value y = x;
+    y.shape = std::move(target);
+    (*out)[0] = std::move(y);
+    return Status::Ok();
+  });
+}
+
+Result<CompiledOp> build_flatten(const BuildContext& ctx) {
+  DEEPCOMP_RETURN_IF_ERROR(check_arity(*ctx.node, 1, 1, 1));
+  DEEPCOMP_RETURN_IF_ERROR(check_attributes(*ctx.node, {"axis"}));
+  const int64_t axis_attr = attr_int(*ctx.node, "axis", 1);
+  return simple([=](const Inputs& in, std::vector<Value>* out) -> Status {
+    DEEPCOMP_RETURN_IF_ERROR(check_any(in[0], "input"));
+    const Value& x = *in[0];
+    int64_t axis = axis_attr < 0 ? axis_attr + x.rank() : axis_attr;
+    if (axis < 0 || axis > x.rank()) return Status::Error("axis out of range for " + describe(x));
+    int64_t outer = 1;
+    for (int64_t k = 0; k < axis; ++k) outer *= x.shape[k];
+    Value y = x;
+    y.shape = {outer, outer == 0 ? 0 : x.numel() / outer};
+    if (outer == 0) {
+      int64_t inner = 1;
+      for (int64_t k = axis; k < x.rank(); ++k) inner *= x.shape[k];
+      y.shape[1] = inner;
+    }
+    (*out)[0] = std::move(y);
+    return Status::Ok();
+  });
+}
+
+Result<CompiledOp> build_transpose(const BuildContext& ctx) {
+  DEEPCOMP_RETURN_IF_ERROR(check_arity(*ctx.node, 1, 1, 1));
+  DEEPCOMP_RETURN_IF_ERROR(check_attributes(*ctx.node, {"perm"}));
+  const bool has_perm = has_attr(*ctx.node, "perm");
+  const std::vector<int64_t> perm_attr = attr_ints(*ctx.node, "perm");
+  return simple([=](const Inputs& in, std::vector<Value>* out) -> Status {
+    DEEPCOMP_RETURN_IF_ERROR(check_any(in[0], "input"));
+    const Value& x = *in[0];
+    const int64_t r = x.rank();
+    std::vector<int64_t> perm = perm_attr;
+    if (!has_perm) {
+      perm.resize(r);
+      for (int64_t k = 0; k < r; ++k) perm[k] = r - 1 - k;
+    }
+    if (static_cast<int64_t>(perm.size()) != r) return Status::Error("perm does not match rank");
+    std::vector<bool> seen(r, false);
+    for (int64_t p : perm) {
+      if (p < 0 || p >= r || seen[p]) return Status::Error("perm is not a permutation");
+      seen[p] = true;
+    }
+    std::vector<int64_t> shape(r);
+    for (int64_t k = 0; k < r; ++k) shape[k] = x.shape[perm[k]];
+    Value y = empty_like(x.dtype, shape);
+    const auto in_strides = row_major_strides(x.shape);
+    std::vector<int64_t> stride(r);  // input stride of each output dimension
+    for (int64_t k = 0; k < r; ++k) stride[k] = in_strides[perm[k]];
+    std::vector<int64_t> idx(r, 0);
+    int64_t src = 0;
+    gather_elements(x, &y, [&](int64_t) {
+      const int64_t s = src;
+      for (int64_t d = r - 1; d >= 0; --d) {
+        src += stride[d];
+        if (++idx[d] < shape[d]) break;
+        src -= stride[d] * shape[d];
+        idx[d] = 0;
+      }
+      return s;
+    });
+    (*out)[0] = std::move(y);
+    return Status::Ok();
+  });
+}
+
+Result<CompiledOp> build_concat(const BuildContext& ctx) {
+  DEEPCOMP_RETURN_IF_ERROR(check_arity(*ctx.node, 1, 1 << 20, 1));
+  DEEPCOMP_RETURN_IF_ERROR(check_attributes(*ctx.node, {"axis"}));
+  if (!has_attr(*ctx.node, "axis")) return Status::Error("attribute 'axis' is required");
+  const int64_t axis_attr = attr_int(*ctx.node, "axis", 0);
+  return simple([=](const Inputs& in, std::vector<Value>* out) -> Status {
+    DEEPCOMP_RETURN_IF_ERROR(check_any(in[0], "input 0"));
+    const Value& first = *in[0];
+    int64_t axis = 0;
+    if (!normalize_axis(axis_attr, first.rank(), &axis)) return Status::Error("axis out of range");
+    std::vector<int64_t> shape = first.shape;
+    shape[axis] = 0;
+    for (const Value* v : in) {
+      DEEPCOMP_RETURN_IF_ERROR(check_any(v, "input"));
+      bool same = v->dtype == first.dtype && v->rank() == first.rank();
+      for (int64_t d = 0; same && d < first.rank(); ++d) same = d == axis || v->shape[d] == first.shape[d];
+      if (!same) return Status::Error("inputs " + describe(first) + " and " + describe(*v) + " do not concatenate");
+      shape[axis] += v->shape[axis];
+    }
+    Value y = empty_like(first.dtype, shape);
+    int64_t outer = 1;
+    for (int64_t d = 0; d < axis; ++d) outer *= shape[d];
+    int64_t inner = 1;
+    for (int64_t d = axis + 1; d < first.rank(); ++d) inner *= shape[d];
+    int64_t offset = 0;
+    const int64_t row = shape[axis] * inner;
+    for (const Value* v : in) {
+      const int64_t chunk = v->shape[axis] * inner;
+      for (int64_t o = 0; o < outer; ++o) {
+        if (y.is_float()) std::copy_n(v->f.data() + o * chunk, chunk, y.f.data() + o * row + offset);
+        else std::copy_n(v->i.data() + o * chunk, chunk, y.i.data() + o * row + offset);
+      }
+      offset += chunk;
+    }
+    (*out)[0] = std::move(y);
+    return Status::Ok();
+  });
+}
+
+// Squeeze and Unsqueeze: axes from the attribute (opset < 13) or the optional second input.
+Result<CompiledOp> build_squeeze(const BuildContext& ctx, bool unsqueeze) {
+  DEEPCOMP_RETURN_IF_ERROR(check_arity(*ctx.node, unsqueeze && !has_attr(*ctx.node, "axes") ? 2 : 1, 2, 1));
+  DEEPCOMP_RETURN_IF_ERROR(check_attributes(*ctx.node, {"axes"}));
+  const bool has_axes_attr = has_attr(*ctx.node, "axes");
+  const std::vector<int64_t> axes_attr = attr_ints(*ctx.node, "axes");
+  return simple([=](const Inputs& in, std::vector<Value>* out) -> Status {
+    DEEPCOMP_RETURN_IF_ERROR(check_any(in[0], "input"));
+    const Value& x = *in[0];
+    std::vector<int64_t> axes = axes_attr;
+    const bool given = has_axes_attr || (in.size() > 1 && in[1]);
+    if (!has_axes_attr && in.size() > 1 && in[1]) DEEPCOMP_RETURN_IF_ERROR(int_list(in[1], "axes", &axes));
+    Value y = x;
+    if (unsqueeze) {
+      const int64_t r = x.rank() + static_cast<int64_t>(axes.size());
+      std::vector<bool> inserted(r, false);
+      for (int64_t a : axes) {
+        int64_t n = 0;
+        if (!normalize_axis(a, r, &n) || inserted[n]) return Status::Error("invalid axes");
+        inserted[n] = true;
+      }
+      y.shape.clear();
+      size_t src = 0;
+      for (int64_t d = 0; d < r; ++d) y.shape.push_back(inserted[d] ? 1 : x.shape[src++]);
+    } else {
+      std::vector<bool> drop(x.rank(), false);
+      if (!given || axes.empty()) {
+        for (int64_t d = 0; d < x.rank(); ++d) drop[d] = x.shape[d] == 1;
+      }
+      for (int64_t a : axes) {
+        int64_t n = 0;
+        if (!normalize_axis(a, x.rank(), &n)) return Status::Error("axis out of range");
+        if (x.shape[n] != 1) return Status::Error("cannot squeeze dimension " + std::to_string(n) + " of " + describe(x));
+        drop[n] = true;
+      }
+      y.shape.clear();
+      for (int64_t d = 0; d < x.rank(); ++d) {
+        if (!drop[d]) y.shape.push_back(x.shape[d]);
+      }
+    }
+    (*out)[0] = std::move(y);
+    return Status::Ok();
+  });
+}
+
+Result<CompiledOp> build_shape(const BuildContext& ctx) {
+  DEEPCOMP_RETURN_IF_ERROR(check_arity(*ctx.node, 1, 1, 1));
+  DEEPCOMP_RETURN_IF_ERROR(check_attributes(*ctx.node, {"start", "end"}));
+  const int64_t start_attr = attr_int(*ctx.node, "start", 0);
+  const bool has_end = has_attr(*ctx.node, "end");
+  const int64_t end_attr = attr_int(*ctx.node, "end", 0);
+  return simple([=](const Inputs& in, std::vector<Value>* out) -> Status {
+    if (!in[0]) return Status::Error("input is missing");
+    const int64_t r = in[0]->rank();
+    auto clamp = [r](int64_t v) { return std::clamp(v < 0 ? v + r : v, int64_t{0}, r); };
+    const int64_t s = clamp(start_attr), e = has_end ? clamp(end_attr) : r;
+    std::vector<int64_t> dims;
+    for (int64_t k = s; k < e; ++k) dims.push_back(in[0]->shape[k]);
+    const int64_t n = static_cast<int64_t>(dims.size());
+    (*out)[0] = Value::ints({n}, std::move(dims));
+    return Status::Ok();
+  });
+}
+
+Result<CompiledOp> build_size(const BuildContext& ctx) {
+  DEEPCOMP_RETURN_IF_ERROR(check_arity(*ctx.node, 1, 1, 1));
+  DEEPCOMP_RETURN_IF_ERROR(check_attributes(*ctx.node, {}));
+  return simple([](const Inputs& in, std::vector<Value>* out) -> Status {
+    if (!in[0]) return Status::Error("input is missing");
+    (*out)[0] = Value::ints({}, {in[0]->numel()});
+    return Status::Ok();
+  });
+}
+
+Result<CompiledOp> build_gather(const BuildContext& ctx) {
+  DEEPCOMP_RETURN_IF_ERROR(check_arity(*ctx.node, 2, 2, 1));
+  DEEPCOMP_RETURN_IF_ERROR(check_attributes(*ctx.node, {"axis"}));
+  const int64_t axis_attr = attr_int(*ctx.node, "axis", 0);
+  return simple([=](const Inputs& in, std::vector<Value>* out) -> Status {
+    DEEPCOMP_RETURN_IF_ERROR(check_any(in[0], "data"));
+    DEEPCOMP_RETURN_IF_ERROR(require_int(in[1], "indices"));
+    const Value& x = *in[0];
+    const Value& idx = *in[1];
+    int64_t axis = 0;
+    if (!normalize_axis(axis_attr, x.rank(), &axis)) return Status::Error("axis out of range");
+    std::vector<int64_t> shape(x.shape.begin(), x.shape.begin() + axis);
+    shape.insert(shape.end(), idx.shape.begin(), idx.shape.end());
+    shape.insert(shape.end(), x.shape.begin() + axis + 1, x.shape.end());
+    int64_t outer = 1, inner = 1;
+    for (int64_t d = 0; d < axis; ++d) outer *= x.shape[d];
+    for (int64_t d = axis + 1; d < x.rank(); ++d) inner *= x.shape[d];
+    const int64_t dim = x.shape[axis], count = idx.numel();
+    std::vector<int64_t> resolved(count);
+    for (int64_t k = 0; k < count; ++k) {
+      int64_t j = idx.i[k];
+      if (j < -dim || j >= dim) {
+        return Status::Error("index " + std::to_string(j) + " out of range for dimension " + std::to_string(dim));
+      }
+      resolved[k] = j < 0 ? j + dim : j;
+    }
+    Value y = empty_like(x.dtype, shape);
+    gather_elements(x, &y, [&](int64_t k) {
+      const int64_t in_idx = k % inner, rest = k / inner;
+      const int64_t j = rest % count, o = rest / count;
+      return (o * dim + resolved[j]) * inner + in_idx;
+    });
+    (*out)[0] = std::move(y);
+    return Status::Ok();
+  });
+}
+
+Result<CompiledOp> build_cast(const BuildContext& ctx) {
+  DEEPCOMP_RETURN_IF_ERROR(check_arity(*ctx.node, 1, 1, 1));
+  DEEPCOMP_RETURN_IF_ERROR(check_attributes(*ctx.node, {"to"}));
+  const auto to = static_cast<DType>(attr_int(*ctx.node, "to", 0));
+  if (to != DType::kFloat32 && to != DType::kInt64 && to != DType::kBool) {
+    return Status::Error("attribute to=" + dtype_name(to) + " is not supported (float32, int64, bool only)");
+  }
+  return simple([=](const Inputs& in, std::vector<Value>* out) -> Status {
+    DEEPCOMP_RETURN_IF_ERROR(check_any(in[0], "input"));
+    const Value& x = *in[0];
+    const int64_t n = x.numel();
+    Value y = empty_like(to, x.shape);
+    for (int64_t k = 0; k < n; ++k) {
+      if (to == DType::kFloat32) {
+        y.f[k] = x.is_float() ? x.f[k] : static_cast<float>(x.i[k]);
+      } else if (to == DType::kBool) {
+        y.i[k] = x.is_float() ? x.f[k] != 0.0f : x.i[k] != 0;
+      } else if (x.is_float()) {
+        const float v = x.f[k];
+        // Out-of-range and NaN casts are undefined in C++; saturate instead.
+        y.i[k] = std::isnan(v) ? 0 : v >= 9.2e18f ? INT64_MAX : v <= -9.2e18f ? INT64_MIN : static_cast<int64_t>(v);
+      } else {
+        y.i[k] = x.i[k];
+      }
+    }
+    (*out)[0] = std::move(y);
+    return Status::Ok();
+  });
+}
+
+Result<CompiledOp> build_passthrough(const BuildContext& ctx, bool dropout) {
+  DEEPCOMP_RETURN_IF_ERROR(check_arity(*ctx.node, 1, dropout ? 3 : 1, dropout ? 2 : 1));
+  if (dropout) {
+    DEEPCOMP_RETURN_IF_ERROR(check_attributes(*ctx.node, {"ratio", "seed", "is_test"}));
+  } else {
+    DEEPCOMP_RETURN_IF_ERROR(check_attributes(*ctx.node, {}));
+  }
+  return simple([](const Inputs& in, std::vector<Value>* out) -> Status {
+    DEEPCOMP_RETURN_IF_ERROR(check_any(in[0], "input"));
+    // Dropout's optional training_mode input must be false: inference only.
+    if (in.size() > 2 && in[2] && in[2]->stored() > 0 && in[2]->as_int(0) != 0) {
+      return Status::Error("training_mode=true is not supported");
+    }
+    (*out)[0] = *in[0];
+    if (out->size() > 1) (*out)[1] = Value::bools(in[0]->shape, std::vector<int64_t>(in[0]->numel(), 1));
+    return Status::Ok();
+  });
+}
+
+}  // namespace
+
+void register_shape_ops(Table* t) {
+  (*t)["Reshape"] = build_reshape;
+  (*t)["Flatten"] = build_flatten;
+  (*t)["Transpose"] = build_transpose;
+  (*t)["Concat"] = build_concat;
+  (*t)["Squeeze"] = [](const BuildContext& c) { return build_squeeze(c, false); };
+  (*t)["Unsqueeze"] = [](const BuildContext& c) { return build_squeeze(c, true); };
+  (*t)["Shape"] = build_shape;
+  (*t)["Size"] = build_size;
+  (*t)["Gather"] = build_gather;
+  (*t)["Cast"] = build_cast;
+  (*t)["Identity"] = [](const BuildContext& c) { return build_passthrough(c, false); };
+  (*t)["Dropout"] = [](const BuildContext& c) { return build_passthrough(c, true); };
+  register_slice_pad_ops(t);
+}
+
+}  // namespace deepcomp::runtime::ops

@@ -1,0 +1,79 @@
+// Runs an ONNX graph (deepcomp's protobuf-free Model) on float32/int64 tensors, NCHW, with the
+// layer kernels of kernels/: dense Eigen products, or CSR / codebook-CSR weights for Gemm, MatMul
+// and Conv. Every node is validated when the Session is created, so an unsupported operator or
+// attribute is reported up front, naming the node and the op. Depends on core/ and kernels/;
+// never on onnx_io, compress or protobuf.
+//
+// Sparse weight layout (SessionOptions::csr_weights / codebook_weights, by initializer name):
+//   Gemm transB=1 (B is out x in):         the matrix of B itself, rows = output features.
+//   Gemm transB=0 and MatMul with a constant right operand W (in x out): the matrix of W^T,
+//                                          rows = output features.
+//   Conv (W is M x C/group x kh x kw):     W reshaped to [M, C/group * kh * kw].
+// sparse_from_dense builds these (as CSR) from the Model's dense tensors.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/model.h"
+#include "core/status.h"
+#include "kernels/sparse_matrix.h"
+#include "runtime/value.h"
+
+namespace deepcomp::runtime {
+
+struct SessionOptions {
+  // OpenMP threads for run() (0 = OpenMP's default). Set process-wide via omp_set_num_threads
+  // at the start of each run. Results do not depend on it.
+  int threads = 0;
+  bool profile = false;  // record per-node times of each run (see Session::profile())
+  // Weights to use in sparse form instead of dense, by initializer name (layout above).
+  std::map<std::string, std::shared_ptr<const kernels::CodebookCsrMatrix>> codebook_weights;
+  std::map<std::string, std::shared_ptr<const kernels::CsrMatrix>> csr_weights;
+  // Build CSR for every constant Gemm/MatMul/Conv weight of the Model (benchmarking an .onnx
+  // sparse). Explicit entries above take precedence.
+  bool sparse_from_dense = false;
+};
+
+struct NodeTiming {
+  std::string node;     // node name (or "#index" when the file left it empty)
+  std::string op_type;
+  std::string weight;   // the Gemm/MatMul/Conv weight initializer, else ""
+  double ms = 0;
+  bool sparse = false;  // ran on a sparse weight
+};
+
+class Session {
+ public:
+  // Validates and compiles every node; constant subgraphs (Constant nodes and nodes whose inputs
+  // are all initializers) are evaluated once here.
+  static Result<Session> create(const Model& model, SessionOptions options = {});
+
+  Session(Session&&) noexcept;
+  Session& operator=(Session&&) noexcept;
+  ~Session();
+
+  // Graph inputs without initializers, and graph outputs, in graph order.
+  const std::vector<ValueInfo>& inputs() const;
+  const std::vector<ValueInfo>& outputs() const;
+
+  // Inputs in graph input order; returns the graph outputs in order. Shapes are not pinned to
+  // the declared ones: any batch the operators accept runs.
+  Result<std::vector<Value>> run(const std::vector<Value>& inputs);
+
+  // Per-node timings of the last run (empty unless options.profile).
+  const std::vector<NodeTiming>& profile() const;
+
+  // Names of every operator (default ONNX domain) the runtime implements.
+  static std::vector<std::string> supported_ops();
+  static bool supports_op(const std::string& op_type);
+
+ private:
+  struct Impl;
+  explicit Session(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace deepcomp::runtime
