@@ -77,7 +77,7 @@ Result<CompiledOp> build_conv(const BuildContext& ctx) {
   const Value* w_const = ctx.constant(1);
   if (w_const && w_const->is_float() && w_const->rank() >= 3) {
     const int64_t m = w_const->shape[0], cols = w_const->numel() / std::max<int64_t>(m, 1);
-    if (w_const->rank() > 4) return Status::Error("only 1-D and 2-D convolutions are supported");
+    if (w_const->rank() > 4) return Status::Error("3-D convolution is not supported (1-D and 2-D only)");
     op.weight = node.inputs[1];
     sparse = ctx.sparse_weight(node.inputs[1]);
     if (sparse.present()) {

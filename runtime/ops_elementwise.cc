@@ -1,5 +1,6 @@
 // Elementwise operators: unary activations and math, numpy-broadcasting binary arithmetic and
 // comparisons, variadic Sum/Max/Min/Mean, Clip and Where.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -185,20 +186,19 @@ Builder binary_op(BinKind kind, FF ff, FI fi, std::initializer_list<const char*>
 }
 
 // Sum / Max / Min / Mean over any number of broadcasting inputs (float32).
-template <typename F>
-Builder variadic(F f, bool mean) {
-  return [f, mean](const BuildContext& ctx) -> Result<CompiledOp> {
+template <typename F, typename FI>
+Builder variadic(F f, FI fi, bool mean) {
+  return [f, fi, mean](const BuildContext& ctx) -> Result<CompiledOp> {
     DEEPCOMP_RETURN_IF_ERROR(check_arity(*ctx.node, 1, 1 << 20, 1));
     DEEPCOMP_RETURN_IF_ERROR(check_attributes(*ctx.node, {}));
     CompiledOp op;
-    op.run = [f, mean](const Inputs& in, std::vector<Value>* out) -> Status {
-      DEEPCOMP_RETURN_IF_ERROR(require_float(in[0], "input 0"));
+    op.run = [f, fi, mean](const Inputs& in, std::vector<Value>* out) -> Status {
+      if (!in[0]) return Status::Error("input 0 is missing");
+      if (mean || in[0]->is_float()) DEEPCOMP_RETURN_IF_ERROR(require_float(in[0], "input 0"));
       Value acc = *in[0];
       for (size_t k = 1; k < in.size(); ++k) {
-        DEEPCOMP_RETURN_IF_ERROR(require_float(in[k], "input"));
         Value next;
-        DEEPCOMP_RETURN_IF_ERROR(
-            binary(&acc, in[k], BinKind::kArith, f, [](int64_t p, int64_t) { return p; }, &next));
+        DEEPCOMP_RETURN_IF_ERROR(binary(&acc, in[k], BinKind::kArith, f, fi, &next));
         acc = std::move(next);
       }
       if (mean) {
@@ -287,6 +287,33 @@ Result<CompiledOp> build_where(const BuildContext& ctx) {
   return op;
 }
 
+// Pow's exponent may have another dtype than the base (opset 12+); the result has the base's.
+Result<CompiledOp> build_pow(const BuildContext& ctx) {
+  DEEPCOMP_RETURN_IF_ERROR(check_arity(*ctx.node, 2, 2, 1));
+  DEEPCOMP_RETURN_IF_ERROR(check_attributes(*ctx.node, {}));
+  CompiledOp op;
+  op.run = [](const Inputs& in, std::vector<Value>* out) -> Status {
+    if (!in[0] || !in[1]) return Status::Error("missing input");
+    Value exponent = *in[1];
+    if (exponent.dtype != in[0]->dtype) {
+      if (exponent.dtype == DType::kBool) return Status::Error("bool exponent");
+      if (in[0]->is_float()) {
+        exponent.f.assign(exponent.i.begin(), exponent.i.end());
+        exponent.i.clear();
+        exponent.dtype = DType::kFloat32;
+      } else {
+        for (float v : exponent.f) exponent.i.push_back(static_cast<int64_t>(v));
+        exponent.f.clear();
+        exponent.dtype = DType::kInt64;
+      }
+    }
+    return binary(in[0], &exponent, BinKind::kArith, [](float a, float b) { return std::pow(a, b); },
+                  [](int64_t a, int64_t b) { return static_cast<int64_t>(std::pow(double(a), double(b))); },
+                  &(*out)[0]);
+  };
+  return op;
+}
+
 Result<CompiledOp> build_not(const BuildContext& ctx) {
   DEEPCOMP_RETURN_IF_ERROR(check_arity(*ctx.node, 1, 1, 1));
   DEEPCOMP_RETURN_IF_ERROR(check_attributes(*ctx.node, {}));
@@ -345,10 +372,7 @@ void register_elementwise_ops(Table* t) {
   // rather than trapping.
   (*t)["Div"] = binary_op(BinKind::kArith, [](float a, float b) { return a / b; },
                           [](int64_t a, int64_t b) { return b == 0 ? int64_t{0} : a / b; });
-  (*t)["Pow"] = binary_op(BinKind::kArith, [](float a, float b) { return std::pow(a, b); },
-                          [](int64_t a, int64_t b) {
-                            return static_cast<int64_t>(std::pow(double(a), double(b)));
-                          });
+  (*t)["Pow"] = build_pow;
   (*t)["Equal"] = binary_op(BinKind::kCompare, [](float a, float b) { return a == b; },
                             [](int64_t a, int64_t b) { return a == b; });
   (*t)["Less"] = binary_op(BinKind::kCompare, [](float a, float b) { return a < b; },
@@ -364,10 +388,13 @@ void register_elementwise_ops(Table* t) {
   (*t)["Not"] = build_not;
   (*t)["Where"] = build_where;
   (*t)["Clip"] = build_clip;
-  (*t)["Sum"] = variadic([](float a, float b) { return a + b; }, false);
-  (*t)["Mean"] = variadic([](float a, float b) { return a + b; }, true);
-  (*t)["Max"] = variadic([](float a, float b) { return std::isnan(a) || a >= b ? a : b; }, false);
-  (*t)["Min"] = variadic([](float a, float b) { return std::isnan(a) || a <= b ? a : b; }, false);
+  auto add_i = [](int64_t a, int64_t b) { return a + b; };
+  (*t)["Sum"] = variadic([](float a, float b) { return a + b; }, add_i, false);
+  (*t)["Mean"] = variadic([](float a, float b) { return a + b; }, add_i, true);
+  (*t)["Max"] = variadic([](float a, float b) { return std::isnan(a) || a >= b ? a : b; },
+                         [](int64_t a, int64_t b) { return std::max(a, b); }, false);
+  (*t)["Min"] = variadic([](float a, float b) { return std::isnan(a) || a <= b ? a : b; },
+                         [](int64_t a, int64_t b) { return std::min(a, b); }, false);
 }
 
 }  // namespace deepcomp::runtime::ops

@@ -72,9 +72,12 @@ Status check_arity(const Node& node, size_t min_in, size_t max_in, size_t max_ou
     return Status::Error("expects " + std::to_string(min_in) + ".." + std::to_string(max_in) +
                          " inputs, has " + std::to_string(node.inputs.size()));
   }
-  if (node.outputs.empty() || node.outputs.size() > max_out) {
-    return Status::Error("expects 1.." + std::to_string(max_out) + " outputs, has " +
-                         std::to_string(node.outputs.size()));
+  if (node.outputs.empty()) return Status::Error("has no outputs");
+  if (node.outputs.size() > max_out) {
+    // Extra outputs are the training-time or optional ones (BatchNormalization's running
+    // statistics, ...), which this inference runtime does not produce.
+    return Status::Error(std::to_string(node.outputs.size()) + " outputs are not supported (at most " +
+                         std::to_string(max_out) + ")");
   }
   return Status::Ok();
 }

@@ -265,9 +265,14 @@ Result<CompiledOp> build_constant_of_shape(const BuildContext& ctx) {
   DEEPCOMP_RETURN_IF_ERROR(check_attributes(*ctx.node, {"value"}));
   Value fill = Value::floats({1}, {0.0f});
   if (const Attribute* a = ctx.node->attr("value")) {
-    const Tensor* t = ctx.model->find_tensor(a->tensor);
-    if (!t) return Status::Error("value tensor '" + a->tensor + "' not found in the model");
-    DEEPCOMP_ASSIGN_OR_RETURN(fill, value_from_tensor(*t));
+    // The Model keeps only Constant nodes' tensors; other tensor attributes arrive as their
+    // float values (Attribute::floats) without a dtype, so the fill is float32.
+    const Tensor* t = a->tensor.empty() ? nullptr : ctx.model->find_tensor(a->tensor);
+    if (t) {
+      DEEPCOMP_ASSIGN_OR_RETURN(fill, value_from_tensor(*t));
+    } else {
+      fill = Value::floats({1}, a->floats);
+    }
     if (fill.stored() != 1) return Status::Error("value must hold one element");
   }
   CompiledOp op;
