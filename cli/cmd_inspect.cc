@@ -1,0 +1,64 @@
+// `deepcomp inspect MODEL [--json]`: what is in a model (metadata, graph inputs/outputs, every
+// tensor with its role, location and statistics, totals). The file kind is decided by its first
+// bytes; each kind has its own function that produces a Model, and the report is shared.
+#include <cstdio>
+#include <fstream>
+
+#include "cli/command.h"
+#include "cli/inspect_onnx.h"
+#include "onnx_io/onnx_io.h"
+
+namespace deepcomp::cli {
+namespace {
+
+struct InspectOptions {
+  std::string path;
+  bool json = false;
+};
+
+int print_summary(const Model& model, const InspectOptions& opts) {
+  const nlohmann::ordered_json doc = model_summary_json(model);
+  const std::string text = opts.json ? doc.dump(2) + "\n" : model_summary_text(doc);
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  return 0;
+}
+
+// An .onnx file (anything that is not a .dcz is tried as ONNX, whose protobuf has no magic).
+int inspect_onnx_file(const InspectOptions& opts) {
+  Result<Model> model = onnx_io::load_model(opts.path);
+  if (!model.ok()) return print_error(model.status());
+  return print_summary(*model, opts);
+}
+
+// The first bytes of the file ("" when it cannot be read; the loader then reports why).
+std::string file_magic(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char buf[3] = {};
+  if (!in.read(buf, sizeof buf)) return "";
+  return std::string(buf, sizeof buf);
+}
+
+int run_inspect(const InspectOptions& opts) {
+  if (file_magic(opts.path) == "DCZ")
+    return print_error(opts.path + ": a .dcz container; inspect reads .onnx models only so far");
+  return inspect_onnx_file(opts);
+}
+
+DEEPCOMP_REGISTER_COMMAND(
+    inspect_command, "inspect", 30, [](CLI::App& app) -> std::function<int()> {
+      auto opts = std::make_shared<InspectOptions>();
+      CLI::App* sub = app.add_subcommand(
+          "inspect",
+          "Show what is in a model: producer, IR version, opsets, graph inputs and outputs, and "
+          "every weight tensor (initializers and Constant nodes, in all subgraphs) with its role, "
+          "shape, dtype, location, size and value statistics; totals by role.");
+      sub->add_option("MODEL", opts->path, "The .onnx model to inspect")->required();
+      sub->add_flag("--json", opts->json,
+                    "Print a JSON document instead of the table: producer, producer_version, "
+                    "ir_version, opsets, inputs, outputs, tensors (name, role, shape, dtype, "
+                    "location, params, bytes, min, max, mean, std, zeros), by_role, total");
+      return [opts] { return run_inspect(*opts); };
+    });
+
+}  // namespace
+}  // namespace deepcomp::cli
