@@ -167,14 +167,14 @@ Status binary(const Value* a, const Value* b, BinKind kind, FF ff, FI fi, Value*
 }
 
 template <typename FF, typename FI>
-Builder binary_op(BinKind kind, FF ff, FI fi, std::initializer_list<const char*> attrs = {}) {
+Builder binary_op(BinKind kind, FF ff, FI fi, std::initializer_list<const char*> attrs = {"broadcast"}) {
   std::vector<const char*> known(attrs);
   return [=](const BuildContext& ctx) -> Result<CompiledOp> {
     DEEPCOMP_RETURN_IF_ERROR(check_arity(*ctx.node, 2, 2, 1));
     for (const Attribute& a : ctx.node->attributes) {
       bool found = false;
       for (const char* k : known) found = found || a.name == k;
-      // Opset < 7 legacy broadcast attributes are only accepted when they ask for nothing.
+      // Opset < 7 "broadcast" without "axis" aligns trailing dimensions, as numpy does.
       if (!found) return Status::Error("attribute '" + a.name + "' is not supported");
     }
     CompiledOp op;

@@ -27,6 +27,8 @@ struct Case {
   std::string dir;
 };
 
+void PrintTo(const Case& c, std::ostream* os) { *os << c.dir; }
+
 std::vector<Case> list_cases() {
   std::vector<Case> cases;
   const std::pair<const char*, const char*> sources[] = {
