@@ -1,5 +1,8 @@
 // Loading: .onnx bytes -> Model (every tensor extracted and decoded, the rest kept as the skeleton),
 // a skeleton plus tensors -> Model (for .dcz), and single TensorProto files.
+// Not extracted, kept verbatim in the skeleton: sparse_initializer entries, tensor attributes of
+// nodes other than Constant (e.g. ConstantOfShape's value), Constant sparse_value/value_string(s),
+// and tensors inside model-local functions.
 #include <google/protobuf/io/coded_stream.h>
 
 #include <climits>

@@ -96,13 +96,17 @@ std::string typed_to_bytes(const onnx::TensorProto& p, Field f, DType dtype) {
   const size_t elem = dtype_size(dtype);
   switch (f) {
     case Field::kFloat:
-      out.assign(reinterpret_cast<const char*>(p.float_data().data()), p.float_data_size() * 4);
+      if (p.float_data_size())
+        out.assign(reinterpret_cast<const char*>(p.float_data().data()), p.float_data_size() * 4);
       break;
     case Field::kDouble:
-      out.assign(reinterpret_cast<const char*>(p.double_data().data()), p.double_data_size() * 8);
+      if (p.double_data_size())
+        out.assign(reinterpret_cast<const char*>(p.double_data().data()),
+                   p.double_data_size() * 8);
       break;
     case Field::kInt64:
-      out.assign(reinterpret_cast<const char*>(p.int64_data().data()), p.int64_data_size() * 8);
+      if (p.int64_data_size())
+        out.assign(reinterpret_cast<const char*>(p.int64_data().data()), p.int64_data_size() * 8);
       break;
     case Field::kUInt64:
       out.resize(p.uint64_data_size() * elem);
@@ -136,19 +140,19 @@ void bytes_to_typed(std::string_view bytes, DType dtype, onnx::TensorProto* p) {
     case Field::kFloat: {
       auto* d = p->mutable_float_data();
       d->Resize(static_cast<int>(n * per), 0.f);
-      std::memcpy(d->mutable_data(), bytes.data(), bytes.size());
+      if (!bytes.empty()) std::memcpy(d->mutable_data(), bytes.data(), bytes.size());
       break;
     }
     case Field::kDouble: {
       auto* d = p->mutable_double_data();
       d->Resize(static_cast<int>(n * per), 0.0);
-      std::memcpy(d->mutable_data(), bytes.data(), bytes.size());
+      if (!bytes.empty()) std::memcpy(d->mutable_data(), bytes.data(), bytes.size());
       break;
     }
     case Field::kInt64: {
       auto* d = p->mutable_int64_data();
       d->Resize(static_cast<int>(n), 0);
-      std::memcpy(d->mutable_data(), bytes.data(), bytes.size());
+      if (!bytes.empty()) std::memcpy(d->mutable_data(), bytes.data(), bytes.size());
       break;
     }
     case Field::kUInt64: {
@@ -340,7 +344,8 @@ Result<Tensor> decode_constant_attribute(const onnx::AttributeProto& a, const st
   } else if (an == "value_ints") {
     t.dtype = DType::kInt64;
     t.shape = {a.ints_size()};
-    t.raw.assign(reinterpret_cast<const char*>(a.ints().data()), a.ints_size() * 8);
+    if (a.ints_size())
+      t.raw.assign(reinterpret_cast<const char*>(a.ints().data()), a.ints_size() * 8);
   } else {
     return tensor_error(name, "Constant attribute '" + an + "' holds no numeric tensor");
   }
@@ -409,7 +414,7 @@ Status fill_constant_attribute(const Tensor& t, onnx::AttributeProto* a) {
     a->mutable_floats()->Assign(t.values.begin(), t.values.end());
   } else {
     std::vector<int64_t> v(n);
-    std::memcpy(v.data(), bytes.data(), n * 8);
+    if (n) std::memcpy(v.data(), bytes.data(), n * 8);
     if (scalar)
       a->set_i(v[0]);
     else
