@@ -114,9 +114,9 @@ std::string number_text(const json& v, const char* spec) {
 std::string location_text(const TensorLocation& loc) {
   if (!loc.external_file.empty())
     return fmt::format("external {}@{}", loc.external_file, loc.external_offset);
-  std::string where = loc.kind == LocationKind::kInitializer
-                          ? std::string("initializer")
-                          : "Constant node " + (loc.node.empty() ? std::string("?") : loc.node);
+  const std::string node = loc.node.empty() ? std::string("(unnamed)") : loc.node;
+  std::string where =
+      loc.kind == LocationKind::kInitializer ? std::string("initializer") : "Constant node " + node;
   if (loc.graph_path.empty()) return where;
   return "subgraph " + loc.graph_path + " " + where;
 }
