@@ -67,7 +67,8 @@ inline std::string serialize(const onnx::ModelProto& m) {
 }
 
 inline std::string tensor_bytes(const Tensor& t) {
-  return t.dtype == DType::kString ? t.raw : tensor_element_bytes(t);
+  // Empty tensors: core's conversion would memcpy from a null buffer.
+  return t.dtype == DType::kString || t.numel() == 0 ? t.raw : tensor_element_bytes(t);
 }
 
 // Loads `bytes`, serializes, reloads: skeleton and tensors must match and, for an unmodified

@@ -17,7 +17,8 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string bytes_of(const Tensor& t) {
-  return t.dtype == DType::kString ? t.raw : tensor_element_bytes(t);
+  // Empty tensors: core's conversion would memcpy from a null buffer.
+  return t.dtype == DType::kString || t.numel() == 0 ? t.raw : tensor_element_bytes(t);
 }
 
 // Compares two loads of the same model; returns a description of the first difference.
