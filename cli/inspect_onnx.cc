@@ -61,16 +61,33 @@ bool tensor_stats(const Tensor& t, Stats* out) {
   if (t.raw.size() != n * dtype_size(t.dtype)) return false;
   double (*get)(const std::string&, size_t) = nullptr;
   switch (t.dtype) {
-    case DType::kInt8: get = load_as_double<int8_t>; break;
+    case DType::kInt8:
+      get = load_as_double<int8_t>;
+      break;
     case DType::kUInt8:
-    case DType::kBool: get = load_as_double<uint8_t>; break;
-    case DType::kInt16: get = load_as_double<int16_t>; break;
-    case DType::kUInt16: get = load_as_double<uint16_t>; break;
-    case DType::kInt32: get = load_as_double<int32_t>; break;
-    case DType::kUInt32: get = load_as_double<uint32_t>; break;
-    case DType::kInt64: get = load_as_double<int64_t>; break;
-    case DType::kUInt64: get = load_as_double<uint64_t>; break;
-    default: return false;  // string, complex
+    case DType::kBool:
+      get = load_as_double<uint8_t>;
+      break;
+    case DType::kInt16:
+      get = load_as_double<int16_t>;
+      break;
+    case DType::kUInt16:
+      get = load_as_double<uint16_t>;
+      break;
+    case DType::kInt32:
+      get = load_as_double<int32_t>;
+      break;
+    case DType::kUInt32:
+      get = load_as_double<uint32_t>;
+      break;
+    case DType::kInt64:
+      get = load_as_double<int64_t>;
+      break;
+    case DType::kUInt64:
+      get = load_as_double<uint64_t>;
+      break;
+    default:
+      return false;  // string, complex
   }
   *out = compute_stats(n, [&](size_t i) { return get(t.raw, i); });
   return true;
@@ -98,8 +115,9 @@ std::string shape_text(const json& shape) {
   for (size_t i = 0; i < shape.size(); ++i) {
     if (i) s += ",";
     const json& d = shape[i];
-    s += d.is_number() ? std::to_string(d.get<int64_t>()) : d.is_string() ? d.get<std::string>()
-                                                                          : "?";
+    s += d.is_number()   ? std::to_string(d.get<int64_t>())
+         : d.is_string() ? d.get<std::string>()
+                         : "?";
   }
   return s + "]";
 }
@@ -187,8 +205,8 @@ std::string model_summary_text(const json& doc) {
   for (const json& op : doc["opsets"]) {
     if (!opsets.empty()) opsets += ", ";
     const std::string domain = op["domain"].get<std::string>();
-    opsets += fmt::format("{} {}", domain.empty() ? "ai.onnx" : domain,
-                          op["version"].get<int64_t>());
+    opsets +=
+        fmt::format("{} {}", domain.empty() ? "ai.onnx" : domain, op["version"].get<int64_t>());
   }
   out += fmt::format("opsets:     {}\n", opsets);
   for (const char* io : {"inputs", "outputs"}) {
@@ -205,8 +223,9 @@ std::string model_summary_text(const json& doc) {
     shape_w = std::max(shape_w, shape_text(t["shape"]).size());
   }
   name_w = std::min<size_t>(name_w, 48);
-  const std::string row = "{:<{}}  {:<9}  {:<{}}  {:<8}  {:<{}}  {:>10}  {:>11}  {:>10}  "
-                          "{:>10}  {:>10}  {:>10}  {:>6}\n";
+  const std::string row =
+      "{:<{}}  {:<9}  {:<{}}  {:<8}  {:<{}}  {:>10}  {:>11}  {:>10}  "
+      "{:>10}  {:>10}  {:>10}  {:>6}\n";
   out += "\ntensors:\n";
   out += fmt::format(fmt::runtime(row), "name", name_w, "role", "shape", shape_w, "dtype",
                      "location", loc_w, "params", "bytes", "min", "max", "mean", "std", "zeros");

@@ -19,13 +19,13 @@ namespace deepcomp::onnx_io::internal {
 
 // One place in a ModelProto that holds a tensor deepcomp extracts.
 struct TensorSite {
-  std::string name;          // the tensor's name in Model::tensors
+  std::string name;  // the tensor's name in Model::tensors
   LocationKind kind = LocationKind::kInitializer;
-  std::string graph_path;    // "" or "NODE/ATTR/NODE/ATTR..."
-  std::string node;          // kConstantNode: the Constant node's name
-  std::string attribute;     // kConstantNode: value, value_float, value_floats, value_int(s)
-  onnx::TensorProto* proto = nullptr;     // initializer or Constant `value`
-  onnx::AttributeProto* attr = nullptr;   // Constant value_float(s) / value_int(s) (proto null)
+  std::string graph_path;  // "" or "NODE/ATTR/NODE/ATTR..."
+  std::string node;        // kConstantNode: the Constant node's name
+  std::string attribute;   // kConstantNode: value, value_float, value_floats, value_int(s)
+  onnx::TensorProto* proto = nullptr;    // initializer or Constant `value`
+  onnx::AttributeProto* attr = nullptr;  // Constant value_float(s) / value_int(s) (proto null)
 };
 
 // Calls `fn` for every initializer and every tensor-holding attribute of a Constant node, in the

@@ -1,8 +1,8 @@
-// Loading: .onnx bytes -> Model (every tensor extracted and decoded, the rest kept as the skeleton),
-// a skeleton plus tensors -> Model (for .dcz), and single TensorProto files.
-// Not extracted, kept verbatim in the skeleton: sparse_initializer entries, tensor attributes of
-// nodes other than Constant (e.g. ConstantOfShape's value), Constant sparse_value/value_string(s),
-// and tensors inside model-local functions.
+// Loading: .onnx bytes -> Model (every tensor extracted and decoded, the rest kept as the
+// skeleton), a skeleton plus tensors -> Model (for .dcz), and single TensorProto files. Not
+// extracted, kept verbatim in the skeleton: sparse_initializer entries, tensor attributes of nodes
+// other than Constant (e.g. ConstantOfShape's value), Constant sparse_value/value_string(s), and
+// tensors inside model-local functions.
 #include <google/protobuf/io/coded_stream.h>
 
 #include <climits>
@@ -22,8 +22,7 @@ namespace {
 
 Status parse_proto(std::string_view bytes, const std::string& display_name,
                    onnx::ModelProto* proto) {
-  if (bytes.empty())
-    return Status::Error(display_name + ": not a valid ONNX model (empty file)");
+  if (bytes.empty()) return Status::Error(display_name + ": not a valid ONNX model (empty file)");
   if (bytes.size() > static_cast<size_t>(INT_MAX))
     return Status::Error(display_name +
                          ": not a valid ONNX model (over 2 GB, protobuf's limit for one message)");

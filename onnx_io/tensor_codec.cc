@@ -43,8 +43,8 @@ Status decode_strings(const Tensor& t, google::protobuf::RepeatedPtrField<std::s
     rest.remove_prefix(len);
   }
   if (out->size() != t.numel())
-    return tensor_error(t.name, std::to_string(out->size()) + " strings for shape " +
-                                    shape_text(t.shape));
+    return tensor_error(t.name,
+                        std::to_string(out->size()) + " strings for shape " + shape_text(t.shape));
   return Status::Ok();
 }
 
@@ -54,38 +54,60 @@ enum class Field { kFloat, kDouble, kInt32, kInt64, kUInt64, kString };
 Field typed_field(DType dtype, int* per_element) {
   *per_element = 1;
   switch (dtype) {
-    case DType::kFloat32: return Field::kFloat;
-    case DType::kComplex64: *per_element = 2; return Field::kFloat;
-    case DType::kFloat64: return Field::kDouble;
-    case DType::kComplex128: *per_element = 2; return Field::kDouble;
-    case DType::kInt64: return Field::kInt64;
+    case DType::kFloat32:
+      return Field::kFloat;
+    case DType::kComplex64:
+      *per_element = 2;
+      return Field::kFloat;
+    case DType::kFloat64:
+      return Field::kDouble;
+    case DType::kComplex128:
+      *per_element = 2;
+      return Field::kDouble;
+    case DType::kInt64:
+      return Field::kInt64;
     case DType::kUInt32:
-    case DType::kUInt64: return Field::kUInt64;
-    case DType::kString: return Field::kString;
-    default: return Field::kInt32;  // int32/16/8, uint16/8, bool, float16, bfloat16
+    case DType::kUInt64:
+      return Field::kUInt64;
+    case DType::kString:
+      return Field::kString;
+    default:
+      return Field::kInt32;  // int32/16/8, uint16/8, bool, float16, bfloat16
   }
 }
 
 const char* field_name(Field f) {
   switch (f) {
-    case Field::kFloat: return "float_data";
-    case Field::kDouble: return "double_data";
-    case Field::kInt32: return "int32_data";
-    case Field::kInt64: return "int64_data";
-    case Field::kUInt64: return "uint64_data";
-    case Field::kString: return "string_data";
+    case Field::kFloat:
+      return "float_data";
+    case Field::kDouble:
+      return "double_data";
+    case Field::kInt32:
+      return "int32_data";
+    case Field::kInt64:
+      return "int64_data";
+    case Field::kUInt64:
+      return "uint64_data";
+    case Field::kString:
+      return "string_data";
   }
   return "?";
 }
 
 int64_t field_size(const onnx::TensorProto& p, Field f) {
   switch (f) {
-    case Field::kFloat: return p.float_data_size();
-    case Field::kDouble: return p.double_data_size();
-    case Field::kInt32: return p.int32_data_size();
-    case Field::kInt64: return p.int64_data_size();
-    case Field::kUInt64: return p.uint64_data_size();
-    case Field::kString: return p.string_data_size();
+    case Field::kFloat:
+      return p.float_data_size();
+    case Field::kDouble:
+      return p.double_data_size();
+    case Field::kInt32:
+      return p.int32_data_size();
+    case Field::kInt64:
+      return p.int64_data_size();
+    case Field::kUInt64:
+      return p.uint64_data_size();
+    case Field::kString:
+      return p.string_data_size();
   }
   return 0;
 }
@@ -101,8 +123,7 @@ std::string typed_to_bytes(const onnx::TensorProto& p, Field f, DType dtype) {
       break;
     case Field::kDouble:
       if (p.double_data_size())
-        out.assign(reinterpret_cast<const char*>(p.double_data().data()),
-                   p.double_data_size() * 8);
+        out.assign(reinterpret_cast<const char*>(p.double_data().data()), p.double_data_size() * 8);
       break;
     case Field::kInt64:
       if (p.int64_data_size())
@@ -224,8 +245,8 @@ Result<std::string> read_external(const onnx::TensorProto& p, const std::string&
     return tensor_error(name, "external data path '" + location + "' is absolute; refused");
   const fs::path norm = rel.lexically_normal();
   if (norm.empty() || *norm.begin() == ".." || norm == ".")
-    return tensor_error(name, "external data path '" + location +
-                                  "' escapes the model's folder; refused");
+    return tensor_error(
+        name, "external data path '" + location + "' escapes the model's folder; refused");
   const fs::path full = fs::path(base_dir) / norm;
   // A symlink inside the folder may still point outside it.
   std::error_code ec;
@@ -233,8 +254,8 @@ Result<std::string> read_external(const onnx::TensorProto& p, const std::string&
   const fs::path real_base = fs::weakly_canonical(base_dir, ec);
   const std::string rb = real_base.string(), rf = real.string();
   if (rf.compare(0, rb.size(), rb) != 0 || (rf.size() > rb.size() && rf[rb.size()] != '/'))
-    return tensor_error(name, "external data path '" + location +
-                                  "' resolves outside the model's folder; refused");
+    return tensor_error(
+        name, "external data path '" + location + "' resolves outside the model's folder; refused");
   struct stat st {};
   if (::stat(full.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
     return tensor_error(name, "external data file '" + full.string() + "' is missing");
@@ -294,7 +315,8 @@ Result<Tensor> decode_tensor_proto(const onnx::TensorProto& p, const std::string
   std::string_view bytes;
   if (p.data_location() == onnx::TensorProto::EXTERNAL) {
     if (t.dtype == DType::kString) return tensor_error(name, "external string data");
-    DEEPCOMP_ASSIGN_OR_RETURN(owned, read_external(p, name, base_dir, need, shape_dtype, &t.location));
+    DEEPCOMP_ASSIGN_OR_RETURN(owned,
+                              read_external(p, name, base_dir, need, shape_dtype, &t.location));
     bytes = owned;
     t.location.raw_data = true;
   } else if (p.has_raw_data()) {
@@ -310,8 +332,8 @@ Result<Tensor> decode_tensor_proto(const onnx::TensorProto& p, const std::string
     const Field f = typed_field(t.dtype, &per);
     const uint64_t have = static_cast<uint64_t>(field_size(p, f));
     if (have != numel * per)
-      return tensor_error(name, "data is " + std::to_string(have) + " values in " +
-                                    field_name(f) + ", shape " + shape_dtype + " needs " +
+      return tensor_error(name, "data is " + std::to_string(have) + " values in " + field_name(f) +
+                                    ", shape " + shape_dtype + " needs " +
                                     std::to_string(numel * per));
     owned = typed_to_bytes(p, f, t.dtype);
     bytes = owned;
@@ -407,8 +429,7 @@ Status fill_constant_attribute(const Tensor& t, onnx::AttributeProto* a) {
     return tensor_error(t.name, "does not fit Constant attribute '" + an + "' (" +
                                     dtype_name(t.dtype) + " " + shape_text(t.shape) + ")");
   const std::string bytes = element_bytes(t);
-  if (bytes.size() != t.byte_size())
-    return tensor_error(t.name, "data does not match its shape");
+  if (bytes.size() != t.byte_size()) return tensor_error(t.name, "data does not match its shape");
   const size_t n = static_cast<size_t>(t.numel());
   if (an == "value_float") {
     a->set_f(t.values[0]);

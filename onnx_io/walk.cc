@@ -110,16 +110,51 @@ std::vector<float> attribute_tensor_floats(const onnx::TensorProto& t) {
   for (size_t i = 0; i < n; ++i) {
     const char* p = x.raw.data() + i * elem;
     switch (x.dtype) {
-      case DType::kInt64: { int64_t v; std::memcpy(&v, p, 8); out.push_back(float(v)); break; }
-      case DType::kInt32: { int32_t v; std::memcpy(&v, p, 4); out.push_back(float(v)); break; }
-      case DType::kUInt64: { uint64_t v; std::memcpy(&v, p, 8); out.push_back(float(v)); break; }
-      case DType::kUInt32: { uint32_t v; std::memcpy(&v, p, 4); out.push_back(float(v)); break; }
-      case DType::kInt16: { int16_t v; std::memcpy(&v, p, 2); out.push_back(v); break; }
-      case DType::kUInt16: { uint16_t v; std::memcpy(&v, p, 2); out.push_back(v); break; }
-      case DType::kInt8: out.push_back(static_cast<int8_t>(*p)); break;
+      case DType::kInt64: {
+        int64_t v;
+        std::memcpy(&v, p, 8);
+        out.push_back(float(v));
+        break;
+      }
+      case DType::kInt32: {
+        int32_t v;
+        std::memcpy(&v, p, 4);
+        out.push_back(float(v));
+        break;
+      }
+      case DType::kUInt64: {
+        uint64_t v;
+        std::memcpy(&v, p, 8);
+        out.push_back(float(v));
+        break;
+      }
+      case DType::kUInt32: {
+        uint32_t v;
+        std::memcpy(&v, p, 4);
+        out.push_back(float(v));
+        break;
+      }
+      case DType::kInt16: {
+        int16_t v;
+        std::memcpy(&v, p, 2);
+        out.push_back(v);
+        break;
+      }
+      case DType::kUInt16: {
+        uint16_t v;
+        std::memcpy(&v, p, 2);
+        out.push_back(v);
+        break;
+      }
+      case DType::kInt8:
+        out.push_back(static_cast<int8_t>(*p));
+        break;
       case DType::kUInt8:
-      case DType::kBool: out.push_back(static_cast<uint8_t>(*p)); break;
-      default: return {};
+      case DType::kBool:
+        out.push_back(static_cast<uint8_t>(*p));
+        break;
+      default:
+        return {};
     }
   }
   return out;
@@ -135,9 +170,18 @@ Attribute convert_attribute(const onnx::AttributeProto& a, const onnx::NodeProto
     return out;
   }
   switch (a.type()) {
-    case onnx::AttributeProto::FLOAT: out.type = Attribute::Type::kFloat; out.f = a.f(); break;
-    case onnx::AttributeProto::INT: out.type = Attribute::Type::kInt; out.i = a.i(); break;
-    case onnx::AttributeProto::STRING: out.type = Attribute::Type::kString; out.s = a.s(); break;
+    case onnx::AttributeProto::FLOAT:
+      out.type = Attribute::Type::kFloat;
+      out.f = a.f();
+      break;
+    case onnx::AttributeProto::INT:
+      out.type = Attribute::Type::kInt;
+      out.i = a.i();
+      break;
+    case onnx::AttributeProto::STRING:
+      out.type = Attribute::Type::kString;
+      out.s = a.s();
+      break;
     case onnx::AttributeProto::FLOATS:
       out.type = Attribute::Type::kFloats;
       out.floats.assign(a.floats().begin(), a.floats().end());

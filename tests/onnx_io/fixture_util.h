@@ -37,8 +37,8 @@ inline void add_value(google::protobuf::RepeatedPtrField<onnx::ValueInfoProto>* 
 }
 
 inline onnx::NodeProto* add_node(onnx::GraphProto* g, const std::string& op,
-                                 std::vector<std::string> inputs,
-                                 std::vector<std::string> outputs, const std::string& name = "") {
+                                 std::vector<std::string> inputs, std::vector<std::string> outputs,
+                                 const std::string& name = "") {
   auto* n = g->add_node();
   n->set_op_type(op);
   n->set_name(name);
@@ -88,8 +88,7 @@ inline Model load_and_round_trip(const std::string& bytes, const std::string& ba
   EXPECT_EQ(again->tensors.size(), m->tensors.size());
   for (size_t i = 0; i < m->tensors.size() && i < again->tensors.size(); ++i) {
     EXPECT_EQ(again->tensors[i].name, m->tensors[i].name);
-    EXPECT_EQ(tensor_bytes(again->tensors[i]), tensor_bytes(m->tensors[i]))
-        << m->tensors[i].name;
+    EXPECT_EQ(tensor_bytes(again->tensors[i]), tensor_bytes(m->tensors[i])) << m->tensors[i].name;
   }
   return std::move(m).value();
 }

@@ -96,8 +96,8 @@ TEST(OnnxRoundTrip, BackendTestModelsRoundTripBitExact) {
   std::error_code ec;
   if (!fs::is_directory(root, ec)) GTEST_SKIP() << root << " is absent (package libonnx-testdata)";
   std::vector<std::string> paths;
-  for (auto it = fs::recursive_directory_iterator(root, ec); it != fs::recursive_directory_iterator();
-       it.increment(ec)) {
+  for (auto it = fs::recursive_directory_iterator(root, ec);
+       it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (it->path().filename() == "model.onnx") paths.push_back(it->path().string());
   }
   std::sort(paths.begin(), paths.end());
