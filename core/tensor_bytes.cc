@@ -11,7 +11,7 @@ std::string tensor_element_bytes(const Tensor& t) {
   switch (t.dtype) {
     case DType::kFloat32:
       out.resize(n * 4);
-      std::memcpy(out.data(), t.values.data(), n * 4);
+      if (n > 0) std::memcpy(out.data(), t.values.data(), n * 4);
       return out;
     case DType::kFloat16:
     case DType::kBFloat16: {
@@ -60,7 +60,7 @@ Status set_tensor_from_bytes(Tensor* t, std::string_view bytes) {
   switch (t->dtype) {
     case DType::kFloat32:
       t->values.resize(static_cast<size_t>(n));
-      std::memcpy(t->values.data(), bytes.data(), bytes.size());
+      if (n > 0) std::memcpy(t->values.data(), bytes.data(), bytes.size());
       break;
     case DType::kFloat16:
     case DType::kBFloat16:
