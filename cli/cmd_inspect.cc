@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "cli/command.h"
+#include "cli/inspect_dcz.h"
 #include "cli/inspect_onnx.h"
 #include "onnx_io/onnx_io.h"
 
@@ -30,6 +31,15 @@ int inspect_onnx_file(const InspectOptions& opts) {
   return print_summary(*model, opts);
 }
 
+// A .dcz container: its settings, sections and per-tensor encodings.
+int inspect_dcz_file(const InspectOptions& opts) {
+  auto summary = dcz_summary_json(opts.path);
+  if (!summary.ok()) return print_error(summary.status());
+  const std::string text = opts.json ? summary->dump(2) + "\n" : dcz_summary_text(*summary);
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  return 0;
+}
+
 // The first bytes of the file ("" when it cannot be read; the loader then reports why).
 std::string file_magic(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -39,8 +49,7 @@ std::string file_magic(const std::string& path) {
 }
 
 int run_inspect(const InspectOptions& opts) {
-  if (file_magic(opts.path) == "DCZ")
-    return print_error(opts.path + ": a .dcz container; inspect reads .onnx models only so far");
+  if (file_magic(opts.path) == "DCZ") return inspect_dcz_file(opts);
   return inspect_onnx_file(opts);
 }
 
@@ -52,7 +61,7 @@ DEEPCOMP_REGISTER_COMMAND(
           "Show what is in a model: producer, IR version, opsets, graph inputs and outputs, and "
           "every weight tensor (initializers and Constant nodes, in all subgraphs) with its role, "
           "shape, dtype, location, size and value statistics; totals by role.");
-      sub->add_option("MODEL", opts->path, "The .onnx model to inspect")->required();
+      sub->add_option("MODEL", opts->path, "The .onnx model or .dcz file to inspect")->required();
       sub->add_flag("--json", opts->json,
                     "Print a JSON document instead of the table: producer, producer_version, "
                     "ir_version, opsets, inputs, outputs, tensors (name, role, shape, dtype, "
