@@ -3,7 +3,14 @@
 // extracted, kept verbatim in the skeleton: sparse_initializer entries, tensor attributes of nodes
 // other than Constant (e.g. ConstantOfShape's value), Constant sparse_value/value_string(s), and
 // tensors inside model-local functions.
+#include <fcntl.h>
 #include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <climits>
 #include <filesystem>
@@ -35,10 +42,11 @@ Status parse_proto(std::string_view bytes, const std::string& display_name,
 
 }  // namespace
 
-Result<Model> parse_model(std::string_view bytes, const std::string& display_name,
-                          const std::string& base_dir) {
-  onnx::ModelProto proto;
-  DEEPCOMP_RETURN_IF_ERROR(parse_proto(bytes, display_name, &proto));
+namespace {
+
+// Extracts every tensor of a parsed proto (stripping each as it goes) and builds the Model.
+Result<Model> model_from_proto(onnx::ModelProto& proto, const std::string& display_name,
+                               const std::string& base_dir) {
   std::vector<Tensor> tensors;
   std::unordered_set<std::string> seen;
   Status st = internal::visit_tensor_sites(&proto, [&](TensorSite& site) -> Status {
@@ -66,10 +74,40 @@ Result<Model> parse_model(std::string_view bytes, const std::string& display_nam
   return model;
 }
 
+}  // namespace
+
+Result<Model> parse_model(std::string_view bytes, const std::string& display_name,
+                          const std::string& base_dir) {
+  onnx::ModelProto proto;
+  DEEPCOMP_RETURN_IF_ERROR(parse_proto(bytes, display_name, &proto));
+  return model_from_proto(proto, display_name, base_dir);
+}
+
 Result<Model> load_model(const std::string& path) {
-  DEEPCOMP_ASSIGN_OR_RETURN(std::string bytes, read_file(path));
+  // Parsed straight from the file, without a copy of its bytes in memory: with the stripping of
+  // each tensor as it is decoded, peak memory stays near one copy of the weights plus the proto.
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || S_ISDIR(st.st_mode) || st.st_size == 0 ||
+      st.st_size > static_cast<off_t>(INT_MAX)) {
+    DEEPCOMP_ASSIGN_OR_RETURN(std::string bytes, read_file(path));  // the precise error
+    onnx::ModelProto unused;
+    DEEPCOMP_RETURN_IF_ERROR(parse_proto(bytes, path, &unused));
+  }
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::Error(path + ": cannot open: " + std::strerror(errno));
+  onnx::ModelProto proto;
+  bool parsed = false;
+  {
+    google::protobuf::io::FileInputStream file(fd);
+    google::protobuf::io::CodedInputStream in(&file);
+    in.SetTotalBytesLimit(INT_MAX);
+    parsed = proto.ParseFromCodedStream(&in) && in.ConsumedEntireMessage();
+  }
+  ::close(fd);
+  if (!parsed) return Status::Error(path + ": not a valid ONNX model (protobuf parse failed)");
+  if (!proto.has_graph()) return Status::Error(path + ": not a valid ONNX model (no graph)");
   const fs::path dir = fs::path(path).parent_path();
-  return parse_model(bytes, path, dir.empty() ? fs::path(".").string() : dir.string());
+  return model_from_proto(proto, path, dir.empty() ? fs::path(".").string() : dir.string());
 }
 
 Result<Model> model_from_skeleton(const std::string& skeleton, std::vector<Tensor> tensors,

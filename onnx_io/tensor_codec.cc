@@ -377,12 +377,15 @@ Result<Tensor> decode_constant_attribute(const onnx::AttributeProto& a, const st
 }
 
 void strip_tensor_proto(onnx::TensorProto* p) {
+  // Swap with empties rather than clear(): clear() keeps the capacity, and the stripped proto
+  // would go on holding a copy of every weight while the Model holds another.
+  if (p->has_raw_data()) std::string().swap(*p->mutable_raw_data());
   p->clear_raw_data();
-  p->clear_float_data();
-  p->clear_double_data();
-  p->clear_int32_data();
-  p->clear_int64_data();
-  p->clear_uint64_data();
+  google::protobuf::RepeatedField<float>().Swap(p->mutable_float_data());
+  google::protobuf::RepeatedField<double>().Swap(p->mutable_double_data());
+  google::protobuf::RepeatedField<int32_t>().Swap(p->mutable_int32_data());
+  google::protobuf::RepeatedField<int64_t>().Swap(p->mutable_int64_data());
+  google::protobuf::RepeatedField<uint64_t>().Swap(p->mutable_uint64_data());
   p->clear_string_data();
   if (p->data_location() == onnx::TensorProto::EXTERNAL) {
     p->clear_external_data();
