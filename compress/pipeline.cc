@@ -4,6 +4,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -144,7 +145,16 @@ LayerResult store_lossless(const Tensor& t) {
   return out;
 }
 
-LayerResult compress_layer(const Tensor& t, const LayerPlan& plan, const CompressOptions& options) {
+// With retraining, the surviving positions and the final codebook/labels were decided by the
+// earlier phases; compress_layer then only encodes them.
+struct Preset {
+  const std::vector<int64_t>* positions = nullptr;  // when plan.prune
+  float threshold = 0;
+  const SharedLayer* shared = nullptr;  // when options.share
+};
+
+LayerResult compress_layer(const Tensor& t, const LayerPlan& plan, const CompressOptions& options,
+                           const Preset* preset = nullptr) {
   const auto start = std::chrono::steady_clock::now();
   LayerResult out;
   out.status = check_finite(t.values, t.name);
@@ -160,7 +170,12 @@ LayerResult compress_layer(const Tensor& t, const LayerPlan& plan, const Compres
   // 1. Pruning: positions and values of the surviving weights.
   std::vector<int64_t> positions;
   std::vector<float> kept;
-  if (plan.prune) {
+  if (plan.prune && preset != nullptr) {
+    r.threshold = preset->threshold;
+    positions = *preset->positions;
+    kept.reserve(positions.size());
+    for (int64_t p : positions) kept.push_back(t.values[static_cast<size_t>(p)]);
+  } else if (plan.prune) {
     const float threshold =
         plan.use_threshold ? plan.threshold : magnitude_threshold_for_sparsity(t.values, plan.sparsity);
     r.threshold = threshold;
@@ -217,7 +232,13 @@ LayerResult compress_layer(const Tensor& t, const LayerPlan& plan, const Compres
     const int k = 1 << plan.bits;
     KMeansResult empty;
     Result<KMeansResult> km = empty;
-    if (!kept.empty()) km = kmeans_1d(kept, KMeansOptions{k, options.init, options.iters, options.seed});
+    if (preset != nullptr && preset->shared != nullptr) {
+      empty.centroids = preset->shared->codebook;
+      empty.labels.assign(preset->shared->labels.begin(), preset->shared->labels.end());
+      km = empty;
+    } else if (!kept.empty()) {
+      km = kmeans_1d(kept, KMeansOptions{k, options.init, options.iters, options.seed});
+    }
     if (!km.ok()) {
       out.status = km.status().WithContext("tensor '" + t.name + "'");
       return out;
@@ -259,6 +280,124 @@ LayerResult compress_layer(const Tensor& t, const LayerPlan& plan, const Compres
   return out;
 }
 
+// The retraining phases (options.tuner set): prune (in options.prune_steps steps, after_prune
+// after each), k-means on the fine-tuned survivors, after_share, then encode with the final
+// codebooks. `work` is the pipeline's copy of the model; uncompressed tensors are stored as the
+// tuner left them.
+Status run_tuned(Model& work, const std::vector<LayerPlan>& plans, const std::vector<size_t>& order,
+                 const CompressOptions& options, std::vector<LayerResult>* results) {
+  const size_t n = work.tensors.size();
+  const int steps = std::max(options.prune_steps, 1);
+  std::vector<std::vector<uint8_t>> masks(n);
+  std::vector<float> thresholds(n, 0.0f);
+  bool any_pruned = false;
+  for (int step = 1; step <= steps; ++step) {
+    const double fraction = static_cast<double>(step) / steps;
+    for (size_t i = 0; i < n; ++i) {
+      if (!plans[i].compress || !plans[i].prune) continue;
+      any_pruned = true;
+      Tensor& t = work.tensors[i];
+      DEEPCOMP_RETURN_IF_ERROR(check_finite(t.values, t.name));
+      const float threshold =
+          plans[i].use_threshold
+              ? static_cast<float>(plans[i].threshold * fraction)
+              : magnitude_threshold_for_sparsity(t.values, plans[i].sparsity * fraction);
+      thresholds[i] = threshold;
+      std::vector<uint8_t>& mask = masks[i];
+      if (mask.empty()) mask.assign(t.values.size(), 1);
+      for (size_t k = 0; k < t.values.size(); ++k) {
+        const float w = t.values[k];
+        if (!(std::fabs(w) >= threshold && w != 0.0f)) mask[k] = 0;
+        if (!mask[k]) t.values[k] = 0.0f;
+      }
+    }
+    DEEPCOMP_RETURN_IF_ERROR(options.tuner->after_prune(work, masks));
+    // The tuner must not revive pruned weights; enforce it rather than trust it.
+    for (size_t i = 0; i < n; ++i) {
+      if (masks[i].empty()) continue;
+      Tensor& t = work.tensors[i];
+      if (t.values.size() != masks[i].size())
+        return Status::Error("tensor '" + t.name + "': fine-tuning changed its size");
+      for (size_t k = 0; k < t.values.size(); ++k)
+        if (!masks[i][k]) t.values[k] = 0.0f;
+    }
+    if (!any_pruned) break;
+  }
+
+  std::vector<std::vector<int64_t>> positions(n);
+  std::vector<SharedLayer> layers;
+  std::vector<size_t> layer_of(n, SIZE_MAX);
+  for (size_t i : order) {
+    const Tensor& t = work.tensors[i];
+    DEEPCOMP_RETURN_IF_ERROR(check_finite(t.values, t.name));
+    std::vector<int64_t>& pos = positions[i];
+    for (size_t k = 0; k < t.values.size(); ++k)
+      if (masks[i].empty() || masks[i][k]) pos.push_back(static_cast<int64_t>(k));
+    if (options.share) {
+      layer_of[i] = layers.size();
+      SharedLayer layer;
+      layer.tensor = i;
+      layer.positions = pos;
+      layers.push_back(std::move(layer));
+    }
+  }
+  const int count = static_cast<int>(layers.size());
+  std::vector<Status> statuses(layers.size());
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int l = 0; l < count; ++l) {
+    SharedLayer& layer = layers[static_cast<size_t>(l)];
+    const Tensor& t = work.tensors[layer.tensor];
+    if (layer.positions.empty()) continue;
+    std::vector<float> kept;
+    kept.reserve(layer.positions.size());
+    for (int64_t p : layer.positions) kept.push_back(t.values[static_cast<size_t>(p)]);
+    auto km = kmeans_1d(kept, KMeansOptions{1 << plans[layer.tensor].bits, options.init,
+                                            options.iters, options.seed});
+    if (!km.ok()) {
+      statuses[static_cast<size_t>(l)] = km.status().WithContext("tensor '" + t.name + "'");
+      continue;
+    }
+    layer.codebook = km->centroids;
+    for (float& c : layer.codebook) c = round_to_dtype(c, t.dtype);
+    layer.labels.assign(km->labels.begin(), km->labels.end());
+  }
+  for (const Status& s : statuses) DEEPCOMP_RETURN_IF_ERROR(s);
+  if (options.share) {
+    DEEPCOMP_RETURN_IF_ERROR(options.tuner->after_share(work, layers));
+    for (const SharedLayer& layer : layers) {
+      const Tensor& t = work.tensors[layer.tensor];
+      if (layer.labels.size() != layer.positions.size())
+        return Status::Error("tensor '" + t.name + "': fine-tuning changed the cluster labels");
+      for (uint32_t label : layer.labels)
+        if (label >= layer.codebook.size())
+          return Status::Error("tensor '" + t.name + "': cluster label outside the codebook");
+      for (float c : layer.codebook)
+        if (!std::isfinite(c))
+          return Status::Error("tensor '" + t.name + "': fine-tuned codebook is not finite");
+    }
+    for (SharedLayer& layer : layers)
+      for (float& c : layer.codebook) c = round_to_dtype(c, work.tensors[layer.tensor].dtype);
+  }
+
+  const int total = static_cast<int>(order.size());
+  std::mutex progress_mutex;
+  int done = 0;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int w = 0; w < total; ++w) {
+    const size_t i = order[static_cast<size_t>(w)];
+    Preset preset;
+    preset.positions = &positions[i];
+    preset.threshold = thresholds[i];
+    if (layer_of[i] != SIZE_MAX) preset.shared = &layers[layer_of[i]];
+    (*results)[i] = compress_layer(work.tensors[i], plans[i], options, &preset);
+    if (options.progress) {
+      std::lock_guard<std::mutex> lock(progress_mutex);
+      options.progress(work.tensors[i].name, ++done, total);
+    }
+  }
+  return Status::Ok();
+}
+
 std::string format_double(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%g", v);
@@ -283,6 +422,10 @@ std::vector<std::pair<std::string, std::string>> settings_metadata(const Compres
   m.emplace_back("index-bits-conv", std::to_string(o.index_bits_conv));
   m.emplace_back("index-bits-fc", std::to_string(o.index_bits_fc));
   m.emplace_back("huffman", o.huffman ? "yes" : "no");
+  if (o.tuner != nullptr) {
+    m.emplace_back("retrain", "yes");
+    m.emplace_back("prune-steps", std::to_string(o.prune_steps));
+  }
   return m;
 }
 
@@ -355,6 +498,8 @@ Status validate_options(const CompressOptions& o) {
   DEEPCOMP_RETURN_IF_ERROR(check_bits(o.index_bits_conv, "--index-bits-conv"));
   DEEPCOMP_RETURN_IF_ERROR(check_bits(o.index_bits_fc, "--index-bits-fc"));
   if (o.iters < 0) return Status::Error("--iters must be >= 0");
+  if (o.prune_steps < 1 || o.prune_steps > 100)
+    return Status::Error("--prune-steps must be in 1..100, got " + std::to_string(o.prune_steps));
   for (const LayerOverride& l : o.layers) {
     const std::string flag = "--layer '" + l.pattern + "'";
     DEEPCOMP_RETURN_IF_ERROR(check_sparsity(l.prune, (flag + " prune").c_str()));
@@ -402,7 +547,13 @@ Result<CompressOutput> compress_model(const Model& model, const CompressOptions&
   std::vector<LayerResult> results(n);
   std::mutex progress_mutex;
   int done = 0;
-  const int total = static_cast<int>(work.size());
+  const int total = options.tuner != nullptr ? 0 : static_cast<int>(work.size());
+  Model tuned;
+  if (options.tuner != nullptr) {
+    tuned = model;
+    DEEPCOMP_RETURN_IF_ERROR(run_tuned(tuned, plans, work, options, &results));
+  }
+  const Model& source = options.tuner != nullptr ? tuned : model;
 #pragma omp parallel for schedule(dynamic, 1)
   for (int w = 0; w < total; ++w) {
     const size_t i = work[static_cast<size_t>(w)];
@@ -416,11 +567,11 @@ Result<CompressOutput> compress_model(const Model& model, const CompressOptions&
   CompressOutput out;
   out.container.header.producer = "deepcomp 0.1.0";
   out.container.header.metadata = settings_metadata(options);
-  out.container.skeleton = model.skeleton;
+  out.container.skeleton = source.skeleton;
   CompressReport& report = out.report;
   for (size_t i = 0; i < n; ++i) {
     LayerResult& result = results[i];
-    if (!plans[i].compress) result = store_lossless(model.tensors[i]);
+    if (!plans[i].compress) result = store_lossless(source.tensors[i]);
     if (!result.status.ok()) return result.status;
     report.params += result.report.params;
     report.nonzero += result.report.nonzero;
