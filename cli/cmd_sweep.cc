@@ -1,0 +1,294 @@
+// `deepcomp sweep MODEL.onnx --prune LIST --bits LIST --init LIST --images F --labels F -o CSV`:
+// compresses the model at every combination of settings, rebuilds each compressed model dense in
+// memory and measures its accuracy, and writes one row per setting (CSV, optionally JSON and an
+// SVG plot of accuracy against size). Combinations run in parallel (OpenMP, each one
+// single-threaded inside); the rows come out in a fixed order whatever the thread count.
+#include <fmt/format.h>
+#include <omp.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <mutex>
+
+#include "cli/command.h"
+#include "cli/dcz_model.h"
+#include "cli/sweep_eval.h"
+#include "cli/sweep_table.h"
+#include "compress/container.h"
+#include "compress/pipeline.h"
+#include "core/file_io.h"
+#include "onnx_io/onnx_io.h"
+
+namespace deepcomp::cli {
+namespace {
+
+struct SweepArgs {
+  std::string model, images, labels, output, json, svg;
+  bool json_given = false;
+  std::string prune = "0.5,0.7,0.8,0.9,0.95", bits = "8,6,5,4,3", init = "linear,density,random";
+  std::string layout = "nchw";
+  EvalPreprocess pre;
+  uint64_t seed = 0;
+  int threads = 0;
+  bool force = false, quiet = false;
+};
+
+struct Setting {
+  double prune;
+  int bits;
+  compress::KMeansInit init;
+};
+
+// Splits "a, b,c" on commas; empty items are an error.
+Result<std::vector<std::string>> split_list(const std::string& text, const std::string& option) {
+  std::vector<std::string> items;
+  size_t start = 0;
+  while (true) {
+    const size_t comma = text.find(',', start);
+    std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    if (item.empty())
+      return Status::Error(option + ": empty item in '" + text + "' (expected a comma-separated list)");
+    items.push_back(item);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return items;
+}
+
+Result<std::vector<Setting>> parse_settings(const SweepArgs& args) {
+  DEEPCOMP_ASSIGN_OR_RETURN(auto prunes, split_list(args.prune, "--prune"));
+  DEEPCOMP_ASSIGN_OR_RETURN(auto bits, split_list(args.bits, "--bits"));
+  DEEPCOMP_ASSIGN_OR_RETURN(auto inits, split_list(args.init, "--init"));
+  std::vector<double> prune_values;
+  for (const std::string& p : prunes) {
+    size_t used = 0;
+    double v = 0;
+    try {
+      v = std::stod(p, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != p.size() || !(v >= 0 && v < 1))
+      return Status::Error("--prune: '" + p + "' is not a sparsity in [0,1)");
+    prune_values.push_back(v);
+  }
+  std::vector<int> bit_values;
+  for (const std::string& b : bits) {
+    size_t used = 0;
+    long v = 0;
+    try {
+      v = std::stol(b, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != b.size() || v < 1 || v > 16)
+      return Status::Error("--bits: '" + b + "' is not a bit width in 1..16");
+    bit_values.push_back(static_cast<int>(v));
+  }
+  std::vector<compress::KMeansInit> init_values;
+  for (const std::string& i : inits) {
+    auto init = compress::parse_kmeans_init(i);
+    if (!init.ok()) return init.status().WithContext("--init");
+    init_values.push_back(*init);
+  }
+  std::vector<Setting> settings;
+  for (double p : prune_values)
+    for (int b : bit_values)
+      for (compress::KMeansInit i : init_values) settings.push_back({p, b, i});
+  return settings;
+}
+
+// One compressed row: compress, serialize (for the file size), rebuild dense, evaluate.
+Result<SweepRow> run_setting(const Model& model, const Setting& s, const SweepArgs& args,
+                             const EvalSet& set) {
+  compress::CompressOptions options;
+  options.prune = s.prune;
+  options.bits_conv = options.bits_fc = s.bits;
+  options.init = s.init;
+  options.seed = args.seed;
+  DEEPCOMP_RETURN_IF_ERROR(compress::validate_options(options));
+  DEEPCOMP_ASSIGN_OR_RETURN(compress::CompressOutput out, compress::compress_model(model, options));
+  // The same header `deepcomp compress` writes, so file_bytes is that command's file size.
+  out.container.header.metadata.emplace_back("source", std::filesystem::path(args.model).filename().string());
+  DEEPCOMP_ASSIGN_OR_RETURN(std::string bytes, compress::serialize_container(out.container));
+  DEEPCOMP_ASSIGN_OR_RETURN(Model rebuilt, container_to_model(out.container, args.model));
+  DEEPCOMP_ASSIGN_OR_RETURN(Accuracy acc, evaluate_model(rebuilt, set));
+  SweepRow row;
+  row.prune = s.prune;
+  row.bits = s.bits;
+  row.init = std::string(compress::kmeans_init_name(s.init));
+  row.params = out.report.params;
+  row.nonzero = out.report.nonzero;
+  row.original_bytes = out.report.bytes.original;
+  row.pruned_bytes = out.report.bytes.pruned;
+  row.quantized_bytes = out.report.bytes.quantized;
+  row.huffman_bytes = out.report.bytes.huffman;
+  row.file_bytes = static_cast<double>(bytes.size());
+  row.ratio = out.report.ratio();
+  row.correct = acc.top1;
+  row.correct5 = acc.top5;
+  row.count = acc.count;
+  row.weight_energy_uj = compressed_weight_energy_uj(row.huffman_bytes, row.nonzero);
+  return row;
+}
+
+Result<SweepRow> baseline_row(const Model& model, const SweepArgs& args, const EvalSet& set) {
+  SweepRow row;
+  for (const Tensor& t : model.tensors) {
+    row.params += t.numel();
+    row.original_bytes += static_cast<double>(t.byte_size());
+    if (t.values.empty()) {
+      row.nonzero += t.numel();
+    } else {
+      for (float v : t.values) row.nonzero += v != 0.0f;
+    }
+  }
+  row.pruned_bytes = row.quantized_bytes = row.huffman_bytes = row.original_bytes;
+  std::error_code ec;
+  row.file_bytes = static_cast<double>(std::filesystem::file_size(args.model, ec));
+  DEEPCOMP_ASSIGN_OR_RETURN(Accuracy acc, evaluate_model(model, set));
+  row.correct = acc.top1;
+  row.correct5 = acc.top5;
+  row.count = acc.count;
+  row.weight_energy_uj = dense_weight_energy_uj(row.params);
+  return row;
+}
+
+void show_progress(int done, int total, double elapsed) {
+  const int width = 30;
+  const int filled = total > 0 ? done * width / total : width;
+  const double eta = done > 0 ? elapsed * (total - done) / done : 0;
+  std::fprintf(stderr, "\r\033[K[%s%s] %d/%d  %.1f s elapsed, ETA %s", std::string(filled, '#').c_str(),
+               std::string(width - filled, '.').c_str(), done, total, elapsed,
+               done > 0 ? fmt::format("{:.1f} s", eta).c_str() : "?");
+  if (done == total) std::fprintf(stderr, "\r\033[K");
+  std::fflush(stderr);
+}
+
+int run_sweep(SweepArgs args) {
+  const int threads = args.threads > 0 ? args.threads : omp_get_max_threads();
+  auto settings = parse_settings(args);
+  if (!settings.ok()) return print_error(settings.status());
+  if (args.layout != "nchw" && args.layout != "nhwc")
+    return print_error("--layout: '" + args.layout + "' is neither nchw nor nhwc");
+  args.pre.nhwc = args.layout == "nhwc";
+  if (args.json_given && args.json.empty())
+    args.json = std::filesystem::path(args.output).replace_extension(".json").string();
+
+  WriteOptions write;
+  write.force = args.force;
+  write.inputs = {args.model, args.images, args.labels};
+  std::vector<std::string> outputs{args.output};
+  if (!args.json.empty()) outputs.push_back(args.json);
+  if (!args.svg.empty()) outputs.push_back(args.svg);
+  for (const std::string& path : outputs) {
+    if (Status s = check_output_path(path, write); !s.ok()) return print_error(s);
+    write.inputs.push_back(path);  // no two outputs may be the same file
+  }
+  write.inputs.resize(3);
+
+  auto model = onnx_io::load_model(args.model);
+  if (!model.ok()) return print_error(model.status());
+  if (model->graph.inputs.size() != 1)
+    return print_error(fmt::format("{}: the model has {} graph inputs; sweep evaluates models with one image input",
+                                   args.model, model->graph.inputs.size()));
+  auto set = load_eval_set(args.images, args.labels, args.pre, model->graph.inputs[0]);
+  if (!set.ok()) return print_error(set.status());
+
+  const auto start = std::chrono::steady_clock::now();
+  auto baseline = baseline_row(*model, args, *set);
+  if (!baseline.ok()) return print_error(baseline.status().WithContext(args.model));
+
+  const int total = static_cast<int>(settings->size());
+  std::vector<Result<SweepRow>> results(settings->size(), Status::Error("not run"));
+  const bool progress = stderr_is_tty() && !args.quiet;
+  std::mutex mutex;
+  int done = 0;
+  if (progress) show_progress(0, total, 0);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+  for (int k = 0; k < total; ++k) {
+    results[static_cast<size_t>(k)] = run_setting(*model, (*settings)[static_cast<size_t>(k)], args, *set);
+    std::lock_guard<std::mutex> lock(mutex);
+    ++done;
+    if (progress)
+      show_progress(done, total,
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+
+  std::vector<SweepRow> rows{*baseline};
+  for (size_t k = 0; k < results.size(); ++k) {
+    if (!results[k].ok()) {
+      const Setting& s = (*settings)[k];
+      return print_error(results[k].status().WithContext(
+          fmt::format("{} (prune {}, bits {}, init {})", args.model, s.prune, s.bits,
+                      compress::kmeans_init_name(s.init))));
+    }
+    rows.push_back(std::move(*results[k]));
+  }
+
+  if (Status s = write_file_atomic(args.output, sweep_csv(rows), write); !s.ok()) return print_error(s);
+  if (!args.json.empty()) {
+    if (Status s = write_file_atomic(args.json, sweep_json(rows).dump(2) + "\n", write); !s.ok())
+      return print_error(s);
+  }
+  if (!args.svg.empty()) {
+    const std::string name = std::filesystem::path(args.model).filename().string();
+    if (Status s = write_file_atomic(args.svg, sweep_svg(rows, name), write); !s.ok()) return print_error(s);
+  }
+  if (!args.quiet) {
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::printf("%d settings + baseline on %lld images in %.1f s; wrote %s\n", total,
+                static_cast<long long>(baseline->count), seconds, args.output.c_str());
+  }
+  return 0;
+}
+
+std::function<int()> setup(CLI::App& app) {
+  auto args = std::make_shared<SweepArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "sweep",
+      "Compress a model at every combination of pruning rate, bit width and k-means init, "
+      "measure each one's accuracy on a labelled image set, and tabulate size against accuracy "
+      "(CSV, JSON, SVG plot).");
+  cmd->add_option("MODEL", args->model, "The .onnx model")->required();
+  cmd->add_option("--prune", args->prune, "Comma-separated sparsities, each in [0,1)")
+      ->default_val(args->prune);
+  cmd->add_option("--bits", args->bits, "Comma-separated bits per shared weight (conv and fc), 1..16")
+      ->default_val(args->bits);
+  cmd->add_option("--init", args->init,
+                  "Comma-separated k-means inits: linear, density, random, kmeans++, optimal")
+      ->default_val(args->init);
+  cmd->add_option("--images", args->images, "Images: IDX (gzipped or not) or .npy, [N,H,W], [N,H,W,C] or [N,D]")
+      ->required();
+  cmd->add_option("--labels", args->labels, "Labels: IDX or .npy, [N]")->required();
+  cmd->add_option("--scale", args->pre.scale, "Pixel scale: input = (pixel * scale - mean) / std")
+      ->default_val(args->pre.scale);
+  cmd->add_option("--mean", args->pre.mean, "Subtracted after scaling")->default_val(0.0);
+  cmd->add_option("--std", args->pre.std, "Divided by after subtracting the mean")->default_val(1.0);
+  cmd->add_option("--pad", args->pre.pad, "Zero pixels added on each side of the image")->default_val(0);
+  cmd->add_option("--layout", args->layout, "Model input layout: nchw or nhwc")->default_val("nchw");
+  cmd->add_option("--limit", args->pre.limit, "Evaluate the first N images only (0 = all)")->default_val(0);
+  cmd->add_option("-o,--output", args->output, "Output CSV")->required();
+  CLI::Option* json = cmd->add_option("--json", args->json,
+                  "Also write the rows as a JSON array, to FILE (use --json=FILE) or, as a bare flag, "
+                  "beside the CSV with a .json extension")
+      ->expected(0, 1);
+  cmd->add_option("--svg", args->svg, "Also plot top-1 accuracy against compressed size to this SVG");
+  cmd->add_option("--seed", args->seed, "Seed for the random and kmeans++ inits")->default_val(0);
+  cmd->add_option("--threads", args->threads, "Settings run in parallel (0 = OpenMP's default)")
+      ->default_val(0);
+  cmd->add_flag("--force", args->force, "Replace output files that exist");
+  cmd->add_flag("-q,--quiet", args->quiet, "No progress bar or summary line");
+  return [args, json] {
+    args->json_given = json->count() > 0;
+    return run_sweep(*args);
+  };
+}
+
+DEEPCOMP_REGISTER_COMMAND(sweep_command, "sweep", 60, setup);
+
+}  // namespace
+}  // namespace deepcomp::cli
