@@ -54,6 +54,9 @@ struct KMeansOptions {
   KMeansInit init = KMeansInit::kLinear;
   int max_iters = 100;  // Lloyd updates after the init; 0 = assign to the initial centroids only
   uint64_t seed = 0;    // for kRandom and kKMeansPlusPlus
+  // kKMeansPlusPlus: candidates drawn per centre, the best kept (greedy k-means++, as
+  // scikit-learn); 0 = 2 + floor(ln k) like scikit-learn, 1 = plain D^2 sampling.
+  int kmeanspp_trials = 0;
 };
 
 struct KMeansResult {

@@ -76,7 +76,7 @@ std::vector<float> random_init(std::span<const float> values, int k, uint64_t se
 // distances of values between its neighbouring centres, and sampling walks block sums, so each
 // step costs about O(m / k + sqrt(m)) rather than O(m).
 std::vector<float> kmeanspp_init(std::span<const float> values, const SortedValues& sv, int k,
-                                 uint64_t seed) {
+                                 uint64_t seed, int trials) {
   const size_t m = sv.m();
   constexpr size_t kBlock = 1024;
   const size_t blocks = (m + kBlock - 1) / kBlock;
@@ -102,11 +102,8 @@ std::vector<float> kmeanspp_init(std::span<const float> values, const SortedValu
     }
   };
 
-  add_centre(distinct_index_of(sv, values[uniform_below(rng, values.size())]));
-  while (centres.size() < static_cast<size_t>(k)) {
-    double total = 0;
-    for (double s : block_sum) total += s;
-    if (!(total > 0)) break;  // every distinct value is already a centre
+  // Draws a distinct value with probability proportional to its weight (count x D^2).
+  auto sample_d2 = [&](double total) {
     double u = uniform_unit(rng) * total;
     size_t b = 0;
     while (b + 1 < blocks && u >= block_sum[b]) u -= block_sum[b++];
@@ -124,7 +121,43 @@ std::vector<float> kmeanspp_init(std::span<const float> values, const SortedValu
         if (weight[i] > 0) pick = i;
       }
     }
-    add_centre(pick);
+    return pick;
+  };
+
+  // Change of the potential if p became a centre: only the points between p's neighbouring
+  // centres can move to it, so this costs one pass over that gap.
+  auto potential_change = [&](size_t p) {
+    auto it = centres.lower_bound(p);
+    if (it != centres.end() && *it == p) return 0.0;
+    const size_t left = it == centres.begin() ? 0 : *std::prev(it) + 1;
+    const size_t right = it == centres.end() ? m : *it;
+    double change = 0;
+    for (size_t i = left; i < right; ++i) {
+      const double d = static_cast<double>(sv.v[i]) - sv.v[p];
+      const double w = static_cast<double>(sv.count[i + 1] - sv.count[i]) * d * d;
+      if (w < weight[i]) change += w - weight[i];
+    }
+    return change;
+  };
+
+  add_centre(distinct_index_of(sv, values[uniform_below(rng, values.size())]));
+  while (centres.size() < static_cast<size_t>(k)) {
+    double total = 0;
+    for (double s : block_sum) total += s;
+    if (!(total > 0)) break;  // every distinct value is already a centre
+    // Greedy k-means++ (as scikit-learn): draw `trials` candidates by D^2 and keep the one that
+    // lowers the potential most (the first drawn on ties). trials = 1 is plain D^2 sampling.
+    size_t best = m;
+    double best_change = 0;
+    for (int trial = 0; trial < trials; ++trial) {
+      const size_t pick = sample_d2(total);
+      const double change = trials == 1 ? 0.0 : potential_change(pick);
+      if (best == m || change < best_change) {
+        best = pick;
+        best_change = change;
+      }
+    }
+    add_centre(best);
   }
   std::vector<float> c;
   for (size_t p : centres) c.push_back(sv.v[p]);
@@ -139,7 +172,11 @@ std::vector<float> init_centroids(std::span<const float> values, const SortedVal
     case KMeansInit::kLinear: return linear_init(sv, options.k);
     case KMeansInit::kDensity: return density_init(sv, options.k);
     case KMeansInit::kRandom: return random_init(values, options.k, options.seed);
-    case KMeansInit::kKMeansPlusPlus: return kmeanspp_init(values, sv, options.k, options.seed);
+    case KMeansInit::kKMeansPlusPlus:
+      return kmeanspp_init(values, sv, options.k, options.seed,
+                           options.kmeanspp_trials > 0
+                               ? options.kmeanspp_trials
+                               : 2 + static_cast<int>(std::log(static_cast<double>(options.k))));
     case KMeansInit::kOptimal: break;  // handled by optimal_boundaries
   }
   return linear_init(sv, options.k);

@@ -24,11 +24,13 @@ KMeansResult run(std::span<const float> v, int k, KMeansInit init, int iters = 1
   return r.ok() ? *r : KMeansResult();
 }
 
-std::vector<float> init_of(std::span<const float> v, int k, KMeansInit init, uint64_t seed = 0) {
+std::vector<float> init_of(std::span<const float> v, int k, KMeansInit init, uint64_t seed = 0,
+                           int kmeanspp_trials = 0) {
   KMeansOptions o;
   o.k = k;
   o.init = init;
   o.seed = seed;
+  o.kmeanspp_trials = kmeanspp_trials;
   auto r = kmeans_1d_initial_centroids(v, o);
   EXPECT_TRUE(r.ok());
   return r.ok() ? *r : std::vector<float>();
@@ -95,7 +97,7 @@ TEST(KMeans1D, KMeansPlusPlusFollowsD2Sampling) {
   std::map<std::pair<float, float>, int> seen;
   const int trials = 6000;
   for (int seed = 0; seed < trials; ++seed) {
-    const auto c = init_of(v, 2, KMeansInit::kKMeansPlusPlus, seed);
+    const auto c = init_of(v, 2, KMeansInit::kKMeansPlusPlus, seed, /*kmeanspp_trials=*/1);
     ASSERT_EQ(c.size(), 2u);
     ++seen[{c[0], c[1]}];
   }
@@ -105,6 +107,20 @@ TEST(KMeans1D, KMeansPlusPlusFollowsD2Sampling) {
   EXPECT_NEAR(p01, 0.1, 0.015);
   EXPECT_NEAR(p03, 0.3 + 3.0 / 13, 0.02);
   EXPECT_NEAR(p13, 0.8 / 3 + 4.0 / 39, 0.02);
+}
+
+TEST(KMeans1D, GreedyKMeansPlusPlusKeepsTheBestCandidate) {
+  // Values 0, 1, 3, k = 2. From a first centre 0 the candidates are 1 (potential 4) and 3
+  // (potential 1); from 1 they are 0 (potential 4) and 3 (potential 1): with enough candidates
+  // per centre the pair {0, 1} never comes out, while plain D^2 sampling gives it 10% of the time.
+  const std::vector<float> v = {0, 1, 3};
+  int pairs01 = 0;
+  for (int seed = 0; seed < 2000; ++seed) {
+    const auto c = init_of(v, 2, KMeansInit::kKMeansPlusPlus, seed, /*kmeanspp_trials=*/40);
+    ASSERT_EQ(c.size(), 2u);
+    pairs01 += c[0] == 0.0f && c[1] == 1.0f;
+  }
+  EXPECT_EQ(pairs01, 0);
 }
 
 TEST(KMeans1D, EmptyClustersAreDroppedAfterLloyd) {
