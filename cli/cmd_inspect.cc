@@ -7,6 +7,7 @@
 #include "cli/command.h"
 #include "cli/inspect_dcz.h"
 #include "cli/inspect_onnx.h"
+#include "cli/weight_histograms.h"
 #include "onnx_io/onnx_io.h"
 
 namespace deepcomp::cli {
@@ -15,6 +16,8 @@ namespace {
 struct InspectOptions {
   std::string path;
   bool json = false;
+  std::string plot_dir;  // --plot: per-layer weight histograms (cli/weight_histograms.h)
+  std::string original;  // --original: the uncompressed .onnx, for the "before" histograms
 };
 
 int print_summary(const Model& model, const InspectOptions& opts) {
@@ -37,6 +40,12 @@ int inspect_dcz_file(const InspectOptions& opts) {
   if (!summary.ok()) return print_error(summary.status());
   const std::string text = opts.json ? summary->dump(2) + "\n" : dcz_summary_text(*summary);
   std::fwrite(text.data(), 1, text.size(), stdout);
+  if (!opts.plot_dir.empty()) {
+    std::vector<std::string> written;
+    Status s = write_weight_histograms(opts.path, opts.original, opts.plot_dir, &written);
+    if (!s.ok()) return print_error(s);
+    std::fprintf(stderr, "wrote %zu weight histograms to %s\n", written.size(), opts.plot_dir.c_str());
+  }
   return 0;
 }
 
@@ -49,6 +58,10 @@ std::string file_magic(const std::string& path) {
 }
 
 int run_inspect(const InspectOptions& opts) {
+  if ((!opts.plot_dir.empty() || !opts.original.empty()) && file_magic(opts.path) != "DCZ")
+    return print_error(opts.path + ": --plot and --original apply to .dcz files only");
+  if (!opts.original.empty() && opts.plot_dir.empty())
+    return print_error("--original is used with --plot DIR");
   if (file_magic(opts.path) == "DCZ") return inspect_dcz_file(opts);
   return inspect_onnx_file(opts);
 }
@@ -66,6 +79,11 @@ DEEPCOMP_REGISTER_COMMAND(
                     "Print a JSON document instead of the table: producer, producer_version, "
                     "ir_version, opsets, inputs, outputs, tensors (name, role, shape, dtype, "
                     "location, params, bytes, min, max, mean, std, zeros), by_role, total");
+      sub->add_option("--plot", opts->plot_dir,
+                      "For a .dcz: write DIR/<tensor>.svg per compressed layer, the weight "
+                      "distribution before and after pruning and sharing, with the shared values");
+      sub->add_option("--original", opts->original,
+                      "With --plot: the uncompressed .onnx, for the original weights' histogram");
       return [opts] { return run_inspect(*opts); };
     });
 
