@@ -226,7 +226,8 @@ Result<Array> read_npy(const std::string& path) {
   const bool known = kind == "f4" || kind == "f8" || kind == "u1" || kind == "i1" || kind == "i2" ||
                      kind == "i4" || kind == "i8" || kind == "u2" || kind == "u4" || kind == "u8" ||
                      kind == "b1" || kind == "f2";
-  if (!known || descr.size() != 3 || descr[0] == '>')
+  // elem == 0: a byte-order character other than < | = (e.g. 'Pi4'), so no element size.
+  if (!known || descr.size() != 3 || elem == 0)
     return Status::Error(path + ": unsupported .npy dtype '" + descr + "'");
   const size_t data_off = offset + header_len;
   const size_t need = static_cast<size_t>(n) * elem;
