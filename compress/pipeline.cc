@@ -219,7 +219,8 @@ LayerResult compress_layer(const Tensor& t, const LayerPlan& plan, const Compres
     e.encoding = plan.prune ? Encoding::kSparseFloat : Encoding::kLossless;
     if (plan.prune) {
       e.raw.resize(kept.size() * sizeof(float));
-      std::memcpy(e.raw.data(), kept.data(), e.raw.size());
+      // Every weight may be pruned: no memcpy from an empty vector's null data().
+      if (!kept.empty()) std::memcpy(e.raw.data(), kept.data(), e.raw.size());
       r.bytes.quantized = r.bytes.pruned;
       r.bytes.huffman = static_cast<double>(nnz) * 4 + r.index_huffman_bits / 8;
       r.huffman_bits = r.index_huffman_bits + static_cast<double>(nnz) * 32;
