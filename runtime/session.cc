@@ -222,7 +222,10 @@ Result<std::vector<Value>> Session::run(const std::vector<Value>& inputs) {
     if (!st.ok()) return st.WithContext("node '" + step.name + "' (" + step.op_type + ")");
     if (im.options.profile) {
       const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-      im.timings.push_back({step.name, step.op_type, step.op.weight, ms, step.op.sparse});
+      NodeTiming timing{step.name, step.op_type, step.op.weight, ms, step.op.sparse, {}, {}};
+      for (const Value* v : in) timing.input_shapes.push_back(v ? v->shape : std::vector<int64_t>{});
+      for (const Value& v : outs) timing.output_shapes.push_back(v.shape);
+      im.timings.push_back(std::move(timing));
     }
     for (size_t k = 0; k < step.out.size(); ++k) {
       if (step.out[k] < 0) continue;

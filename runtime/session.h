@@ -43,6 +43,10 @@ struct NodeTiming {
   std::string weight;   // the Gemm/MatMul/Conv weight initializer, else ""
   double ms = 0;
   bool sparse = false;  // ran on a sparse weight
+  // Shapes seen in this run, in node input/output order ({} for an omitted optional one); the
+  // energy report derives MACs and activation sizes from them.
+  std::vector<std::vector<int64_t>> input_shapes;
+  std::vector<std::vector<int64_t>> output_shapes;
 };
 
 class Session {
