@@ -1,0 +1,267 @@
+#include "cli/energy_inputs.h"
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+namespace deepcomp::cli {
+namespace {
+
+int64_t numel_of(const std::vector<int64_t>& shape) {
+  int64_t n = 0;
+  return runtime::checked_numel(shape, &n) ? n : 0;
+}
+
+// The node a profile entry names: its name, or "#index" for an unnamed node.
+const Node* find_node(const Graph& graph, const std::string& label) {
+  if (!label.empty() && label[0] == '#') {
+    const size_t index = std::strtoull(label.c_str() + 1, nullptr, 10);
+    if (index < graph.nodes.size() && graph.nodes[index].name.empty()) return &graph.nodes[index];
+  }
+  for (const Node& node : graph.nodes)
+    if (node.name == label) return &node;
+  return nullptr;
+}
+
+std::optional<std::string> read_line(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::string line;
+  if (!in || !std::getline(in, line)) return std::nullopt;
+  return line;
+}
+
+std::optional<uint64_t> read_u64(const std::filesystem::path& path) {
+  auto line = read_line(path);
+  if (!line || line->empty()) return std::nullopt;
+  char* end = nullptr;
+  const uint64_t v = std::strtoull(line->c_str(), &end, 10);
+  if (end == line->c_str()) return std::nullopt;
+  return v;
+}
+
+}  // namespace
+
+CompressedStats compressed_stats_from_report(const compress::CompressReport& report) {
+  CompressedStats stats;
+  for (const compress::LayerReport& l : report.layers) {
+    CompressedLayerStats s;
+    s.bits = l.bytes.huffman * 8;
+    // A tensor stored losslessly runs dense: every weight is multiplied.
+    s.nonzero = l.compressed ? l.nonzero : l.params;
+    s.index_bits = l.compressed ? l.index_bits : 0;
+    s.index_entries = s.index_bits > 0 ? l.nonzero + l.fillers : 0;
+    s.shared = l.compressed && l.bits > 0;
+    stats[l.name] = s;
+  }
+  return stats;
+}
+
+CompressedStats compressed_stats_from_container(const compress::Container& container) {
+  CompressedStats stats;
+  for (const compress::EncodedTensor& t : container.tensors) {
+    CompressedLayerStats s;
+    const int64_t numel = numel_of(t.shape);
+    s.bits = 8.0 * static_cast<double>(t.raw.size() + t.index.bits.size() + t.clusters.bits.size()) +
+             32.0 * static_cast<double>(t.codebook.size());
+    switch (t.encoding) {
+      case compress::Encoding::kLossless:
+        s.nonzero = numel;
+        break;
+      case compress::Encoding::kSharedDense:
+        s.nonzero = numel;
+        s.shared = true;
+        break;
+      case compress::Encoding::kSparseShared:
+        s.nonzero = static_cast<int64_t>(t.clusters.count);
+        s.shared = true;
+        break;
+      case compress::Encoding::kSparseFloat:
+        s.nonzero = static_cast<int64_t>(t.raw.size() / 4);
+        break;
+    }
+    if (t.encoding == compress::Encoding::kSparseShared ||
+        t.encoding == compress::Encoding::kSparseFloat) {
+      s.index_bits = static_cast<int>(t.index_bits);
+      s.index_entries = static_cast<int64_t>(t.index.count);
+    }
+    s.nonzero = std::min(s.nonzero, numel);
+    stats[t.name] = s;
+  }
+  return stats;
+}
+
+Result<std::vector<runtime::Value>> sample_inputs(const runtime::Session& session) {
+  std::vector<runtime::Value> values;
+  uint32_t state = 12345;
+  for (const ValueInfo& info : session.inputs()) {
+    if (!info.has_shape)
+      return Status::Error("input '" + info.name +
+                           "' has no declared shape; the energy report needs one to run the model");
+    std::vector<int64_t> shape = info.dims;
+    for (int64_t& d : shape)
+      if (d < 0) d = 1;
+    int64_t n = 0;
+    if (!runtime::checked_numel(shape, &n) || n > (int64_t{1} << 28))
+      return Status::Error("input '" + info.name + "' shape " + runtime::shape_string(shape) +
+                           " is too large for a sample run");
+    if (info.dtype == DType::kFloat32 || info.dtype == DType::kUndefined) {
+      std::vector<float> data(static_cast<size_t>(n));
+      // A fixed LCG: the same sample every run, no zeros that sparse-aware code could skip.
+      for (float& v : data) {
+        state = state * 1664525u + 1013904223u;
+        v = static_cast<float>(state >> 8) / static_cast<float>(1u << 24);
+      }
+      values.push_back(runtime::Value::floats(shape, std::move(data)));
+    } else if (info.dtype == DType::kInt64) {
+      values.push_back(runtime::Value::ints(shape, std::vector<int64_t>(static_cast<size_t>(n), 0)));
+    } else {
+      return Status::Error("input '" + info.name + "' has dtype " + dtype_name(info.dtype) +
+                           ", which the sample run does not generate");
+    }
+  }
+  return values;
+}
+
+Result<std::vector<compress::LayerWork>> gather_layer_work(const Model& dense,
+                                                           const CompressedStats& compressed) {
+  runtime::SessionOptions options;
+  options.profile = true;
+  DEEPCOMP_ASSIGN_OR_RETURN(runtime::Session session, runtime::Session::create(dense, options));
+  DEEPCOMP_ASSIGN_OR_RETURN(std::vector<runtime::Value> inputs, sample_inputs(session));
+  DEEPCOMP_RETURN_IF_ERROR(session.run(inputs).status());
+
+  std::vector<compress::LayerWork> layers;
+  for (const runtime::NodeTiming& t : session.profile()) {
+    if (t.weight.empty() || t.output_shapes.empty() || t.input_shapes.empty()) continue;
+    const Tensor* w = dense.find_tensor(t.weight);
+    if (!w) continue;  // a product of two activations has no weight to fetch
+    const std::vector<int64_t>& out = t.output_shapes[0];
+    const bool conv = t.op_type == "Conv";
+    if (out.empty() || (conv && out.size() < 2))
+      return Status::Error("node '" + t.node + "' (" + t.op_type + ") produced output shape " +
+                           runtime::shape_string(out));
+    // Output features: the channel axis of a Conv, the last axis of Gemm/MatMul; every other
+    // output axis is a position at which the whole weight is applied once.
+    const int64_t features = conv ? out[1] : out.back();
+    compress::LayerWork l;
+    l.name = t.weight;
+    l.kind = conv ? "conv" : "fc";
+    l.weights = w->numel();
+    l.out_elements = numel_of(out);
+    l.positions = features > 0 ? l.out_elements / features : 0;
+    l.in_elements = numel_of(t.input_shapes[0]);
+    l.dense_bits = 8.0 * static_cast<double>(w->byte_size());
+    const Node* node = find_node(dense.graph, t.node);
+    const Tensor* bias = nullptr;
+    if (node && (t.op_type == "Conv" || t.op_type == "Gemm") && node->inputs.size() > 2 &&
+        !node->inputs[2].empty())
+      bias = dense.find_tensor(node->inputs[2]);
+    if (bias) {
+      l.bias = bias->numel();
+      l.dense_bits += 8.0 * static_cast<double>(bias->byte_size());
+    }
+    auto it = compressed.find(t.weight);
+    if (it != compressed.end()) {
+      l.compressed_bits = it->second.bits;
+      l.nonzero = std::min(it->second.nonzero, l.weights);
+      l.index_entries = it->second.index_entries;
+      l.index_bits = it->second.index_bits;
+      l.shared = it->second.shared;
+    } else {
+      l.compressed_bits = 8.0 * static_cast<double>(w->byte_size());
+      l.nonzero = l.weights;
+    }
+    if (bias) {
+      auto b = compressed.find(bias->name);
+      l.compressed_bits += b != compressed.end() ? b->second.bits
+                                                 : 8.0 * static_cast<double>(bias->byte_size());
+    }
+    layers.push_back(std::move(l));
+  }
+  return layers;
+}
+
+std::optional<RaplReading> read_rapl() {
+  namespace fs = std::filesystem;
+  const fs::path root = "/sys/class/powercap";
+  std::error_code ec;
+  if (!fs::is_directory(root, ec)) return std::nullopt;
+  static const std::regex package_domain("intel-rapl:[0-9]+");
+  std::vector<fs::path> domains;
+  for (const auto& entry : fs::directory_iterator(root, ec))
+    if (std::regex_match(entry.path().filename().string(), package_domain))
+      domains.push_back(entry.path());
+  if (domains.empty()) return std::nullopt;
+  std::sort(domains.begin(), domains.end());
+  RaplReading reading;
+  for (const fs::path& d : domains) {
+    auto energy = read_u64(d / "energy_uj");
+    auto range = read_u64(d / "max_energy_range_uj");
+    if (!energy) return std::nullopt;
+    reading.energy_uj.push_back(*energy);
+    reading.max_range_uj.push_back(range.value_or(0));
+  }
+  return reading;
+}
+
+double rapl_joules(const RaplReading& before, const RaplReading& after) {
+  double uj = 0;
+  const size_t n = std::min(before.energy_uj.size(), after.energy_uj.size());
+  for (size_t k = 0; k < n; ++k) {
+    const uint64_t a = before.energy_uj[k], b = after.energy_uj[k];
+    if (b >= a) {
+      uj += static_cast<double>(b - a);
+    } else if (before.max_range_uj[k] > a) {
+      uj += static_cast<double>(before.max_range_uj[k] - a + b);  // the counter wrapped once
+    }
+  }
+  return uj / 1e6;
+}
+
+Result<LatencyResult> measure_latency(runtime::Session& session,
+                                      const std::vector<runtime::Value>& inputs, int runs) {
+  if (runs < 1) return Status::Error("latency: runs must be >= 1, got " + std::to_string(runs));
+  DEEPCOMP_RETURN_IF_ERROR(session.run(inputs).status());  // warm-up: caches, allocations
+  std::vector<double> ms;
+  ms.reserve(static_cast<size_t>(runs));
+  const std::optional<RaplReading> before = read_rapl();
+  const auto start = std::chrono::steady_clock::now();
+  for (int r = 0; r < runs; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    DEEPCOMP_RETURN_IF_ERROR(session.run(inputs).status());
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  LatencyResult out;
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const std::optional<RaplReading> after = read_rapl();
+  if (before && after && before->energy_uj.size() == after->energy_uj.size())
+    out.rapl_joules_per_run = rapl_joules(*before, *after) / runs;
+  std::sort(ms.begin(), ms.end());
+  const size_t mid = ms.size() / 2;
+  out.median_ms = ms.size() % 2 ? ms[mid] : 0.5 * (ms[mid - 1] + ms[mid]);
+  out.runs = runs;
+  return out;
+}
+
+std::optional<CacheInfo> last_level_cache() {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  std::optional<CacheInfo> best;
+  for (const auto& entry : fs::directory_iterator("/sys/devices/system/cpu/cpu0/cache", ec)) {
+    if (entry.path().filename().string().rfind("index", 0) != 0) continue;
+    auto type = read_line(entry.path() / "type");
+    auto level = read_u64(entry.path() / "level");
+    auto size = read_line(entry.path() / "size");
+    if (!type || !level || !size || *type == "Instruction" || size->empty()) continue;
+    char* end = nullptr;
+    double bytes = std::strtod(size->c_str(), &end);
+    if (end && (*end == 'K' || *end == 'k')) bytes *= 1024;
+    if (end && (*end == 'M' || *end == 'm')) bytes *= 1024 * 1024;
+    if (!best || static_cast<int>(*level) > best->level) best = CacheInfo{static_cast<int>(*level), bytes};
+  }
+  return best;
+}
+
+}  // namespace deepcomp::cli
