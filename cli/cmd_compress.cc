@@ -2,6 +2,9 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cmath>
+#include <memory>
+#include <nlohmann/json.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -13,6 +16,7 @@
 #include "compress/pipeline.h"
 #include "core/file_io.h"
 #include "onnx_io/onnx_io.h"
+#include "train/retrain.h"
 
 namespace deepcomp::cli {
 namespace {
@@ -27,7 +31,73 @@ struct CompressArgs {
   std::string init = "linear";
   std::optional<double> prune, prune_std, prune_global, prune_conv, prune_fc;
   compress::CompressOptions options;
+  // --retrain (train/retrain.h).
+  bool retrain = false;
+  std::string train_images, train_labels, val_images, val_labels;
+  train::Preprocess pre;
+  train::RetrainOptions retrain_options;
 };
+
+// Sets up retraining before compress_model runs: the trainer (rejecting ops without a backward
+// pass before any work), the data, and the accuracy before compression.
+struct RetrainSetup {
+  std::unique_ptr<train::Trainer> trainer;
+  train::Dataset train_set, eval_set;
+  std::unique_ptr<train::Retrainer> tuner;
+};
+
+Status setup_retrain(const CompressArgs& args, const Model& model, bool show_progress,
+                     RetrainSetup* out) {
+  if (args.train_images.empty() || args.train_labels.empty())
+    return Status::Error("--retrain needs --train-images and --train-labels");
+  if (args.val_images.empty() != args.val_labels.empty())
+    return Status::Error("--val-images and --val-labels go together");
+  const train::SgdOptions& sgd = args.retrain_options.sgd;
+  if (!(sgd.lr > 0) || !std::isfinite(sgd.lr)) return Status::Error("--lr must be > 0");
+  if (!(sgd.momentum >= 0 && sgd.momentum < 1)) return Status::Error("--momentum must be in [0, 1)");
+  if (!(sgd.weight_decay >= 0)) return Status::Error("--weight-decay must be >= 0");
+  if (sgd.batch < 1) return Status::Error("--batch must be >= 1");
+  if (args.retrain_options.epochs_prune < 0 || args.retrain_options.epochs_share < 0)
+    return Status::Error("--epochs-prune / --epochs-share must be >= 0");
+  DEEPCOMP_ASSIGN_OR_RETURN(out->trainer, train::Trainer::create(model));
+  DEEPCOMP_ASSIGN_OR_RETURN(out->train_set, train::load_dataset(args.train_images, args.train_labels,
+                                                                args.pre, *out->trainer));
+  if (!args.val_images.empty()) {
+    DEEPCOMP_ASSIGN_OR_RETURN(out->eval_set, train::load_dataset(args.val_images, args.val_labels,
+                                                                 args.pre, *out->trainer));
+  } else {  // the first 10,000 training samples
+    out->eval_set = out->train_set;
+    const int64_t n = std::min<int64_t>(out->eval_set.n, 10000);
+    out->eval_set.n = n;
+    out->eval_set.x.resize(static_cast<size_t>(n * out->eval_set.sample));
+    out->eval_set.labels.resize(static_cast<size_t>(n));
+  }
+  train::RetrainOptions options = args.retrain_options;
+  if (show_progress) {
+    options.on_epoch = [](const train::EpochLog& log) {
+      std::fprintf(stderr, "retrain %s epoch %d/%d: loss %.4f, accuracy %.2f%%\n",
+                   log.phase.c_str(), log.epoch, log.epochs, log.loss, 100 * log.accuracy);
+    };
+  }
+  out->tuner = std::make_unique<train::Retrainer>(*out->trainer, out->train_set, out->eval_set,
+                                                  std::move(options));
+  DEEPCOMP_ASSIGN_OR_RETURN(double before, train::evaluate(*out->trainer, model, out->eval_set));
+  out->tuner->accuracy().before = before;
+  return Status::Ok();
+}
+
+nlohmann::json accuracy_json(const train::AccuracyLog& a) {
+  nlohmann::json j = nlohmann::json::object();
+  auto put = [&](const char* key, const std::optional<double>& v) {
+    if (v) j[key] = *v;
+  };
+  put("before", a.before);
+  put("after_prune", a.after_prune);
+  put("after_prune_retrain", a.after_prune_retrain);
+  put("after_share", a.after_share);
+  put("after_share_retrain", a.after_share_retrain);
+  return j;
+}
 
 int run_compress(const CompressArgs& args) {
   compress::CompressOptions options = args.options;
@@ -69,6 +139,12 @@ int run_compress(const CompressArgs& args) {
       std::fflush(stderr);
     };
   }
+  RetrainSetup retrain;
+  if (args.retrain) {
+    if (Status s = setup_retrain(args, *model, show_progress, &retrain); !s.ok())
+      return print_error(s.WithContext(args.input));
+    options.tuner = retrain.tuner.get();
+  }
   auto result = compress::compress_model(*model, options);
   if (!result.ok()) return print_error(result.status().WithContext(args.input));
   compress::CompressOutput& out = *result;
@@ -86,11 +162,28 @@ int run_compress(const CompressArgs& args) {
 
   if (!args.report_json.empty()) {
     WriteOptions report_write = write;
-    Status s = write_file_atomic(args.report_json, report_json(out.report).dump(2) + "\n", report_write);
+    nlohmann::json json = report_json(out.report);
+    if (args.retrain) {
+      json["accuracy"] = accuracy_json(retrain.tuner->accuracy());
+      json["retrain_seconds"] = retrain.tuner->seconds();
+    }
+    Status s = write_file_atomic(args.report_json, json.dump(2) + "\n", report_write);
     if (!s.ok()) return print_error(s);
   }
   if (!args.quiet) {
     std::cout << format_report_table(out.report);
+    if (args.retrain) {
+      const train::AccuracyLog& a = retrain.tuner->accuracy();
+      auto pct = [](const std::optional<double>& v) {
+        return v ? fmt::format("{:.2f}%", 100 * *v) : std::string("-");
+      };
+      std::cout << fmt::format(
+          "accuracy ({}): before {}, pruned {}, pruned+retrained {}, shared {}, "
+          "shared+retrained {}; retraining took {:.1f} s\n",
+          args.val_images.empty() ? "first 10000 training samples" : "validation set",
+          pct(a.before), pct(a.after_prune), pct(a.after_prune_retrain), pct(a.after_share),
+          pct(a.after_share_retrain), retrain.tuner->seconds());
+    }
     std::cout << fmt::format("wrote {} ({}) in {:.2f} s\n", args.output,
                              human_bytes(out.report.file_bytes), out.report.seconds);
   }
@@ -151,6 +244,35 @@ std::function<int()> setup(CLI::App& app) {
                 "Store cluster and index streams at fixed width instead of Huffman-coding them");
   cmd->add_flag("--include-biases", args->options.include_biases,
                 "Also prune and share 1-D tensors (biases); off by default as in the paper");
+  auto* retrain = cmd->add_option_group(
+      "Retraining", "Masked fine-tuning after pruning and centroid fine-tuning after sharing");
+  retrain->add_flag("--retrain", args->retrain, "Retrain after pruning and after weight sharing");
+  retrain->add_option("--train-images", args->train_images, "Training images (IDX or .npy)");
+  retrain->add_option("--train-labels", args->train_labels, "Training labels (IDX or .npy)");
+  retrain->add_option("--val-images", args->val_images, "Validation images for the accuracy report");
+  retrain->add_option("--val-labels", args->val_labels, "Validation labels");
+  retrain->add_option("--scale", args->pre.scale, "Pixel scale: (pixel*scale - mean)/std")
+      ->default_val(1.0 / 255.0);
+  retrain->add_option("--mean", args->pre.mean, "Mean subtracted after scaling")->default_val(0.0);
+  retrain->add_option("--std", args->pre.std, "Divisor after subtracting the mean")->default_val(1.0);
+  retrain->add_option("--epochs-prune", args->retrain_options.epochs_prune,
+                      "Epochs of masked fine-tuning after each pruning step")->default_val(1);
+  retrain->add_option("--epochs-share", args->retrain_options.epochs_share,
+                      "Epochs of centroid fine-tuning after weight sharing")->default_val(1);
+  retrain->add_option("--lr", args->retrain_options.sgd.lr, "SGD learning rate")->default_val(0.01);
+  retrain->add_option("--share-lr-scale", args->retrain_options.share_lr_scale,
+                      "Centroid learning rate = lr x this")->default_val(1.0);
+  retrain->add_option("--momentum", args->retrain_options.sgd.momentum, "SGD momentum")
+      ->default_val(0.9);
+  retrain->add_option("--weight-decay", args->retrain_options.sgd.weight_decay,
+                      "SGD weight decay (L2)")->default_val(0.0);
+  retrain->add_option("--batch", args->retrain_options.sgd.batch, "Mini-batch size")
+      ->default_val(64);
+  retrain->add_option("--train-seed", args->retrain_options.sgd.seed,
+                      "Seed of the batch order")->default_val(0);
+  retrain->add_option("--prune-steps", args->options.prune_steps,
+                      "Prune in this many steps of increasing sparsity, retraining after each")
+      ->default_val(1);
   return [args] { return run_compress(*args); };
 }
 
