@@ -45,6 +45,7 @@ std::string layer_figure(const compress::EncodedTensor& e, const compress::Spars
     for (uint32_t c : sparse.clusters)
       if (c < counts.size()) counts[c] += 1;
     for (size_t i = 0; i < sparse.codebook.size(); ++i) {
+      if (counts[i] == 0) continue;  // only the values some weight actually uses
       shared_values.push_back(sparse.codebook[i]);
       shared_counts.push_back(counts[i]);
     }
