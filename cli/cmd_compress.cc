@@ -11,6 +11,7 @@
 #include <mutex>
 
 #include "cli/command.h"
+#include "cli/compact_export.h"
 #include "cli/report_output.h"
 #include "compress/container.h"
 #include "compress/pipeline.h"
@@ -25,6 +26,7 @@ struct CompressArgs {
   std::string input;
   std::string output;
   std::string report_json;
+  std::string onnx_compact;  // --onnx-compact (cli/compact_export.h)
   bool force = false;
   bool quiet = false;
   std::vector<std::string> layer_specs;
@@ -127,6 +129,14 @@ int run_compress(const CompressArgs& args) {
       return print_error(s);
   }
 
+  if (!args.onnx_compact.empty()) {
+    WriteOptions compact_write = write;
+    compact_write.inputs.push_back(args.output);
+    if (!args.report_json.empty()) compact_write.inputs.push_back(args.report_json);
+    if (Status s = check_output_path(args.onnx_compact, compact_write); !s.ok())
+      return print_error(s);
+  }
+
   const auto start = std::chrono::steady_clock::now();
   auto model = onnx_io::load_model(args.input);
   if (!model.ok()) return print_error(model.status());
@@ -153,6 +163,14 @@ int run_compress(const CompressArgs& args) {
   auto bytes = compress::serialize_container(out.container);
   if (!bytes.ok()) return print_error(bytes.status().WithContext(args.output));
   if (Status s = write_file_atomic(args.output, *bytes, write); !s.ok()) return print_error(s);
+  std::optional<onnx_io::CompactResult> compact;
+  if (!args.onnx_compact.empty()) {
+    auto c = compact_onnx_from_container(out.container, args.output);
+    if (!c.ok()) return print_error(c.status().WithContext(args.onnx_compact));
+    if (Status s = write_file_atomic(args.onnx_compact, c->bytes, write); !s.ok())
+      return print_error(s);
+    compact = std::move(*c);
+  }
 
   std::error_code ec;
   out.report.model_bytes = static_cast<double>(std::filesystem::file_size(args.input, ec));
@@ -186,6 +204,7 @@ int run_compress(const CompressArgs& args) {
     }
     std::cout << fmt::format("wrote {} ({}) in {:.2f} s\n", args.output,
                              human_bytes(out.report.file_bytes), out.report.seconds);
+    if (compact) std::cout << compact_summary(args.onnx_compact, *compact, out.report.file_bytes);
   }
   return 0;
 }
@@ -199,6 +218,10 @@ std::function<int()> setup(CLI::App& app) {
   cmd->add_option("-o,--output", args->output, "Output .dcz file")->required();
   cmd->add_flag("--force", args->force, "Replace the output file if it exists");
   cmd->add_option("--report-json", args->report_json, "Also write the size report as JSON here");
+  cmd->add_option("--onnx-compact", args->onnx_compact,
+                  "Also write an ONNX model any ONNX runtime runs, whose shared weights are stored "
+                  "as codebooks + uint8/uint16 indices rebuilt by standard ops (Gather, Scatter, "
+                  "CumSum)");
   cmd->add_flag("-q,--quiet", args->quiet, "Print nothing but errors");
 
   auto* prune = cmd->add_option_group("Pruning", "Unstructured magnitude pruning of conv/fc weights");
