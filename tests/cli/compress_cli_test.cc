@@ -171,8 +171,9 @@ TEST_F(CompressCliErrors, DamagedContainers) {
   std::string newer = good_;
   newer[4] = static_cast<char>(0x7F);  // the major version byte follows the 4-byte magic
   damaged("newer.dcz", newer, "version");
-  // A flipped byte anywhere (sampled every 97 bytes) is detected.
-  for (size_t pos = 8; pos < good_.size(); pos += 97) {
+  // A flipped byte anywhere (40 positions spread over the file) is detected. Every byte of
+  // every section is covered by the container's own tests; this checks the CLI's handling.
+  for (size_t pos = 8; pos < good_.size(); pos += good_.size() / 40) {
     std::string flipped = good_;
     flipped[pos] = static_cast<char>(flipped[pos] ^ 0x10);
     damaged("flip.dcz", flipped, "");
