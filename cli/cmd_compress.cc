@@ -11,6 +11,7 @@
 #include <mutex>
 
 #include "cli/command.h"
+#include "cli/energy_report.h"
 #include "cli/compact_export.h"
 #include "cli/report_output.h"
 #include "compress/container.h"
@@ -29,6 +30,8 @@ struct CompressArgs {
   std::string onnx_compact;  // --onnx-compact (cli/compact_export.h)
   bool force = false;
   bool quiet = false;
+  bool no_energy = false;       // --no-energy
+  bool energy_latency = false;  // --energy-latency (cli/energy_report.h)
   std::vector<std::string> layer_specs;
   std::string init = "linear";
   std::optional<double> prune, prune_std, prune_global, prune_conv, prune_fc;
@@ -178,9 +181,22 @@ int run_compress(const CompressArgs& args) {
   out.report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
+  // The energy section (docs/ENERGY.md): per-inference energy and the download footprint; the
+  // deployment footprint only with --energy-latency, since it times the runtime. A model the
+  // runtime cannot run still compresses: the section then says why it is missing.
+  std::optional<nlohmann::json> energy;
+  if (!args.no_energy) {
+    EnergySettings energy_settings;
+    energy_settings.measure_latency = args.energy_latency;
+    auto e = energy_report(*model, out.container, compressed_stats_from_report(out.report),
+                           out.report.model_bytes, out.report.file_bytes, energy_settings);
+    energy = e.ok() ? *e : nlohmann::json{{"error", e.status().message()}};
+  }
+
   if (!args.report_json.empty()) {
     WriteOptions report_write = write;
     nlohmann::json json = report_json(out.report);
+    if (energy) json["energy"] = *energy;
     if (args.retrain) {
       json["accuracy"] = accuracy_json(retrain.tuner->accuracy());
       json["retrain_seconds"] = retrain.tuner->seconds();
@@ -204,6 +220,10 @@ int run_compress(const CompressArgs& args) {
     }
     std::cout << fmt::format("wrote {} ({}) in {:.2f} s\n", args.output,
                              human_bytes(out.report.file_bytes), out.report.seconds);
+    if (energy && energy->contains("error"))
+      std::cout << "\nenergy: not estimated: " << (*energy)["error"].get<std::string>() << "\n";
+    else if (energy)
+      std::cout << "\n" << format_energy_text(*energy);
     if (compact) std::cout << compact_summary(args.onnx_compact, *compact, out.report.file_bytes);
   }
   return 0;
@@ -223,6 +243,10 @@ std::function<int()> setup(CLI::App& app) {
                   "as codebooks + uint8/uint16 indices rebuilt by standard ops (Gather, Scatter, "
                   "CumSum)");
   cmd->add_flag("-q,--quiet", args->quiet, "Print nothing but errors");
+  cmd->add_flag("--no-energy", args->no_energy, "Skip the energy section (docs/ENERGY.md)");
+  cmd->add_flag("--energy-latency", args->energy_latency,
+                "Also time the dense and compressed models for the energy section's deployment "
+                "footprint (defaults of `deepcomp energy`)");
 
   auto* prune = cmd->add_option_group("Pruning", "Unstructured magnitude pruning of conv/fc weights");
   prune->add_option("--prune", args->prune,
