@@ -46,11 +46,13 @@ Result<std::vector<std::string>> split_list(const std::string& text, const std::
   size_t start = 0;
   while (true) {
     const size_t comma = text.find(',', start);
-    std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    std::string item =
+        text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     item.erase(0, item.find_first_not_of(" \t"));
     item.erase(item.find_last_not_of(" \t") + 1);
     if (item.empty())
-      return Status::Error(option + ": empty item in '" + text + "' (expected a comma-separated list)");
+      return Status::Error(option + ": empty item in '" + text +
+                           "' (expected a comma-separated list)");
     items.push_back(item);
     if (comma == std::string::npos) break;
     start = comma + 1;
@@ -112,7 +114,8 @@ Result<SweepRow> run_setting(const Model& model, const Setting& s, const SweepAr
   DEEPCOMP_RETURN_IF_ERROR(compress::validate_options(options));
   DEEPCOMP_ASSIGN_OR_RETURN(compress::CompressOutput out, compress::compress_model(model, options));
   // The same header `deepcomp compress` writes, so file_bytes is that command's file size.
-  out.container.header.metadata.emplace_back("source", std::filesystem::path(args.model).filename().string());
+  out.container.header.metadata.emplace_back("source",
+                                             std::filesystem::path(args.model).filename().string());
   DEEPCOMP_ASSIGN_OR_RETURN(std::string bytes, compress::serialize_container(out.container));
   DEEPCOMP_ASSIGN_OR_RETURN(Model rebuilt, container_to_model(out.container, args.model));
   DEEPCOMP_ASSIGN_OR_RETURN(Accuracy acc, evaluate_model(rebuilt, set));
@@ -161,9 +164,9 @@ void show_progress(int done, int total, double elapsed) {
   const int width = 30;
   const int filled = total > 0 ? done * width / total : width;
   const double eta = done > 0 ? elapsed * (total - done) / done : 0;
-  std::fprintf(stderr, "\r\033[K[%s%s] %d/%d  %.1f s elapsed, ETA %s", std::string(filled, '#').c_str(),
-               std::string(width - filled, '.').c_str(), done, total, elapsed,
-               done > 0 ? fmt::format("{:.1f} s", eta).c_str() : "?");
+  std::fprintf(stderr, "\r\033[K[%s%s] %d/%d  %.1f s elapsed, ETA %s",
+               std::string(filled, '#').c_str(), std::string(width - filled, '.').c_str(), done,
+               total, elapsed, done > 0 ? fmt::format("{:.1f} s", eta).c_str() : "?");
   if (done == total) std::fprintf(stderr, "\r\033[K");
   std::fflush(stderr);
 }
@@ -193,8 +196,9 @@ int run_sweep(SweepArgs args) {
   auto model = onnx_io::load_model(args.model);
   if (!model.ok()) return print_error(model.status());
   if (model->graph.inputs.size() != 1)
-    return print_error(fmt::format("{}: the model has {} graph inputs; sweep evaluates models with one image input",
-                                   args.model, model->graph.inputs.size()));
+    return print_error(fmt::format(
+        "{}: the model has {} graph inputs; sweep evaluates models with one image input",
+        args.model, model->graph.inputs.size()));
   auto set = load_eval_set(args.images, args.labels, args.pre, model->graph.inputs[0]);
   if (!set.ok()) return print_error(set.status());
 
@@ -210,12 +214,14 @@ int run_sweep(SweepArgs args) {
   if (progress) show_progress(0, total, 0);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
   for (int k = 0; k < total; ++k) {
-    results[static_cast<size_t>(k)] = run_setting(*model, (*settings)[static_cast<size_t>(k)], args, *set);
+    results[static_cast<size_t>(k)] =
+        run_setting(*model, (*settings)[static_cast<size_t>(k)], args, *set);
     std::lock_guard<std::mutex> lock(mutex);
     ++done;
     if (progress)
-      show_progress(done, total,
-                    std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      show_progress(
+          done, total,
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
 
   std::vector<SweepRow> rows{*baseline};
@@ -229,17 +235,20 @@ int run_sweep(SweepArgs args) {
     rows.push_back(std::move(*results[k]));
   }
 
-  if (Status s = write_file_atomic(args.output, sweep_csv(rows), write); !s.ok()) return print_error(s);
+  if (Status s = write_file_atomic(args.output, sweep_csv(rows), write); !s.ok())
+    return print_error(s);
   if (!args.json.empty()) {
     if (Status s = write_file_atomic(args.json, sweep_json(rows).dump(2) + "\n", write); !s.ok())
       return print_error(s);
   }
   if (!args.svg.empty()) {
     const std::string name = std::filesystem::path(args.model).filename().string();
-    if (Status s = write_file_atomic(args.svg, sweep_svg(rows, name), write); !s.ok()) return print_error(s);
+    if (Status s = write_file_atomic(args.svg, sweep_svg(rows, name), write); !s.ok())
+      return print_error(s);
   }
   if (!args.quiet) {
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::printf("%d settings + baseline on %lld images in %.1f s; wrote %s\n", total,
                 static_cast<long long>(baseline->count), seconds, args.output.c_str());
   }
@@ -256,27 +265,36 @@ std::function<int()> setup(CLI::App& app) {
   cmd->add_option("MODEL", args->model, "The .onnx model")->required();
   cmd->add_option("--prune", args->prune, "Comma-separated sparsities, each in [0,1)")
       ->default_val(args->prune);
-  cmd->add_option("--bits", args->bits, "Comma-separated bits per shared weight (conv and fc), 1..16")
+  cmd->add_option("--bits", args->bits,
+                  "Comma-separated bits per shared weight (conv and fc), 1..16")
       ->default_val(args->bits);
   cmd->add_option("--init", args->init,
                   "Comma-separated k-means inits: linear, density, random, kmeans++, optimal")
       ->default_val(args->init);
-  cmd->add_option("--images", args->images, "Images: IDX (gzipped or not) or .npy, [N,H,W], [N,H,W,C] or [N,D]")
+  cmd->add_option("--images", args->images,
+                  "Images: IDX (gzipped or not) or .npy, [N,H,W], [N,H,W,C] or [N,D]")
       ->required();
   cmd->add_option("--labels", args->labels, "Labels: IDX or .npy, [N]")->required();
   cmd->add_option("--scale", args->pre.scale, "Pixel scale: input = (pixel * scale - mean) / std")
       ->default_val(args->pre.scale);
   cmd->add_option("--mean", args->pre.mean, "Subtracted after scaling")->default_val(0.0);
-  cmd->add_option("--std", args->pre.std, "Divided by after subtracting the mean")->default_val(1.0);
-  cmd->add_option("--pad", args->pre.pad, "Zero pixels added on each side of the image")->default_val(0);
-  cmd->add_option("--layout", args->layout, "Model input layout: nchw or nhwc")->default_val("nchw");
-  cmd->add_option("--limit", args->pre.limit, "Evaluate the first N images only (0 = all)")->default_val(0);
+  cmd->add_option("--std", args->pre.std, "Divided by after subtracting the mean")
+      ->default_val(1.0);
+  cmd->add_option("--pad", args->pre.pad, "Zero pixels added on each side of the image")
+      ->default_val(0);
+  cmd->add_option("--layout", args->layout, "Model input layout: nchw or nhwc")
+      ->default_val("nchw");
+  cmd->add_option("--limit", args->pre.limit, "Evaluate the first N images only (0 = all)")
+      ->default_val(0);
   cmd->add_option("-o,--output", args->output, "Output CSV")->required();
-  CLI::Option* json = cmd->add_option("--json", args->json,
-                  "Also write the rows as a JSON array, to FILE (use --json=FILE) or, as a bare flag, "
-                  "beside the CSV with a .json extension")
-      ->expected(0, 1);
-  cmd->add_option("--svg", args->svg, "Also plot top-1 accuracy against compressed size to this SVG");
+  CLI::Option* json =
+      cmd->add_option(
+             "--json", args->json,
+             "Also write the rows as a JSON array, to FILE (use --json=FILE) or, as a bare flag, "
+             "beside the CSV with a .json extension")
+          ->expected(0, 1);
+  cmd->add_option("--svg", args->svg,
+                  "Also plot top-1 accuracy against compressed size to this SVG");
   cmd->add_option("--seed", args->seed, "Seed for the random and kmeans++ inits")->default_val(0);
   cmd->add_option("--threads", args->threads, "Settings run in parallel (0 = OpenMP's default)")
       ->default_val(0);

@@ -63,19 +63,27 @@ std::string marker_svg(Marker m, double x, double y, const std::string& color) {
     case Marker::kNone:
       return "";
     case Marker::kCircle:
-      return fmt::format("<circle cx=\"{}\" cy=\"{}\" r=\"{}\" fill=\"{}\" stroke=\"#222\" stroke-width=\"0.6\"/>\n",
-                         num(x), num(y), num(s), color);
+      return fmt::format(
+          "<circle cx=\"{}\" cy=\"{}\" r=\"{}\" fill=\"{}\" stroke=\"#222\" "
+          "stroke-width=\"0.6\"/>\n",
+          num(x), num(y), num(s), color);
     case Marker::kSquare:
-      return fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\" stroke=\"#222\" stroke-width=\"0.6\"/>\n",
-                         num(x - s), num(y - s), num(2 * s), num(2 * s), color);
+      return fmt::format(
+          "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\" stroke=\"#222\" "
+          "stroke-width=\"0.6\"/>\n",
+          num(x - s), num(y - s), num(2 * s), num(2 * s), color);
     case Marker::kTriangle:
-      return fmt::format("<polygon points=\"{},{} {},{} {},{}\" fill=\"{}\" stroke=\"#222\" stroke-width=\"0.6\"/>\n",
-                         num(x), num(y - 1.3 * s), num(x - 1.2 * s), num(y + s), num(x + 1.2 * s),
-                         num(y + s), color);
+      return fmt::format(
+          "<polygon points=\"{},{} {},{} {},{}\" fill=\"{}\" stroke=\"#222\" "
+          "stroke-width=\"0.6\"/>\n",
+          num(x), num(y - 1.3 * s), num(x - 1.2 * s), num(y + s), num(x + 1.2 * s), num(y + s),
+          color);
     case Marker::kDiamond:
-      return fmt::format("<polygon points=\"{},{} {},{} {},{} {},{}\" fill=\"{}\" stroke=\"#222\" stroke-width=\"0.6\"/>\n",
-                         num(x), num(y - 1.3 * s), num(x + 1.3 * s), num(y), num(x), num(y + 1.3 * s),
-                         num(x - 1.3 * s), num(y), color);
+      return fmt::format(
+          "<polygon points=\"{},{} {},{} {},{} {},{}\" fill=\"{}\" stroke=\"#222\" "
+          "stroke-width=\"0.6\"/>\n",
+          num(x), num(y - 1.3 * s), num(x + 1.3 * s), num(y), num(x), num(y + 1.3 * s),
+          num(x - 1.3 * s), num(y), color);
   }
   return "";
 }
@@ -106,12 +114,15 @@ std::string legend_svg(const std::vector<LegendEntry>& entries, LegendPosition p
     const LegendEntry& e = entries[i];
     const double cy = y + 5 + row * (static_cast<double>(i) + 0.5);
     if (e.kind == LegendEntry::kSwatch) {
-      out += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"22\" height=\"10\" fill=\"{}\" fill-opacity=\"0.8\"/>\n",
-                         num(x + 8), num(cy - 5), e.color);
+      out += fmt::format(
+          "<rect x=\"{}\" y=\"{}\" width=\"22\" height=\"10\" fill=\"{}\" fill-opacity=\"0.8\"/>\n",
+          num(x + 8), num(cy - 5), e.color);
     } else {
       if (e.line)
-        out += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"1.8\"{}/>\n",
-                           num(x + 6), num(cy), num(x + 32), num(cy), e.color, dash_attr(e.dashed));
+        out += fmt::format(
+            "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\" "
+            "stroke-width=\"1.8\"{}/>\n",
+            num(x + 6), num(cy), num(x + 32), num(cy), e.color, dash_attr(e.dashed));
       out += marker_svg(e.marker, x + 19, cy, e.color);
     }
     out += fmt::format("<text x=\"{}\" y=\"{}\" font-size=\"12\" {}>{}</text>\n", num(x + 38),
@@ -121,7 +132,8 @@ std::string legend_svg(const std::vector<LegendEntry>& entries, LegendPosition p
 }
 
 std::string panel_svg(const Panel& p, double top, double width, double height, int index) {
-  const double px = kLeft, py = top + kTop, pw = width - kLeft - kRight, ph = height - kTop - kBottom;
+  const double px = kLeft, py = top + kTop, pw = width - kLeft - kRight,
+               ph = height - kTop - kBottom;
   std::vector<double> xs, ys;
   for (const Bars& b : p.bars) {
     xs.insert(xs.end(), b.edges.begin(), b.edges.end());
@@ -140,34 +152,47 @@ std::string panel_svg(const Panel& p, double top, double width, double height, i
   auto ok_x = [&](double v) { return std::isfinite(v) && (!rx.log || v > 0); };
   auto ok_y = [&](double v) { return std::isfinite(v) && (!ry.log || v > 0); };
 
-  std::string out = fmt::format("<g class=\"panel\">\n<defs><clipPath id=\"clip{}\"><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"/></clipPath></defs>\n",
-                                index, num(px), num(py), num(pw), num(ph));
-  out += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"white\" stroke=\"#333\"/>\n",
-                     num(px), num(py), num(pw), num(ph));
+  std::string out = fmt::format(
+      "<g class=\"panel\">\n<defs><clipPath id=\"clip{}\"><rect x=\"{}\" y=\"{}\" width=\"{}\" "
+      "height=\"{}\"/></clipPath></defs>\n",
+      index, num(px), num(py), num(pw), num(ph));
+  out += fmt::format(
+      "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"white\" stroke=\"#333\"/>\n",
+      num(px), num(py), num(pw), num(ph));
   if (!p.title.empty())
-    out += fmt::format("<text x=\"{}\" y=\"{}\" font-size=\"15\" text-anchor=\"middle\" {}>{}</text>\n",
-                       num(px + pw / 2), num(top + kTop - 12), kFont, escape_xml(p.title));
+    out += fmt::format(
+        "<text x=\"{}\" y=\"{}\" font-size=\"15\" text-anchor=\"middle\" {}>{}</text>\n",
+        num(px + pw / 2), num(top + kTop - 12), kFont, escape_xml(p.title));
   // Grid and ticks.
   for (size_t i = 0; i < rx.ticks.size(); ++i) {
     const double t = rx.ticks[i], x = X(t);
     const double step = rx.log ? t : (rx.ticks.size() > 1 ? rx.ticks[1] - rx.ticks[0] : 1);
-    out += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"#e4e4e4\"/>\n", num(x), num(py), num(py + ph));
-    out += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"#333\"/>\n", num(x), num(py + ph), num(py + ph + 5));
-    out += fmt::format("<text x=\"{}\" y=\"{}\" font-size=\"12\" text-anchor=\"middle\" {}>{}</text>\n",
-                       num(x), num(py + ph + 19), kFont, escape_xml(tick_label(t, step)));
+    out += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"#e4e4e4\"/>\n",
+                       num(x), num(py), num(py + ph));
+    out += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"#333\"/>\n",
+                       num(x), num(py + ph), num(py + ph + 5));
+    out += fmt::format(
+        "<text x=\"{}\" y=\"{}\" font-size=\"12\" text-anchor=\"middle\" {}>{}</text>\n", num(x),
+        num(py + ph + 19), kFont, escape_xml(tick_label(t, step)));
   }
   for (size_t i = 0; i < ry.ticks.size(); ++i) {
     const double t = ry.ticks[i], y = Y(t);
     const double step = ry.log ? t : (ry.ticks.size() > 1 ? ry.ticks[1] - ry.ticks[0] : 1);
-    out += fmt::format("<line x1=\"{1}\" y1=\"{0}\" x2=\"{2}\" y2=\"{0}\" stroke=\"#e4e4e4\"/>\n", num(y), num(px), num(px + pw));
-    out += fmt::format("<line x1=\"{1}\" y1=\"{0}\" x2=\"{2}\" y2=\"{0}\" stroke=\"#333\"/>\n", num(y), num(px - 5), num(px));
-    out += fmt::format("<text x=\"{}\" y=\"{}\" font-size=\"12\" text-anchor=\"end\" {}>{}</text>\n",
-                       num(px - 8), num(y + 4), kFont, escape_xml(tick_label(t, step)));
+    out += fmt::format("<line x1=\"{1}\" y1=\"{0}\" x2=\"{2}\" y2=\"{0}\" stroke=\"#e4e4e4\"/>\n",
+                       num(y), num(px), num(px + pw));
+    out += fmt::format("<line x1=\"{1}\" y1=\"{0}\" x2=\"{2}\" y2=\"{0}\" stroke=\"#333\"/>\n",
+                       num(y), num(px - 5), num(px));
+    out +=
+        fmt::format("<text x=\"{}\" y=\"{}\" font-size=\"12\" text-anchor=\"end\" {}>{}</text>\n",
+                    num(px - 8), num(y + 4), kFont, escape_xml(tick_label(t, step)));
   }
-  out += fmt::format("<text x=\"{}\" y=\"{}\" font-size=\"13\" text-anchor=\"middle\" {}>{}</text>\n",
-                     num(px + pw / 2), num(py + ph + 42), kFont, escape_xml(p.x.label));
-  out += fmt::format("<text x=\"{0}\" y=\"{1}\" font-size=\"13\" text-anchor=\"middle\" transform=\"rotate(-90 {0} {1})\" {2}>{3}</text>\n",
-                     num(px - 58), num(py + ph / 2), kFont, escape_xml(p.y.label));
+  out +=
+      fmt::format("<text x=\"{}\" y=\"{}\" font-size=\"13\" text-anchor=\"middle\" {}>{}</text>\n",
+                  num(px + pw / 2), num(py + ph + 42), kFont, escape_xml(p.x.label));
+  out += fmt::format(
+      "<text x=\"{0}\" y=\"{1}\" font-size=\"13\" text-anchor=\"middle\" transform=\"rotate(-90 "
+      "{0} {1})\" {2}>{3}</text>\n",
+      num(px - 58), num(py + ph / 2), kFont, escape_xml(p.y.label));
 
   std::vector<LegendEntry> legend;
   out += fmt::format("<g clip-path=\"url(#clip{})\">\n", index);
@@ -176,26 +201,35 @@ std::string panel_svg(const Panel& p, double top, double width, double height, i
       if (!(b.heights[i] > 0) || !ok_x(b.edges[i]) || !ok_x(b.edges[i + 1])) continue;
       const double x0 = X(b.edges[i]), x1 = X(b.edges[i + 1]), y0 = Y(b.heights[i]);
       const double base = Y(ry.log ? ry.lo : std::max(0.0, ry.lo));
-      out += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\" fill-opacity=\"{}\"/>\n",
-                         num(x0), num(std::min(y0, base)), num(std::max(x1 - x0, 0.5)),
-                         num(std::abs(base - y0)), b.color, num(b.opacity));
+      out += fmt::format(
+          "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\" fill-opacity=\"{}\"/>\n",
+          num(x0), num(std::min(y0, base)), num(std::max(x1 - x0, 0.5)), num(std::abs(base - y0)),
+          b.color, num(b.opacity));
     }
     if (!b.label.empty()) legend.push_back({b.label, b.color, LegendEntry::kSwatch});
   }
   for (const RefLine& l : p.vlines) {
     if (!ok_x(l.at)) continue;
-    out += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"{3}\" stroke-width=\"{4}\" stroke-opacity=\"{5}\"{6}/>\n",
-                       num(X(l.at)), num(py), num(py + ph), l.color, num(l.line_width), num(l.opacity), dash_attr(l.dashed));
+    out += fmt::format(
+        "<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"{3}\" stroke-width=\"{4}\" "
+        "stroke-opacity=\"{5}\"{6}/>\n",
+        num(X(l.at)), num(py), num(py + ph), l.color, num(l.line_width), num(l.opacity),
+        dash_attr(l.dashed));
   }
   for (const RefLine& l : p.hlines) {
     if (!ok_y(l.at)) continue;
-    out += fmt::format("<line x1=\"{1}\" y1=\"{0}\" x2=\"{2}\" y2=\"{0}\" stroke=\"{3}\" stroke-width=\"{4}\" stroke-opacity=\"{5}\"{6}/>\n",
-                       num(Y(l.at)), num(px), num(px + pw), l.color, num(l.line_width), num(l.opacity), dash_attr(l.dashed));
+    out += fmt::format(
+        "<line x1=\"{1}\" y1=\"{0}\" x2=\"{2}\" y2=\"{0}\" stroke=\"{3}\" stroke-width=\"{4}\" "
+        "stroke-opacity=\"{5}\"{6}/>\n",
+        num(Y(l.at)), num(px), num(px + pw), l.color, num(l.line_width), num(l.opacity),
+        dash_attr(l.dashed));
   }
   for (const RefLine& l : p.vlines)
-    if (!l.label.empty()) legend.push_back({l.label, l.color, LegendEntry::kLine, Marker::kNone, l.dashed});
+    if (!l.label.empty())
+      legend.push_back({l.label, l.color, LegendEntry::kLine, Marker::kNone, l.dashed});
   for (const RefLine& l : p.hlines)
-    if (!l.label.empty()) legend.push_back({l.label, l.color, LegendEntry::kLine, Marker::kNone, l.dashed});
+    if (!l.label.empty())
+      legend.push_back({l.label, l.color, LegendEntry::kLine, Marker::kNone, l.dashed});
   for (const Series& s : p.series) {
     const size_t n = std::min(s.x.size(), s.y.size());
     if (s.line) {
@@ -211,8 +245,9 @@ std::string panel_svg(const Panel& p, double top, double width, double height, i
         prev_y = y;
       }
       if (!points.empty())
-        out += fmt::format("<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"{}\"{}/>\n",
-                           points, s.color, num(s.line_width), dash_attr(s.dashed));
+        out += fmt::format(
+            "<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"{}\"{}/>\n", points,
+            s.color, num(s.line_width), dash_attr(s.dashed));
     }
     for (size_t i = 0; i < n; ++i)
       if (ok_x(s.x[i]) && ok_y(s.y[i])) out += marker_svg(s.marker, X(s.x[i]), Y(s.y[i]), s.color);
@@ -231,11 +266,21 @@ std::string escape_xml(std::string_view text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r') break;
         out += c;
@@ -273,10 +318,12 @@ std::vector<double> nice_ticks(double lo, double hi, int target) {
 std::vector<double> log_ticks(double lo, double hi) {
   std::vector<double> ticks;
   if (!(lo > 0) || !(hi > lo) || !std::isfinite(hi)) return ticks;
-  const int k0 = static_cast<int>(std::floor(std::log10(lo))), k1 = static_cast<int>(std::ceil(std::log10(hi)));
+  const int k0 = static_cast<int>(std::floor(std::log10(lo))),
+            k1 = static_cast<int>(std::ceil(std::log10(hi)));
   const double decades = std::log10(hi) - std::log10(lo);
-  std::vector<double> mults = decades > 4 ? std::vector<double>{1} : decades > 1.2 ? std::vector<double>{1, 2, 5}
-                                                                                  : std::vector<double>{1, 2, 3, 4, 5, 6, 7, 8, 9};
+  std::vector<double> mults = decades > 4     ? std::vector<double>{1}
+                              : decades > 1.2 ? std::vector<double>{1, 2, 5}
+                                              : std::vector<double>{1, 2, 3, 4, 5, 6, 7, 8, 9};
   for (int k = k0; k <= k1; ++k)
     for (double m : mults) {
       const double t = m * std::pow(10.0, k);
@@ -319,15 +366,18 @@ Bars histogram(const std::vector<double>& values, const std::vector<double>& wei
 
 std::string render(const Figure& f) {
   const double head = f.title.empty() ? 0 : kFigureTitle;
-  const double height = head + f.panel_height * static_cast<double>(std::max<size_t>(f.panels.size(), 1));
+  const double height =
+      head + f.panel_height * static_cast<double>(std::max<size_t>(f.panels.size(), 1));
   std::string out = fmt::format(
       "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
       "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"{0}\" height=\"{1}\" "
       "viewBox=\"0 0 {0} {1}\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n",
       f.width, num(height));
   if (!f.title.empty())
-    out += fmt::format("<text x=\"{}\" y=\"26\" font-size=\"17\" font-weight=\"bold\" text-anchor=\"middle\" {}>{}</text>\n",
-                       num(f.width / 2.0), kFont, escape_xml(f.title));
+    out += fmt::format(
+        "<text x=\"{}\" y=\"26\" font-size=\"17\" font-weight=\"bold\" text-anchor=\"middle\" "
+        "{}>{}</text>\n",
+        num(f.width / 2.0), kFont, escape_xml(f.title));
   for (size_t i = 0; i < f.panels.size(); ++i)
     out += panel_svg(f.panels[i], head + f.panel_height * static_cast<double>(i), f.width,
                      f.panel_height, static_cast<int>(i));

@@ -19,8 +19,8 @@ struct Series {
   std::vector<double> x, y;
   std::string color = "#1f77b4";
   Marker marker = Marker::kCircle;
-  bool line = false;    // join the points in order
-  bool step = false;    // with line: horizontal then vertical segments (a step function)
+  bool line = false;  // join the points in order
+  bool step = false;  // with line: horizontal then vertical segments (a step function)
   bool dashed = false;
   double line_width = 1.5;
 };
@@ -46,7 +46,7 @@ struct Bars {
 
 struct Axis {
   std::string label;
-  bool log = false;  // base 10; data <= 0 is left out
+  bool log = false;                // base 10; data <= 0 is left out
   std::optional<double> min, max;  // default: from the data, widened to ticks
 };
 

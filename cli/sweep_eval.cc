@@ -13,8 +13,8 @@ std::string shape_text(const std::vector<int64_t>& shape) { return runtime::shap
 
 // The per-sample shape the model input asks for (its dims after the batch one), with unknown
 // dimensions taken from the images' own shape or inferred from the element count.
-Result<std::vector<int64_t>> target_tail(const ValueInfo& input, const std::vector<int64_t>& natural,
-                                         int64_t sample_size) {
+Result<std::vector<int64_t>> target_tail(const ValueInfo& input,
+                                         const std::vector<int64_t>& natural, int64_t sample_size) {
   if (!input.has_shape || input.dims.empty()) return natural;
   std::vector<int64_t> tail(input.dims.begin() + 1, input.dims.end());
   int unknown = 0;
@@ -122,12 +122,15 @@ Result<EvalSet> load_eval_set(const std::string& images_path, const std::string&
 }
 
 Result<Accuracy> count_hits(const runtime::Value& logits, const std::vector<int64_t>& labels) {
-  if (!logits.is_float() || logits.rank() < 1 || logits.shape[0] != static_cast<int64_t>(labels.size()))
-    return Status::Error("model output " + runtime::describe(logits) + " does not hold one score row per sample (" +
+  if (!logits.is_float() || logits.rank() < 1 ||
+      logits.shape[0] != static_cast<int64_t>(labels.size()))
+    return Status::Error("model output " + runtime::describe(logits) +
+                         " does not hold one score row per sample (" +
                          std::to_string(labels.size()) + " samples)");
   const int64_t n = logits.shape[0];
   const int64_t classes = n > 0 ? logits.numel() / n : 0;
-  if (classes < 1) return Status::Error("model output " + runtime::describe(logits) + " has no classes");
+  if (classes < 1)
+    return Status::Error("model output " + runtime::describe(logits) + " has no classes");
   Accuracy acc;
   acc.count = n;
   for (int64_t k = 0; k < n; ++k) {

@@ -18,8 +18,8 @@ namespace deepcomp::cli {
 struct EvalPreprocess {
   double scale = 1.0 / 255.0;  // the project's models take pixels / 255
   double mean = 0.0;
-  double std = 1.0;  // must be > 0
-  int pad = 0;       // zero pixels added on each side of H and W (after normalization)
+  double std = 1.0;   // must be > 0
+  int pad = 0;        // zero pixels added on each side of H and W (after normalization)
   bool nhwc = false;  // layout of the model input; images are read as [N,H,W] or [N,H,W,C]
   int64_t limit = 0;  // first `limit` samples only (0 = all)
 };

@@ -15,7 +15,8 @@ double dense_weight_energy_uj(int64_t params) {
 
 double compressed_weight_energy_uj(double huffman_bytes, int64_t nonzero) {
   const double words = huffman_bytes * 8.0 / 32.0;
-  return (words * kDramPjPer32Bit + static_cast<double>(nonzero) * (kFloatMulPj + kFloatAddPj)) * 1e-6;
+  return (words * kDramPjPer32Bit + static_cast<double>(nonzero) * (kFloatMulPj + kFloatAddPj)) *
+         1e-6;
 }
 
 std::string sweep_csv(const std::vector<SweepRow>& rows) {
@@ -25,8 +26,8 @@ std::string sweep_csv(const std::vector<SweepRow>& rows) {
   for (const SweepRow& r : rows)
     out += fmt::format("{},{},{},{},{},{},{},{},{},{},{:.4f},{:.4f},{:.4f},{},{},{:.4f}\n", r.prune,
                        r.bits, r.init, r.params, r.nonzero, r.original_bytes, r.pruned_bytes,
-                       r.quantized_bytes, r.huffman_bytes, r.file_bytes, r.ratio, r.top1(), r.top5(),
-                       r.correct, r.count, r.weight_energy_uj);
+                       r.quantized_bytes, r.huffman_bytes, r.file_bytes, r.ratio, r.top1(),
+                       r.top5(), r.correct, r.count, r.weight_energy_uj);
   return out;
 }
 
@@ -117,7 +118,8 @@ std::string sweep_svg(const std::vector<SweepRow>& rows, const std::string& mode
   }
   svg::Figure figure;
   const int64_t count = rows.empty() ? 0 : rows.front().count;
-  figure.title = fmt::format("{}: top-1 accuracy vs compressed size ({} images)", model_name, count);
+  figure.title =
+      fmt::format("{}: top-1 accuracy vs compressed size ({} images)", model_name, count);
   figure.panels.push_back(std::move(panel));
   return svg::render(figure);
 }

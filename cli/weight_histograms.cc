@@ -26,10 +26,14 @@ std::string shape_text(const std::vector<int64_t>& shape) {
 
 std::string encoding_text(compress::Encoding e) {
   switch (e) {
-    case compress::Encoding::kSharedDense: return "shared, not pruned";
-    case compress::Encoding::kSparseShared: return "pruned and shared";
-    case compress::Encoding::kSparseFloat: return "pruned, float values";
-    case compress::Encoding::kLossless: return "lossless";
+    case compress::Encoding::kSharedDense:
+      return "shared, not pruned";
+    case compress::Encoding::kSparseShared:
+      return "pruned and shared";
+    case compress::Encoding::kSparseFloat:
+      return "pruned, float values";
+    case compress::Encoding::kLossless:
+      return "lossless";
   }
   return "?";
 }
@@ -101,25 +105,30 @@ std::string layer_figure(const compress::EncodedTensor& e, const compress::Spars
     figure.panels.push_back(std::move(before));
   }
   svg::Panel after;
-  const double kept = 100.0 * static_cast<double>(sparse.positions.size()) / static_cast<double>(params);
-  after.title = fmt::format("after ({}): {} of {} weights kept ({:.1f}%){}", encoding_text(e.encoding),
-                            sparse.positions.size(), params, kept,
-                            shared_values.empty() ? "" : fmt::format(", {} shared values", shared_values.size()));
+  const double kept =
+      100.0 * static_cast<double>(sparse.positions.size()) / static_cast<double>(params);
+  after.title = fmt::format(
+      "after ({}): {} of {} weights kept ({:.1f}%){}", encoding_text(e.encoding),
+      sparse.positions.size(), params, kept,
+      shared_values.empty() ? "" : fmt::format(", {} shared values", shared_values.size()));
   after.x.label = "weight value";
   after.y.label = "count";
-  if (original && original->values.size() == static_cast<size_t>(params) && !shared_values.empty()) {
+  if (original && original->values.size() == static_cast<size_t>(params) &&
+      !shared_values.empty()) {
     // The surviving weights before sharing: the spread each centroid stands for.
     std::vector<double> survivors;
     survivors.reserve(sparse.positions.size());
-    for (int64_t p : sparse.positions) survivors.push_back(original->values[static_cast<size_t>(p)]);
+    for (int64_t p : sparse.positions)
+      survivors.push_back(original->values[static_cast<size_t>(p)]);
     svg::Bars bars = svg::histogram(survivors, {}, lo, hi, kBins);
     bars.label = "surviving weights, before sharing";
     bars.color = "#9aa7b4";
     bars.opacity = 0.7;
     after.bars.push_back(std::move(bars));
   }
-  svg::Bars bars = shared_values.empty() ? svg::histogram(stored, {}, lo, hi, kBins)
-                                         : svg::histogram(shared_values, shared_counts, lo, hi, kBins);
+  svg::Bars bars = shared_values.empty()
+                       ? svg::histogram(stored, {}, lo, hi, kBins)
+                       : svg::histogram(shared_values, shared_counts, lo, hi, kBins);
   bars.label = shared_values.empty() ? "surviving weights" : "shared weights (count per value)";
   bars.color = "#2ca02c";
   bars.opacity = 0.85;
@@ -183,7 +192,8 @@ Status write_weight_histograms(const std::string& dcz_path, const std::string& o
                              " in " + dcz_path);
     }
     std::string stem = sanitize_file_name(e.name);
-    for (int k = 2; used.count(stem); ++k) stem = sanitize_file_name(e.name) + "_" + std::to_string(k);
+    for (int k = 2; used.count(stem); ++k)
+      stem = sanitize_file_name(e.name) + "_" + std::to_string(k);
     used.insert(stem);
     job.path = (std::filesystem::path(dir) / (stem + ".svg")).string();
     jobs.push_back(std::move(job));

@@ -1,7 +1,7 @@
-// The SVG pictures of `deepcomp sweep --svg` and `deepcomp inspect FILE.dcz --plot DIR`: well-formed
-// XML (a small checker here, and xmllint when installed), rendered by rsvg-convert when installed,
-// text escaped, one series per init, and per-layer histograms whose counts agree with the model
-// that `deepcomp decompress` restores.
+// The SVG pictures of `deepcomp sweep --svg` and `deepcomp inspect FILE.dcz --plot DIR`:
+// well-formed XML (a small checker here, and xmllint when installed), rendered by rsvg-convert when
+// installed, text escaped, one series per init, and per-layer histograms whose counts agree with
+// the model that `deepcomp decompress` restores.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -25,7 +25,9 @@ using testing::temp_dir;
 const char* kImages = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz";
 const char* kLabels = "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz";
 
-std::string model_path(const std::string& name) { return testing::source_dir() + "/models/" + name; }
+std::string model_path(const std::string& name) {
+  return testing::source_dir() + "/models/" + name;
+}
 
 // A small well-formedness check: one root element, balanced and properly nested tags, quoted
 // attributes without '<', and '&' only as a predefined or numeric entity. "" when fine, else why.
@@ -45,7 +47,8 @@ std::string xml_problem(const std::string& doc) {
       const size_t next = doc.find('<', i);
       const size_t end = next == std::string::npos ? doc.size() : next;
       if (bad_amp(i, end)) return "bare & in text near " + std::to_string(i);
-      if (stack.empty() && doc.find_first_not_of(" \t\r\n", i) < end) return "text outside the root";
+      if (stack.empty() && doc.find_first_not_of(" \t\r\n", i) < end)
+        return "text outside the root";
       i = end;
       continue;
     }
@@ -67,8 +70,10 @@ std::string xml_problem(const std::string& doc) {
     char quote = 0;
     for (; j < doc.size(); ++j) {
       if (quote) {
-        if (doc[j] == quote) quote = 0;
-        else if (doc[j] == '<') return "'<' in an attribute value near " + std::to_string(j);
+        if (doc[j] == quote)
+          quote = 0;
+        else if (doc[j] == '<')
+          return "'<' in an attribute value near " + std::to_string(j);
       } else if (doc[j] == '"' || doc[j] == '\'') {
         quote = doc[j];
       } else if (doc[j] == '>') {
@@ -83,13 +88,15 @@ std::string xml_problem(const std::string& doc) {
     i = j + 1;
     if (!tag.empty() && tag[0] == '/') {
       const std::string name = tag.substr(1, tag.find_first_of(" \t\r\n", 1) - 1);
-      if (stack.empty() || stack.back() != name) return "</" + name + "> does not close an open tag";
+      if (stack.empty() || stack.back() != name)
+        return "</" + name + "> does not close an open tag";
       stack.pop_back();
       continue;
     }
     const bool self_closing = !tag.empty() && tag.back() == '/';
     const std::string name = tag.substr(0, tag.find_first_of(" \t\r\n/"));
-    if (name.empty() || !std::isalpha(static_cast<unsigned char>(name[0]))) return "bad tag name '" + name + "'";
+    if (name.empty() || !std::isalpha(static_cast<unsigned char>(name[0])))
+      return "bad tag name '" + name + "'";
     if (stack.empty() && ++roots > 1) return "more than one root element";
     if (!self_closing) stack.push_back(name);
   }
@@ -98,7 +105,9 @@ std::string xml_problem(const std::string& doc) {
   return "";
 }
 
-bool have_tool(const std::string& tool) { return run_command("command -v " + tool + " >/dev/null 2>&1").exit_code == 0; }
+bool have_tool(const std::string& tool) {
+  return run_command("command -v " + tool + " >/dev/null 2>&1").exit_code == 0;
+}
 
 // Every check a picture must pass: ours, xmllint's and rsvg-convert's when they are installed.
 void expect_good_svg(const std::string& path) {
@@ -127,7 +136,10 @@ size_t count_of(const std::string& text, const std::string& what) {
 }
 
 TEST(XmlChecker, RejectsMalformedDocuments) {
-  EXPECT_EQ(xml_problem("<?xml version=\"1.0\"?>\n<svg a=\"1\"><g><text>a &amp; b</text></g><rect/></svg>\n"), "");
+  EXPECT_EQ(
+      xml_problem(
+          "<?xml version=\"1.0\"?>\n<svg a=\"1\"><g><text>a &amp; b</text></g><rect/></svg>\n"),
+      "");
   EXPECT_NE(xml_problem("<svg><g></svg>"), "");
   EXPECT_NE(xml_problem("<svg><text>a & b</text></svg>"), "");
   EXPECT_NE(xml_problem("<svg><text>a < b</text></svg>"), "");
@@ -142,13 +154,16 @@ TEST(SweepSvg, IsWellFormedRendersAndHasOneSeriesPerInit) {
   const std::string dir = temp_dir();
   const std::string model = dir + "/le<net>&'x'.onnx";
   fs::copy_file(model_path("lenet-300-100.onnx"), model);
-  auto r = run_deepcomp("sweep \"" + model + "\" --prune 0.6,0.9 --bits 6,4 --init linear,density,random --limit 200 -q" +
-                        " --images " + kImages + " --labels " + kLabels + " -o " + dir + "/s.csv --svg " + dir + "/s.svg");
+  auto r = run_deepcomp(
+      "sweep \"" + model +
+      "\" --prune 0.6,0.9 --bits 6,4 --init linear,density,random --limit 200 -q" + " --images " +
+      kImages + " --labels " + kLabels + " -o " + dir + "/s.csv --svg " + dir + "/s.svg");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   expect_good_svg(dir + "/s.svg");
   const std::string doc = read_text(dir + "/s.svg");
   EXPECT_NE(doc.find("le&lt;net&gt;&amp;&apos;x&apos;.onnx"), std::string::npos);
-  for (const char* init : {"init linear", "init density", "init random", "Pareto front", "uncompressed"})
+  for (const char* init :
+       {"init linear", "init density", "init random", "Pareto front", "uncompressed"})
     EXPECT_NE(doc.find(init), std::string::npos) << init;
   // Four settings per init: four markers each, plus one in the legend (circle, square, triangle).
   EXPECT_EQ(count_of(doc, "<circle "), 5u);
@@ -177,14 +192,16 @@ TEST(InspectPlot, OneHistogramPerCompressedLayerMatchingTheRestoredWeights) {
   const Plotted p = compress_lenet5();
   auto r = run_deepcomp("decompress " + p.dcz + " -o " + p.dir + "/r.onnx");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  r = run_deepcomp("inspect " + p.dcz + " --json --plot " + p.dir + "/plots/new --original " + model_path("lenet-5.onnx"));
+  r = run_deepcomp("inspect " + p.dcz + " --json --plot " + p.dir + "/plots/new --original " +
+                   model_path("lenet-5.onnx"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NO_THROW((void)nlohmann::json::parse(r.out));  // stdout stays the JSON document
   auto restored = onnx_io::load_model(p.dir + "/r.onnx");
   ASSERT_TRUE(restored.ok()) << restored.status().message();
   std::set<std::string> expected, found;
   for (const Tensor& t : restored->tensors)
-    if (t.role == TensorRole::kConvWeight || t.role == TensorRole::kFcWeight) expected.insert(t.name + ".svg");
+    if (t.role == TensorRole::kConvWeight || t.role == TensorRole::kFcWeight)
+      expected.insert(t.name + ".svg");
   for (const auto& e : fs::directory_iterator(p.dir + "/plots/new"))
     if (e.path().extension() == ".svg") found.insert(e.path().filename().string());
   EXPECT_EQ(found, expected);
@@ -201,9 +218,13 @@ TEST(InspectPlot, OneHistogramPerCompressedLayerMatchingTheRestoredWeights) {
         distinct.insert(v);
         ++nonzero;
       }
-    EXPECT_NE(doc.find(std::to_string(nonzero) + " of " + std::to_string(t.numel()) + " weights kept"), std::string::npos);
-    EXPECT_NE(doc.find("shared values (" + std::to_string(distinct.size()) + ")"), std::string::npos);
-    EXPECT_NE(doc.find("before: " + std::to_string(t.numel()) + " original weights"), std::string::npos);
+    EXPECT_NE(
+        doc.find(std::to_string(nonzero) + " of " + std::to_string(t.numel()) + " weights kept"),
+        std::string::npos);
+    EXPECT_NE(doc.find("shared values (" + std::to_string(distinct.size()) + ")"),
+              std::string::npos);
+    EXPECT_NE(doc.find("before: " + std::to_string(t.numel()) + " original weights"),
+              std::string::npos);
     EXPECT_LE(distinct.size(), t.role == TensorRole::kConvWeight ? 16u : 8u);
   }
 }
@@ -224,7 +245,8 @@ TEST(InspectPlot, BadInputIsAClearErrorAndWritesNoPlot) {
   if (!fs::exists(model_path("lenet-5.onnx"))) GTEST_SKIP() << "models/lenet-5.onnx absent";
   const Plotted p = compress_lenet5();
   // An original that is not the compressed model: the tensor is named, nothing written.
-  auto r = run_deepcomp("inspect " + p.dcz + " --plot " + p.dir + "/a --original " + model_path("lenet-300-100.onnx"));
+  auto r = run_deepcomp("inspect " + p.dcz + " --plot " + p.dir + "/a --original " +
+                        model_path("lenet-300-100.onnx"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("conv1.weight"), std::string::npos) << r.err;
   EXPECT_TRUE(!fs::exists(p.dir + "/a") || fs::is_empty(p.dir + "/a"));

@@ -32,12 +32,14 @@ std::string lenet300() { return testing::source_dir() + "/models/lenet-300-100.o
 bool have_data() { return fs::exists(kImages) && fs::exists(kLabels) && fs::exists(lenet300()); }
 
 std::string data_args() {
-  return std::string(" --images ") + kImages + " --labels " + kLabels + " --limit " + std::to_string(kLimit);
+  return std::string(" --images ") + kImages + " --labels " + kLabels + " --limit " +
+         std::to_string(kLimit);
 }
 
 using Row = std::map<std::string, std::string>;
 
-std::vector<Row> parse_csv(const std::string& text, std::vector<std::string>* header_out = nullptr) {
+std::vector<Row> parse_csv(const std::string& text,
+                           std::vector<std::string>* header_out = nullptr) {
   std::istringstream in(text);
   std::string line;
   std::vector<std::string> header;
@@ -88,8 +90,9 @@ class SweepGrid : public ::testing::Test {
   static void SetUpTestSuite() {
     if (!have_data()) return;
     dir_ = new std::string(temp_dir());
-    auto r = run_deepcomp("sweep " + lenet300() + " --prune 0.5,0.9 --bits 5,3 --init linear,density" +
-                          data_args() + " -o " + *dir_ + "/s.csv --json -q");
+    auto r =
+        run_deepcomp("sweep " + lenet300() + " --prune 0.5,0.9 --bits 5,3 --init linear,density" +
+                     data_args() + " -o " + *dir_ + "/s.csv --json -q");
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
   void SetUp() override {
@@ -112,15 +115,16 @@ const Row* find_row(const std::vector<Row>& rows, const std::string& prune, cons
 TEST_F(SweepGrid, HasHeaderBaselineAndOneRowPerSetting) {
   EXPECT_EQ(header_, (std::vector<std::string>{"prune", "bits", "init", "params", "nonzero",
                                                "original_bytes", "pruned_bytes", "quantized_bytes",
-                                               "huffman_bytes", "file_bytes", "ratio", "top1", "top5",
-                                               "correct", "count", "weight_energy_uj"}));
+                                               "huffman_bytes", "file_bytes", "ratio", "top1",
+                                               "top5", "correct", "count", "weight_energy_uj"}));
   ASSERT_EQ(rows_.size(), 9u);
   EXPECT_EQ(rows_[0].at("prune"), "0");
   EXPECT_EQ(rows_[0].at("bits"), "32");
   EXPECT_EQ(rows_[0].at("init"), "none");
   for (const char* p : {"0.5", "0.9"})
     for (const char* b : {"5", "3"})
-      for (const char* i : {"linear", "density"}) EXPECT_NE(find_row(rows_, p, b, i), nullptr) << p << b << i;
+      for (const char* i : {"linear", "density"})
+        EXPECT_NE(find_row(rows_, p, b, i), nullptr) << p << b << i;
   for (const Row& r : rows_) EXPECT_EQ(r.at("count"), std::to_string(kLimit));
 }
 
@@ -128,10 +132,12 @@ TEST_F(SweepGrid, RatioGrowsWithPruningAndShrinksWithBits) {
   for (const char* init : {"linear", "density"}) {
     for (const char* bits : {"5", "3"})
       EXPECT_LT(std::stod(find_row(rows_, "0.5", bits, init)->at("ratio")),
-                std::stod(find_row(rows_, "0.9", bits, init)->at("ratio"))) << init << bits;
+                std::stod(find_row(rows_, "0.9", bits, init)->at("ratio")))
+          << init << bits;
     for (const char* prune : {"0.5", "0.9"})
       EXPECT_GT(std::stod(find_row(rows_, prune, "3", init)->at("ratio")),
-                std::stod(find_row(rows_, prune, "5", init)->at("ratio"))) << init << prune;
+                std::stod(find_row(rows_, prune, "5", init)->at("ratio")))
+          << init << prune;
   }
   // The sparsity asked for is what the nonzero count shows (every weight layer, not the biases).
   const Row* r = find_row(rows_, "0.9", "3", "linear");
@@ -150,7 +156,8 @@ TEST_F(SweepGrid, BaselineAccuracyMatchesTheRuntimeOnTheUncompressedModel) {
 // row's accuracy is that of the model `deepcomp decompress` restores from it.
 TEST_F(SweepGrid, SizeAndAccuracyMatchCompressThenDecompress) {
   const std::string dir = temp_dir();
-  auto r = run_deepcomp("compress " + lenet300() + " -o " + dir + "/m.dcz -q --prune 0.9 --bits-conv 3 --bits-fc 3 --init density");
+  auto r = run_deepcomp("compress " + lenet300() + " -o " + dir +
+                        "/m.dcz -q --prune 0.9 --bits-conv 3 --bits-fc 3 --init density");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   r = run_deepcomp("decompress " + dir + "/m.dcz -o " + dir + "/m.onnx");
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -167,7 +174,8 @@ TEST_F(SweepGrid, EnergyColumnFollowsHorowitzFigures) {
   EXPECT_NEAR(std::stod(base.at("weight_energy_uj")), std::stod(base.at("params")) * 640e-6, 1e-3);
   for (size_t i = 1; i < rows_.size(); ++i) {
     const Row& r = rows_[i];
-    const double expected = std::stod(r.at("huffman_bytes")) / 4 * 640e-6 + std::stod(r.at("nonzero")) * 4.6e-6;
+    const double expected =
+        std::stod(r.at("huffman_bytes")) / 4 * 640e-6 + std::stod(r.at("nonzero")) * 4.6e-6;
     EXPECT_NEAR(std::stod(r.at("weight_energy_uj")), expected, 1e-3);
   }
 }
@@ -187,8 +195,9 @@ TEST(Sweep, RowsDoNotDependOnTheThreadCount) {
   if (!have_data()) GTEST_SKIP() << "Fashion-MNIST or models/lenet-300-100.onnx absent";
   const std::string dir = temp_dir();
   for (const char* t : {"1", "2"}) {
-    auto r = run_deepcomp("sweep " + lenet300() + " --prune 0.7,0.8 --bits 4 --init random,linear --seed 3" +
-                          data_args() + " --threads " + t + " -q -o " + dir + "/t" + t + ".csv");
+    auto r = run_deepcomp("sweep " + lenet300() +
+                          " --prune 0.7,0.8 --bits 4 --init random,linear --seed 3" + data_args() +
+                          " --threads " + t + " -q -o " + dir + "/t" + t + ".csv");
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
   EXPECT_EQ(read_text(dir + "/t1.csv"), read_text(dir + "/t2.csv"));
@@ -213,7 +222,8 @@ TEST(Sweep, BadInputIsAClearErrorAndWritesNothing) {
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.args);
-    auto r = run_deepcomp("sweep " + model + " " + c.args + " -o " + dir + "/out.csv --json --svg " + dir + "/out.svg");
+    auto r = run_deepcomp("sweep " + model + " " + c.args + " -o " + dir +
+                          "/out.csv --json --svg " + dir + "/out.svg");
     EXPECT_EQ(r.exit_code, 1) << r.err;
     EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
