@@ -1,0 +1,243 @@
+// `deepcomp bench MODEL`: whole-model and per-layer latency, dense against sparse, for each batch
+// size and thread count. .dcz: dense = the decoded weights, sparse = codebook-CSR from the
+// compressed streams; .onnx: dense against CSR built from its weights. Inputs are uniform random
+// in [0, 1) (fixed seed) of the model's input shape, the batch substituted where the batch
+// dimension is free; a batch-1 model runs B single-sample runs for batch B.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+#include <string>
+
+#include "cli/command.h"
+#include "cli/model_source.h"
+#include "cli/preprocess.h"
+#include "runtime/session.h"
+
+namespace deepcomp::cli {
+namespace {
+
+struct BenchArgs {
+  std::string model;
+  std::string batches = "1,16";
+  std::string threads = "1,2";
+  int repeat = 20;
+  int warmup = 3;
+  bool json = false;
+};
+
+Result<std::vector<int>> parse_list(const std::string& text, const std::string& option) {
+  std::vector<int> values;
+  std::istringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) {
+    try {
+      size_t used = 0;
+      const int v = std::stoi(item, &used);
+      if (used != item.size() || v < 1 || v > 65536) throw std::invalid_argument(item);
+      values.push_back(v);
+    } catch (const std::exception&) {
+      return Status::Error(option + ": '" + item + "' is not a positive integer");
+    }
+  }
+  if (values.empty()) return Status::Error(option + ": empty list");
+  return values;
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t m = v.size() / 2;
+  return v.size() % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
+// One batch of work: the session runs `runs` times on `input` (one run when the batch dim is
+// free). Times are per repetition: the whole batch, and each node summed over the runs.
+struct Timings {
+  std::vector<double> total_ms;
+  std::map<std::string, std::vector<double>> node_ms;
+  std::vector<runtime::NodeTiming> layers;  // the weight layers, in graph order
+};
+
+Result<Timings> time_batches(runtime::Session& session, const runtime::Value& input, int runs,
+                             int warmup, int repeat) {
+  Timings t;
+  for (int rep = -warmup; rep < repeat; ++rep) {
+    std::map<std::string, double> node_sum;
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int r = 0; r < runs; ++r) {
+      auto out = session.run({input});
+      if (!out.ok()) return out.status();
+      for (const runtime::NodeTiming& n : session.profile()) node_sum[n.node] += n.ms;
+    }
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    if (rep < 0) continue;
+    t.total_ms.push_back(ms);
+    for (const auto& [node, sum] : node_sum) t.node_ms[node].push_back(sum);
+  }
+  for (const runtime::NodeTiming& n : session.profile()) {
+    if (!n.weight.empty()) t.layers.push_back(n);
+  }
+  return t;
+}
+
+struct Plan {
+  runtime::Value input;
+  int runs = 1;
+};
+
+// Random input for `batch` samples; errors name the model and the input.
+Result<Plan> make_input(const ValueInfo& info, int batch, const std::string& model) {
+  if (info.dtype != DType::kFloat32 && info.dtype != DType::kUndefined) {
+    return Status::Error(model + ": input '" + info.name + "' is " + dtype_name(info.dtype) +
+                         "; bench feeds float32 inputs only");
+  }
+  if (!info.has_shape || info.dims.empty()) {
+    return Status::Error(model + ": input '" + info.name + "' has no declared shape");
+  }
+  for (size_t k = 1; k < info.dims.size(); ++k) {
+    if (info.dims[k] < 0) {
+      return Status::Error(model + ": input '" + info.name + "' " + dims_string(info) +
+                           " has free non-batch dimensions");
+    }
+  }
+  Plan plan;
+  std::vector<int64_t> shape = info.dims;
+  if (shape[0] < 0) {
+    shape[0] = batch;
+  } else if (batch % shape[0] == 0) {
+    plan.runs = batch / static_cast<int>(shape[0]);
+  } else {
+    return Status::Error(model + ": input '" + info.name + "' " + dims_string(info) +
+                         " has a fixed batch that does not divide " + std::to_string(batch));
+  }
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  std::mt19937 rng(20160201);
+  std::uniform_real_distribution<float> uniform(0.0f, 1.0f);
+  std::vector<float> values(static_cast<size_t>(n));
+  for (float& v : values) v = uniform(rng);
+  plan.input = runtime::Value::floats(shape, std::move(values));
+  return plan;
+}
+
+int run_bench(const BenchArgs& args) {
+  auto batches = parse_list(args.batches, "--batch");
+  if (!batches.ok()) return print_error(batches.status());
+  auto thread_counts = parse_list(args.threads, "--threads");
+  if (!thread_counts.ok()) return print_error(thread_counts.status());
+  auto dense = open_model(args.model, Mode::kDense);
+  if (!dense.ok()) return print_error(dense.status());
+  auto sparse = open_model(args.model, Mode::kSparse);
+  if (!sparse.ok()) return print_error(sparse.status());
+
+  nlohmann::ordered_json result;
+  result["model"] = args.model;
+  result["dense"] = dense->description;
+  result["sparse"] = sparse->description;
+  result["repeat"] = args.repeat;
+  result["warmup"] = args.warmup;
+  result["runs"] = nlohmann::ordered_json::array();
+  for (int threads : *thread_counts) {
+    dense->options.threads = sparse->options.threads = threads;
+    dense->options.profile = sparse->options.profile = true;
+    auto dense_session = runtime::Session::create(dense->model, dense->options);
+    if (!dense_session.ok()) return print_error(dense_session.status().WithContext(args.model));
+    auto sparse_session = runtime::Session::create(sparse->model, sparse->options);
+    if (!sparse_session.ok()) return print_error(sparse_session.status().WithContext(args.model));
+    if (dense_session->inputs().size() != 1) {
+      return print_error(args.model + ": bench takes models with exactly one input");
+    }
+    for (int batch : *batches) {
+      auto plan = make_input(dense_session->inputs()[0], batch, args.model);
+      if (!plan.ok()) return print_error(plan.status());
+      auto d = time_batches(*dense_session, plan->input, plan->runs, args.warmup, args.repeat);
+      if (!d.ok()) return print_error(d.status().WithContext(args.model + " (dense)"));
+      auto s = time_batches(*sparse_session, plan->input, plan->runs, args.warmup, args.repeat);
+      if (!s.ok()) return print_error(s.status().WithContext(args.model + " (sparse)"));
+      const double dense_ms = median(d->total_ms), sparse_ms = median(s->total_ms);
+      nlohmann::ordered_json run;
+      run["batch"] = batch;
+      run["threads"] = threads;
+      run["dense_ms"] = dense_ms;
+      run["sparse_ms"] = sparse_ms;
+      run["speedup"] = sparse_ms > 0 ? dense_ms / sparse_ms : 0.0;
+      run["dense_samples_per_s"] = dense_ms > 0 ? 1000.0 * batch / dense_ms : 0.0;
+      run["sparse_samples_per_s"] = sparse_ms > 0 ? 1000.0 * batch / sparse_ms : 0.0;
+      run["layers"] = nlohmann::ordered_json::array();
+      for (const runtime::NodeTiming& layer : d->layers) {
+        nlohmann::ordered_json l;
+        const double ld = median(d->node_ms[layer.node]);
+        const double ls = s->node_ms.count(layer.node) ? median(s->node_ms[layer.node]) : 0.0;
+        l["node"] = layer.node;
+        l["op"] = layer.op_type;
+        l["weight"] = layer.weight;
+        l["dense_ms"] = ld;
+        l["sparse_ms"] = ls;
+        l["speedup"] = ls > 0 ? ld / ls : 0.0;
+        run["layers"].push_back(l);
+      }
+      result["runs"].push_back(run);
+    }
+  }
+  if (args.json) {
+    std::cout << result.dump(2) << "\n";
+    return 0;
+  }
+  std::cout << "model:  " << args.model << "\n";
+  std::cout << "dense:  " << dense->description << "\nsparse: " << sparse->description << "\n";
+  std::cout << fmt::format("median of {} repetitions after {} warm-up; ms per batch\n\n",
+                           args.repeat, args.warmup);
+  std::cout << fmt::format("{:>6} {:>7} {:>10} {:>10} {:>8} {:>13} {:>13}\n", "batch", "threads",
+                           "dense ms", "sparse ms", "speedup", "dense samp/s", "sparse samp/s");
+  for (const auto& run : result["runs"]) {
+    std::cout << fmt::format("{:>6} {:>7} {:>10.4f} {:>10.4f} {:>7.2f}x {:>13.0f} {:>13.0f}\n",
+                             run["batch"].get<int>(), run["threads"].get<int>(),
+                             run["dense_ms"].get<double>(), run["sparse_ms"].get<double>(),
+                             run["speedup"].get<double>(), run["dense_samples_per_s"].get<double>(),
+                             run["sparse_samples_per_s"].get<double>());
+  }
+  for (const auto& run : result["runs"]) {
+    std::cout << fmt::format("\nlayers, batch {}, threads {}:\n", run["batch"].get<int>(),
+                             run["threads"].get<int>());
+    std::cout << fmt::format("  {:<24} {:<7} {:<24} {:>10} {:>10} {:>8}\n", "node", "op", "weight",
+                             "dense ms", "sparse ms", "speedup");
+    for (const auto& l : run["layers"]) {
+      std::cout << fmt::format("  {:<24} {:<7} {:<24} {:>10.4f} {:>10.4f} {:>7.2f}x\n",
+                               l["node"].get<std::string>(), l["op"].get<std::string>(),
+                               l["weight"].get<std::string>(), l["dense_ms"].get<double>(),
+                               l["sparse_ms"].get<double>(), l["speedup"].get<double>());
+    }
+  }
+  return 0;
+}
+
+std::function<int()> setup(CLI::App& app) {
+  auto args = std::make_shared<BenchArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "bench", "Latency of a model (.onnx or .dcz) dense vs sparse, whole and per layer.");
+  cmd->add_option("model", args->model, "Model: .onnx or .dcz")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--batch", args->batches, "Batch sizes, comma-separated (default 1,16)");
+  cmd->add_option("--threads", args->threads,
+                  "OpenMP thread counts, comma-separated (default 1,2)");
+  cmd->add_option("--repeat", args->repeat,
+                  "Timed repetitions; the median is reported (default 20)")
+      ->check(CLI::Range(1, 100000));
+  cmd->add_option("--warmup", args->warmup, "Untimed repetitions first (default 3)")
+      ->check(CLI::Range(0, 100000));
+  cmd->add_flag("--json", args->json, "Print the results as JSON");
+  return [args] { return run_bench(*args); };
+}
+
+DEEPCOMP_REGISTER_COMMAND(bench_command, "bench", 60, setup);
+
+}  // namespace
+}  // namespace deepcomp::cli
