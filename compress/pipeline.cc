@@ -611,7 +611,8 @@ Result<SparseTensor> decode_sparse(const EncodedTensor& e) {
     if (e.raw.size() % 4 != 0) return Status::Error(where + ": value bytes not a multiple of 4");
     stored = static_cast<int64_t>(e.raw.size() / 4);
     s.values.resize(static_cast<size_t>(stored));
-    std::memcpy(s.values.data(), e.raw.data(), e.raw.size());
+    // No stored value (every weight pruned): no memcpy to or from a null data().
+    if (stored > 0) std::memcpy(s.values.data(), e.raw.data(), e.raw.size());
   }
   if (sparse) {
     std::vector<uint32_t> codes;
