@@ -7,6 +7,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libzstd-dev zlib1g-dev libcli11-dev nlohmann-json3-dev libfmt-dev
   libonnx-testdata dataset-fashion-mnist librsvg2-bin
+  clang-14 libclang-rt-14-dev libomp-14-dev  # the libFuzzer targets (bench/fuzz.sh, CI smoke)
 )
 if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
