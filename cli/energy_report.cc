@@ -130,14 +130,15 @@ Result<nlohmann::json> energy_report(const Model& dense, const compress::Contain
   // Latency and power: flags win; else time the runtime (dense kernels for the original model,
   // sparse kernels over the decoded pruned weights for the compressed one).
   std::optional<LatencyResult> dense_run, compressed_run;
-  if (!s.latency_ms_dense) {
+  const bool deploy_known = s.measure_latency || (s.latency_ms_dense && s.latency_ms_compressed);
+  if (!s.latency_ms_dense && deploy_known) {
     runtime::SessionOptions options;
     options.threads = s.threads;
     DEEPCOMP_ASSIGN_OR_RETURN(runtime::Session session, runtime::Session::create(dense, options));
     DEEPCOMP_ASSIGN_OR_RETURN(std::vector<runtime::Value> inputs, sample_inputs(session));
     DEEPCOMP_ASSIGN_OR_RETURN(dense_run, measure_latency(session, inputs, s.runs));
   }
-  if (!s.latency_ms_compressed) {
+  if (!s.latency_ms_compressed && deploy_known) {
     DEEPCOMP_ASSIGN_OR_RETURN(Model decoded, container_to_model(container, "compressed model"));
     runtime::SessionOptions options;
     options.sparse_from_dense = true;
@@ -146,8 +147,10 @@ Result<nlohmann::json> energy_report(const Model& dense, const compress::Contain
     DEEPCOMP_ASSIGN_OR_RETURN(std::vector<runtime::Value> inputs, sample_inputs(session));
     DEEPCOMP_ASSIGN_OR_RETURN(compressed_run, measure_latency(session, inputs, s.runs));
   }
-  const double dense_ms = s.latency_ms_dense ? *s.latency_ms_dense : dense_run->median_ms;
-  const double compressed_ms = s.latency_ms_compressed ? *s.latency_ms_compressed : compressed_run->median_ms;
+  const double dense_ms = s.latency_ms_dense ? *s.latency_ms_dense : dense_run ? dense_run->median_ms : 0;
+  const double compressed_ms = s.latency_ms_compressed ? *s.latency_ms_compressed
+                               : compressed_run             ? compressed_run->median_ms
+                                                            : 0;
   // RAPL counts the whole package (other processes included) and only applies to timed runs.
   const bool rapl = !s.watts && dense_run && compressed_run && dense_run->rapl_joules_per_run &&
                     compressed_run->rapl_joules_per_run;
@@ -210,6 +213,8 @@ Result<nlohmann::json> energy_report(const Model& dense, const compress::Contain
   d["inferences"] = inferences;
   d["pue"] = pue;
   d["kg_co2e_per_kwh"] = carbon;
+  if (!deploy_known)
+    d = {{"skipped", "latency not measured (run `deepcomp energy` for the deployment footprint)"}};
   j["deployment"] = d;
   nlohmann::json dl = footprint_json(download);
   dl["dense_file_bytes"] = dense_file_bytes;
@@ -258,6 +263,9 @@ Result<nlohmann::json> energy_report(const Model& dense, const compress::Contain
       {"value", compressed_ms}, {"unit", "ms"},
       {"source", s.latency_ms_compressed ? "--latency-ms-compressed flag"
                                          : fmt::format("median of {} runs, batch 1, {} thread(s), CSR kernels over the decoded weights", s.runs, s.threads)}};
+  if (!deploy_known)
+    for (const char* unused : {"latency_ms_dense", "latency_ms_compressed", "watts", "pue", "inferences"})
+      a.erase(unused);
   j["assumptions"] = a;
   return j;
 }
@@ -282,13 +290,6 @@ std::string format_energy_text(const nlohmann::json& j) {
                      p["compressed_weight_bytes"].get<double>(),
                      p["compressed_on_chip"].get<bool>() ? "on chip: SRAM" : "off chip: DRAM");
   const auto& d = j["deployment"];
-  out += fmt::format(
-      "deployment ({:g} inferences, latency {:.4f} / {:.4f} ms [{}], {:.1f} W [{}], PUE {}, "
-      "{} kg CO2e/kWh):\n",
-      d["inferences"].get<double>(), d["latency_ms_dense"].get<double>(),
-      d["latency_ms_compressed"].get<double>(), d["latency_source"].get<std::string>(),
-      d["watts"].get<double>(), d["power_source"].get<std::string>(), d["pue"].get<double>(),
-      d["kg_co2e_per_kwh"].get<double>());
   auto lines = [&](const nlohmann::json& f) {
     out += fmt::format("  dense      {:>14.6g} kWh {:>14.6g} kg CO2e\n", f["dense_kwh"].get<double>(),
                        f["dense_kg_co2e"].get<double>());
@@ -297,7 +298,18 @@ std::string format_energy_text(const nlohmann::json& j) {
     out += fmt::format("  saving     {:>14.6g} kWh {:>14.6g} kg CO2e\n", f["saving_kwh"].get<double>(),
                        f["saving_kg_co2e"].get<double>());
   };
-  lines(d);
+  if (d.contains("skipped")) {
+    out += "deployment: " + d["skipped"].get<std::string>() + "\n";
+  } else {
+    out += fmt::format(
+      "deployment ({:g} inferences, latency {:.4f} / {:.4f} ms [{}], {:.1f} W [{}], PUE {}, "
+      "{} kg CO2e/kWh):\n",
+      d["inferences"].get<double>(), d["latency_ms_dense"].get<double>(),
+      d["latency_ms_compressed"].get<double>(), d["latency_source"].get<std::string>(),
+      d["watts"].get<double>(), d["power_source"].get<std::string>(), d["pue"].get<double>(),
+      d["kg_co2e_per_kwh"].get<double>());
+    lines(d);
+  }
   const auto& dl = j["download"];
   out += fmt::format("download ({:g} devices, {:.0f} B vs {:.0f} B, {} kWh/GB):\n",
                      dl["downloads"].get<double>(), dl["dense_file_bytes"].get<double>(),

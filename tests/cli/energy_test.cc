@@ -166,3 +166,31 @@ TEST(EnergyCli, TextReportListsAssumptionsAndBadModelIsAnError) {
 
 }  // namespace
 }  // namespace deepcomp
+
+namespace deepcomp {
+namespace {
+
+// `deepcomp compress` prints the energy section after the size report and adds it to
+// --report-json; --no-energy leaves it out.
+TEST(EnergyCli, CompressReportCarriesTheEnergySection) {
+  const std::string dir = testing::temp_dir();
+  auto r = run_deepcomp("compress " + lenet("lenet-300-100.onnx") + " -o " + dir +
+                        "/a.dcz --report-json " + dir + "/a.json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("energy per inference"), std::string::npos);
+  auto j = nlohmann::json::parse(testing::read_text(dir + "/a.json"));
+  ASSERT_TRUE(j.contains("energy"));
+  EXPECT_GT(j["energy"]["per_inference"]["ratio"].get<double>(), 1.0);
+  EXPECT_EQ(j["energy"]["download"]["compressed_file_bytes"].get<double>(),
+            static_cast<double>(fs::file_size(dir + "/a.dcz")));
+  EXPECT_TRUE(j["energy"]["deployment"].contains("skipped"));
+
+  auto quiet = run_deepcomp("compress " + lenet("lenet-300-100.onnx") + " -o " + dir +
+                            "/b.dcz --no-energy --report-json " + dir + "/b.json");
+  ASSERT_EQ(quiet.exit_code, 0) << quiet.err;
+  EXPECT_EQ(quiet.out.find("energy per inference"), std::string::npos);
+  EXPECT_FALSE(nlohmann::json::parse(testing::read_text(dir + "/b.json")).contains("energy"));
+}
+
+}  // namespace
+}  // namespace deepcomp
