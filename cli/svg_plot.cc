@@ -322,7 +322,7 @@ std::vector<double> log_ticks(double lo, double hi) {
             k1 = static_cast<int>(std::ceil(std::log10(hi)));
   const double decades = std::log10(hi) - std::log10(lo);
   std::vector<double> mults = decades > 4     ? std::vector<double>{1}
-                              : decades > 1.2 ? std::vector<double>{1, 2, 5}
+                              : decades > 1.6 ? std::vector<double>{1, 2, 5}
                                               : std::vector<double>{1, 2, 3, 4, 5, 6, 7, 8, 9};
   for (int k = k0; k <= k1; ++k)
     for (double m : mults) {
