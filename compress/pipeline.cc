@@ -179,6 +179,10 @@ LayerResult compress_layer(const Tensor& t, const LayerPlan& plan, const Compres
     const float threshold =
         plan.use_threshold ? plan.threshold : magnitude_threshold_for_sparsity(t.values, plan.sparsity);
     r.threshold = threshold;
+    int64_t survivors = 0;  // counted first so that the vectors are allocated once, exactly
+    for (float w : t.values) survivors += std::fabs(w) >= threshold && w != 0.0f;
+    positions.reserve(static_cast<size_t>(survivors));
+    kept.reserve(static_cast<size_t>(survivors));
     for (int64_t i = 0; i < numel; ++i) {
       const float w = t.values[static_cast<size_t>(i)];
       if (std::fabs(w) >= threshold && w != 0.0f) {
@@ -186,11 +190,12 @@ LayerResult compress_layer(const Tensor& t, const LayerPlan& plan, const Compres
         kept.push_back(w);
       }
     }
-  } else {
-    kept = t.values;
   }
-  const int64_t nnz = static_cast<int64_t>(kept.size());
-  r.nonzero = plan.prune ? nnz : static_cast<int64_t>(std::count_if(kept.begin(), kept.end(), [](float v) { return v != 0.0f; }));
+  // Without pruning every weight is stored: no copy of them is made.
+  const std::span<const float> stored =
+      plan.prune ? std::span<const float>(kept) : std::span<const float>(t.values);
+  const int64_t nnz = static_cast<int64_t>(stored.size());
+  r.nonzero = plan.prune ? nnz : static_cast<int64_t>(std::count_if(stored.begin(), stored.end(), [](float v) { return v != 0.0f; }));
   r.sparsity = numel > 0 ? 1.0 - static_cast<double>(r.nonzero) / static_cast<double>(numel) : 0;
 
   // 2. The relative sparse index.
@@ -211,6 +216,9 @@ LayerResult compress_layer(const Tensor& t, const LayerPlan& plan, const Compres
     e.index = std::move(*stream);
     r.index_entropy_bits = stream_entropy(index_codes, alphabet);
     r.index_huffman_bits = stream_bits(e.index, index_codes);
+    // Large layers: release what later stages no longer need before k-means allocates its own.
+    std::vector<uint32_t>().swap(index_codes);
+    std::vector<int64_t>().swap(positions);
   }
   r.bytes.pruned = plan.prune ? static_cast<double>(nnz) * elem_bytes + index_bits_fixed / 8 : r.bytes.original;
 
@@ -218,9 +226,9 @@ LayerResult compress_layer(const Tensor& t, const LayerPlan& plan, const Compres
   if (!options.share) {
     e.encoding = plan.prune ? Encoding::kSparseFloat : Encoding::kLossless;
     if (plan.prune) {
-      e.raw.resize(kept.size() * sizeof(float));
+      e.raw.resize(stored.size() * sizeof(float));
       // Every weight may be pruned: no memcpy from an empty vector's null data().
-      if (!kept.empty()) std::memcpy(e.raw.data(), kept.data(), e.raw.size());
+      if (!stored.empty()) std::memcpy(e.raw.data(), stored.data(), e.raw.size());
       r.bytes.quantized = r.bytes.pruned;
       r.bytes.huffman = static_cast<double>(nnz) * 4 + r.index_huffman_bits / 8;
       r.huffman_bits = r.index_huffman_bits + static_cast<double>(nnz) * 32;
@@ -237,8 +245,8 @@ LayerResult compress_layer(const Tensor& t, const LayerPlan& plan, const Compres
       empty.centroids = preset->shared->codebook;
       empty.labels.assign(preset->shared->labels.begin(), preset->shared->labels.end());
       km = empty;
-    } else if (!kept.empty()) {
-      km = kmeans_1d(kept, KMeansOptions{k, options.init, options.iters, options.seed});
+    } else if (!stored.empty()) {
+      km = kmeans_1d(stored, KMeansOptions{k, options.init, options.iters, options.seed});
     }
     if (!km.ok()) {
       out.status = km.status().WithContext("tensor '" + t.name + "'");
@@ -250,8 +258,8 @@ LayerResult compress_layer(const Tensor& t, const LayerPlan& plan, const Compres
     for (float& c : codebook) c = round_to_dtype(c, t.dtype);
     std::vector<uint32_t> clusters(km->labels.begin(), km->labels.end());
     double sse = 0;
-    for (size_t i = 0; i < kept.size(); ++i) {
-      const double d = static_cast<double>(kept[i]) - codebook[clusters[i]];
+    for (size_t i = 0; i < stored.size(); ++i) {
+      const double d = static_cast<double>(stored[i]) - codebook[clusters[i]];
       sse += d * d;
     }
     r.sse = sse;
