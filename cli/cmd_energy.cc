@@ -45,10 +45,12 @@ int run_energy(const EnergyArgs& args) {
     stats = compressed_stats_from_report(out->report);
     container = std::move(out->container);
   }
-  auto report = energy_report(*model, container, stats, dense_bytes, compressed_bytes, args.settings);
+  auto report =
+      energy_report(*model, container, stats, dense_bytes, compressed_bytes, args.settings);
   if (!report.ok()) return print_error(report.status().WithContext(args.input));
   (*report)["model"] = args.input;
-  (*report)["compressed"] = args.compressed.empty() ? "(default pipeline, in memory)" : args.compressed;
+  (*report)["compressed"] =
+      args.compressed.empty() ? "(default pipeline, in memory)" : args.compressed;
   if (args.json) {
     std::cout << report->dump(2) << "\n";
   } else {
@@ -63,7 +65,9 @@ std::function<int()> setup(CLI::App& app) {
       "energy",
       "Energy per inference (dense vs compressed), deployment and download footprint in kWh and "
       "kg CO2e (model and sources: docs/ENERGY.md).");
-  cmd->add_option("model", args->input, "Original ONNX model")->required()->check(CLI::ExistingFile);
+  cmd->add_option("model", args->input, "Original ONNX model")
+      ->required()
+      ->check(CLI::ExistingFile);
   cmd->add_option("--compressed", args->compressed,
                   "Its .dcz (default: compress in memory with the default settings)")
       ->check(CLI::ExistingFile);

@@ -63,8 +63,9 @@ CompressedStats compressed_stats_from_container(const compress::Container& conta
   for (const compress::EncodedTensor& t : container.tensors) {
     CompressedLayerStats s;
     const int64_t numel = numel_of(t.shape);
-    s.bits = 8.0 * static_cast<double>(t.raw.size() + t.index.bits.size() + t.clusters.bits.size()) +
-             32.0 * static_cast<double>(t.codebook.size());
+    s.bits =
+        8.0 * static_cast<double>(t.raw.size() + t.index.bits.size() + t.clusters.bits.size()) +
+        32.0 * static_cast<double>(t.codebook.size());
     switch (t.encoding) {
       case compress::Encoding::kLossless:
         s.nonzero = numel;
@@ -115,7 +116,8 @@ Result<std::vector<runtime::Value>> sample_inputs(const runtime::Session& sessio
       }
       values.push_back(runtime::Value::floats(shape, std::move(data)));
     } else if (info.dtype == DType::kInt64) {
-      values.push_back(runtime::Value::ints(shape, std::vector<int64_t>(static_cast<size_t>(n), 0)));
+      values.push_back(
+          runtime::Value::ints(shape, std::vector<int64_t>(static_cast<size_t>(n), 0)));
     } else {
       return Status::Error("input '" + info.name + "' has dtype " + dtype_name(info.dtype) +
                            ", which the sample run does not generate");
@@ -175,8 +177,8 @@ Result<std::vector<compress::LayerWork>> gather_layer_work(const Model& dense,
     }
     if (bias) {
       auto b = compressed.find(bias->name);
-      l.compressed_bits += b != compressed.end() ? b->second.bits
-                                                 : 8.0 * static_cast<double>(bias->byte_size());
+      l.compressed_bits +=
+          b != compressed.end() ? b->second.bits : 8.0 * static_cast<double>(bias->byte_size());
     }
     layers.push_back(std::move(l));
   }
@@ -231,7 +233,8 @@ Result<LatencyResult> measure_latency(runtime::Session& session,
   for (int r = 0; r < runs; ++r) {
     const auto t0 = std::chrono::steady_clock::now();
     DEEPCOMP_RETURN_IF_ERROR(session.run(inputs).status());
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
   LatencyResult out;
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -259,7 +262,8 @@ std::optional<CacheInfo> last_level_cache() {
     double bytes = std::strtod(size->c_str(), &end);
     if (end && (*end == 'K' || *end == 'k')) bytes *= 1024;
     if (end && (*end == 'M' || *end == 'm')) bytes *= 1024 * 1024;
-    if (!best || static_cast<int>(*level) > best->level) best = CacheInfo{static_cast<int>(*level), bytes};
+    if (!best || static_cast<int>(*level) > best->level)
+      best = CacheInfo{static_cast<int>(*level), bytes};
   }
   return best;
 }

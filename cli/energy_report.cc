@@ -38,23 +38,22 @@ const Region* find_region(const std::string& name) {
 // One assumption: its value, unit and where it comes from (the flag when overridden).
 nlohmann::json assumption(const std::optional<double>& flag, double fallback, const char* unit,
                           const std::string& source, const char* flag_name) {
-  if (flag) return {{"value", *flag}, {"unit", unit}, {"source", fmt::format("{} flag", flag_name)}};
+  if (flag)
+    return {{"value", *flag}, {"unit", unit}, {"source", fmt::format("{} flag", flag_name)}};
   return {{"value", fallback}, {"unit", unit}, {"source", source}};
 }
 
 nlohmann::json footprint_json(const compress::Footprint& f) {
-  return {{"dense_kwh", f.dense_kwh},
-          {"compressed_kwh", f.compressed_kwh},
-          {"dense_kg_co2e", f.dense_kg_co2e},
-          {"compressed_kg_co2e", f.compressed_kg_co2e},
-          {"saving_kwh", f.saving_kwh()},
-          {"saving_kg_co2e", f.saving_kg_co2e()}};
+  return {{"dense_kwh", f.dense_kwh},         {"compressed_kwh", f.compressed_kwh},
+          {"dense_kg_co2e", f.dense_kg_co2e}, {"compressed_kg_co2e", f.compressed_kg_co2e},
+          {"saving_kwh", f.saving_kwh()},     {"saving_kg_co2e", f.saving_kg_co2e()}};
 }
 
 }  // namespace
 
 void add_energy_options(CLI::App* cmd, EnergySettings* s) {
-  auto* g = cmd->add_option_group("Energy model", "Assumptions of docs/ENERGY.md (defaults cited there)");
+  auto* g =
+      cmd->add_option_group("Energy model", "Assumptions of docs/ENERGY.md (defaults cited there)");
   g->add_option("--dram-pj", s->dram_pj, "pJ per 32-bit DRAM access (default 640, Horowitz 2014)");
   g->add_option("--sram-pj", s->sram_pj, "pJ per 32-bit SRAM access (default 5)");
   g->add_option("--fmul-pj", s->fmul_pj, "pJ per fp32 multiply (default 3.7)");
@@ -65,12 +64,14 @@ void add_energy_options(CLI::App* cmd, EnergySettings* s) {
                 "pJ per codebook lookup (default 5: one SRAM read; 0 for a register file)");
   g->add_option("--on-chip-mb", s->on_chip_mb,
                 fmt::format("On-chip memory in MiB; weights larger than this stream from DRAM "
-                            "(default {})", kDefaultOnChipMb));
+                            "(default {})",
+                            kDefaultOnChipMb));
   g->add_option("--batch", s->batch, "Samples sharing one weight fetch (default 1)");
   g->add_option("--runs", s->runs, "Timed runs per model for the median latency (default 10)");
   g->add_option("--threads", s->threads,
                 "OpenMP threads of the timed runs (default 1; 0 = OpenMP's default)");
-  g->add_option("--latency-ms-dense", s->latency_ms_dense, "Dense latency per inference (skips timing)");
+  g->add_option("--latency-ms-dense", s->latency_ms_dense,
+                "Dense latency per inference (skips timing)");
   g->add_option("--latency-ms-compressed", s->latency_ms_compressed,
                 "Compressed latency per inference (skips timing)");
   g->add_option("--watts", s->watts,
@@ -84,9 +85,9 @@ void add_energy_options(CLI::App* cmd, EnergySettings* s) {
   g->add_option("--region", s->region, "Grid intensity preset: " + names);
   g->add_option("--inferences", s->inferences, "Inferences served (default 1e6)");
   g->add_option("--downloads", s->downloads, "Devices the model file is shipped to (default 1e6)");
-  g->add_option("--kwh-per-gb", s->kwh_per_gb,
-                fmt::format("Network energy, kWh per GB (default {}, Aslan et al. 2018)",
-                            kDefaultKwhPerGb));
+  g->add_option(
+      "--kwh-per-gb", s->kwh_per_gb,
+      fmt::format("Network energy, kWh per GB (default {}, Aslan et al. 2018)", kDefaultKwhPerGb));
 }
 
 Status validate_energy_settings(const EnergySettings& s) {
@@ -100,9 +101,14 @@ Status validate_energy_settings(const EnergySettings& s) {
   if (s.runs < 1) return Status::Error("--runs must be >= 1");
   if (s.threads < 0) return Status::Error("--threads must be >= 0");
   const std::pair<const char*, std::optional<double>> positive[] = {
-      {"--latency-ms-dense", s.latency_ms_dense}, {"--latency-ms-compressed", s.latency_ms_compressed},
-      {"--watts", s.watts}, {"--pue", s.pue}, {"--carbon", s.carbon},
-      {"--inferences", s.inferences}, {"--downloads", s.downloads}, {"--kwh-per-gb", s.kwh_per_gb}};
+      {"--latency-ms-dense", s.latency_ms_dense},
+      {"--latency-ms-compressed", s.latency_ms_compressed},
+      {"--watts", s.watts},
+      {"--pue", s.pue},
+      {"--carbon", s.carbon},
+      {"--inferences", s.inferences},
+      {"--downloads", s.downloads},
+      {"--kwh-per-gb", s.kwh_per_gb}};
   for (const auto& [name, v] : positive)
     if (v && (!std::isfinite(*v) || *v < 0))
       return Status::Error(std::string(name) + " must be a finite number >= 0");
@@ -123,7 +129,8 @@ Result<nlohmann::json> energy_report(const Model& dense, const compress::Contain
   prices.codebook_pj = s.codebook_pj.value_or(prices.codebook_pj);
   prices.on_chip_bytes = s.on_chip_mb.value_or(kDefaultOnChipMb) * 1024 * 1024;
 
-  DEEPCOMP_ASSIGN_OR_RETURN(std::vector<compress::LayerWork> work, gather_layer_work(dense, compressed));
+  DEEPCOMP_ASSIGN_OR_RETURN(std::vector<compress::LayerWork> work,
+                            gather_layer_work(dense, compressed));
   DEEPCOMP_ASSIGN_OR_RETURN(compress::InferenceEnergy inference,
                             compress::inference_energy(work, prices, s.batch));
 
@@ -147,10 +154,12 @@ Result<nlohmann::json> energy_report(const Model& dense, const compress::Contain
     DEEPCOMP_ASSIGN_OR_RETURN(std::vector<runtime::Value> inputs, sample_inputs(session));
     DEEPCOMP_ASSIGN_OR_RETURN(compressed_run, measure_latency(session, inputs, s.runs));
   }
-  const double dense_ms = s.latency_ms_dense ? *s.latency_ms_dense : dense_run ? dense_run->median_ms : 0;
+  const double dense_ms = s.latency_ms_dense ? *s.latency_ms_dense
+                          : dense_run        ? dense_run->median_ms
+                                             : 0;
   const double compressed_ms = s.latency_ms_compressed ? *s.latency_ms_compressed
-                               : compressed_run             ? compressed_run->median_ms
-                                                            : 0;
+                               : compressed_run        ? compressed_run->median_ms
+                                                       : 0;
   // RAPL counts the whole package (other processes included) and only applies to timed runs.
   const bool rapl = !s.watts && dense_run && compressed_run && dense_run->rapl_joules_per_run &&
                     compressed_run->rapl_joules_per_run;
@@ -162,7 +171,9 @@ Result<nlohmann::json> energy_report(const Model& dense, const compress::Contain
     dense_j = *dense_run->rapl_joules_per_run;
     compressed_j = *compressed_run->rapl_joules_per_run;
     const double seconds = dense_run->seconds + compressed_run->seconds;
-    watts = seconds > 0 ? (dense_j * dense_run->runs + compressed_j * compressed_run->runs) / seconds : 0;
+    watts = seconds > 0
+                ? (dense_j * dense_run->runs + compressed_j * compressed_run->runs) / seconds
+                : 0;
   }
   const Region* region = s.region.empty() ? nullptr : find_region(s.region);
   const double carbon = s.carbon ? *s.carbon : region ? region->kg_per_kwh : kDefaultCarbon;
@@ -170,21 +181,28 @@ Result<nlohmann::json> energy_report(const Model& dense, const compress::Contain
   const double inferences = s.inferences.value_or(kDefaultInferences);
   const double downloads = s.downloads.value_or(kDefaultDownloads);
   const double kwh_per_gb = s.kwh_per_gb.value_or(kDefaultKwhPerGb);
-  DEEPCOMP_ASSIGN_OR_RETURN(compress::Footprint deploy,
-                            compress::deployment_footprint(dense_j, compressed_j, pue, carbon, inferences));
+  DEEPCOMP_ASSIGN_OR_RETURN(
+      compress::Footprint deploy,
+      compress::deployment_footprint(dense_j, compressed_j, pue, carbon, inferences));
   DEEPCOMP_ASSIGN_OR_RETURN(compress::Footprint download,
                             compress::download_footprint(dense_file_bytes, compressed_file_bytes,
                                                          downloads, kwh_per_gb, carbon));
 
   nlohmann::json layers = nlohmann::json::array();
   for (const compress::LayerEnergy& l : inference.layers) {
-    layers.push_back({{"name", l.name}, {"kind", l.kind}, {"macs", l.macs},
-                      {"compressed_macs", l.compressed_macs}, {"dense_pj", l.dense_pj()},
-                      {"compressed_pj", l.compressed_pj()}, {"activation_pj", l.activation_pj},
-                      {"dense_weight_pj", l.dense_weight_pj}, {"dense_arith_pj", l.dense_arith_pj},
+    layers.push_back({{"name", l.name},
+                      {"kind", l.kind},
+                      {"macs", l.macs},
+                      {"compressed_macs", l.compressed_macs},
+                      {"dense_pj", l.dense_pj()},
+                      {"compressed_pj", l.compressed_pj()},
+                      {"activation_pj", l.activation_pj},
+                      {"dense_weight_pj", l.dense_weight_pj},
+                      {"dense_arith_pj", l.dense_arith_pj},
                       {"compressed_weight_pj", l.compressed_weight_pj},
                       {"compressed_arith_pj", l.compressed_arith_pj},
-                      {"codebook_pj", l.codebook_pj}, {"index_pj", l.index_pj}});
+                      {"codebook_pj", l.codebook_pj},
+                      {"index_pj", l.index_pj}});
   }
   nlohmann::json j;
   j["per_inference"] = {{"dense_pj", inference.dense_pj},
@@ -201,9 +219,9 @@ Result<nlohmann::json> energy_report(const Model& dense, const compress::Contain
   nlohmann::json d = footprint_json(deploy);
   d["latency_ms_dense"] = dense_ms;
   d["latency_ms_compressed"] = compressed_ms;
-  d["latency_source"] = s.latency_ms_dense && s.latency_ms_compressed ? "flag"
+  d["latency_source"] = s.latency_ms_dense && s.latency_ms_compressed   ? "flag"
                         : s.latency_ms_dense || s.latency_ms_compressed ? "flag+measured"
-                                                                         : "measured";
+                                                                        : "measured";
   d["latency_runs"] = s.runs;
   d["latency_threads"] = s.threads;
   d["power_source"] = power_source;
@@ -233,38 +251,53 @@ Result<nlohmann::json> energy_report(const Model& dense, const compress::Contain
   a["int8_add_pj"] = assumption(s.int8_add_pj, 0.03, "pJ", h + ": 8-bit int add", "--int8-add-pj");
   a["codebook_pj"] = assumption(s.codebook_pj, 5, "pJ",
                                 "one SRAM read per decoded nonzero (codebook in a small SRAM, "
-                                "not a register file)", "--codebook-pj");
+                                "not a register file)",
+                                "--codebook-pj");
   const std::optional<CacheInfo> llc = last_level_cache();
-  a["on_chip_mb"] = assumption(s.on_chip_mb, kDefaultOnChipMb, "MiB",
-                               "a typical desktop last-level cache (8 MB L3 of 4-core desktop CPUs)",
-                               "--on-chip-mb");
+  a["on_chip_mb"] = assumption(
+      s.on_chip_mb, kDefaultOnChipMb, "MiB",
+      "a typical desktop last-level cache (8 MB L3 of 4-core desktop CPUs)", "--on-chip-mb");
   if (llc) a["on_chip_mb"]["this_machine_llc_mb"] = llc->bytes / (1024 * 1024);
-  a["batch"] = {{"value", s.batch}, {"unit", "samples"},
-                {"source", s.batch == 1 ? "default: batch 1 (latency-bound serving)" : "--batch flag"}};
+  a["batch"] = {
+      {"value", s.batch},
+      {"unit", "samples"},
+      {"source", s.batch == 1 ? "default: batch 1 (latency-bound serving)" : "--batch flag"}};
   a["watts"] = assumption(s.watts, watts, "W",
                           rapl ? "RAPL package energy over the timed runs"
                                : "default: 65 W, a common desktop CPU TDP (RAPL not readable)",
                           "--watts");
-  a["pue"] = assumption(s.pue, kDefaultPue, "",
-                        "Uptime Institute 2018 average, as used by Strubell et al., ACL 2019", "--pue");
-  a["carbon"] = {{"value", carbon}, {"unit", "kg CO2e/kWh"},
+  a["pue"] =
+      assumption(s.pue, kDefaultPue, "",
+                 "Uptime Institute 2018 average, as used by Strubell et al., ACL 2019", "--pue");
+  a["carbon"] = {{"value", carbon},
+                 {"unit", "kg CO2e/kWh"},
                  {"source", s.carbon ? "--carbon flag"
                             : region ? fmt::format("--region {}: {}", region->name, region->source)
                                      : std::string(kRegions[0].source)}};
   a["inferences"] = assumption(s.inferences, kDefaultInferences, "", "default", "--inferences");
   a["downloads"] = assumption(s.downloads, kDefaultDownloads, "", "default", "--downloads");
-  a["kwh_per_gb"] = assumption(s.kwh_per_gb, kDefaultKwhPerGb, "kWh/GB",
-                               "Aslan et al., J. Industrial Ecology 2018: 0.06 kWh/GB for 2015",
-                               "--kwh-per-gb");
-  a["latency_ms_dense"] = {{"value", dense_ms}, {"unit", "ms"},
-                           {"source", s.latency_ms_dense ? "--latency-ms-dense flag"
-                                                         : fmt::format("median of {} runs, batch 1, {} thread(s), dense kernels", s.runs, s.threads)}};
+  a["kwh_per_gb"] =
+      assumption(s.kwh_per_gb, kDefaultKwhPerGb, "kWh/GB",
+                 "Aslan et al., J. Industrial Ecology 2018: 0.06 kWh/GB for 2015", "--kwh-per-gb");
+  a["latency_ms_dense"] = {
+      {"value", dense_ms},
+      {"unit", "ms"},
+      {"source", s.latency_ms_dense
+                     ? "--latency-ms-dense flag"
+                     : fmt::format("median of {} runs, batch 1, {} thread(s), dense kernels",
+                                   s.runs, s.threads)}};
   a["latency_ms_compressed"] = {
-      {"value", compressed_ms}, {"unit", "ms"},
-      {"source", s.latency_ms_compressed ? "--latency-ms-compressed flag"
-                                         : fmt::format("median of {} runs, batch 1, {} thread(s), CSR kernels over the decoded weights", s.runs, s.threads)}};
+      {"value", compressed_ms},
+      {"unit", "ms"},
+      {"source",
+       s.latency_ms_compressed
+           ? "--latency-ms-compressed flag"
+           : fmt::format(
+                 "median of {} runs, batch 1, {} thread(s), CSR kernels over the decoded weights",
+                 s.runs, s.threads)}};
   if (!deploy_known)
-    for (const char* unused : {"latency_ms_dense", "latency_ms_compressed", "watts", "pue", "inferences"})
+    for (const char* unused :
+         {"latency_ms_dense", "latency_ms_compressed", "watts", "pue", "inferences"})
       a.erase(unused);
   j["assumptions"] = a;
   return j;
@@ -274,7 +307,8 @@ std::string format_energy_text(const nlohmann::json& j) {
   const auto& p = j["per_inference"];
   std::string out = fmt::format("energy per inference (batch {}, Horowitz 45 nm prices):\n",
                                 p["batch"].get<int64_t>());
-  out += fmt::format("  {:<28} {:>14} {:>14} {:>8}\n", "layer", "dense uJ", "compressed uJ", "ratio");
+  out +=
+      fmt::format("  {:<28} {:>14} {:>14} {:>8}\n", "layer", "dense uJ", "compressed uJ", "ratio");
   for (const auto& l : p["layers"]) {
     std::string name = l["name"].get<std::string>();
     if (name.size() > 28) name = "..." + name.substr(name.size() - 25);
@@ -282,8 +316,9 @@ std::string format_energy_text(const nlohmann::json& j) {
     out += fmt::format("  {:<28} {:>14.4f} {:>14.4f} {:>7.1f}x\n", name, dpj / 1e6, cpj / 1e6,
                        cpj > 0 ? dpj / cpj : 0);
   }
-  out += fmt::format("  {:<28} {:>14.4f} {:>14.4f} {:>7.1f}x\n", "total", p["dense_uj"].get<double>(),
-                     p["compressed_uj"].get<double>(), p["ratio"].get<double>());
+  out +=
+      fmt::format("  {:<28} {:>14.4f} {:>14.4f} {:>7.1f}x\n", "total", p["dense_uj"].get<double>(),
+                  p["compressed_uj"].get<double>(), p["ratio"].get<double>());
   out += fmt::format("  weights: dense {:.0f} B ({}), compressed {:.0f} B ({})\n",
                      p["dense_weight_bytes"].get<double>(),
                      p["dense_on_chip"].get<bool>() ? "on chip: SRAM" : "off chip: DRAM",
@@ -291,23 +326,23 @@ std::string format_energy_text(const nlohmann::json& j) {
                      p["compressed_on_chip"].get<bool>() ? "on chip: SRAM" : "off chip: DRAM");
   const auto& d = j["deployment"];
   auto lines = [&](const nlohmann::json& f) {
-    out += fmt::format("  dense      {:>14.6g} kWh {:>14.6g} kg CO2e\n", f["dense_kwh"].get<double>(),
-                       f["dense_kg_co2e"].get<double>());
+    out += fmt::format("  dense      {:>14.6g} kWh {:>14.6g} kg CO2e\n",
+                       f["dense_kwh"].get<double>(), f["dense_kg_co2e"].get<double>());
     out += fmt::format("  compressed {:>14.6g} kWh {:>14.6g} kg CO2e\n",
                        f["compressed_kwh"].get<double>(), f["compressed_kg_co2e"].get<double>());
-    out += fmt::format("  saving     {:>14.6g} kWh {:>14.6g} kg CO2e\n", f["saving_kwh"].get<double>(),
-                       f["saving_kg_co2e"].get<double>());
+    out += fmt::format("  saving     {:>14.6g} kWh {:>14.6g} kg CO2e\n",
+                       f["saving_kwh"].get<double>(), f["saving_kg_co2e"].get<double>());
   };
   if (d.contains("skipped")) {
     out += "deployment: " + d["skipped"].get<std::string>() + "\n";
   } else {
     out += fmt::format(
-      "deployment ({:g} inferences, latency {:.4f} / {:.4f} ms [{}], {:.1f} W [{}], PUE {}, "
-      "{} kg CO2e/kWh):\n",
-      d["inferences"].get<double>(), d["latency_ms_dense"].get<double>(),
-      d["latency_ms_compressed"].get<double>(), d["latency_source"].get<std::string>(),
-      d["watts"].get<double>(), d["power_source"].get<std::string>(), d["pue"].get<double>(),
-      d["kg_co2e_per_kwh"].get<double>());
+        "deployment ({:g} inferences, latency {:.4f} / {:.4f} ms [{}], {:.1f} W [{}], PUE {}, "
+        "{} kg CO2e/kWh):\n",
+        d["inferences"].get<double>(), d["latency_ms_dense"].get<double>(),
+        d["latency_ms_compressed"].get<double>(), d["latency_source"].get<std::string>(),
+        d["watts"].get<double>(), d["power_source"].get<std::string>(), d["pue"].get<double>(),
+        d["kg_co2e_per_kwh"].get<double>());
     lines(d);
   }
   const auto& dl = j["download"];
@@ -322,7 +357,8 @@ std::string format_energy_text(const nlohmann::json& j) {
                        v.is_number() ? fmt::format("{:g}", v.get<double>()) : v.dump(),
                        a["unit"].get<std::string>(), a["source"].get<std::string>());
     if (a.contains("this_machine_llc_mb"))
-      out += fmt::format("  {:<22} {:>12} {:<12} {}\n", "", fmt::format("{:g}", a["this_machine_llc_mb"].get<double>()), "MiB",
+      out += fmt::format("  {:<22} {:>12} {:<12} {}\n", "",
+                         fmt::format("{:g}", a["this_machine_llc_mb"].get<double>()), "MiB",
                          "(information: this machine's last-level cache, from sysfs)");
   }
   return out;

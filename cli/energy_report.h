@@ -5,7 +5,6 @@
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
-
 #include <optional>
 #include <string>
 
@@ -17,11 +16,11 @@
 namespace deepcomp::cli {
 
 // Defaults (sources in docs/ENERGY.md and in the report's "assumptions").
-inline constexpr double kDefaultOnChipMb = 8;      // MiB: a typical desktop last-level cache
-inline constexpr double kDefaultWatts = 65;        // a common desktop CPU TDP
-inline constexpr double kDefaultPue = 1.58;        // Uptime Institute 2018, as in Strubell 2019
-inline constexpr double kDefaultCarbon = 0.4327;   // kg CO2e/kWh, U.S. average (Strubell 2019)
-inline constexpr double kDefaultKwhPerGb = 0.06;   // Aslan et al. 2018, for 2015
+inline constexpr double kDefaultOnChipMb = 8;     // MiB: a typical desktop last-level cache
+inline constexpr double kDefaultWatts = 65;       // a common desktop CPU TDP
+inline constexpr double kDefaultPue = 1.58;       // Uptime Institute 2018, as in Strubell 2019
+inline constexpr double kDefaultCarbon = 0.4327;  // kg CO2e/kWh, U.S. average (Strubell 2019)
+inline constexpr double kDefaultKwhPerGb = 0.06;  // Aslan et al. 2018, for 2015
 inline constexpr double kDefaultInferences = 1e6;
 inline constexpr double kDefaultDownloads = 1e6;
 

@@ -31,9 +31,9 @@ Status check_layer(const LayerWork& l) {
 
 Status validate_prices(const EnergyPrices& p) {
   const std::pair<const char*, double> fields[] = {
-      {"--dram-pj", p.dram_pj},       {"--sram-pj", p.sram_pj},
-      {"--fmul-pj", p.fmul_pj},       {"--fadd-pj", p.fadd_pj},
-      {"--int-add-pj", p.int_add_pj}, {"--int8-add-pj", p.int8_add_pj},
+      {"--dram-pj", p.dram_pj},         {"--sram-pj", p.sram_pj},
+      {"--fmul-pj", p.fmul_pj},         {"--fadd-pj", p.fadd_pj},
+      {"--int-add-pj", p.int_add_pj},   {"--int8-add-pj", p.int8_add_pj},
       {"--codebook-pj", p.codebook_pj}, {"--on-chip-mb", p.on_chip_bytes}};
   for (const auto& [name, value] : fields) DEEPCOMP_RETURN_IF_ERROR(check_amount(name, value));
   return Status::Ok();
@@ -101,9 +101,8 @@ Result<Footprint> deployment_footprint(double dense_joules, double compressed_jo
   return f;
 }
 
-Result<Footprint> download_footprint(double dense_bytes, double compressed_bytes,
-                                     double downloads, double kwh_per_gb,
-                                     double kg_co2e_per_kwh) {
+Result<Footprint> download_footprint(double dense_bytes, double compressed_bytes, double downloads,
+                                     double kwh_per_gb, double kg_co2e_per_kwh) {
   DEEPCOMP_RETURN_IF_ERROR(check_amount("dense file bytes", dense_bytes));
   DEEPCOMP_RETURN_IF_ERROR(check_amount("compressed file bytes", compressed_bytes));
   DEEPCOMP_RETURN_IF_ERROR(check_amount("--downloads", downloads));

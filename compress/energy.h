@@ -31,10 +31,10 @@ struct EnergyPrices {
 
 // The work of one weight layer (Gemm, MatMul or Conv) for ONE sample, and its storage.
 struct LayerWork {
-  std::string name;  // the weight tensor
-  std::string kind;  // "fc" or "conv"
-  int64_t weights = 0;     // dense weight count
-  int64_t bias = 0;        // bias elements (stored losslessly in both models)
+  std::string name;     // the weight tensor
+  std::string kind;     // "fc" or "conv"
+  int64_t weights = 0;  // dense weight count
+  int64_t bias = 0;     // bias elements (stored losslessly in both models)
   // Output positions each weight is applied at per sample: 1 for an fc layer, the output's spatial
   // size for a conv layer (MACs = weights x positions).
   int64_t positions = 1;
@@ -108,8 +108,7 @@ Result<Footprint> deployment_footprint(double dense_joules, double compressed_jo
                                        double kg_co2e_per_kwh, double inferences);
 
 // Shipping the model file to `downloads` devices at `kwh_per_gb` (GB = 1e9 bytes).
-Result<Footprint> download_footprint(double dense_bytes, double compressed_bytes,
-                                     double downloads, double kwh_per_gb,
-                                     double kg_co2e_per_kwh);
+Result<Footprint> download_footprint(double dense_bytes, double compressed_bytes, double downloads,
+                                     double kwh_per_gb, double kg_co2e_per_kwh);
 
 }  // namespace deepcomp::compress

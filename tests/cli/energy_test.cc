@@ -23,7 +23,8 @@ nlohmann::json energy_json(const std::string& args) {
   return nlohmann::json::parse(r.out);
 }
 
-constexpr const char* kFixedLatency = " --watts 50 --latency-ms-dense 1 --latency-ms-compressed 0.5";
+constexpr const char* kFixedLatency =
+    " --watts 50 --latency-ms-dense 1 --latency-ms-compressed 0.5";
 
 TEST(EnergyCli, Lenet300ReportsEveryFieldAndCompressedIsCheaper) {
   auto j = energy_json(lenet("lenet-300-100.onnx") + kFixedLatency);
@@ -34,9 +35,9 @@ TEST(EnergyCli, Lenet300ReportsEveryFieldAndCompressedIsCheaper) {
   EXPECT_GT(p["ratio"].get<double>(), 1.0);
   EXPECT_EQ(p["batch"].get<int>(), 1);
   const auto& d = j["deployment"];
-  for (const char* k : {"dense_kwh", "compressed_kwh", "dense_kg_co2e", "compressed_kg_co2e",
-                        "saving_kwh", "saving_kg_co2e", "latency_ms_dense",
-                        "latency_ms_compressed", "power_source", "watts"})
+  for (const char* k :
+       {"dense_kwh", "compressed_kwh", "dense_kg_co2e", "compressed_kg_co2e", "saving_kwh",
+        "saving_kg_co2e", "latency_ms_dense", "latency_ms_compressed", "power_source", "watts"})
     EXPECT_TRUE(d.contains(k)) << k;
   EXPECT_EQ(d["power_source"], "flag");
   EXPECT_EQ(d["watts"].get<double>(), 50.0);
@@ -50,9 +51,9 @@ TEST(EnergyCli, Lenet300ReportsEveryFieldAndCompressedIsCheaper) {
   EXPECT_NEAR(dl["dense_kwh"].get<double>(),
               dl["dense_file_bytes"].get<double>() / 1e9 * 0.06 * 1e6, 1e-9);
   EXPECT_LT(dl["compressed_kwh"].get<double>(), dl["dense_kwh"].get<double>());
-  for (const char* k : {"dram_pj", "sram_pj", "fmul_pj", "fadd_pj", "int_add_pj", "int8_add_pj",
-                        "codebook_pj", "on_chip_mb", "watts", "pue", "carbon", "kwh_per_gb",
-                        "inferences", "downloads"})
+  for (const char* k :
+       {"dram_pj", "sram_pj", "fmul_pj", "fadd_pj", "int_add_pj", "int8_add_pj", "codebook_pj",
+        "on_chip_mb", "watts", "pue", "carbon", "kwh_per_gb", "inferences", "downloads"})
     EXPECT_TRUE(j["assumptions"].contains(k)) << k;
 }
 
@@ -118,7 +119,8 @@ TEST(EnergyCli, RegionPresetSetsCarbonAndUnknownRegionIsAnError) {
   auto j = energy_json(lenet("lenet-300-100.onnx") + kFixedLatency + " --region fr");
   ASSERT_FALSE(j.is_null());
   EXPECT_EQ(j["deployment"]["kg_co2e_per_kwh"].get<double>(), 0.056);
-  EXPECT_NE(j["assumptions"]["carbon"]["source"].get<std::string>().find("France"), std::string::npos);
+  EXPECT_NE(j["assumptions"]["carbon"]["source"].get<std::string>().find("France"),
+            std::string::npos);
   auto bad = run_deepcomp("energy " + lenet("lenet-300-100.onnx") + " --region atlantis");
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_NE(bad.err.find("atlantis"), std::string::npos) << bad.err;
@@ -139,8 +141,8 @@ TEST(EnergyCli, MeasuresLatencyWhenNotGiven) {
 TEST(EnergyCli, UsesAGivenDczAndItsFileSize) {
   const std::string dir = testing::temp_dir();
   const std::string dcz = dir + "/l.dcz";
-  auto c = run_deepcomp("compress " + lenet("lenet-300-100.onnx") + " -o " + dcz +
-                        " -q --prune-fc 0.9");
+  auto c =
+      run_deepcomp("compress " + lenet("lenet-300-100.onnx") + " -o " + dcz + " -q --prune-fc 0.9");
   ASSERT_EQ(c.exit_code, 0) << c.err;
   auto j = energy_json(lenet("lenet-300-100.onnx") + " --compressed " + dcz + kFixedLatency);
   ASSERT_FALSE(j.is_null());
@@ -154,8 +156,8 @@ TEST(EnergyCli, UsesAGivenDczAndItsFileSize) {
 TEST(EnergyCli, TextReportListsAssumptionsAndBadModelIsAnError) {
   auto r = run_deepcomp("energy " + lenet("lenet-300-100.onnx") + kFixedLatency);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  for (const char* s : {"energy per inference", "deployment", "download", "assumptions",
-                        "Horowitz", "Strubell", "Aslan"})
+  for (const char* s : {"energy per inference", "deployment", "download", "assumptions", "Horowitz",
+                        "Strubell", "Aslan"})
     EXPECT_NE(r.out.find(s), std::string::npos) << s;
   const std::string dir = testing::temp_dir();
   testing::write_text(dir + "/bad.onnx", "not a model");
