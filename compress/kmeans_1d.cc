@@ -13,7 +13,16 @@ namespace deepcomp::compress {
 namespace kmeans_internal {
 
 Fixed FixedScale::to_fixed(float x) const {
-  return static_cast<Fixed>(std::rint(std::ldexp(static_cast<double>(x), to_fixed_exp)));
+  const double d = std::rint(static_cast<double>(x) * factor);
+  // Integral doubles below 2^63 convert through int64 (fast); larger ones are a 53-bit mantissa
+  // shifted left, built directly because the generic double -> __int128 conversion is slow.
+  if (std::fabs(d) < 0x1p63) return static_cast<Fixed>(static_cast<int64_t>(d));
+  uint64_t bits;
+  std::memcpy(&bits, &d, 8);
+  const int shift = static_cast<int>((bits >> 52) & 0x7ff) - 1075;  // >= 11 here
+  const Fixed mag = static_cast<Fixed>((bits & ((uint64_t{1} << 52) - 1)) | (uint64_t{1} << 52))
+                    << shift;
+  return d < 0 ? -mag : mag;
 }
 
 float FixedScale::mean(Fixed sum, uint64_t count) const {
@@ -30,7 +39,16 @@ FixedScale fixed_scale_for(std::span<const float> values) {
   const int headroom = 126 - static_cast<int>(std::bit_width(static_cast<uint64_t>(values.size())));
   FixedScale s;
   s.to_fixed_exp = headroom - e;
+  s.factor = std::ldexp(1.0, s.to_fixed_exp);
   return s;
+}
+
+Fixed SortedValues::prefix_sum(size_t d) const {
+  const size_t s = d / kSumStride;
+  Fixed sum = stride_sum[s];
+  for (size_t i = s * kSumStride; i < d; ++i)
+    sum += static_cast<Fixed>(multiplicity(i)) * scale.to_fixed(v[i]);
+  return sum;
 }
 
 namespace {
@@ -42,53 +60,73 @@ uint32_t float_key(float x) {
   return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
 }
 
-// Sorts (key << 32 | index) by key: LSD radix sort in 3 passes of 11 bits; stable, so equal keys
-// keep ascending indices.
-void radix_sort_by_key(std::vector<uint64_t>& items) {
-  if (items.size() < 512) {
-    std::sort(items.begin(), items.end());
+// LSD radix sort of floats by float_key in 3 passes of 11 bits (the histograms of all three
+// digits come from one read); a pass whose digit is the same for every value is skipped.
+void radix_sort_floats(std::vector<float>& values) {
+  const size_t n = values.size();
+  if (n < 512) {
+    std::sort(values.begin(), values.end(),
+              [](float a, float b) { return float_key(a) < float_key(b); });
     return;
   }
-  std::vector<uint64_t> tmp(items.size());
-  for (int shift = 32; shift < 64; shift += 11) {
-    size_t hist[2048] = {};
-    for (uint64_t it : items) ++hist[(it >> shift) & 2047];
+  std::vector<size_t> hist(3 * 2048, 0);
+  for (float x : values) {
+    const uint32_t k = float_key(x);
+    ++hist[k & 2047];
+    ++hist[2048 + ((k >> 11) & 2047)];
+    ++hist[4096 + (k >> 22)];
+  }
+  std::vector<float> tmp(n);
+  for (int pass = 0; pass < 3; ++pass) {
+    size_t* h = hist.data() + 2048 * pass;
+    const int shift = 11 * pass;
+    if (h[(float_key(values[0]) >> shift) & 2047] == n) continue;
     size_t sum = 0;
-    for (size_t& h : hist) {
-      const size_t c = h;
-      h = sum;
+    for (int b = 0; b < 2048; ++b) {
+      const size_t c = h[b];
+      h[b] = sum;
       sum += c;
     }
-    for (uint64_t it : items) tmp[hist[(it >> shift) & 2047]++] = it;
-    items.swap(tmp);
+    for (float x : values) tmp[h[(float_key(x) >> shift) & 2047]++] = x;
+    values.swap(tmp);
   }
 }
 
 }  // namespace
 
-SortedValues sort_values(std::span<const float> values) {
+SortedValues sort_values(std::vector<float> values) {
   SortedValues sv;
   sv.scale = fixed_scale_for(values);
-  std::vector<uint64_t> items(values.size());
-  for (size_t i = 0; i < values.size(); ++i) {
-    items[i] = (static_cast<uint64_t>(float_key(values[i])) << 32) | i;
-  }
-  radix_sort_by_key(items);
-  sv.rank.resize(values.size());
-  sv.count.push_back(0);
-  sv.sum.push_back(0);
-  for (uint64_t it : items) {
-    const uint32_t idx = static_cast<uint32_t>(it);
-    const float x = values[idx];
-    if (sv.v.empty() || x != sv.v.back()) {
-      sv.v.push_back(x == 0.0f ? 0.0f : x);  // -0 and +0 merge as +0
-      sv.count.push_back(sv.count.back());
-      sv.sum.push_back(sv.sum.back());
+  radix_sort_floats(values);
+  const size_t n = values.size();
+  for (float& x : values)
+    if (x == 0.0f) x = 0.0f;  // -0 and +0 merge as +0 (the sort put every -0 right before +0)
+  size_t m = n == 0 ? 0 : 1;
+  for (size_t i = 1; i < n; ++i) m += values[i] != values[i - 1];
+  if (m < n) {
+    // Duplicates: compact in place and keep prefix counts.
+    sv.count.assign(m + 1, 0);
+    size_t w = 0;
+    for (size_t i = 0; i < n; ++i) {
+      if (i > 0 && values[i] == values[w - 1]) {
+        ++sv.count[w];
+        continue;
+      }
+      values[w] = values[i];
+      sv.count[w + 1] = sv.count[w] + 1;
+      ++w;
     }
-    ++sv.count.back();
-    sv.sum.back() += sv.scale.to_fixed(x);
-    sv.rank[idx] = static_cast<uint32_t>(sv.v.size() - 1);
+    values.resize(m);
+    values.shrink_to_fit();
   }
+  sv.v = std::move(values);
+  sv.stride_sum.resize(m / SortedValues::kSumStride + 1);
+  Fixed sum = 0;
+  for (size_t d = 0; d < m; ++d) {
+    if (d % SortedValues::kSumStride == 0) sv.stride_sum[d / SortedValues::kSumStride] = sum;
+    sum += static_cast<Fixed>(sv.multiplicity(d)) * sv.scale.to_fixed(sv.v[d]);
+  }
+  if (m % SortedValues::kSumStride == 0) sv.stride_sum[m / SortedValues::kSumStride] = sum;
   return sv;
 }
 
@@ -152,38 +190,37 @@ void assign_sorted(const SortedValues& sv, const std::vector<float>& c, std::vec
   }
 }
 
-// Drops empty clusters, labels every input value and computes the inertia.
-KMeansResult finish_sorted(const SortedValues& sv, const std::vector<float>& c,
-                           const std::vector<uint32_t>& b, int iterations) {
-  KMeansResult r;
+// Drops empty clusters and computes the inertia; labels come later from the lower bounds.
+KMeansFit finish_sorted(const SortedValues& sv, const std::vector<float>& c,
+                        const std::vector<uint32_t>& b, int iterations) {
+  KMeansFit r;
   r.iterations = iterations;
-  std::vector<uint16_t> cluster_of(sv.m());
   for (size_t j = 0; j < c.size(); ++j) {
     if (b[j] == b[j + 1]) continue;
-    const uint16_t label = static_cast<uint16_t>(r.centroids.size());
     r.centroids.push_back(c[j]);
+    r.lower_bounds.push_back(sv.v[b[j]]);
     for (uint32_t d = b[j]; d < b[j + 1]; ++d) {
       const double diff = static_cast<double>(sv.v[d]) - c[j];
-      r.inertia += static_cast<double>(sv.count[d + 1] - sv.count[d]) * diff * diff;
-      cluster_of[d] = label;
+      r.inertia += static_cast<double>(sv.multiplicity(d)) * diff * diff;
     }
   }
-  r.labels.resize(sv.rank.size());
-  for (size_t i = 0; i < sv.rank.size(); ++i) r.labels[i] = cluster_of[sv.rank[i]];
   return r;
 }
 
-KMeansResult lloyd_sorted(const SortedValues& sv, std::vector<float> c, int max_iters) {
+KMeansFit lloyd_sorted(const SortedValues& sv, std::vector<float> c, int max_iters) {
   // Repeated centroids are merged: with strictly ascending centroids, means of consecutive
   // intervals stay strictly ascending, which the boundary search relies on.
   c.erase(std::unique(c.begin(), c.end()), c.end());
   std::vector<uint32_t> b, next;
+  std::vector<Fixed> sums;
   assign_sorted(sv, c, &b);
   int iters = 0;
   while (iters < max_iters) {
+    sums.resize(b.size());
+    for (size_t j = 0; j < b.size(); ++j) sums[j] = sv.prefix_sum(b[j]);
     for (size_t j = 0; j < c.size(); ++j) {
-      const uint64_t cnt = sv.count[b[j + 1]] - sv.count[b[j]];
-      if (cnt > 0) c[j] = sv.scale.mean(sv.sum[b[j + 1]] - sv.sum[b[j]], cnt);
+      const uint64_t cnt = sv.prefix_count(b[j + 1]) - sv.prefix_count(b[j]);
+      if (cnt > 0) c[j] = sv.scale.mean(sums[j + 1] - sums[j], cnt);
     }
     ++iters;
     assign_sorted(sv, c, &next);
@@ -217,18 +254,19 @@ Result<KMeansInit> parse_kmeans_init(std::string_view name) {
 
 namespace {
 
-Result<std::vector<float>> initial_from_sorted(std::span<const float> values,
-                                               const SortedValues& sv,
+Result<std::vector<float>> initial_from_sorted(const SortedValues& sv,
+                                               kmeans_internal::InputDraws& draws,
                                                const KMeansOptions& options) {
   if (options.init != KMeansInit::kOptimal) {
-    return kmeans_internal::init_centroids(values, sv, options);
+    return kmeans_internal::init_centroids(sv, draws, options);
   }
   const std::vector<uint32_t> cuts = kmeans_internal::optimal_boundaries(sv, options.k);
   std::vector<float> c;
   uint32_t a = 0;
   for (size_t j = 0; j <= cuts.size(); ++j) {
     const uint32_t e = j < cuts.size() ? cuts[j] : static_cast<uint32_t>(sv.m());
-    c.push_back(sv.scale.mean(sv.sum[e] - sv.sum[a], sv.count[e] - sv.count[a]));
+    c.push_back(sv.scale.mean(sv.prefix_sum(e) - sv.prefix_sum(a),
+                              sv.prefix_count(e) - sv.prefix_count(a)));
     a = e;
   }
   return c;
@@ -242,23 +280,56 @@ Status check_options(const KMeansOptions& options) {
   return Status::Ok();
 }
 
+KMeansResult with_labels(KMeansFit fit, std::span<const float> values) {
+  KMeansResult r;
+  r.labels.resize(values.size());
+  for (size_t i = 0; i < values.size(); ++i) r.labels[i] = fit.label(values[i]);
+  r.centroids = std::move(fit.centroids);
+  r.inertia = fit.inertia;
+  r.iterations = fit.iterations;
+  return r;
+}
+
 }  // namespace
+
+uint16_t KMeansFit::label(float x) const {
+  // Branchless binary search for the last lower bound <= x (the first one is never compared:
+  // every value is at least the smallest lower bound).
+  const float* base = lower_bounds.data();
+  size_t len = lower_bounds.size();
+  while (len > 1) {
+    const size_t half = len / 2;
+    base = base[half] <= x ? base + half : base;
+    len -= half;
+  }
+  return static_cast<uint16_t>(base - lower_bounds.data());
+}
+
+Result<KMeansFit> kmeans_1d_fit(std::vector<float> values, const KMeansOptions& options) {
+  DEEPCOMP_RETURN_IF_ERROR(check_options(options));
+  DEEPCOMP_RETURN_IF_ERROR(check_values(values));
+  if (values.empty()) return KMeansFit();
+  kmeans_internal::InputDraws draws = kmeans_internal::draw_from_input(values, options);
+  const SortedValues sv = kmeans_internal::sort_values(std::move(values));
+  DEEPCOMP_ASSIGN_OR_RETURN(std::vector<float> c, initial_from_sorted(sv, draws, options));
+  return lloyd_sorted(sv, std::move(c), options.max_iters);
+}
 
 Result<std::vector<float>> kmeans_1d_initial_centroids(std::span<const float> values,
                                                        const KMeansOptions& options) {
   DEEPCOMP_RETURN_IF_ERROR(check_options(options));
   DEEPCOMP_RETURN_IF_ERROR(check_values(values));
   if (values.empty()) return std::vector<float>();
-  return initial_from_sorted(values, kmeans_internal::sort_values(values), options);
+  kmeans_internal::InputDraws draws = kmeans_internal::draw_from_input(values, options);
+  return initial_from_sorted(
+      kmeans_internal::sort_values(std::vector<float>(values.begin(), values.end())), draws,
+      options);
 }
 
 Result<KMeansResult> kmeans_1d(std::span<const float> values, const KMeansOptions& options) {
-  DEEPCOMP_RETURN_IF_ERROR(check_options(options));
-  DEEPCOMP_RETURN_IF_ERROR(check_values(values));
-  if (values.empty()) return KMeansResult();
-  const SortedValues sv = kmeans_internal::sort_values(values);
-  DEEPCOMP_ASSIGN_OR_RETURN(std::vector<float> c, initial_from_sorted(values, sv, options));
-  return lloyd_sorted(sv, std::move(c), options.max_iters);
+  DEEPCOMP_ASSIGN_OR_RETURN(KMeansFit fit,
+                            kmeans_1d_fit(std::vector<float>(values.begin(), values.end()), options));
+  return with_labels(std::move(fit), values);
 }
 
 Result<KMeansResult> kmeans_1d_lloyd(std::span<const float> values,
@@ -266,9 +337,11 @@ Result<KMeansResult> kmeans_1d_lloyd(std::span<const float> values,
   DEEPCOMP_RETURN_IF_ERROR(check_values(values));
   DEEPCOMP_RETURN_IF_ERROR(check_centroids(initial_centroids));
   if (values.empty()) return KMeansResult();
-  return lloyd_sorted(kmeans_internal::sort_values(values),
-                      std::vector<float>(initial_centroids.begin(), initial_centroids.end()),
-                      max_iters);
+  return with_labels(
+      lloyd_sorted(kmeans_internal::sort_values(std::vector<float>(values.begin(), values.end())),
+                   std::vector<float>(initial_centroids.begin(), initial_centroids.end()),
+                   max_iters),
+      values);
 }
 
 Result<KMeansResult> kmeans_1d_naive_lloyd(std::span<const float> values,

@@ -66,6 +66,21 @@ struct KMeansResult {
   int iterations = 0;            // Lloyd updates made (including the one that changed nothing)
 };
 
+// The clustering without per-value labels, for large inputs: the centroids and, per centroid,
+// the smallest value in its cluster. label(x) gives the cluster of any value x of the input
+// (binary search over the lower bounds, identical to the labels kmeans_1d returns).
+struct KMeansFit {
+  std::vector<float> centroids;     // strictly ascending, at most k
+  std::vector<float> lower_bounds;  // per centroid: the smallest input value assigned to it
+  double inertia = 0;
+  int iterations = 0;
+  uint16_t label(float x) const;
+};
+
+// Same clustering as kmeans_1d, consuming `values` (sorted in place: pass it with std::move to
+// avoid a copy). Peak memory: about twice the values during the sort, then about 1.1x.
+Result<KMeansFit> kmeans_1d_fit(std::vector<float> values, const KMeansOptions& options);
+
 // Clusters `values` (finite; error otherwise, or for k outside 1..65536). An empty input gives an
 // empty result. Deterministic for given values and options.
 Result<KMeansResult> kmeans_1d(std::span<const float> values, const KMeansOptions& options);

@@ -46,21 +46,23 @@ std::vector<float> density_init(const SortedValues& sv, int k) {
   for (int i = 0; i < k; ++i) {
     // Rank floor((i + 0.5) n / k), in integers to avoid rounding at exact bin edges.
     const uint64_t r = (2 * static_cast<uint64_t>(i) + 1) * n / (2 * static_cast<uint64_t>(k));
-    const size_t d = static_cast<size_t>(
-        std::upper_bound(sv.count.begin(), sv.count.end(), r) - sv.count.begin() - 1);
+    // The distinct value holding rank r (implicit counts: rank r is distinct value r).
+    const size_t d = sv.count.empty()
+                         ? static_cast<size_t>(r)
+                         : static_cast<size_t>(std::upper_bound(sv.count.begin(), sv.count.end(), r) -
+                                               sv.count.begin() - 1);
     c[i] = sv.v[d];
   }
   return c;
 }
 
-std::vector<float> random_init(std::span<const float> values, int k, uint64_t seed) {
+std::vector<float> random_init(std::span<const float> values, int k, std::mt19937_64& rng) {
   const uint64_t n = values.size();
   std::vector<float> c;
   if (n <= static_cast<uint64_t>(k)) {
     c.assign(values.begin(), values.end());
   } else {
     // Floyd's algorithm: k distinct positions, each subset equally likely.
-    std::mt19937_64 rng(seed);
     std::set<uint64_t> chosen;
     for (uint64_t j = n - k; j < n; ++j) {
       const uint64_t t = uniform_below(rng, j + 1);
@@ -75,14 +77,13 @@ std::vector<float> random_init(std::span<const float> values, int k, uint64_t se
 // k-means++ on the distinct values, weighted by multiplicity. A new centre only changes the
 // distances of values between its neighbouring centres, and sampling walks block sums, so each
 // step costs about O(m / k + sqrt(m)) rather than O(m).
-std::vector<float> kmeanspp_init(std::span<const float> values, const SortedValues& sv, int k,
-                                 uint64_t seed, int trials) {
+std::vector<float> kmeanspp_init(const SortedValues& sv, float first, std::mt19937_64& rng, int k,
+                                 int trials) {
   const size_t m = sv.m();
   constexpr size_t kBlock = 1024;
   const size_t blocks = (m + kBlock - 1) / kBlock;
   std::vector<double> weight(m, 0.0), block_sum(blocks, 0.0);
   std::set<size_t> centres;
-  std::mt19937_64 rng(seed);
 
   auto add_centre = [&](size_t p) {
     auto it = centres.insert(p).first;
@@ -92,7 +93,7 @@ std::vector<float> kmeanspp_init(std::span<const float> values, const SortedValu
       double d = std::fabs(static_cast<double>(sv.v[i]) - sv.v[p]);
       if (left > 0) d = std::min(d, std::fabs(static_cast<double>(sv.v[i]) - sv.v[left - 1]));
       if (right < m) d = std::min(d, std::fabs(static_cast<double>(sv.v[right]) - sv.v[i]));
-      weight[i] = static_cast<double>(sv.count[i + 1] - sv.count[i]) * d * d;
+      weight[i] = static_cast<double>(sv.multiplicity(i)) * d * d;
     }
     // Recompute touched block sums from scratch so that no rounding drift accumulates.
     for (size_t b = left / kBlock; b < blocks && b * kBlock < right; ++b) {
@@ -134,13 +135,13 @@ std::vector<float> kmeanspp_init(std::span<const float> values, const SortedValu
     double change = 0;
     for (size_t i = left; i < right; ++i) {
       const double d = static_cast<double>(sv.v[i]) - sv.v[p];
-      const double w = static_cast<double>(sv.count[i + 1] - sv.count[i]) * d * d;
+      const double w = static_cast<double>(sv.multiplicity(i)) * d * d;
       if (w < weight[i]) change += w - weight[i];
     }
     return change;
   };
 
-  add_centre(distinct_index_of(sv, values[uniform_below(rng, values.size())]));
+  add_centre(distinct_index_of(sv, first));
   while (centres.size() < static_cast<size_t>(k)) {
     double total = 0;
     for (double s : block_sum) total += s;
@@ -166,14 +167,26 @@ std::vector<float> kmeanspp_init(std::span<const float> values, const SortedValu
 
 }  // namespace
 
-std::vector<float> init_centroids(std::span<const float> values, const SortedValues& sv,
+InputDraws draw_from_input(std::span<const float> values, const KMeansOptions& options) {
+  InputDraws draws;
+  draws.rng.seed(options.seed);
+  if (values.empty()) return draws;
+  if (options.init == KMeansInit::kRandom) {
+    draws.random_centroids = random_init(values, options.k, draws.rng);
+  } else if (options.init == KMeansInit::kKMeansPlusPlus) {
+    draws.kmeanspp_first = values[uniform_below(draws.rng, values.size())];
+  }
+  return draws;
+}
+
+std::vector<float> init_centroids(const SortedValues& sv, InputDraws& draws,
                                   const KMeansOptions& options) {
   switch (options.init) {
     case KMeansInit::kLinear: return linear_init(sv, options.k);
     case KMeansInit::kDensity: return density_init(sv, options.k);
-    case KMeansInit::kRandom: return random_init(values, options.k, options.seed);
+    case KMeansInit::kRandom: return draws.random_centroids;
     case KMeansInit::kKMeansPlusPlus:
-      return kmeanspp_init(values, sv, options.k, options.seed,
+      return kmeanspp_init(sv, draws.kmeanspp_first, draws.rng, options.k,
                            options.kmeanspp_trials > 0
                                ? options.kmeanspp_trials
                                : 2 + static_cast<int>(std::log(static_cast<double>(options.k))));

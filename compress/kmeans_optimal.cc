@@ -23,15 +23,17 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 // subtraction of sum^2 / count accurate).
 class IntervalCost {
  public:
-  explicit IntervalCost(const SortedValues& sv) : c_(sv.count) {
+  explicit IntervalCost(const SortedValues& sv) {
     const size_t m = sv.m();
+    c_.resize(m + 1);
+    for (size_t i = 0; i <= m; ++i) c_[i] = sv.prefix_count(i);
     double mean = 0;
-    for (size_t i = 0; i < m; ++i) mean += static_cast<double>(sv.count[i + 1] - sv.count[i]) * sv.v[i];
+    for (size_t i = 0; i < m; ++i) mean += static_cast<double>(sv.multiplicity(i)) * sv.v[i];
     mean /= static_cast<double>(sv.n());
     s1_.assign(m + 1, 0.0);
     s2_.assign(m + 1, 0.0);
     for (size_t i = 0; i < m; ++i) {
-      const double w = static_cast<double>(sv.count[i + 1] - sv.count[i]);
+      const double w = static_cast<double>(sv.multiplicity(i));
       const double x = static_cast<double>(sv.v[i]) - mean;
       s1_[i + 1] = s1_[i] + w * x;
       s2_[i + 1] = s2_[i] + w * x * x;
@@ -45,7 +47,7 @@ class IntervalCost {
   }
 
  private:
-  const std::vector<uint64_t>& c_;
+  std::vector<uint64_t> c_;
   std::vector<double> s1_, s2_;
 };
 
@@ -165,7 +167,8 @@ namespace deepcomp::compress {
 
 double kmeans_1d_optimal_sse_quadratic(std::span<const float> values, int k) {
   if (values.empty() || k < 1) return 0;
-  const kmeans_internal::SortedValues sv = kmeans_internal::sort_values(values);
+  const kmeans_internal::SortedValues sv =
+      kmeans_internal::sort_values(std::vector<float>(values.begin(), values.end()));
   const kmeans_internal::IntervalCost cost(sv);
   const size_t m = sv.m();
   const int l = static_cast<int>(std::min<size_t>(k, m));

@@ -243,11 +243,11 @@ double partition_sse(const kmeans_internal::SortedValues& sv, const std::vector<
     const size_t b = j < cuts.size() ? cuts[j] : sv.m();
     double sum = 0, cnt = 0;
     for (size_t d = a; d < b; ++d) {
-      sum += double(sv.count[d + 1] - sv.count[d]) * sv.v[d];
-      cnt += double(sv.count[d + 1] - sv.count[d]);
+      sum += double(sv.multiplicity(d)) * sv.v[d];
+      cnt += double(sv.multiplicity(d));
     }
     for (size_t d = a; d < b; ++d) {
-      sse += double(sv.count[d + 1] - sv.count[d]) * (sv.v[d] - sum / cnt) * (sv.v[d] - sum / cnt);
+      sse += double(sv.multiplicity(d)) * (sv.v[d] - sum / cnt) * (sv.v[d] - sum / cnt);
     }
     a = b;
   }
