@@ -41,6 +41,7 @@ struct CompressArgs {
   std::string train_images, train_labels, val_images, val_labels;
   train::Preprocess pre;
   train::RetrainOptions retrain_options;
+  std::string optimizer = "sgd", lr_schedule = "constant";
 };
 
 // Sets up retraining before compress_model runs: the trainer (rejecting ops without a backward
@@ -57,13 +58,13 @@ Status setup_retrain(const CompressArgs& args, const Model& model, bool show_pro
     return Status::Error("--retrain needs --train-images and --train-labels");
   if (args.val_images.empty() != args.val_labels.empty())
     return Status::Error("--val-images and --val-labels go together");
-  const train::SgdOptions& sgd = args.retrain_options.sgd;
-  if (!(sgd.lr > 0) || !std::isfinite(sgd.lr)) return Status::Error("--lr must be > 0");
-  if (!(sgd.momentum >= 0 && sgd.momentum < 1)) return Status::Error("--momentum must be in [0, 1)");
-  if (!(sgd.weight_decay >= 0)) return Status::Error("--weight-decay must be >= 0");
-  if (sgd.batch < 1) return Status::Error("--batch must be >= 1");
-  if (args.retrain_options.epochs_prune < 0 || args.retrain_options.epochs_share < 0)
+  train::RetrainOptions options = args.retrain_options;
+  DEEPCOMP_ASSIGN_OR_RETURN(options.optim.kind, train::parse_optimizer(args.optimizer));
+  DEEPCOMP_ASSIGN_OR_RETURN(options.optim.schedule, train::parse_lr_schedule(args.lr_schedule));
+  DEEPCOMP_RETURN_IF_ERROR(train::validate_optimizer(options.optim));
+  if (options.epochs_prune < 0 || options.epochs_share < 0)
     return Status::Error("--epochs-prune / --epochs-share must be >= 0");
+  if (!(options.share_lr_scale > 0)) return Status::Error("--share-lr-scale must be > 0");
   DEEPCOMP_ASSIGN_OR_RETURN(out->trainer, train::Trainer::create(model));
   DEEPCOMP_ASSIGN_OR_RETURN(out->train_set, train::load_dataset(args.train_images, args.train_labels,
                                                                 args.pre, *out->trainer));
@@ -77,7 +78,6 @@ Status setup_retrain(const CompressArgs& args, const Model& model, bool show_pro
     out->eval_set.x.resize(static_cast<size_t>(n * out->eval_set.sample));
     out->eval_set.labels.resize(static_cast<size_t>(n));
   }
-  train::RetrainOptions options = args.retrain_options;
   if (show_progress) {
     options.on_epoch = [](const train::EpochLog& log) {
       std::fprintf(stderr, "retrain %s epoch %d/%d: loss %.4f, accuracy %.2f%%\n",
@@ -306,16 +306,23 @@ std::function<int()> setup(CLI::App& app) {
                       "Epochs of masked fine-tuning after each pruning step")->default_val(1);
   retrain->add_option("--epochs-share", args->retrain_options.epochs_share,
                       "Epochs of centroid fine-tuning after weight sharing")->default_val(1);
-  retrain->add_option("--lr", args->retrain_options.sgd.lr, "SGD learning rate")->default_val(0.01);
+  retrain->add_option("--optimizer", args->optimizer,
+                      "sgd (torch.optim.SGD: momentum, weight decay) or adam (torch.optim.Adam)")
+      ->default_val("sgd");
+  retrain->add_option("--lr", args->retrain_options.optim.lr, "Learning rate")->default_val(0.01);
+  retrain->add_option("--lr-schedule", args->lr_schedule,
+                      "Per phase: constant, cosine (to 0 over the phase's steps) or step (/10 at "
+                      "1/2, /100 at 3/4 of the phase)")
+      ->default_val("constant");
   retrain->add_option("--share-lr-scale", args->retrain_options.share_lr_scale,
                       "Centroid learning rate = lr x this")->default_val(1.0);
-  retrain->add_option("--momentum", args->retrain_options.sgd.momentum, "SGD momentum")
+  retrain->add_option("--momentum", args->retrain_options.optim.momentum, "SGD momentum")
       ->default_val(0.9);
-  retrain->add_option("--weight-decay", args->retrain_options.sgd.weight_decay,
-                      "SGD weight decay (L2)")->default_val(0.0);
-  retrain->add_option("--batch", args->retrain_options.sgd.batch, "Mini-batch size")
+  retrain->add_option("--weight-decay", args->retrain_options.optim.weight_decay,
+                      "Weight decay (L2, added to the gradient)")->default_val(0.0);
+  retrain->add_option("--batch", args->retrain_options.optim.batch, "Mini-batch size")
       ->default_val(64);
-  retrain->add_option("--train-seed", args->retrain_options.sgd.seed,
+  retrain->add_option("--train-seed", args->retrain_options.optim.seed,
                       "Seed of the batch order")->default_val(0);
   retrain->add_option("--prune-steps", args->options.prune_steps,
                       "Prune in this many steps of increasing sparsity, retraining after each")

@@ -92,35 +92,19 @@ void gather(const Dataset& data, const std::vector<int64_t>& order, int64_t begi
   }
 }
 
-// torch.optim.SGD: d = g + wd*w; buf = momentum*buf + d; w -= lr*buf.
-void sgd_step(std::vector<float>& w, const std::vector<float>& g, std::vector<float>& buf,
-              const SgdOptions& o, const std::vector<uint8_t>* mask) {
-  const float lr = static_cast<float>(o.lr), mom = static_cast<float>(o.momentum),
-              wd = static_cast<float>(o.weight_decay);
-  for (size_t k = 0; k < w.size(); ++k) {
-    if (mask != nullptr && !(*mask)[k]) {
-      w[k] = 0.0f;
-      buf[k] = 0.0f;
-      continue;
-    }
-    const float d = g[k] + wd * w[k];
-    buf[k] = mom * buf[k] + d;
-    w[k] -= lr * buf[k];
-  }
-}
-
 }  // namespace
 
-Result<EpochLog> sgd_epoch(const Trainer& trainer, Model& model, const Dataset& data,
-                           const std::vector<int64_t>& order, const SgdOptions& sgd,
-                           const std::vector<std::vector<uint8_t>>* masks,
-                           std::vector<std::vector<float>>* momentum) {
+std::vector<size_t> param_sizes(const Trainer& trainer, const Model& model) {
+  std::vector<size_t> sizes;
+  for (size_t t : trainer.params()) sizes.push_back(model.tensors[t].values.size());
+  return sizes;
+}
+
+Result<EpochLog> train_epoch(const Trainer& trainer, Model& model, const Dataset& data,
+                             const std::vector<int64_t>& order, Optimizer& opt,
+                             const std::vector<std::vector<uint8_t>>* masks, PhaseClock* clock) {
   const std::vector<size_t>& params = trainer.params();
-  if (momentum->size() != params.size()) {
-    momentum->resize(params.size());
-    for (size_t p = 0; p < params.size(); ++p)
-      (*momentum)[p].assign(model.tensors[params[p]].values.size(), 0.0f);
-  }
+  const int batch = opt.options().batch;
   EpochLog log;
   std::vector<float> x;
   std::vector<int32_t> y;
@@ -128,17 +112,19 @@ Result<EpochLog> sgd_epoch(const Trainer& trainer, Model& model, const Dataset& 
   int64_t correct = 0;
   double loss_sum = 0;
   const int64_t n = static_cast<int64_t>(order.size());
-  for (int64_t begin = 0; begin < n; begin += sgd.batch) {
-    const int64_t count = std::min<int64_t>(sgd.batch, n - begin);
+  for (int64_t begin = 0; begin < n; begin += batch) {
+    const int64_t count = std::min<int64_t>(batch, n - begin);
     gather(data, order, begin, count, &x, &y);
     DEEPCOMP_ASSIGN_OR_RETURN(BatchResult r, trainer.gradients(model, x.data(), y.data(), count, &grads));
     loss_sum += r.loss * static_cast<double>(count);
     correct += r.correct;
+    const double lr = scheduled_lr(opt.options(), clock->step++, clock->total);
+    opt.begin_step();
     for (size_t p = 0; p < params.size(); ++p) {
       const size_t t = params[p];
       const std::vector<uint8_t>* mask =
           masks != nullptr && !(*masks)[t].empty() ? &(*masks)[t] : nullptr;
-      sgd_step(model.tensors[t].values, grads[p], (*momentum)[p], sgd, mask);
+      opt.update(p, model.tensors[t].values, grads[p], lr, mask);
     }
   }
   log.loss = loss_sum / static_cast<double>(std::max<int64_t>(n, 1));
@@ -150,11 +136,14 @@ Status Retrainer::after_prune(Model& model, const std::vector<std::vector<uint8_
   const auto start = std::chrono::steady_clock::now();
   DEEPCOMP_ASSIGN_OR_RETURN(double pruned, evaluate(trainer_, model, eval_));
   if (prune_round_ == 0) accuracy_.after_prune = pruned;
-  std::vector<std::vector<float>> momentum;
+  Optimizer opt(options_.optim, param_sizes(trainer_, model));
+  PhaseClock clock;
+  clock.total = options_.epochs_prune * batches_per_epoch(train_.n, options_.optim.batch);
   for (int e = 0; e < options_.epochs_prune; ++e) {
-    const std::vector<int64_t> order = epoch_order(train_.n, options_.sgd.seed, prune_round_ * 1000 + e);
-    DEEPCOMP_ASSIGN_OR_RETURN(EpochLog log, sgd_epoch(trainer_, model, train_, order, options_.sgd,
-                                                      &masks, &momentum));
+    const std::vector<int64_t> order =
+        epoch_order(train_.n, options_.optim.seed, prune_round_ * 1000 + e);
+    DEEPCOMP_ASSIGN_OR_RETURN(EpochLog log,
+                              train_epoch(trainer_, model, train_, order, opt, &masks, &clock));
     log.phase = "prune";
     log.epoch = e + 1;
     log.epochs = options_.epochs_prune;
@@ -182,36 +171,44 @@ Status Retrainer::after_share(Model& model, std::vector<compress::SharedLayer>& 
   for (size_t p = 0; p < params.size(); ++p)
     for (size_t l = 0; l < layers.size(); ++l)
       if (layers[l].tensor == params[p]) layer_of_param[p] = static_cast<int>(l);
-  std::vector<std::vector<float>> momentum(params.size()), centroid_momentum(layers.size());
-  for (size_t p = 0; p < params.size(); ++p) momentum[p].assign(model.tensors[params[p]].values.size(), 0.0f);
-  for (size_t l = 0; l < layers.size(); ++l) centroid_momentum[l].assign(layers[l].codebook.size(), 0.0f);
-  SgdOptions centroid_sgd = options_.sgd;
-  centroid_sgd.lr *= options_.share_lr_scale;
-  centroid_sgd.weight_decay = 0;  // no decay on shared values (keeps them at the data's scale)
+  Optimizer opt(options_.optim, param_sizes(trainer_, model));
+  OptimizerOptions centroid_options = options_.optim;
+  centroid_options.lr *= options_.share_lr_scale;
+  centroid_options.weight_decay = 0;  // no decay on shared values (keeps them at the data's scale)
+  std::vector<size_t> codebook_sizes;
+  for (const compress::SharedLayer& l : layers) codebook_sizes.push_back(l.codebook.size());
+  Optimizer centroid_opt(centroid_options, codebook_sizes);
+  PhaseClock clock;
+  clock.total = options_.epochs_share * batches_per_epoch(train_.n, options_.optim.batch);
   std::vector<float> x;
   std::vector<int32_t> y;
   std::vector<std::vector<float>> grads;
   for (int e = 0; e < options_.epochs_share; ++e) {
-    const std::vector<int64_t> order = epoch_order(train_.n, options_.sgd.seed, 500 + e);
+    const std::vector<int64_t> order = epoch_order(train_.n, options_.optim.seed, 500 + e);
     double loss_sum = 0;
     int64_t correct = 0;
-    for (int64_t begin = 0; begin < train_.n; begin += options_.sgd.batch) {
-      const int64_t count = std::min<int64_t>(options_.sgd.batch, train_.n - begin);
+    for (int64_t begin = 0; begin < train_.n; begin += options_.optim.batch) {
+      const int64_t count = std::min<int64_t>(options_.optim.batch, train_.n - begin);
       gather(train_, order, begin, count, &x, &y);
       DEEPCOMP_ASSIGN_OR_RETURN(BatchResult r, trainer_.gradients(model, x.data(), y.data(), count, &grads));
       loss_sum += r.loss * static_cast<double>(count);
       correct += r.correct;
+      const double lr = scheduled_lr(options_.optim, clock.step, clock.total);
+      const double centroid_lr = scheduled_lr(centroid_options, clock.step, clock.total);
+      ++clock.step;
+      opt.begin_step();
+      centroid_opt.begin_step();
       for (size_t p = 0; p < params.size(); ++p) {
         const int l = layer_of_param[p];
-        if (l < 0) {  // not shared (biases): plain SGD
-          sgd_step(model.tensors[params[p]].values, grads[p], momentum[p], options_.sgd, nullptr);
+        if (l < 0) {  // not shared (biases): trained as plain parameters
+          opt.update(p, model.tensors[params[p]].values, grads[p], lr, nullptr);
           continue;
         }
         compress::SharedLayer& layer = layers[static_cast<size_t>(l)];
         std::vector<float> cg(layer.codebook.size(), 0.0f);
         for (size_t k = 0; k < layer.positions.size(); ++k)
           cg[layer.labels[k]] += grads[p][static_cast<size_t>(layer.positions[k])];
-        sgd_step(layer.codebook, cg, centroid_momentum[static_cast<size_t>(l)], centroid_sgd, nullptr);
+        centroid_opt.update(static_cast<size_t>(l), layer.codebook, cg, centroid_lr, nullptr);
         for (size_t k = 0; k < layer.positions.size(); ++k)
           model.tensors[params[p]].values[static_cast<size_t>(layer.positions[k])] =
               layer.codebook[layer.labels[k]];

@@ -16,6 +16,7 @@
 #include "compress/pipeline.h"
 #include "core/model.h"
 #include "core/status.h"
+#include "train/optimizer.h"
 #include "train/trainer.h"
 
 namespace deepcomp::train {
@@ -42,14 +43,6 @@ Result<Dataset> load_dataset(const std::string& images, const std::string& label
 // Top-1 accuracy (0..1) of `model` on `data`.
 Result<double> evaluate(const Trainer& trainer, const Model& model, const Dataset& data);
 
-struct SgdOptions {
-  double lr = 0.01;
-  double momentum = 0.9;
-  double weight_decay = 0.0;
-  int batch = 64;
-  uint64_t seed = 0;
-};
-
 // The epoch's sample order: Fisher-Yates with std::mt19937_64(seed + epoch), j = rng() % (i + 1)
 // for i = n-1 down to 1 (spelled out so other implementations can reproduce it).
 std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int epoch);
@@ -60,19 +53,32 @@ struct EpochLog {
   double loss = 0, accuracy = 0;  // training mean loss and top-1 over the epoch
 };
 
-// One epoch of SGD (momentum, weight decay as PyTorch's torch.optim.SGD) over `data` in the
-// given order. `masks` (per Model tensor, empty = all trainable) keeps pruned weights at 0.
-// `momentum` holds per-parameter buffers across epochs (resized on first use).
-Result<EpochLog> sgd_epoch(const Trainer& trainer, Model& model, const Dataset& data,
-                           const std::vector<int64_t>& order, const SgdOptions& sgd,
-                           const std::vector<std::vector<uint8_t>>* masks,
-                           std::vector<std::vector<float>>* momentum);
+// Where a phase is in its learning-rate schedule: the next mini-batch step and the phase's total.
+struct PhaseClock {
+  int64_t step = 0;
+  int64_t total = 0;
+};
+
+// Mini-batches in one epoch of n samples.
+inline int64_t batches_per_epoch(int64_t n, int batch) { return (n + batch - 1) / batch; }
+
+// One epoch over `data` in the given order, updating every trainer parameter with `opt` at the
+// scheduled learning rate (opt.options().schedule over clock->total steps; clock->step advances).
+// `masks` (per Model tensor, empty = all trainable) keeps pruned weights at 0. `opt` holds one
+// state vector per trainer.params() entry.
+Result<EpochLog> train_epoch(const Trainer& trainer, Model& model, const Dataset& data,
+                             const std::vector<int64_t>& order, Optimizer& opt,
+                             const std::vector<std::vector<uint8_t>>* masks, PhaseClock* clock);
+
+// Element counts of the trainer's parameters (to size an Optimizer).
+std::vector<size_t> param_sizes(const Trainer& trainer, const Model& model);
 
 struct RetrainOptions {
-  SgdOptions sgd;
+  OptimizerOptions optim;
   int epochs_prune = 1;
   int epochs_share = 1;
-  // Centroid updates use lr * share_lr_scale (the summed cluster gradient is large).
+  // Centroid updates use lr * share_lr_scale (the summed cluster gradient is large) and no weight
+  // decay; the same optimizer kind and schedule.
   double share_lr_scale = 1.0;
   std::function<void(const EpochLog&)> on_epoch;
 };

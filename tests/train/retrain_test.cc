@@ -131,8 +131,8 @@ RetrainRun compress_with_retraining(double lr, int epochs, int prune_steps = 1) 
   EXPECT_TRUE(trainer.ok());
   Dataset data = teacher_data(400, 4);
   RetrainOptions options;
-  options.sgd.lr = lr;
-  options.sgd.batch = 32;
+  options.optim.lr = lr;
+  options.optim.batch = 32;
   options.epochs_prune = epochs;
   options.epochs_share = epochs;
   Retrainer tuner(**trainer, data, data, options);
@@ -204,7 +204,7 @@ TEST(Retrain, DivergingLossIsAnErrorAndNoOutput) {
   ASSERT_TRUE(trainer.ok());
   Dataset data = teacher_data(64, 4);
   RetrainOptions options;
-  options.sgd.lr = 1e30;
+  options.optim.lr = 1e30;
   Retrainer tuner(**trainer, data, data, options);
   compress::CompressOptions c;
   c.tuner = &tuner;
