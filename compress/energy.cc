@@ -27,6 +27,19 @@ Status check_layer(const LayerWork& l) {
   return Status::Ok();
 }
 
+struct WeightAndArith {
+  double weight_pj = 0;
+  double arith_pj = 0;
+};
+
+// One model's copy of a layer (dense or compressed: only the counts differ): `bits` of weights
+// fetched at `fetch_pj` per 32-bit access once per batch of `batch` samples, and `macs`
+// multiply-accumulates plus the bias adds per sample.
+WeightAndArith price_layer(double bits, double fetch_pj, double macs, double mac_pj,
+                           double bias_pj, double batch) {
+  return {bits / 32 * fetch_pj / batch, macs * mac_pj + bias_pj};
+}
+
 }  // namespace
 
 Status validate_prices(const EnergyPrices& p) {
@@ -69,11 +82,13 @@ Result<InferenceEnergy> inference_energy(const std::vector<LayerWork>& layers,
     // The bias add is one fp32 add per output element, in both models.
     const double bias_pj = l.bias > 0 ? static_cast<double>(l.out_elements) * prices.fadd_pj : 0;
     e.activation_pj = static_cast<double>(l.in_elements + l.out_elements) * prices.sram_pj;
-    // Memory is priced per 32-bit access; a batch reads the weights once.
-    e.dense_weight_pj = l.dense_bits / 32 * dense_fetch / b;
-    e.dense_arith_pj = e.macs * mac_pj + bias_pj;
-    e.compressed_weight_pj = l.compressed_bits / 32 * compressed_fetch / b;
-    e.compressed_arith_pj = e.compressed_macs * mac_pj + bias_pj;
+    const WeightAndArith dense = price_layer(l.dense_bits, dense_fetch, e.macs, mac_pj, bias_pj, b);
+    e.dense_weight_pj = dense.weight_pj;
+    e.dense_arith_pj = dense.arith_pj;
+    const WeightAndArith compressed =
+        price_layer(l.compressed_bits, compressed_fetch, e.compressed_macs, mac_pj, bias_pj, b);
+    e.compressed_weight_pj = compressed.weight_pj;
+    e.compressed_arith_pj = compressed.arith_pj;
     // Each stored weight is decoded once per batch (codebook lookup, running sum of relative
     // indices) and then applied at all its positions for every sample of the batch.
     if (l.shared) e.codebook_pj = static_cast<double>(l.nonzero) * prices.codebook_pj / b;
@@ -86,6 +101,24 @@ Result<InferenceEnergy> inference_energy(const std::vector<LayerWork>& layers,
   return out;
 }
 
+namespace {
+
+// Both footprints price a dense and a compressed amount (joules per inference, or file bytes) the
+// same way: kWh from the amount, then CO2e from the kWh. `kwh_of` keeps each caller's own order
+// of operations, so the results are bit-identical to pricing each side by hand.
+template <typename KwhOf>
+Footprint price_footprint(double dense_amount, double compressed_amount, double kg_co2e_per_kwh,
+                          KwhOf kwh_of) {
+  Footprint f;
+  f.dense_kwh = kwh_of(dense_amount);
+  f.compressed_kwh = kwh_of(compressed_amount);
+  f.dense_kg_co2e = f.dense_kwh * kg_co2e_per_kwh;
+  f.compressed_kg_co2e = f.compressed_kwh * kg_co2e_per_kwh;
+  return f;
+}
+
+}  // namespace
+
 Result<Footprint> deployment_footprint(double dense_joules, double compressed_joules, double pue,
                                        double kg_co2e_per_kwh, double inferences) {
   DEEPCOMP_RETURN_IF_ERROR(check_amount("dense joules per inference", dense_joules));
@@ -93,12 +126,9 @@ Result<Footprint> deployment_footprint(double dense_joules, double compressed_jo
   DEEPCOMP_RETURN_IF_ERROR(check_amount("--pue", pue));
   DEEPCOMP_RETURN_IF_ERROR(check_amount("--carbon", kg_co2e_per_kwh));
   DEEPCOMP_RETURN_IF_ERROR(check_amount("--inferences", inferences));
-  Footprint f;
-  f.dense_kwh = dense_joules * inferences * pue / kJoulesPerKwh;
-  f.compressed_kwh = compressed_joules * inferences * pue / kJoulesPerKwh;
-  f.dense_kg_co2e = f.dense_kwh * kg_co2e_per_kwh;
-  f.compressed_kg_co2e = f.compressed_kwh * kg_co2e_per_kwh;
-  return f;
+  return price_footprint(dense_joules, compressed_joules, kg_co2e_per_kwh, [&](double joules) {
+    return joules * inferences * pue / kJoulesPerKwh;
+  });
 }
 
 Result<Footprint> download_footprint(double dense_bytes, double compressed_bytes, double downloads,
@@ -108,12 +138,9 @@ Result<Footprint> download_footprint(double dense_bytes, double compressed_bytes
   DEEPCOMP_RETURN_IF_ERROR(check_amount("--downloads", downloads));
   DEEPCOMP_RETURN_IF_ERROR(check_amount("--kwh-per-gb", kwh_per_gb));
   DEEPCOMP_RETURN_IF_ERROR(check_amount("--carbon", kg_co2e_per_kwh));
-  Footprint f;
-  f.dense_kwh = dense_bytes / 1e9 * kwh_per_gb * downloads;
-  f.compressed_kwh = compressed_bytes / 1e9 * kwh_per_gb * downloads;
-  f.dense_kg_co2e = f.dense_kwh * kg_co2e_per_kwh;
-  f.compressed_kg_co2e = f.compressed_kwh * kg_co2e_per_kwh;
-  return f;
+  return price_footprint(dense_bytes, compressed_bytes, kg_co2e_per_kwh, [&](double bytes) {
+    return bytes / 1e9 * kwh_per_gb * downloads;
+  });
 }
 
 }  // namespace deepcomp::compress
