@@ -35,6 +35,8 @@ class BitWriter {
       filled_ -= 8;
     }
   }
+  // Reserves room for `bits` more bits (avoids regrowing the buffer of a large stream).
+  void reserve_bits(uint64_t bits) { out_.reserve(out_.size() + static_cast<size_t>(bits / 8 + 1)); }
   // Number of bits written so far.
   uint64_t bit_count() const { return static_cast<uint64_t>(out_.size()) * 8 + filled_; }
   // Pads the last byte with zeros and returns the bytes; the writer is empty afterwards.

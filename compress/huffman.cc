@@ -247,8 +247,11 @@ Result<std::vector<uint32_t>> canonical_codes(std::span<const uint8_t> lengths) 
   return codes;
 }
 
-Result<std::vector<uint64_t>> symbol_frequencies(std::span<const uint32_t> symbols,
-                                                 uint32_t alphabet_size) {
+namespace {
+
+template <typename Symbol>
+Result<std::vector<uint64_t>> frequencies_of(std::span<const Symbol> symbols,
+                                             uint32_t alphabet_size) {
   if (alphabet_size > kMaxAlphabetSize) {
     return Status::Error("alphabet size " + std::to_string(alphabet_size) + " exceeds 65536");
   }
@@ -264,17 +267,19 @@ Result<std::vector<uint64_t>> symbol_frequencies(std::span<const uint32_t> symbo
   return freqs;
 }
 
-Result<SymbolStream> huffman_encode(std::span<const uint32_t> symbols, uint32_t alphabet_size,
-                                    int max_len) {
-  DEEPCOMP_ASSIGN_OR_RETURN(std::vector<uint64_t> freqs,
-                            symbol_frequencies(symbols, alphabet_size));
-  DEEPCOMP_ASSIGN_OR_RETURN(std::vector<uint8_t> lengths, huffman_code_lengths(freqs, max_len));
+// Symbols must be below lengths.size() (checked by the callers).
+template <typename Symbol>
+Result<SymbolStream> encode_with(std::span<const Symbol> symbols, std::vector<uint8_t> lengths) {
+  const uint32_t alphabet_size = static_cast<uint32_t>(lengths.size());
   DEEPCOMP_ASSIGN_OR_RETURN(std::vector<uint32_t> codes, canonical_codes(lengths));
   // Writing the reversed code LSB-first puts the code's most significant bit first in the stream.
   std::vector<uint32_t> reversed(alphabet_size);
+  uint64_t total_bits = 0;
   for (uint32_t s = 0; s < alphabet_size; ++s) reversed[s] = reverse_bits(codes[s], lengths[s]);
+  for (Symbol sym : symbols) total_bits += lengths[sym];
   BitWriter writer;
-  for (uint32_t sym : symbols) writer.write(reversed[sym], lengths[sym]);
+  writer.reserve_bits(total_bits);
+  for (Symbol sym : symbols) writer.write(reversed[sym], lengths[sym]);
   SymbolStream out;
   out.alphabet_size = alphabet_size;
   out.count = symbols.size();
@@ -284,14 +289,17 @@ Result<SymbolStream> huffman_encode(std::span<const uint32_t> symbols, uint32_t 
   return out;
 }
 
-int bits_for_alphabet(uint32_t alphabet_size) {
-  int bits = 1;
-  while (bits < 32 && (uint64_t{1} << bits) < alphabet_size) ++bits;
-  return bits;
+template <typename Symbol>
+Result<SymbolStream> huffman_encode_impl(std::span<const Symbol> symbols, uint32_t alphabet_size,
+                                         int max_len) {
+  DEEPCOMP_ASSIGN_OR_RETURN(std::vector<uint64_t> freqs, frequencies_of(symbols, alphabet_size));
+  DEEPCOMP_ASSIGN_OR_RETURN(std::vector<uint8_t> lengths, huffman_code_lengths(freqs, max_len));
+  return encode_with(symbols, std::move(lengths));
 }
 
-Result<SymbolStream> fixed_encode(std::span<const uint32_t> symbols, uint32_t alphabet_size,
-                                  int bits) {
+template <typename Symbol>
+Result<SymbolStream> fixed_encode_impl(std::span<const Symbol> symbols, uint32_t alphabet_size,
+                                       int bits) {
   if (bits < 1 || bits > 16) {
     return Status::Error("fixed-width symbol size " + std::to_string(bits) + " not in 1..16");
   }
@@ -300,6 +308,7 @@ Result<SymbolStream> fixed_encode(std::span<const uint32_t> symbols, uint32_t al
                          std::to_string(bits) + " bits");
   }
   BitWriter writer;
+  writer.reserve_bits(static_cast<uint64_t>(symbols.size()) * static_cast<uint64_t>(bits));
   for (size_t i = 0; i < symbols.size(); ++i) {
     if (symbols[i] >= alphabet_size) {
       return Status::Error("symbol " + std::to_string(symbols[i]) + " at position " +
@@ -314,6 +323,56 @@ Result<SymbolStream> fixed_encode(std::span<const uint32_t> symbols, uint32_t al
   out.fixed_bits = static_cast<uint8_t>(bits);
   out.bits = writer.finish();
   return out;
+}
+
+}  // namespace
+
+Result<std::vector<uint64_t>> symbol_frequencies(std::span<const uint32_t> symbols,
+                                                 uint32_t alphabet_size) {
+  return frequencies_of(symbols, alphabet_size);
+}
+
+Result<std::vector<uint64_t>> symbol_frequencies(std::span<const uint16_t> symbols,
+                                                 uint32_t alphabet_size) {
+  return frequencies_of(symbols, alphabet_size);
+}
+
+Result<SymbolStream> huffman_encode(std::span<const uint32_t> symbols, uint32_t alphabet_size,
+                                    int max_len) {
+  return huffman_encode_impl(symbols, alphabet_size, max_len);
+}
+
+Result<SymbolStream> huffman_encode(std::span<const uint16_t> symbols, uint32_t alphabet_size,
+                                    int max_len) {
+  return huffman_encode_impl(symbols, alphabet_size, max_len);
+}
+
+Result<SymbolStream> huffman_encode_with_lengths(std::span<const uint16_t> symbols,
+                                                 std::vector<uint8_t> lengths) {
+  DEEPCOMP_RETURN_IF_ERROR(validate_code_lengths(lengths));
+  for (size_t i = 0; i < symbols.size(); ++i) {
+    if (symbols[i] >= lengths.size() || lengths[symbols[i]] == 0) {
+      return Status::Error("symbol " + std::to_string(symbols[i]) + " at position " +
+                           std::to_string(i) + " has no code");
+    }
+  }
+  return encode_with(symbols, std::move(lengths));
+}
+
+int bits_for_alphabet(uint32_t alphabet_size) {
+  int bits = 1;
+  while (bits < 32 && (uint64_t{1} << bits) < alphabet_size) ++bits;
+  return bits;
+}
+
+Result<SymbolStream> fixed_encode(std::span<const uint32_t> symbols, uint32_t alphabet_size,
+                                  int bits) {
+  return fixed_encode_impl(symbols, alphabet_size, bits);
+}
+
+Result<SymbolStream> fixed_encode(std::span<const uint16_t> symbols, uint32_t alphabet_size,
+                                  int bits) {
+  return fixed_encode_impl(symbols, alphabet_size, bits);
 }
 
 Status decode_stream(const SymbolStream& s, std::vector<uint32_t>* out) {

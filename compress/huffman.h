@@ -43,14 +43,27 @@ Result<std::vector<uint32_t>> canonical_codes(std::span<const uint8_t> lengths);
 // Counts each symbol; error if a symbol is >= alphabet_size.
 Result<std::vector<uint64_t>> symbol_frequencies(std::span<const uint32_t> symbols,
                                                  uint32_t alphabet_size);
+Result<std::vector<uint64_t>> symbol_frequencies(std::span<const uint16_t> symbols,
+                                                 uint32_t alphabet_size);
 
 // Huffman-codes `symbols` (each < alphabet_size <= 65536). An empty input gives count 0, all
 // lengths 0 and no bytes.
 Result<SymbolStream> huffman_encode(std::span<const uint32_t> symbols, uint32_t alphabet_size,
                                     int max_len = kMaxHuffmanCodeLength);
+Result<SymbolStream> huffman_encode(std::span<const uint16_t> symbols, uint32_t alphabet_size,
+                                    int max_len = kMaxHuffmanCodeLength);
+
+// Huffman-codes `symbols` with code lengths already computed (huffman_code_lengths of their
+// frequencies; alphabet = lengths.size()), so a caller that needed the lengths to choose between
+// Huffman and fixed width does not count the symbols twice. Errors: invalid lengths, or a symbol
+// without a code.
+Result<SymbolStream> huffman_encode_with_lengths(std::span<const uint16_t> symbols,
+                                                 std::vector<uint8_t> lengths);
 
 // Packs `symbols` in `bits` (1..16) bits each; needs alphabet_size <= 2^bits and symbols in range.
 Result<SymbolStream> fixed_encode(std::span<const uint32_t> symbols, uint32_t alphabet_size,
+                                  int bits);
+Result<SymbolStream> fixed_encode(std::span<const uint16_t> symbols, uint32_t alphabet_size,
                                   int bits);
 
 // The smallest width that holds every symbol of the alphabet (at least 1).

@@ -75,30 +75,36 @@ bool has_prune_override(const Tensor& t, const CompressOptions& options) {
   return false;
 }
 
+struct CodedStream {
+  SymbolStream stream;
+  double bits = 0;     // exact payload bits (without the last byte's padding)
+  double entropy = 0;  // Shannon bound of the stream, in bits
+};
+
 // Huffman-codes a stream, or packs it at fixed width when that is smaller (or Huffman is off).
-Result<SymbolStream> code_stream(const std::vector<uint32_t>& symbols, uint32_t alphabet,
-                                 int fixed_bits, bool huffman) {
+// The symbols are counted once: the choice is made from the code lengths before encoding.
+Result<CodedStream> code_stream(std::span<const uint16_t> symbols, uint32_t alphabet,
+                                int fixed_bits, bool huffman) {
   fixed_bits = std::min(fixed_bits, 16);
   fixed_bits = std::max(fixed_bits, bits_for_alphabet(alphabet));
-  DEEPCOMP_ASSIGN_OR_RETURN(SymbolStream fixed, fixed_encode(symbols, alphabet, fixed_bits));
-  if (!huffman) return fixed;
-  DEEPCOMP_ASSIGN_OR_RETURN(SymbolStream coded, huffman_encode(symbols, alphabet));
-  // The code lengths cost about half a byte per symbol in the file.
-  if (coded.bits.size() + coded.code_lengths.size() / 2 < fixed.bits.size()) return coded;
-  return fixed;
-}
-
-// Exact payload bits of a coded stream (without the final byte's padding).
-double stream_bits(const SymbolStream& s, const std::vector<uint32_t>& symbols) {
-  if (s.code_lengths.empty()) return static_cast<double>(s.count) * s.fixed_bits;
-  double bits = 0;
-  for (uint32_t symbol : symbols) bits += s.code_lengths[symbol];
-  return bits;
-}
-
-double stream_entropy(const std::vector<uint32_t>& symbols, uint32_t alphabet) {
-  auto freqs = symbol_frequencies(symbols, alphabet);
-  return freqs.ok() ? entropy_bits(*freqs) : 0;
+  DEEPCOMP_ASSIGN_OR_RETURN(std::vector<uint64_t> freqs, symbol_frequencies(symbols, alphabet));
+  CodedStream out;
+  out.entropy = entropy_bits(freqs);
+  const uint64_t fixed_total = static_cast<uint64_t>(symbols.size()) * static_cast<uint64_t>(fixed_bits);
+  if (huffman) {
+    DEEPCOMP_ASSIGN_OR_RETURN(std::vector<uint8_t> lengths, huffman_code_lengths(freqs));
+    uint64_t huffman_total = 0;
+    for (size_t s = 0; s < freqs.size(); ++s) huffman_total += freqs[s] * lengths[s];
+    // The code lengths cost about half a byte per symbol in the file.
+    if ((huffman_total + 7) / 8 + lengths.size() / 2 < (fixed_total + 7) / 8) {
+      DEEPCOMP_ASSIGN_OR_RETURN(out.stream, huffman_encode_with_lengths(symbols, std::move(lengths)));
+      out.bits = static_cast<double>(huffman_total);
+      return out;
+    }
+  }
+  DEEPCOMP_ASSIGN_OR_RETURN(out.stream, fixed_encode(symbols, alphabet, fixed_bits));
+  out.bits = static_cast<double>(fixed_total);
+  return out;
 }
 
 struct LayerResult {
@@ -153,6 +159,9 @@ struct Preset {
   const SharedLayer* shared = nullptr;  // when options.share
 };
 
+// Memory matters here: a layer can be a large part of the model, so no per-weight position list
+// is built (the index codes come straight from the scan), the kept values are clustered in place,
+// and symbols are 16-bit.
 LayerResult compress_layer(const Tensor& t, const LayerPlan& plan, const CompressOptions& options,
                            const Preset* preset = nullptr) {
   const auto start = std::chrono::steady_clock::now();
@@ -166,59 +175,77 @@ LayerResult compress_layer(const Tensor& t, const LayerPlan& plan, const Compres
   e = identity_of(t);
   const int64_t numel = t.numel();
   const double elem_bytes = static_cast<double>(dtype_size(t.dtype));
+  const std::span<const float> w(t.values);
 
-  // 1. Pruning: positions and values of the surviving weights.
-  std::vector<int64_t> positions;
+  // 1. Pruning, 2. the relative sparse index: the kept values and the index codes, in one scan.
+  float threshold = 0;
+  if (plan.prune && preset == nullptr) {
+    threshold = plan.use_threshold ? plan.threshold : magnitude_threshold_for_sparsity(w, plan.sparsity);
+  }
+  const auto survives = [threshold](float x) { return std::fabs(x) >= threshold && x != 0.0f; };
+  // Calls fn(value) for every stored weight, in order.
+  const auto for_each_stored = [&](auto&& fn) {
+    if (!plan.prune) {
+      for (float x : w) fn(x);
+    } else if (preset != nullptr) {
+      for (int64_t p : *preset->positions) fn(w[static_cast<size_t>(p)]);
+    } else {
+      for (float x : w)
+        if (survives(x)) fn(x);
+    }
+  };
   std::vector<float> kept;
-  if (plan.prune && preset != nullptr) {
-    r.threshold = preset->threshold;
-    positions = *preset->positions;
-    kept.reserve(positions.size());
-    for (int64_t p : positions) kept.push_back(t.values[static_cast<size_t>(p)]);
-  } else if (plan.prune) {
-    const float threshold =
-        plan.use_threshold ? plan.threshold : magnitude_threshold_for_sparsity(t.values, plan.sparsity);
-    r.threshold = threshold;
-    int64_t survivors = 0;  // counted first so that the vectors are allocated once, exactly
-    for (float w : t.values) survivors += std::fabs(w) >= threshold && w != 0.0f;
-    positions.reserve(static_cast<size_t>(survivors));
-    kept.reserve(static_cast<size_t>(survivors));
-    for (int64_t i = 0; i < numel; ++i) {
-      const float w = t.values[static_cast<size_t>(i)];
-      if (std::fabs(w) >= threshold && w != 0.0f) {
-        positions.push_back(i);
-        kept.push_back(w);
+  std::vector<uint16_t> index_codes;
+  if (plan.prune) {
+    RelativeIndexWriter<uint16_t> writer(plan.index_bits, &index_codes);
+    if (preset != nullptr) {
+      r.threshold = preset->threshold;
+      kept.reserve(preset->positions->size());
+      for (int64_t p : *preset->positions) {
+        kept.push_back(w[static_cast<size_t>(p)]);
+        writer.add(p);
+      }
+    } else {
+      r.threshold = threshold;
+      // Counted first so that both vectors are allocated once, exactly.
+      RelativeIndexWriter<uint16_t> counter(plan.index_bits, nullptr);
+      uint64_t survivors = 0, codes = 0;
+      for (int64_t i = 0; i < numel; ++i) {
+        if (!survives(w[static_cast<size_t>(i)])) continue;
+        ++survivors;
+        codes += counter.codes_for(i);
+        counter.skip_to(i);
+      }
+      kept.reserve(survivors);
+      index_codes.reserve(codes);
+      for (int64_t i = 0; i < numel; ++i) {
+        const float x = w[static_cast<size_t>(i)];
+        if (!survives(x)) continue;
+        kept.push_back(x);
+        writer.add(i);
       }
     }
   }
-  // Without pruning every weight is stored: no copy of them is made.
-  const std::span<const float> stored =
-      plan.prune ? std::span<const float>(kept) : std::span<const float>(t.values);
-  const int64_t nnz = static_cast<int64_t>(stored.size());
-  r.nonzero = plan.prune ? nnz : static_cast<int64_t>(std::count_if(stored.begin(), stored.end(), [](float v) { return v != 0.0f; }));
+  const int64_t nnz = plan.prune ? static_cast<int64_t>(kept.size()) : numel;
+  r.nonzero = plan.prune ? nnz : static_cast<int64_t>(std::count_if(w.begin(), w.end(), [](float v) { return v != 0.0f; }));
   r.sparsity = numel > 0 ? 1.0 - static_cast<double>(r.nonzero) / static_cast<double>(numel) : 0;
 
-  // 2. The relative sparse index.
   double index_bits_fixed = 0;
-  std::vector<uint32_t> index_codes;
   if (plan.prune) {
     r.index_bits = plan.index_bits;
-    index_codes = encode_relative_index(positions, plan.index_bits);
     r.fillers = static_cast<int64_t>(index_codes.size()) - nnz;
     index_bits_fixed = static_cast<double>(index_codes.size()) * plan.index_bits;
     const uint32_t alphabet = uint32_t{1} << plan.index_bits;
-    auto stream = code_stream(index_codes, alphabet, plan.index_bits, options.huffman);
-    if (!stream.ok()) {
-      out.status = stream.status().WithContext("tensor '" + t.name + "' index");
+    auto coded = code_stream(index_codes, alphabet, plan.index_bits, options.huffman);
+    if (!coded.ok()) {
+      out.status = coded.status().WithContext("tensor '" + t.name + "' index");
       return out;
     }
     e.index_bits = static_cast<uint32_t>(plan.index_bits);
-    e.index = std::move(*stream);
-    r.index_entropy_bits = stream_entropy(index_codes, alphabet);
-    r.index_huffman_bits = stream_bits(e.index, index_codes);
-    // Large layers: release what later stages no longer need before k-means allocates its own.
-    std::vector<uint32_t>().swap(index_codes);
-    std::vector<int64_t>().swap(positions);
+    e.index = std::move(coded->stream);
+    r.index_entropy_bits = coded->entropy;
+    r.index_huffman_bits = coded->bits;
+    std::vector<uint16_t>().swap(index_codes);  // released before k-means allocates its own
   }
   r.bytes.pruned = plan.prune ? static_cast<double>(nnz) * elem_bytes + index_bits_fixed / 8 : r.bytes.original;
 
@@ -226,9 +253,9 @@ LayerResult compress_layer(const Tensor& t, const LayerPlan& plan, const Compres
   if (!options.share) {
     e.encoding = plan.prune ? Encoding::kSparseFloat : Encoding::kLossless;
     if (plan.prune) {
-      e.raw.resize(stored.size() * sizeof(float));
+      e.raw.resize(kept.size() * sizeof(float));
       // Every weight may be pruned: no memcpy from an empty vector's null data().
-      if (!stored.empty()) std::memcpy(e.raw.data(), stored.data(), e.raw.size());
+      if (!kept.empty()) std::memcpy(e.raw.data(), kept.data(), e.raw.size());
       r.bytes.quantized = r.bytes.pruned;
       r.bytes.huffman = static_cast<double>(nnz) * 4 + r.index_huffman_bits / 8;
       r.huffman_bits = r.index_huffman_bits + static_cast<double>(nnz) * 32;
@@ -238,43 +265,46 @@ LayerResult compress_layer(const Tensor& t, const LayerPlan& plan, const Compres
   } else {
     e.encoding = plan.prune ? Encoding::kSparseShared : Encoding::kSharedDense;
     r.bits = plan.bits;
-    const int k = 1 << plan.bits;
-    KMeansResult empty;
-    Result<KMeansResult> km = empty;
+    std::vector<float> codebook;
+    std::vector<uint16_t> clusters;
+    clusters.reserve(static_cast<size_t>(nnz));
     if (preset != nullptr && preset->shared != nullptr) {
-      empty.centroids = preset->shared->codebook;
-      empty.labels.assign(preset->shared->labels.begin(), preset->shared->labels.end());
-      km = empty;
-    } else if (!stored.empty()) {
-      km = kmeans_1d(stored, KMeansOptions{k, options.init, options.iters, options.seed});
+      codebook = preset->shared->codebook;
+      for (uint32_t label : preset->shared->labels) clusters.push_back(static_cast<uint16_t>(label));
+    } else if (nnz > 0) {
+      if (!plan.prune) kept.assign(w.begin(), w.end());
+      auto fit = kmeans_1d_fit(std::move(kept), KMeansOptions{1 << plan.bits, options.init,
+                                                              options.iters, options.seed});
+      if (!fit.ok()) {
+        out.status = fit.status().WithContext("tensor '" + t.name + "'");
+        return out;
+      }
+      for_each_stored([&](float x) { clusters.push_back(fit->label(x)); });
+      codebook = std::move(fit->centroids);
+      r.kmeans_iterations = fit->iterations;
     }
-    if (!km.ok()) {
-      out.status = km.status().WithContext("tensor '" + t.name + "'");
-      return out;
-    }
+    std::vector<float>().swap(kept);
     // Shared values must be representable in the tensor's own dtype so that decompress restores
     // them exactly.
-    std::vector<float> codebook = km->centroids;
     for (float& c : codebook) c = round_to_dtype(c, t.dtype);
-    std::vector<uint32_t> clusters(km->labels.begin(), km->labels.end());
     double sse = 0;
-    for (size_t i = 0; i < stored.size(); ++i) {
-      const double d = static_cast<double>(stored[i]) - codebook[clusters[i]];
+    size_t i = 0;
+    for_each_stored([&](float x) {
+      const double d = static_cast<double>(x) - codebook[clusters[i++]];
       sse += d * d;
-    }
+    });
     r.sse = sse;
     r.clusters = static_cast<int>(codebook.size());
-    r.kmeans_iterations = km->iterations;
     const uint32_t alphabet = static_cast<uint32_t>(std::max<size_t>(codebook.size(), 1));
-    auto stream = code_stream(clusters, alphabet, plan.bits, options.huffman);
-    if (!stream.ok()) {
-      out.status = stream.status().WithContext("tensor '" + t.name + "' clusters");
+    auto coded = code_stream(clusters, alphabet, plan.bits, options.huffman);
+    if (!coded.ok()) {
+      out.status = coded.status().WithContext("tensor '" + t.name + "' clusters");
       return out;
     }
     e.codebook = std::move(codebook);
-    e.clusters = std::move(*stream);
-    r.cluster_entropy_bits = stream_entropy(clusters, alphabet);
-    r.cluster_huffman_bits = stream_bits(e.clusters, clusters);
+    e.clusters = std::move(coded->stream);
+    r.cluster_entropy_bits = coded->entropy;
+    r.cluster_huffman_bits = coded->bits;
     const double codebook_bytes = static_cast<double>(e.codebook.size()) * 4;
     r.bytes.quantized = (static_cast<double>(nnz) * plan.bits + index_bits_fixed) / 8 + codebook_bytes;
     r.bytes.huffman = (r.cluster_huffman_bits + r.index_huffman_bits) / 8 + codebook_bytes;

@@ -3,33 +3,68 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 
 namespace deepcomp::compress {
 namespace {
 
-// Threshold over magnitudes `a` (reordered in place).
-float threshold_from_magnitudes(std::vector<float>& a, double sparsity) {
-  const size_t n = a.size();
+// The bits of |x|: for finite values, ordered like the magnitudes themselves.
+uint32_t magnitude_bits(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, 4);
+  return u & 0x7fffffffu;
+}
+
+float from_bits(uint32_t u) {
+  float x;
+  std::memcpy(&x, &u, 4);
+  return x;
+}
+
+// Threshold over the magnitudes of every value in `layers`, without a copy of them: the r-th
+// smallest magnitude is found by radix selection on its bits (a histogram of the high 16 bits,
+// then of the low 16 bits within the bucket that holds rank r), two reads of the data.
+float threshold_from_magnitudes(const std::vector<std::span<const float>>& layers, double sparsity) {
+  size_t n = 0;
+  for (const auto& l : layers) n += l.size();
   if (n == 0 || !(sparsity > 0)) return 0.0f;  // also catches NaN
   sparsity = std::min(sparsity, 1.0);
   const size_t r = static_cast<size_t>(std::llround(sparsity * static_cast<double>(n)));
   if (r == 0) return 0.0f;
   if (r >= n) {
-    return std::nextafter(*std::max_element(a.begin(), a.end()),
-                          std::numeric_limits<float>::infinity());
+    uint32_t max_bits = 0;
+    for (const auto& l : layers)
+      for (float x : l) max_bits = std::max(max_bits, magnitude_bits(x));
+    return std::nextafter(from_bits(max_bits), std::numeric_limits<float>::infinity());
   }
+  std::vector<uint64_t> hist(65536, 0);
+  for (const auto& l : layers)
+    for (float x : l) ++hist[magnitude_bits(x) >> 16];
+  size_t below = 0;  // magnitudes in buckets below `high`
+  uint32_t high = 0;
+  while (below + hist[high] < r) below += hist[high++];
+  std::fill(hist.begin(), hist.end(), 0);
+  uint32_t above_bucket = std::numeric_limits<uint32_t>::max();  // smallest bits in a higher bucket
+  for (const auto& l : layers) {
+    for (float x : l) {
+      const uint32_t u = magnitude_bits(x);
+      if ((u >> 16) == high) ++hist[u & 0xffff];
+      else if ((u >> 16) > high) above_bucket = std::min(above_bucket, u);
+    }
+  }
+  uint32_t low = 0;
+  while (below + hist[low] < r) below += hist[low++];
   // v is the r-th smallest magnitude; the run of magnitudes equal to v spans ranks (lo, hi].
-  std::nth_element(a.begin(), a.begin() + (r - 1), a.end());
-  const float v = a[r - 1];
+  const float v = from_bits((high << 16) | low);
   if (v == 0.0f) return 0.0f;  // zeros count as pruned for any threshold: nothing more to do
-  size_t lo = 0, hi = 0;
+  const size_t lo = below, hi = below + hist[low];
   float above = std::numeric_limits<float>::infinity();  // smallest magnitude > v
-  for (float x : a) {
-    lo += x < v;
-    hi += x <= v;
-    if (x > v && x < above) above = x;
-  }
+  uint32_t next = low + 1;
+  while (next < 65536 && hist[next] == 0) ++next;
+  if (next < 65536) above = from_bits((high << 16) | next);
+  else if (above_bucket != std::numeric_limits<uint32_t>::max()) above = from_bits(above_bucket);
   if (hi - r <= r - lo) {
     // Prune the whole run: any t in (v, above] does; take a magnitude present in w when possible.
     return hi < n ? above : std::nextafter(v, std::numeric_limits<float>::infinity());
@@ -51,21 +86,12 @@ Status check_finite(std::span<const float> w, const std::string& tensor_name) {
 }
 
 float magnitude_threshold_for_sparsity(std::span<const float> w, double sparsity) {
-  std::vector<float> a(w.size());
-  for (size_t i = 0; i < w.size(); ++i) a[i] = std::fabs(w[i]);
-  return threshold_from_magnitudes(a, sparsity);
+  return threshold_from_magnitudes({w}, sparsity);
 }
 
 float global_threshold_for_sparsity(const std::vector<std::span<const float>>& layers,
                                     double sparsity) {
-  size_t total = 0;
-  for (const auto& l : layers) total += l.size();
-  std::vector<float> a;
-  a.reserve(total);
-  for (const auto& l : layers) {
-    for (float x : l) a.push_back(std::fabs(x));
-  }
-  return threshold_from_magnitudes(a, sparsity);
+  return threshold_from_magnitudes(layers, sparsity);
 }
 
 float std_threshold(std::span<const float> w, double q) {

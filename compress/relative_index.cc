@@ -9,18 +9,16 @@ namespace deepcomp::compress {
 
 std::vector<uint32_t> encode_relative_index(std::span<const int64_t> positions, int bits) {
   assert(bits >= 1 && bits <= 16);
-  const int64_t max_gap = (int64_t{1} << bits) - 1;
   std::vector<uint32_t> codes;
   codes.reserve(positions.size());
+  RelativeIndexWriter<uint32_t> writer(bits, &codes);
   int64_t cursor = -1;
   for (int64_t p : positions) {
     assert(p > cursor);
-    const int64_t gap = p - cursor;
-    const int64_t fillers = (gap - 1) / max_gap;
-    codes.insert(codes.end(), static_cast<size_t>(fillers), 0u);
-    codes.push_back(static_cast<uint32_t>(gap - fillers * max_gap));
+    writer.add(p);
     cursor = p;
   }
+  (void)cursor;
   return codes;
 }
 

@@ -18,6 +18,33 @@
 
 namespace deepcomp::compress {
 
+// Appends the codes of strictly ascending positions one at a time: the streaming form of
+// encode_relative_index, for callers that find the positions while scanning a tensor.
+template <typename Code>
+class RelativeIndexWriter {
+ public:
+  RelativeIndexWriter(int bits, std::vector<Code>* out)
+      : max_gap_((int64_t{1} << bits) - 1), out_(out) {}
+  void add(int64_t position) {
+    const int64_t gap = position - cursor_;
+    const int64_t fillers = (gap - 1) / max_gap_;
+    out_->insert(out_->end(), static_cast<size_t>(fillers), Code{0});
+    out_->push_back(static_cast<Code>(gap - fillers * max_gap_));
+    cursor_ = position;
+  }
+  // How many codes add(position) would append.
+  uint64_t codes_for(int64_t position) const {
+    return static_cast<uint64_t>((position - cursor_ - 1) / max_gap_) + 1;
+  }
+  // Moves the cursor as add() does, without writing (for counting passes).
+  void skip_to(int64_t position) { cursor_ = position; }
+
+ private:
+  int64_t max_gap_;
+  int64_t cursor_ = -1;
+  std::vector<Code>* out_;
+};
+
 // Codes for `positions` (precondition: strictly ascending, >= 0; bits in 1..16).
 std::vector<uint32_t> encode_relative_index(std::span<const int64_t> positions, int bits);
 

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <random>
 
@@ -76,6 +78,44 @@ TEST(Prune, RandomLayersAchieveRequestedSparsity) {
     const double s = 0.05 * trial;
     const float t = magnitude_threshold_for_sparsity(w, s);
     EXPECT_EQ(zeros_after_pruning(w, t), std::llround(s * w.size())) << "sparsity " << s;
+  }
+}
+
+// The rule of prune.h spelled out on a sorted copy: the reference for the copy-free selection.
+float reference_threshold(std::vector<float> w, double sparsity) {
+  for (float& x : w) x = std::fabs(x);
+  std::sort(w.begin(), w.end());
+  const size_t n = w.size(), r = static_cast<size_t>(std::llround(sparsity * n));
+  if (n == 0 || r == 0) return 0.0f;
+  if (r >= n) return std::nextafter(w.back(), std::numeric_limits<float>::infinity());
+  const float v = w[r - 1];
+  if (v == 0.0f) return 0.0f;
+  const size_t lo = std::lower_bound(w.begin(), w.end(), v) - w.begin();
+  const size_t hi = std::upper_bound(w.begin(), w.end(), v) - w.begin();
+  if (hi - r <= r - lo) return hi < n ? w[hi] : std::nextafter(v, std::numeric_limits<float>::infinity());
+  return v;
+}
+
+TEST(Prune, SelectionMatchesSortedReferenceWithTiesAndBucketEdges) {
+  // Magnitudes that share the high 16 bits, straddle bucket edges, repeat and include zeros and
+  // denormals, so that every branch of the two-level radix selection is taken.
+  std::mt19937_64 rng(11);
+  std::vector<float> pool = {0.0f, -0.0f, 1e-40f, 0.5f, 0.50000006f, 0.49999997f, 1.0f, -1.0f,
+                             0.25f, 3.0f, 1e-3f};
+  for (int i = 0; i < 20; ++i) pool.push_back(std::ldexp(1.0f + i / 65536.0f, -3));
+  for (int trial = 0; trial < 200; ++trial) {
+    std::vector<float> w(1 + rng() % 300);
+    for (float& x : w) {
+      if (rng() % 3 == 0) {
+        uint32_t u = static_cast<uint32_t>(rng()) & 0x3f7fffffu;  // finite, below 2^64 or so
+        std::memcpy(&x, &u, 4);
+      } else {
+        x = pool[rng() % pool.size()] * ((rng() & 1) ? 1.0f : -1.0f);
+      }
+    }
+    const double s = static_cast<double>(rng() % 1001) / 1000.0;
+    ASSERT_EQ(magnitude_threshold_for_sparsity(w, s), reference_threshold(w, s))
+        << "trial " << trial << " sparsity " << s;
   }
 }
 
