@@ -2,15 +2,21 @@
 // fc8 1000x4096 at the paper's 9%, 9%, 25% densities) with W dense (Eigen, the baseline), CSR and
 // codebook-CSR (5-bit, 32-entry codebook as in the paper's fc layers), batch 1 and 16, 1 and 2
 // OpenMP threads. Counters: dense-equivalent GFLOP/s (2 * rows * cols * batch per run).
+// BM_Crossover*: the small layers of the shared MNIST MLPs and LeNet-300-100 over a range of
+// densities, 1 thread, to find the density above which the dense kernel wins (the runtime's
+// --kernel auto threshold, runtime/kernel_choice.h).
 // Run with --benchmark_repetitions=5 --benchmark_report_aggregates_only=true; results and
-// speedups are in bench/RESULTS.md ("## Sparse kernels").
+// speedups are in bench/RESULTS.md ("## Sparse kernels", "## Sparse or dense per layer").
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
 #include <cstdint>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <random>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "kernels/dense.h"
@@ -31,8 +37,8 @@ struct Layer {
 constexpr Layer kLayers[] = {
     {"fc6", 4096, 9216, 0.09}, {"fc7", 4096, 4096, 0.09}, {"fc8", 1000, 4096, 0.25}};
 
-// The same weights in all three forms: pruned at random to the layer's density, every survivor
-// one of 32 shared values.
+// The same weights in all three forms: pruned at random to `density`, every survivor one of 32
+// shared values.
 struct Weights {
   std::vector<float> dense;
   CsrMatrix csr;
@@ -40,57 +46,59 @@ struct Weights {
   std::vector<float> bias;
 };
 
-const Weights& weights(int layer_index) {
-  static std::map<int, std::unique_ptr<Weights>> cache;
-  auto& slot = cache[layer_index];
-  if (slot) return *slot;
-  const Layer& layer = kLayers[layer_index];
-  std::mt19937 rng(1234 + layer_index);
+std::unique_ptr<Weights> make_weights(int64_t rows, int64_t cols, double density, uint32_t seed) {
+  std::mt19937 rng(seed);
   std::uniform_real_distribution<float> uniform(0.0f, 1.0f);
   std::vector<float> codebook(32);
   for (int c = 0; c < 32; ++c) codebook[c] = (c - 15.5f) / 400.0f;  // nonzero, both signs
   std::vector<int64_t> positions;
   std::vector<uint32_t> clusters;
   std::uniform_int_distribution<uint32_t> pick(0, 31);
-  for (int64_t i = 0; i < layer.rows * layer.cols; ++i) {
-    if (uniform(rng) < layer.density) {
+  for (int64_t i = 0; i < rows * cols; ++i) {
+    if (uniform(rng) < density) {
       positions.push_back(i);
       clusters.push_back(pick(rng));
     }
   }
-  slot = std::make_unique<Weights>();
+  auto w = std::make_unique<Weights>();
   std::string error;
-  if (!deepcomp::kernels::codebook_csr_from(layer.rows, layer.cols, positions, clusters, codebook,
-                                            &slot->codebook_csr, &error)) {
+  if (!deepcomp::kernels::codebook_csr_from(rows, cols, positions, clusters, codebook,
+                                            &w->codebook_csr, &error)) {
     std::abort();
   }
-  slot->dense.resize(layer.rows * layer.cols);
-  slot->codebook_csr.to_dense(slot->dense.data());
-  slot->csr = CsrMatrix::from_dense(slot->dense.data(), layer.rows, layer.cols);
-  slot->bias.resize(layer.rows);
-  for (auto& b : slot->bias) b = uniform(rng) - 0.5f;
+  w->dense.resize(rows * cols);
+  w->codebook_csr.to_dense(w->dense.data());
+  w->csr = CsrMatrix::from_dense(w->dense.data(), rows, cols);
+  w->bias.resize(rows);
+  for (auto& b : w->bias) b = uniform(rng) - 0.5f;
+  return w;
+}
+
+const Weights& weights(int layer_index) {
+  static std::map<int, std::unique_ptr<Weights>> cache;
+  auto& slot = cache[layer_index];
+  if (!slot) {
+    const Layer& layer = kLayers[layer_index];
+    slot = make_weights(layer.rows, layer.cols, layer.density, 1234 + layer_index);
+  }
   return *slot;
 }
 
 enum class Form { kDense, kCsr, kCodebookCsr };
 
-void run(benchmark::State& state, Form form) {
-  const int layer_index = static_cast<int>(state.range(0));
-  const int64_t batch = state.range(1);
-  const int threads = static_cast<int>(state.range(2));
-  const Layer& layer = kLayers[layer_index];
-  const Weights& w = weights(layer_index);
-  std::vector<float> x(batch * layer.cols);
+void time_product(benchmark::State& state, Form form, int64_t rows, int64_t cols, int64_t batch,
+                  int threads, const Weights& w) {
+  std::vector<float> x(batch * cols);
   std::mt19937 rng(7);
   std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
   for (auto& v : x) v = uniform(rng);
-  std::vector<float> y(batch * layer.rows);
+  std::vector<float> y(batch * rows);
   omp_set_num_threads(threads);
   for (auto _ : state) {
     switch (form) {
       case Form::kDense:
-        deepcomp::kernels::gemm_dense(x.data(), batch, layer.cols, w.dense.data(), layer.rows,
-                                      w.bias.data(), y.data());
+        deepcomp::kernels::gemm_dense(x.data(), batch, cols, w.dense.data(), rows, w.bias.data(),
+                                      y.data());
         break;
       case Form::kCsr:
         deepcomp::kernels::gemm_csr(x.data(), batch, w.csr, w.bias.data(), y.data());
@@ -103,10 +111,33 @@ void run(benchmark::State& state, Form form) {
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
   }
+  state.counters["GFLOPs_dense_equiv"] = benchmark::Counter(
+      2.0 * rows * cols * batch * 1e-9 * state.iterations(), benchmark::Counter::kIsRate);
+}
+
+void run(benchmark::State& state, Form form) {
+  const int layer_index = static_cast<int>(state.range(0));
+  const Layer& layer = kLayers[layer_index];
+  time_product(state, form, layer.rows, layer.cols, state.range(1),
+               static_cast<int>(state.range(2)), weights(layer_index));
   state.SetLabel(layer.name);
-  state.counters["GFLOPs_dense_equiv"] =
-      benchmark::Counter(2.0 * layer.rows * layer.cols * batch * 1e-9 * state.iterations(),
-                         benchmark::Counter::kIsRate);
+}
+
+// The weight layers of mnist-net_256x2/256x4 (256x784, 256x256, 10x256), mnist_relu_9_200
+// (200x784, 200x200) and LeNet-300-100 (300x784, 100x300).
+constexpr int64_t kSmallShapes[][2] = {{256, 784}, {256, 256}, {10, 256}, {200, 784},
+                                       {200, 200}, {300, 784}, {100, 300}};
+constexpr int kDensityPercents[] = {5, 10, 15, 20, 25, 30, 40, 50, 70, 100};
+
+void crossover(benchmark::State& state, Form form) {
+  const int64_t rows = kSmallShapes[state.range(0)][0], cols = kSmallShapes[state.range(0)][1];
+  const int percent = static_cast<int>(state.range(1));
+  static std::map<std::pair<int64_t, int>, std::unique_ptr<Weights>> cache;
+  auto& slot = cache[{state.range(0), percent}];
+  if (!slot) slot = make_weights(rows, cols, percent / 100.0, 99 + percent);
+  time_product(state, form, rows, cols, state.range(2), 1, *slot);
+  state.SetLabel(std::to_string(rows) + "x" + std::to_string(cols) + "@" + std::to_string(percent) +
+                 "%");
 }
 
 void shapes(benchmark::internal::Benchmark* b) {
@@ -122,6 +153,24 @@ void shapes(benchmark::internal::Benchmark* b) {
 void BM_Dense(benchmark::State& state) { run(state, Form::kDense); }
 void BM_Csr(benchmark::State& state) { run(state, Form::kCsr); }
 void BM_CodebookCsr(benchmark::State& state) { run(state, Form::kCodebookCsr); }
+
+void crossover_shapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"shape", "density_pct", "batch"});
+  for (int shape = 0; shape < static_cast<int>(std::size(kSmallShapes)); ++shape) {
+    for (int percent : kDensityPercents) {
+      for (int batch : {1, 16}) b->Args({shape, percent, batch});
+    }
+  }
+  b->UseRealTime()->Unit(benchmark::kMicrosecond);
+}
+
+void BM_CrossoverDense(benchmark::State& state) { crossover(state, Form::kDense); }
+void BM_CrossoverCsr(benchmark::State& state) { crossover(state, Form::kCsr); }
+void BM_CrossoverCodebookCsr(benchmark::State& state) { crossover(state, Form::kCodebookCsr); }
+
+BENCHMARK(BM_CrossoverDense)->Apply(crossover_shapes);
+BENCHMARK(BM_CrossoverCsr)->Apply(crossover_shapes);
+BENCHMARK(BM_CrossoverCodebookCsr)->Apply(crossover_shapes);
 
 BENCHMARK(BM_Dense)->Apply(shapes);
 BENCHMARK(BM_Csr)->Apply(shapes);

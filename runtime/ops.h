@@ -14,6 +14,7 @@
 #include "core/model.h"
 #include "core/status.h"
 #include "kernels/sparse_matrix.h"
+#include "runtime/kernel_choice.h"
 #include "runtime/value.h"
 
 namespace deepcomp::runtime {
@@ -41,6 +42,8 @@ struct BuildContext {
   std::function<SparseWeight(const std::string& name)> sparse_weight;
   // Whether every conv/fc weight should be turned sparse (SessionOptions::sparse_from_dense).
   bool sparse_from_dense = false;
+  KernelChoice kernel = KernelChoice::kSparse;  // SessionOptions::kernel
+  double dense_above_density = kDefaultDenseAboveDensity;
 
   size_t num_inputs() const { return node->inputs.size(); }
   bool has_input(size_t k) const { return k < node->inputs.size() && !node->inputs[k].empty(); }
@@ -54,9 +57,30 @@ struct CompiledOp {
   RunFn run;
   std::string weight;   // name of the layer's weight initializer (Gemm/MatMul/Conv), for profiles
   bool sparse = false;  // runs on a sparse weight
+  double density = 1;   // of the constant weight (nonzero / elements), when `weight` is set
 };
 
 using Builder = std::function<Result<CompiledOp>(const BuildContext&)>;
+
+// A layer's constant weight as the layer will run it, in the sparse layout of session.h
+// (rows x cols, rows = output features / channels), after SessionOptions::kernel:
+//   `sparse` present: the sparse kernel (the given form, or CSR built from the initializer when
+//                     sparse_from_dense);
+//   else `expanded` non-empty: the dense kernel on the given sparse form expanded once, here (a
+//                     compressed weight's initializer is only a zero placeholder);
+//   else: the dense kernel on the initializer itself.
+struct LayerWeight {
+  SparseWeight sparse;
+  std::vector<float> expanded;  // rows x cols, row-major
+  double density = 1;           // nonzero entries / elements
+};
+
+// `given` is ctx.sparse_weight() for the weight, already checked to be rows x cols; `initializer`
+// holds the dense values, laid out as the transpose of rows x cols when `transposed` (a
+// [in, out] Gemm/MatMul weight).
+LayerWeight choose_layer_weight(const BuildContext& ctx, const SparseWeight& given,
+                                const Value& initializer, int64_t rows, int64_t cols,
+                                bool transposed);
 
 // nullptr when the op is not supported.
 const Builder* find_builder(const std::string& op_type);
@@ -92,9 +116,13 @@ std::vector<int64_t> broadcast_strides(const std::vector<int64_t>& shape,
                                        const std::vector<int64_t>& out_shape);
 // Normalizes a possibly negative axis against `rank`; false when out of range.
 bool normalize_axis(int64_t axis, int64_t rank, int64_t* out);
-// Checks that a runtime input is present, of the expected kind and well-formed.
+// Checks that a runtime input is present, of the expected kind and well-formed (as many stored
+// elements as its shape holds).
+Status require_present(const Value* v, const char* what);  // any dtype
 Status require_float(const Value* v, const char* what);
 Status require_int(const Value* v, const char* what);
+// Reads an int64 list input (shape, axes, starts, pads, ...): int64, at most 1-D.
+Status int_list(const Value* v, const char* what, std::vector<int64_t>* out);
 
 }  // namespace ops
 }  // namespace deepcomp::runtime

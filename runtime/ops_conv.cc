@@ -74,23 +74,29 @@ Result<CompiledOp> build_conv(const BuildContext& ctx) {
   const std::vector<int64_t> pads_attr = attr_ints(node, "pads");
   CompiledOp op;
   SparseWeight sparse;
+  std::shared_ptr<const std::vector<float>> expanded;  // a sparse form expanded to dense
   const Value* w_const = ctx.constant(1);
   if (w_const && w_const->is_float() && w_const->rank() >= 3) {
     const int64_t m = w_const->shape[0], cols = w_const->numel() / std::max<int64_t>(m, 1);
     if (w_const->rank() > 4) return Status::Error("3-D convolution is not supported (1-D and 2-D only)");
     op.weight = node.inputs[1];
-    sparse = ctx.sparse_weight(node.inputs[1]);
-    if (sparse.present()) {
-      const int64_t rows = sparse.csr ? sparse.csr->rows : sparse.codebook->rows;
-      const int64_t c = sparse.csr ? sparse.csr->cols : sparse.codebook->cols;
+    const SparseWeight given = ctx.sparse_weight(node.inputs[1]);
+    if (given.present()) {
+      const int64_t rows = given.csr ? given.csr->rows : given.codebook->rows;
+      const int64_t c = given.csr ? given.csr->cols : given.codebook->cols;
       if (rows != m || c != cols) {
         return Status::Error("sparse weight '" + node.inputs[1] + "' is " + std::to_string(rows) + "x" +
                              std::to_string(c) + ", expected " + std::to_string(m) + "x" + std::to_string(cols));
       }
-    } else if (ctx.sparse_from_dense) {
-      sparse.csr = std::make_shared<kernels::CsrMatrix>(kernels::CsrMatrix::from_dense(w_const->f.data(), m, cols));
+    }
+    // W [M, C/group, kh, kw] row-major is already the [M, C/group * kh * kw] layout.
+    LayerWeight chosen = choose_layer_weight(ctx, given, *w_const, m, cols, false);
+    sparse = std::move(chosen.sparse);
+    if (!chosen.expanded.empty()) {
+      expanded = std::make_shared<const std::vector<float>>(std::move(chosen.expanded));
     }
     op.sparse = sparse.present();
+    op.density = chosen.density;
   } else if (ctx.has_input(1) && ctx.sparse_weight(node.inputs[1]).present()) {
     return Status::Error("a sparse weight needs a constant weight input");
   }
@@ -153,7 +159,8 @@ Result<CompiledOp> build_conv(const BuildContext& ctx) {
     } else if (sparse.csr) {
       kernels::conv2d_csr(p, x.f.data(), *sparse.csr, bias, y.f.data());
     } else {
-      kernels::conv2d_dense(p, x.f.data(), w.f.data(), bias, y.f.data());
+      kernels::conv2d_dense(p, x.f.data(), expanded ? expanded->data() : w.f.data(), bias,
+                            y.f.data());
     }
     return Status::Ok();
   };

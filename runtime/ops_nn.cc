@@ -16,6 +16,7 @@ struct FcWeight {
   int64_t out = 0, in = 0;
   std::vector<float> dense;  // out x in row-major, when not sparse
   SparseWeight sparse;
+  double density = 1;
 
   void apply(const float* x, int64_t batch, const float* bias, float* y) const {
     if (sparse.codebook) {
@@ -36,32 +37,38 @@ std::vector<float> transpose2d(const float* a, int64_t rows, int64_t cols) {
   return t;
 }
 
-// Builds the FcWeight of a constant matrix B. `b_is_out_by_in` tells whether B is already
-// out x in (Gemm transB=1) or in x out (Gemm transB=0, MatMul).
+// Builds the FcWeight of a constant matrix B, sparse or dense per the session's kernel choice.
+// `b_is_out_by_in` tells whether B is already out x in (Gemm transB=1) or in x out (Gemm
+// transB=0, MatMul). With `copy_b` false a dense B that needs no expansion is left in place
+// (FcWeight::dense empty, `*reads_b` set): the caller computes with B itself.
 Result<FcWeight> make_fc_weight(const BuildContext& ctx, const Value& b, bool b_is_out_by_in,
-                                const std::string& name) {
+                                const std::string& name, bool copy_b = true,
+                                bool* reads_b = nullptr) {
   FcWeight w;
   w.out = b_is_out_by_in ? b.shape[0] : b.shape[1];
   w.in = b_is_out_by_in ? b.shape[1] : b.shape[0];
-  w.sparse = ctx.sparse_weight(name);
-  if (w.sparse.present()) {
-    const int64_t rows = w.sparse.csr ? w.sparse.csr->rows : w.sparse.codebook->rows;
-    const int64_t cols = w.sparse.csr ? w.sparse.csr->cols : w.sparse.codebook->cols;
+  const SparseWeight given = ctx.sparse_weight(name);
+  if (given.present()) {
+    const int64_t rows = given.csr ? given.csr->rows : given.codebook->rows;
+    const int64_t cols = given.csr ? given.csr->cols : given.codebook->cols;
     if (rows != w.out || cols != w.in) {
       return Status::Error("sparse weight '" + name + "' is " + std::to_string(rows) + "x" +
                            std::to_string(cols) + ", expected " + std::to_string(w.out) + "x" +
                            std::to_string(w.in) + " (rows = output features)");
     }
-    return w;
   }
-  if (ctx.sparse_from_dense) {
-    auto csr = std::make_shared<kernels::CsrMatrix>(
-        b_is_out_by_in ? kernels::CsrMatrix::from_dense(b.f.data(), w.out, w.in)
-                       : kernels::CsrMatrix::from_dense_transposed(b.f.data(), w.in, w.out));
-    w.sparse.csr = std::move(csr);
-    return w;
+  LayerWeight chosen = choose_layer_weight(ctx, given, b, w.out, w.in, !b_is_out_by_in);
+  w.density = chosen.density;
+  w.sparse = std::move(chosen.sparse);
+  if (reads_b) *reads_b = false;
+  if (w.sparse.present()) return w;
+  if (!chosen.expanded.empty()) {
+    w.dense = std::move(chosen.expanded);  // already out x in
+  } else if (copy_b) {
+    w.dense = b_is_out_by_in ? b.f : transpose2d(b.f.data(), w.in, w.out);
+  } else if (reads_b) {
+    *reads_b = true;
   }
-  w.dense = b_is_out_by_in ? b.f : transpose2d(b.f.data(), w.in, w.out);
   return w;
 }
 
@@ -77,6 +84,7 @@ Result<CompiledOp> build_gemm(const BuildContext& ctx) {
     if (!b->is_float() || b->rank() != 2) return Status::Error("B must be a 2-D float32 matrix");
     DEEPCOMP_ASSIGN_OR_RETURN(FcWeight w, make_fc_weight(ctx, *b, trans_b, node.inputs[1]));
     op.sparse = w.sparse.present();
+    op.density = w.density;
     op.weight = node.inputs[1];
     constant_w = std::make_shared<const FcWeight>(std::move(w));
   }
@@ -140,17 +148,19 @@ Result<CompiledOp> build_matmul(const BuildContext& ctx) {
   const Node& node = *ctx.node;
   DEEPCOMP_RETURN_IF_ERROR(check_arity(node, 2, 2, 1));
   DEEPCOMP_RETURN_IF_ERROR(check_attributes(node, {}));
-  std::shared_ptr<const FcWeight> sparse_w;
+  std::shared_ptr<const FcWeight> fc_w;
   CompiledOp op;
   const Value* b_const = ctx.constant(1);
   if (b_const && b_const->is_float() && b_const->rank() == 2) {
     op.weight = node.inputs[1];
-    // Dense constants keep the plain MatMul path below; only a sparse form needs the FcWeight.
-    if (ctx.sparse_weight(node.inputs[1]).present() || ctx.sparse_from_dense) {
-      DEEPCOMP_ASSIGN_OR_RETURN(FcWeight w, make_fc_weight(ctx, *b_const, false, node.inputs[1]));
-      op.sparse = true;
-      sparse_w = std::make_shared<const FcWeight>(std::move(w));
-    }
+    // A dense constant keeps the plain MatMul path below; a sparse form, or one expanded from
+    // it, needs the FcWeight.
+    bool reads_b = false;
+    DEEPCOMP_ASSIGN_OR_RETURN(
+        FcWeight w, make_fc_weight(ctx, *b_const, false, node.inputs[1], false, &reads_b));
+    op.sparse = w.sparse.present();
+    op.density = w.density;
+    if (!reads_b) fc_w = std::make_shared<const FcWeight>(std::move(w));
   } else if (ctx.sparse_weight(ctx.has_input(1) ? node.inputs[1] : "").present()) {
     return Status::Error("a sparse weight needs a constant 2-D right operand");
   }
@@ -180,7 +190,8 @@ Result<CompiledOp> build_matmul(const BuildContext& ctx) {
       int64_t rows_a = 1;
       for (int64_t d : batch_a) rows_a *= d;
       if (rows_a == nb) {
-        if (sparse_w) sparse_w->apply(in[0]->f.data(), nb * m, nullptr, y.f.data());
+        if (fc_w)
+          fc_w->apply(in[0]->f.data(), nb * m, nullptr, y.f.data());
         else kernels::matmul(in[0]->f.data(), in[1]->f.data(), nb * m, k, n, y.f.data());
         return Status::Ok();
       }

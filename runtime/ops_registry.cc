@@ -120,9 +120,7 @@ bool normalize_axis(int64_t axis, int64_t rank, int64_t* out) {
   return true;
 }
 
-namespace {
-
-Status check_value(const Value* v, const char* what) {
+Status require_present(const Value* v, const char* what) {
   if (!v) return Status::Error(std::string(what) + " is missing");
   int64_t n = 0;
   if (!checked_numel(v->shape, &n) || n != v->stored()) {
@@ -132,19 +130,24 @@ Status check_value(const Value* v, const char* what) {
   return Status::Ok();
 }
 
-}  // namespace
-
 Status require_float(const Value* v, const char* what) {
-  DEEPCOMP_RETURN_IF_ERROR(check_value(v, what));
+  DEEPCOMP_RETURN_IF_ERROR(require_present(v, what));
   if (!v->is_float()) return Status::Error(std::string(what) + " must be float32, is " + describe(*v));
   return Status::Ok();
 }
 
 Status require_int(const Value* v, const char* what) {
-  DEEPCOMP_RETURN_IF_ERROR(check_value(v, what));
+  DEEPCOMP_RETURN_IF_ERROR(require_present(v, what));
   if (v->dtype != DType::kInt64) {
     return Status::Error(std::string(what) + " must be int64, is " + describe(*v));
   }
+  return Status::Ok();
+}
+
+Status int_list(const Value* v, const char* what, std::vector<int64_t>* out) {
+  DEEPCOMP_RETURN_IF_ERROR(require_int(v, what));
+  if (v->rank() > 1) return Status::Error(std::string(what) + " must be 1-D, is " + describe(*v));
+  *out = v->i;
   return Status::Ok();
 }
 

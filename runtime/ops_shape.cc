@@ -31,23 +31,6 @@ void gather_elements(const Value& in, Value* out, Src src) {
   }
 }
 
-Status check_any(const Value* v, const char* what) {
-  if (!v) return Status::Error(std::string(what) + " is missing");
-  int64_t n = 0;
-  if (!checked_numel(v->shape, &n) || n != v->stored()) {
-    return Status::Error(std::string(what) + " " + describe(*v) + " is malformed");
-  }
-  return Status::Ok();
-}
-
-// Reads an int64 list input (shape, axes, pads, ...).
-Status int_list(const Value* v, const char* what, std::vector<int64_t>* out) {
-  DEEPCOMP_RETURN_IF_ERROR(require_int(v, what));
-  if (v->rank() > 1) return Status::Error(std::string(what) + " must be 1-D, is " + describe(*v));
-  *out = v->i;
-  return Status::Ok();
-}
-
 std::vector<int64_t> row_major_strides(const std::vector<int64_t>& shape) {
   std::vector<int64_t> s(shape.size(), 1);
   for (size_t k = shape.size(); k-- > 1;) s[k - 1] = s[k] * shape[k];
@@ -68,14 +51,15 @@ Result<CompiledOp> build_reshape(const BuildContext& ctx) {
   const bool allowzero = attr_int(node, "allowzero", 0) != 0;
   const std::vector<int64_t> attr_shape = attr_ints(node, "shape");
   return simple([=](const Inputs& in, std::vector<Value>* out) -> Status {
-    DEEPCOMP_RETURN_IF_ERROR(check_any(in[0], "data"));
+    DEEPCOMP_RETURN_IF_ERROR(require_present(in[0], "data"));
     std::vector<int64_t> target = attr_shape;
     if (!from_attr) DEEPCOMP_RETURN_IF_ERROR(int_list(in[1], "shape", &target));
     const Value& x = *in[0];
     int64_t known = 1, infer = -1;
     for (size_t k = 0; k < target.size(); ++k) {
       if (target[k] == 0 && !allowzero) {
-        if (k >= x.shape.size()) return Status::Error("shape entry 0 has no input dimension to copy");
+        if (k >= x.shape.size())
+          return Status::Error("shape entry 0 has no input dimension to copy");
         target[k] = x.shape[k];
       }
       if (target[k] == -1) {
@@ -108,7 +92,7 @@ Result<CompiledOp> build_flatten(const BuildContext& ctx) {
   DEEPCOMP_RETURN_IF_ERROR(check_attributes(*ctx.node, {"axis"}));
   const int64_t axis_attr = attr_int(*ctx.node, "axis", 1);
   return simple([=](const Inputs& in, std::vector<Value>* out) -> Status {
-    DEEPCOMP_RETURN_IF_ERROR(check_any(in[0], "input"));
+    DEEPCOMP_RETURN_IF_ERROR(require_present(in[0], "input"));
     const Value& x = *in[0];
     int64_t axis = axis_attr < 0 ? axis_attr + x.rank() : axis_attr;
     if (axis < 0 || axis > x.rank()) return Status::Error("axis out of range for " + describe(x));
@@ -132,7 +116,7 @@ Result<CompiledOp> build_transpose(const BuildContext& ctx) {
   const bool has_perm = has_attr(*ctx.node, "perm");
   const std::vector<int64_t> perm_attr = attr_ints(*ctx.node, "perm");
   return simple([=](const Inputs& in, std::vector<Value>* out) -> Status {
-    DEEPCOMP_RETURN_IF_ERROR(check_any(in[0], "input"));
+    DEEPCOMP_RETURN_IF_ERROR(require_present(in[0], "input"));
     const Value& x = *in[0];
     const int64_t r = x.rank();
     std::vector<int64_t> perm = perm_attr;
@@ -175,17 +159,20 @@ Result<CompiledOp> build_concat(const BuildContext& ctx) {
   if (!has_attr(*ctx.node, "axis")) return Status::Error("attribute 'axis' is required");
   const int64_t axis_attr = attr_int(*ctx.node, "axis", 0);
   return simple([=](const Inputs& in, std::vector<Value>* out) -> Status {
-    DEEPCOMP_RETURN_IF_ERROR(check_any(in[0], "input 0"));
+    DEEPCOMP_RETURN_IF_ERROR(require_present(in[0], "input 0"));
     const Value& first = *in[0];
     int64_t axis = 0;
     if (!normalize_axis(axis_attr, first.rank(), &axis)) return Status::Error("axis out of range");
     std::vector<int64_t> shape = first.shape;
     shape[axis] = 0;
     for (const Value* v : in) {
-      DEEPCOMP_RETURN_IF_ERROR(check_any(v, "input"));
+      DEEPCOMP_RETURN_IF_ERROR(require_present(v, "input"));
       bool same = v->dtype == first.dtype && v->rank() == first.rank();
-      for (int64_t d = 0; same && d < first.rank(); ++d) same = d == axis || v->shape[d] == first.shape[d];
-      if (!same) return Status::Error("inputs " + describe(first) + " and " + describe(*v) + " do not concatenate");
+      for (int64_t d = 0; same && d < first.rank(); ++d)
+        same = d == axis || v->shape[d] == first.shape[d];
+      if (!same)
+        return Status::Error("inputs " + describe(first) + " and " + describe(*v) +
+                             " do not concatenate");
       shape[axis] += v->shape[axis];
     }
     Value y = empty_like(first.dtype, shape);
@@ -198,8 +185,10 @@ Result<CompiledOp> build_concat(const BuildContext& ctx) {
     for (const Value* v : in) {
       const int64_t chunk = v->shape[axis] * inner;
       for (int64_t o = 0; o < outer; ++o) {
-        if (y.is_float()) std::copy_n(v->f.data() + o * chunk, chunk, y.f.data() + o * row + offset);
-        else std::copy_n(v->i.data() + o * chunk, chunk, y.i.data() + o * row + offset);
+        if (y.is_float())
+          std::copy_n(v->f.data() + o * chunk, chunk, y.f.data() + o * row + offset);
+        else
+          std::copy_n(v->i.data() + o * chunk, chunk, y.i.data() + o * row + offset);
       }
       offset += chunk;
     }
@@ -215,11 +204,12 @@ Result<CompiledOp> build_squeeze(const BuildContext& ctx, bool unsqueeze) {
   const bool has_axes_attr = has_attr(*ctx.node, "axes");
   const std::vector<int64_t> axes_attr = attr_ints(*ctx.node, "axes");
   return simple([=](const Inputs& in, std::vector<Value>* out) -> Status {
-    DEEPCOMP_RETURN_IF_ERROR(check_any(in[0], "input"));
+    DEEPCOMP_RETURN_IF_ERROR(require_present(in[0], "input"));
     const Value& x = *in[0];
     std::vector<int64_t> axes = axes_attr;
     const bool given = has_axes_attr || (in.size() > 1 && in[1]);
-    if (!has_axes_attr && in.size() > 1 && in[1]) DEEPCOMP_RETURN_IF_ERROR(int_list(in[1], "axes", &axes));
+    if (!has_axes_attr && in.size() > 1 && in[1])
+      DEEPCOMP_RETURN_IF_ERROR(int_list(in[1], "axes", &axes));
     Value y = x;
     if (unsqueeze) {
       const int64_t r = x.rank() + static_cast<int64_t>(axes.size());
@@ -240,7 +230,9 @@ Result<CompiledOp> build_squeeze(const BuildContext& ctx, bool unsqueeze) {
       for (int64_t a : axes) {
         int64_t n = 0;
         if (!normalize_axis(a, x.rank(), &n)) return Status::Error("axis out of range");
-        if (x.shape[n] != 1) return Status::Error("cannot squeeze dimension " + std::to_string(n) + " of " + describe(x));
+        if (x.shape[n] != 1)
+          return Status::Error("cannot squeeze dimension " + std::to_string(n) + " of " +
+                               describe(x));
         drop[n] = true;
       }
       y.shape.clear();
@@ -287,7 +279,7 @@ Result<CompiledOp> build_gather(const BuildContext& ctx) {
   DEEPCOMP_RETURN_IF_ERROR(check_attributes(*ctx.node, {"axis"}));
   const int64_t axis_attr = attr_int(*ctx.node, "axis", 0);
   return simple([=](const Inputs& in, std::vector<Value>* out) -> Status {
-    DEEPCOMP_RETURN_IF_ERROR(check_any(in[0], "data"));
+    DEEPCOMP_RETURN_IF_ERROR(require_present(in[0], "data"));
     DEEPCOMP_RETURN_IF_ERROR(require_int(in[1], "indices"));
     const Value& x = *in[0];
     const Value& idx = *in[1];
@@ -327,7 +319,7 @@ Result<CompiledOp> build_cast(const BuildContext& ctx) {
     return Status::Error("attribute to=" + dtype_name(to) + " is not supported (float32, int64, bool only)");
   }
   return simple([=](const Inputs& in, std::vector<Value>* out) -> Status {
-    DEEPCOMP_RETURN_IF_ERROR(check_any(in[0], "input"));
+    DEEPCOMP_RETURN_IF_ERROR(require_present(in[0], "input"));
     const Value& x = *in[0];
     const int64_t n = x.numel();
     Value y = empty_like(to, x.shape);
@@ -357,13 +349,14 @@ Result<CompiledOp> build_passthrough(const BuildContext& ctx, bool dropout) {
     DEEPCOMP_RETURN_IF_ERROR(check_attributes(*ctx.node, {}));
   }
   return simple([](const Inputs& in, std::vector<Value>* out) -> Status {
-    DEEPCOMP_RETURN_IF_ERROR(check_any(in[0], "input"));
+    DEEPCOMP_RETURN_IF_ERROR(require_present(in[0], "input"));
     // Dropout's optional training_mode input must be false: inference only.
     if (in.size() > 2 && in[2] && in[2]->stored() > 0 && in[2]->as_int(0) != 0) {
       return Status::Error("training_mode=true is not supported");
     }
     (*out)[0] = *in[0];
-    if (out->size() > 1) (*out)[1] = Value::bools(in[0]->shape, std::vector<int64_t>(in[0]->numel(), 1));
+    if (out->size() > 1)
+      (*out)[1] = Value::bools(in[0]->shape, std::vector<int64_t>(in[0]->numel(), 1));
     return Status::Ok();
   });
 }

@@ -16,21 +16,6 @@ Value empty_value(DType dtype, std::vector<int64_t> shape) {
   return v;
 }
 
-Status well_formed(const Value* v, const char* what) {
-  if (!v) return Status::Error(std::string(what) + " is missing");
-  int64_t n = 0;
-  if (!checked_numel(v->shape, &n) || n != v->stored()) {
-    return Status::Error(std::string(what) + " " + describe(*v) + " is malformed");
-  }
-  return Status::Ok();
-}
-
-Status int_list(const Value* v, const char* what, std::vector<int64_t>* out) {
-  DEEPCOMP_RETURN_IF_ERROR(require_int(v, what));
-  *out = v->i;
-  return Status::Ok();
-}
-
 // Fills `y` (already shaped) from `x`: per output dimension d, src_of(d, o) gives the input
 // coordinate for output coordinate o, or -1 for "use the fill value".
 template <typename SrcOf>
@@ -73,7 +58,7 @@ Result<CompiledOp> build_slice(const BuildContext& ctx) {
   const bool has_a_axes = has_attr(node, "axes");
   CompiledOp op;
   op.run = [=](const Inputs& in, std::vector<Value>* out) -> Status {
-    DEEPCOMP_RETURN_IF_ERROR(well_formed(in[0], "data"));
+    DEEPCOMP_RETURN_IF_ERROR(require_present(in[0], "data"));
     const Value& x = *in[0];
     std::vector<int64_t> starts = a_starts, ends = a_ends, axes = a_axes, steps;
     bool have_axes = has_a_axes;
@@ -137,7 +122,7 @@ Result<CompiledOp> build_pad(const BuildContext& ctx) {
   const float a_value = attr_float(node, "value", 0.0f);
   CompiledOp op;
   op.run = [=](const Inputs& in, std::vector<Value>* out) -> Status {
-    DEEPCOMP_RETURN_IF_ERROR(well_formed(in[0], "data"));
+    DEEPCOMP_RETURN_IF_ERROR(require_present(in[0], "data"));
     const Value& x = *in[0];
     const int64_t r = x.rank();
     std::vector<int64_t> pads = a_pads, axes;
@@ -202,7 +187,7 @@ Result<CompiledOp> build_expand(const BuildContext& ctx) {
   DEEPCOMP_RETURN_IF_ERROR(check_attributes(*ctx.node, {}));
   CompiledOp op;
   op.run = [](const Inputs& in, std::vector<Value>* out) -> Status {
-    DEEPCOMP_RETURN_IF_ERROR(well_formed(in[0], "input"));
+    DEEPCOMP_RETURN_IF_ERROR(require_present(in[0], "input"));
     std::vector<int64_t> target, shape;
     DEEPCOMP_RETURN_IF_ERROR(int_list(in[1], "shape", &target));
     const Value& x = *in[0];

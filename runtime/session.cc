@@ -48,6 +48,7 @@ struct Session::Impl {
   std::vector<std::unique_ptr<Value>> constants;  // by slot; null when not constant
   std::vector<Step> steps;
   std::vector<NodeTiming> timings;
+  std::vector<LayerKernel> layer_kernels;
 };
 
 Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -58,12 +59,17 @@ Session::~Session() = default;
 const std::vector<ValueInfo>& Session::inputs() const { return impl_->inputs; }
 const std::vector<ValueInfo>& Session::outputs() const { return impl_->outputs; }
 const std::vector<NodeTiming>& Session::profile() const { return impl_->timings; }
+const std::vector<LayerKernel>& Session::layer_kernels() const { return impl_->layer_kernels; }
 std::vector<std::string> Session::supported_ops() { return ops::supported_op_types(); }
 bool Session::supports_op(const std::string& op_type) { return ops::find_builder(op_type) != nullptr; }
 
 Result<Session> Session::create(const Model& model, SessionOptions options) {
   auto impl = std::make_unique<Impl>();
   impl->options = std::move(options);
+  const double crossover = impl->options.dense_above_density;
+  if (!(crossover >= 0 && crossover <= 1)) {
+    return Status::Error("dense_above_density must be in [0, 1], got " + std::to_string(crossover));
+  }
   const Graph& g = model.graph;
   int64_t opset = 0;
   for (const OpsetImport& o : model.opsets) {
@@ -123,6 +129,8 @@ Result<Session> Session::create(const Model& model, SessionOptions options) {
     ctx.opset = opset;
     ctx.model = &model;
     ctx.sparse_from_dense = impl->options.sparse_from_dense;
+    ctx.kernel = impl->options.kernel;
+    ctx.dense_above_density = crossover;
     ctx.constant = [&](size_t k) -> const Value* {
       if (k >= step.in.size() || step.in[k] < 0) return nullptr;
       return impl->constants[step.in[k]].get();
@@ -140,6 +148,10 @@ Result<Session> Session::create(const Model& model, SessionOptions options) {
     auto built = (*builder)(ctx);
     if (!built.ok()) return built.status().WithContext(label);
     step.op = std::move(built).value();
+    if (!step.op.weight.empty()) {
+      impl->layer_kernels.push_back(
+          {step.name, step.op_type, step.op.weight, step.op.density, step.op.sparse});
+    }
     for (const std::string& out : node.outputs) {
       if (out.empty()) {
         step.out.push_back(-1);

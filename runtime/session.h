@@ -9,7 +9,8 @@
 //   Gemm transB=0 and MatMul with a constant right operand W (in x out): the matrix of W^T,
 //                                          rows = output features.
 //   Conv (W is M x C/group x kh x kw):     W reshaped to [M, C/group * kh * kw].
-// sparse_from_dense builds these (as CSR) from the Model's dense tensors.
+// sparse_from_dense builds these (as CSR) from the Model's dense tensors. `kernel` then decides,
+// per layer, whether the sparse form runs or is expanded to dense once here (kernel_choice.h).
 #pragma once
 
 #include <map>
@@ -20,6 +21,7 @@
 #include "core/model.h"
 #include "core/status.h"
 #include "kernels/sparse_matrix.h"
+#include "runtime/kernel_choice.h"
 #include "runtime/value.h"
 
 namespace deepcomp::runtime {
@@ -35,6 +37,20 @@ struct SessionOptions {
   // Build CSR for every constant Gemm/MatMul/Conv weight of the Model (benchmarking an .onnx
   // sparse). Explicit entries above take precedence.
   bool sparse_from_dense = false;
+  // What a layer with a sparse form (given above, or built by sparse_from_dense) runs on. The
+  // default keeps every sparse form sparse; kAuto expands the layers whose density is above
+  // dense_above_density (in [0, 1]), kDense all of them.
+  KernelChoice kernel = KernelChoice::kSparse;
+  double dense_above_density = kDefaultDenseAboveDensity;
+};
+
+// A Gemm, MatMul or Conv node with a constant weight, and the kernel it was compiled to.
+struct LayerKernel {
+  std::string node;
+  std::string op_type;
+  std::string weight;
+  double density = 1;   // nonzero entries / elements of the weight
+  bool sparse = false;  // runs on a sparse kernel
 };
 
 struct NodeTiming {
@@ -69,6 +85,9 @@ class Session {
 
   // Per-node timings of the last run (empty unless options.profile).
   const std::vector<NodeTiming>& profile() const;
+
+  // Every layer with a constant weight, in graph order (folded constant nodes included).
+  const std::vector<LayerKernel>& layer_kernels() const;
 
   // Names of every operator (default ONNX domain) the runtime implements.
   static std::vector<std::string> supported_ops();
