@@ -30,6 +30,7 @@ struct BenchArgs {
   int repeat = 20;
   int warmup = 3;
   bool json = false;
+  std::string kernel = "sparse";  // what the second side runs: sparse, auto or dense
 };
 
 Result<std::vector<int>> parse_list(const std::string& text, const std::string& option) {
@@ -134,16 +135,20 @@ int run_bench(const BenchArgs& args) {
   if (!thread_counts.ok()) return print_error(thread_counts.status());
   auto dense = open_model(args.model, Mode::kDense);
   if (!dense.ok()) return print_error(dense.status());
-  auto sparse = open_model(args.model, Mode::kSparse);
+  const auto kernel = runtime::parse_kernel_choice(args.kernel);
+  if (!kernel) return print_error("--kernel: '" + args.kernel + "' is not auto, sparse or dense");
+  auto sparse = open_model_for_kernel(args.model, *kernel);
   if (!sparse.ok()) return print_error(sparse.status());
 
   nlohmann::ordered_json result;
   result["model"] = args.model;
   result["dense"] = dense->description;
   result["sparse"] = sparse->description;
+  result["kernel"] = args.kernel;
   result["repeat"] = args.repeat;
   result["warmup"] = args.warmup;
   result["runs"] = nlohmann::ordered_json::array();
+  std::map<std::string, std::pair<double, bool>> layer_choice;  // node -> density, runs sparse
   for (int threads : *thread_counts) {
     dense->options.threads = sparse->options.threads = threads;
     dense->options.profile = sparse->options.profile = true;
@@ -151,6 +156,13 @@ int run_bench(const BenchArgs& args) {
     if (!dense_session.ok()) return print_error(dense_session.status().WithContext(args.model));
     auto sparse_session = runtime::Session::create(sparse->model, sparse->options);
     if (!sparse_session.ok()) return print_error(sparse_session.status().WithContext(args.model));
+    if (result.find("sparse_kernels") == result.end()) {
+      result["sparse_kernels"] = kernel_summary(*sparse_session, sparse->options);
+      // Which kernel each layer of the second side was compiled to, and its weight's density.
+      for (const runtime::LayerKernel& layer : sparse_session->layer_kernels()) {
+        layer_choice[layer.node] = {layer.density, layer.sparse};
+      }
+    }
     if (dense_session->inputs().size() != 1) {
       return print_error(args.model + ": bench takes models with exactly one input");
     }
@@ -181,6 +193,10 @@ int run_bench(const BenchArgs& args) {
         l["dense_ms"] = ld;
         l["sparse_ms"] = ls;
         l["speedup"] = ls > 0 ? ld / ls : 0.0;
+        if (auto it = layer_choice.find(layer.node); it != layer_choice.end()) {
+          l["density"] = it->second.first;
+          l["runs_sparse"] = it->second.second;
+        }
         run["layers"].push_back(l);
       }
       result["runs"].push_back(run);
@@ -192,6 +208,7 @@ int run_bench(const BenchArgs& args) {
   }
   std::cout << "model:  " << args.model << "\n";
   std::cout << "dense:  " << dense->description << "\nsparse: " << sparse->description << "\n";
+  std::cout << "        " << result["sparse_kernels"].get<std::string>() << "\n";
   std::cout << fmt::format("median of {} repetitions after {} warm-up; ms per batch\n\n",
                            args.repeat, args.warmup);
   std::cout << fmt::format("{:>6} {:>7} {:>10} {:>10} {:>8} {:>13} {:>13}\n", "batch", "threads",
@@ -234,6 +251,10 @@ std::function<int()> setup(CLI::App& app) {
   cmd->add_option("--warmup", args->warmup, "Untimed repetitions first (default 3)")
       ->check(CLI::Range(0, 100000));
   cmd->add_flag("--json", args->json, "Print the results as JSON");
+  cmd->add_option("--kernel", args->kernel,
+                  "What the sparse side runs: sparse (default: every weight that can), auto "
+                  "(dense above the density crossover, as run/eval do by default) or dense")
+      ->check(CLI::IsMember({"auto", "sparse", "dense"}));
   return [args] { return run_bench(*args); };
 }
 

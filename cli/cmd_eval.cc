@@ -1,6 +1,6 @@
 // `deepcomp eval MODEL --images F --labels F`: top-1 / top-5 accuracy and speed of a classifier
 // (an .onnx, or a .dcz run sparse from its compressed form by default) on an IDX or .npy image
-// set, with the preprocessing of cli/preprocess.h.
+// set, with the preprocessing of cli/preprocess.h (read and checked by cli/image_set.h).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -13,9 +13,8 @@
 #include <string>
 
 #include "cli/command.h"
+#include "cli/image_set.h"
 #include "cli/model_source.h"
-#include "cli/preprocess.h"
-#include "data/idx.h"
 #include "runtime/batch.h"
 #include "runtime/session.h"
 
@@ -34,44 +33,13 @@ struct EvalArgs {
   int64_t limit = 0;
   int64_t batch = 100;
   bool json = false;
+  std::string kernel;  // --kernel; "" = not given (auto)
   bool sparse = false;
   bool dense = false;
   int threads = 1;
 };
 
-// Position of `label` among the scores: how many classes beat it, counting ties with a lower
-// index as beating it (a stable argmax), so rank 0 is exactly "argmax == label".
-int64_t rank_of(const float* scores, int64_t classes, int64_t label) {
-  const float s = scores[label];
-  int64_t rank = 0;
-  for (int64_t j = 0; j < classes; ++j) {
-    if (scores[j] > s || (j < label && scores[j] == s)) ++rank;
-  }
-  return rank;
-}
-
-// Labels as class indices; errors name the file and the first bad entry.
-Result<std::vector<int64_t>> label_indices(const data::Array& labels, const std::string& path) {
-  if (labels.sample_size() != 1) {
-    return Status::Error(path + ": labels must hold one value per sample, shape is " +
-                         array_shape_text(labels.shape));
-  }
-  std::vector<int64_t> out(labels.values.size());
-  for (size_t k = 0; k < labels.values.size(); ++k) {
-    const float v = labels.values[k];
-    if (!(v >= 0) || v != std::floor(v) || v > 1e9f) {
-      return Status::Error(path + ": label " + fmt::format("{}", v) + " (sample " +
-                           std::to_string(k) + ") is not a class index");
-    }
-    out[k] = static_cast<int64_t>(v);
-  }
-  return out;
-}
-
 int run_eval(const EvalArgs& args) {
-  if (!(args.std > 0) || !std::isfinite(args.scale) || !std::isfinite(args.mean)) {
-    return print_error("--std must be > 0 and --scale, --mean finite numbers");
-  }
   ImageOptions image_options;
   image_options.scale = args.scale;
   image_options.mean = args.mean;
@@ -80,7 +48,10 @@ int run_eval(const EvalArgs& args) {
   image_options.layout = args.layout == "nchw"   ? Layout::kNchw
                          : args.layout == "nhwc" ? Layout::kNhwc
                                                  : Layout::kAuto;
-  auto opened = open_model_for_flags(args.model, args.sparse, args.dense);
+  if (Status s = validate_image_options(image_options); !s.ok()) return print_error(s);
+  auto kernel = kernel_for_flags(args.kernel, args.sparse, args.dense);
+  if (!kernel.ok()) return print_error(kernel.status());
+  auto opened = open_model_for_kernel(args.model, *kernel);
   if (!opened.ok()) return print_error(opened.status());
   opened->options.threads = args.threads;
   auto session = runtime::Session::create(opened->model, opened->options);
@@ -90,65 +61,24 @@ int run_eval(const EvalArgs& args) {
     return print_error(args.model + ": eval takes models with one input, this one has " +
                        std::to_string(session->inputs().size()));
   }
-  auto images = data::read_array(args.images);
-  if (!images.ok()) return print_error(images.status());
-  auto label_array = data::read_array(args.labels);
-  if (!label_array.ok()) return print_error(label_array.status());
-  if (images->samples() == 0) return print_error(args.images + ": no images");
-  if (label_array->samples() != images->samples()) {
-    return print_error(args.labels + ": " + std::to_string(label_array->samples()) +
-                       " labels for " + std::to_string(images->samples()) + " images in " +
-                       args.images);
-  }
-  auto labels = label_indices(*label_array, args.labels);
-  if (!labels.ok()) return print_error(labels.status());
-  auto geometry = image_geometry(images->shape);
-  if (!geometry.ok()) return print_error(geometry.status().WithContext(args.images));
-  auto plan = plan_image_input(session->inputs()[0], *geometry, image_options);
-  if (!plan.ok()) return print_error(plan.status().WithContext(args.images));
+  auto set =
+      load_image_set(args.images, args.labels, session->inputs()[0], image_options, args.limit);
+  if (!set.ok()) return print_error(set.status());
 
-  const int64_t count =
-      args.limit > 0 ? std::min(args.limit, images->samples()) : images->samples();
+  const int64_t count = set->count;
   const bool progress = stderr_is_tty() && !args.json;
-  int64_t classes = -1, top1 = 0, top5 = 0;
+  AccuracyCounter counter(*set, args.model);
   const auto t0 = std::chrono::steady_clock::now();
-  std::vector<float> batch_values;
   for (int64_t first = 0; first < count; first += args.batch) {
     const int64_t n = std::min(args.batch, count - first);
-    batch_values.clear();
-    preprocess_images(*images, first, n, *geometry, image_options, *plan, &batch_values);
-    std::vector<int64_t> shape = {n};
-    shape.insert(shape.end(), plan->sample_shape.begin(), plan->sample_shape.end());
-    auto run = runtime::run_batch(*session, runtime::Value::floats(shape, std::move(batch_values)));
+    auto run = runtime::run_batch(*session, image_batch(*set, image_options, first, n));
     if (!run.ok()) {
       return print_error(
           run.status()
               .WithContext("images " + std::to_string(first) + ".." + std::to_string(first + n - 1))
               .WithContext(args.model));
     }
-    const runtime::Value& out = run->outputs.at(0);
-    if (!out.is_float() || out.numel() % n != 0 || out.numel() == 0) {
-      return print_error(args.model + ": output " + runtime::describe(out) +
-                         " is not one float score vector per image");
-    }
-    if (classes < 0) {
-      classes = out.numel() / n;
-      const int64_t max_label = *std::max_element(labels->begin(), labels->begin() + count);
-      if (max_label >= classes) {
-        const auto at = std::find(labels->begin(), labels->begin() + count, max_label);
-        return print_error(args.labels + ": label " + std::to_string(max_label) + " (sample " +
-                           std::to_string(at - labels->begin()) + ") is outside the model's " +
-                           std::to_string(classes) + " outputs");
-      }
-    } else if (out.numel() / n != classes) {
-      return print_error(args.model + ": output size changed between batches");
-    }
-    for (int64_t k = 0; k < n; ++k) {
-      const int64_t rank = rank_of(out.f.data() + k * classes, classes, (*labels)[first + k]);
-      top1 += rank == 0;
-      top5 += rank < 5;
-    }
-    batch_values = {};
+    if (Status s = counter.add(run->outputs.at(0), first, n); !s.ok()) return print_error(s);
     if (progress)
       std::fprintf(stderr, "\reval: %lld/%lld", static_cast<long long>(first + n),
                    static_cast<long long>(count));
@@ -157,11 +87,16 @@ int run_eval(const EvalArgs& args) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const double per_s = seconds > 0 ? static_cast<double>(count) / seconds : 0.0;
+  const int64_t classes = counter.classes(), top1 = counter.top1(), top5 = counter.top5();
   const bool has_top5 = classes >= 5;
+  const int sparse_layers = sparse_layer_count(*session);
   if (args.json) {
     nlohmann::ordered_json j;
     j["model"] = args.model;
-    j["sparse"] = opened->sparse;
+    j["sparse"] = sparse_layers > 0;
+    j["kernel"] = runtime::kernel_choice_name(opened->options.kernel);
+    j["sparse_layers"] = sparse_layers;
+    j["dense_layers"] = static_cast<int>(session->layer_kernels().size()) - sparse_layers;
     j["count"] = count;
     j["correct"] = top1;
     j["top1"] = static_cast<double>(top1) / static_cast<double>(count);
@@ -176,6 +111,7 @@ int run_eval(const EvalArgs& args) {
     return 0;
   }
   std::cout << "model:  " << opened->description << "\n";
+  std::cout << "        " << kernel_summary(*session, opened->options) << "\n";
   std::cout << "images: " << count << " (" << classes << " classes)\n";
   std::cout << fmt::format("top-1:  {:.2f}% ({}/{})\n", 100.0 * top1 / count, top1, count);
   if (has_top5) {
@@ -212,8 +148,12 @@ std::function<int()> setup(CLI::App& app) {
   cmd->add_option("--threads", args->threads, "OpenMP threads (default 1; 0 = OpenMP default)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--json", args->json, "Print the result as JSON");
-  cmd->add_flag("--sparse", args->sparse, "Run weights sparse (default for .dcz)");
-  cmd->add_flag("--dense", args->dense, "Run every weight dense (default for .onnx)");
+  cmd->add_option("--kernel", args->kernel,
+                  "Kernels for layers with a sparse form: auto (default: sparse at or below the "
+                  "measured density crossover, dense above), sparse, dense")
+      ->check(CLI::IsMember({"auto", "sparse", "dense"}));
+  cmd->add_flag("--sparse", args->sparse, "Same as --kernel sparse: every weight that can, sparse");
+  cmd->add_flag("--dense", args->dense, "Same as --kernel dense: every weight dense");
   return [args] { return run_eval(*args); };
 }
 

@@ -8,6 +8,7 @@
 #include "cli/inspect_dcz.h"
 #include "cli/inspect_onnx.h"
 #include "cli/weight_histograms.h"
+#include "core/file_io.h"
 #include "onnx_io/onnx_io.h"
 
 namespace deepcomp::cli {
@@ -62,6 +63,13 @@ int run_inspect(const InspectOptions& opts) {
     return print_error(opts.path + ": --plot and --original apply to .dcz files only");
   if (!opts.original.empty() && opts.plot_dir.empty())
     return print_error("--original is used with --plot DIR");
+  if (!opts.plot_dir.empty()) {
+    // Checked before the summary is printed, so a bad folder fails with no output at all.
+    WriteOptions write;
+    write.inputs = {opts.path};
+    if (!opts.original.empty()) write.inputs.push_back(opts.original);
+    if (Status s = check_outputs({}, {opts.plot_dir}, write); !s.ok()) return print_error(s);
+  }
   if (file_magic(opts.path) == "DCZ") return inspect_dcz_file(opts);
   return inspect_onnx_file(opts);
 }

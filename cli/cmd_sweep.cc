@@ -13,12 +13,14 @@
 
 #include "cli/command.h"
 #include "cli/dcz_model.h"
-#include "cli/sweep_eval.h"
+#include "cli/image_set.h"
 #include "cli/sweep_table.h"
 #include "compress/container.h"
 #include "compress/pipeline.h"
 #include "core/file_io.h"
 #include "onnx_io/onnx_io.h"
+#include "runtime/batch.h"
+#include "runtime/session.h"
 
 namespace deepcomp::cli {
 namespace {
@@ -28,7 +30,8 @@ struct SweepArgs {
   bool json_given = false;
   std::string prune = "0.5,0.7,0.8,0.9,0.95", bits = "8,6,5,4,3", init = "linear,density,random";
   std::string layout = "nchw";
-  EvalPreprocess pre;
+  ImageOptions pre;
+  int64_t limit = 0;
   uint64_t seed = 0;
   int threads = 0;
   bool force = false, quiet = false;
@@ -104,8 +107,27 @@ Result<std::vector<Setting>> parse_settings(const SweepArgs& args) {
 }
 
 // One compressed row: compress, serialize (for the file size), rebuild dense, evaluate.
+// Top-1 / top-5 hits of `model` on every image of the set, run single-threaded (the sweep runs
+// settings in parallel instead).
+Result<AccuracyCounter> evaluate_model(const Model& model, const ImageSet& set,
+                                       const runtime::Value& inputs, const std::string& name) {
+  runtime::SessionOptions options;
+  options.threads = 1;
+  DEEPCOMP_ASSIGN_OR_RETURN(runtime::Session session, runtime::Session::create(model, options));
+  DEEPCOMP_ASSIGN_OR_RETURN(runtime::BatchRun run, runtime::run_batch(session, inputs));
+  AccuracyCounter counter(set, name);
+  DEEPCOMP_RETURN_IF_ERROR(counter.add(run.outputs.at(0), 0, set.count));
+  return counter;
+}
+
+// The images, preprocessed once for every setting.
+struct EvalInputs {
+  ImageSet set;
+  runtime::Value stacked;
+};
+
 Result<SweepRow> run_setting(const Model& model, const Setting& s, const SweepArgs& args,
-                             const EvalSet& set) {
+                             const EvalInputs& eval) {
   compress::CompressOptions options;
   options.prune = s.prune;
   options.bits_conv = options.bits_fc = s.bits;
@@ -118,7 +140,8 @@ Result<SweepRow> run_setting(const Model& model, const Setting& s, const SweepAr
                                              std::filesystem::path(args.model).filename().string());
   DEEPCOMP_ASSIGN_OR_RETURN(std::string bytes, compress::serialize_container(out.container));
   DEEPCOMP_ASSIGN_OR_RETURN(Model rebuilt, container_to_model(out.container, args.model));
-  DEEPCOMP_ASSIGN_OR_RETURN(Accuracy acc, evaluate_model(rebuilt, set));
+  DEEPCOMP_ASSIGN_OR_RETURN(AccuracyCounter acc,
+                            evaluate_model(rebuilt, eval.set, eval.stacked, args.model));
   SweepRow row;
   row.prune = s.prune;
   row.bits = s.bits;
@@ -131,14 +154,14 @@ Result<SweepRow> run_setting(const Model& model, const Setting& s, const SweepAr
   row.huffman_bytes = out.report.bytes.huffman;
   row.file_bytes = static_cast<double>(bytes.size());
   row.ratio = out.report.ratio();
-  row.correct = acc.top1;
-  row.correct5 = acc.top5;
-  row.count = acc.count;
+  row.correct = acc.top1();
+  row.correct5 = acc.top5();
+  row.count = eval.set.count;
   row.weight_energy_uj = compressed_weight_energy_uj(row.huffman_bytes, row.nonzero);
   return row;
 }
 
-Result<SweepRow> baseline_row(const Model& model, const SweepArgs& args, const EvalSet& set) {
+Result<SweepRow> baseline_row(const Model& model, const SweepArgs& args, const EvalInputs& eval) {
   SweepRow row;
   for (const Tensor& t : model.tensors) {
     row.params += t.numel();
@@ -152,10 +175,11 @@ Result<SweepRow> baseline_row(const Model& model, const SweepArgs& args, const E
   row.pruned_bytes = row.quantized_bytes = row.huffman_bytes = row.original_bytes;
   std::error_code ec;
   row.file_bytes = static_cast<double>(std::filesystem::file_size(args.model, ec));
-  DEEPCOMP_ASSIGN_OR_RETURN(Accuracy acc, evaluate_model(model, set));
-  row.correct = acc.top1;
-  row.correct5 = acc.top5;
-  row.count = acc.count;
+  DEEPCOMP_ASSIGN_OR_RETURN(AccuracyCounter acc,
+                            evaluate_model(model, eval.set, eval.stacked, args.model));
+  row.correct = acc.top1();
+  row.correct5 = acc.top5();
+  row.count = eval.set.count;
   row.weight_energy_uj = dense_weight_energy_uj(row.params);
   return row;
 }
@@ -177,7 +201,8 @@ int run_sweep(SweepArgs args) {
   if (!settings.ok()) return print_error(settings.status());
   if (args.layout != "nchw" && args.layout != "nhwc")
     return print_error("--layout: '" + args.layout + "' is neither nchw nor nhwc");
-  args.pre.nhwc = args.layout == "nhwc";
+  args.pre.layout = args.layout == "nhwc" ? Layout::kNhwc : Layout::kNchw;
+  if (Status s = validate_image_options(args.pre); !s.ok()) return print_error(s);
   if (args.json_given && args.json.empty())
     args.json = std::filesystem::path(args.output).replace_extension(".json").string();
 
@@ -187,11 +212,7 @@ int run_sweep(SweepArgs args) {
   std::vector<std::string> outputs{args.output};
   if (!args.json.empty()) outputs.push_back(args.json);
   if (!args.svg.empty()) outputs.push_back(args.svg);
-  for (const std::string& path : outputs) {
-    if (Status s = check_output_path(path, write); !s.ok()) return print_error(s);
-    write.inputs.push_back(path);  // no two outputs may be the same file
-  }
-  write.inputs.resize(3);
+  if (Status s = check_outputs(outputs, {}, write); !s.ok()) return print_error(s);
 
   auto model = onnx_io::load_model(args.model);
   if (!model.ok()) return print_error(model.status());
@@ -199,11 +220,13 @@ int run_sweep(SweepArgs args) {
     return print_error(fmt::format(
         "{}: the model has {} graph inputs; sweep evaluates models with one image input",
         args.model, model->graph.inputs.size()));
-  auto set = load_eval_set(args.images, args.labels, args.pre, model->graph.inputs[0]);
+  auto set = load_image_set(args.images, args.labels, model->graph.inputs[0], args.pre, args.limit);
   if (!set.ok()) return print_error(set.status());
+  EvalInputs eval{std::move(*set), {}};
+  eval.stacked = image_batch(eval.set, args.pre, 0, eval.set.count);
 
   const auto start = std::chrono::steady_clock::now();
-  auto baseline = baseline_row(*model, args, *set);
+  auto baseline = baseline_row(*model, args, eval);
   if (!baseline.ok()) return print_error(baseline.status().WithContext(args.model));
 
   const int total = static_cast<int>(settings->size());
@@ -215,7 +238,7 @@ int run_sweep(SweepArgs args) {
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
   for (int k = 0; k < total; ++k) {
     results[static_cast<size_t>(k)] =
-        run_setting(*model, (*settings)[static_cast<size_t>(k)], args, *set);
+        run_setting(*model, (*settings)[static_cast<size_t>(k)], args, eval);
     std::lock_guard<std::mutex> lock(mutex);
     ++done;
     if (progress)
@@ -281,11 +304,13 @@ std::function<int()> setup(CLI::App& app) {
   cmd->add_option("--std", args->pre.std, "Divided by after subtracting the mean")
       ->default_val(1.0);
   cmd->add_option("--pad", args->pre.pad, "Zero pixels added on each side of the image")
-      ->default_val(0);
+      ->default_val(0)
+      ->check(CLI::Range(int64_t{0}, int64_t{1024}));
   cmd->add_option("--layout", args->layout, "Model input layout: nchw or nhwc")
       ->default_val("nchw");
-  cmd->add_option("--limit", args->pre.limit, "Evaluate the first N images only (0 = all)")
-      ->default_val(0);
+  cmd->add_option("--limit", args->limit, "Evaluate the first N images only (0 = all)")
+      ->default_val(0)
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("-o,--output", args->output, "Output CSV")->required();
   CLI::Option* json =
       cmd->add_option(

@@ -1,5 +1,7 @@
 #include "cli/model_source.h"
 
+#include <fmt/format.h>
+
 #include <map>
 #include <memory>
 #include <set>
@@ -215,12 +217,47 @@ Result<OpenedModel> open_model(const std::string& path, Mode mode) {
   return opened;
 }
 
-Result<OpenedModel> open_model_for_flags(const std::string& path, bool sparse_flag,
-                                         bool dense_flag) {
+Result<runtime::KernelChoice> kernel_for_flags(const std::string& kernel, bool sparse_flag,
+                                               bool dense_flag) {
   if (sparse_flag && dense_flag) return Status::Error("--sparse and --dense exclude each other");
-  if (sparse_flag) return open_model(path, Mode::kSparse);
-  if (dense_flag) return open_model(path, Mode::kDense);
-  return open_model(path, default_mode(is_dcz_file(path)));
+  if (!kernel.empty() && (sparse_flag || dense_flag))
+    return Status::Error("--kernel and --" + std::string(sparse_flag ? "sparse" : "dense") +
+                         " exclude each other");
+  if (sparse_flag) return runtime::KernelChoice::kSparse;
+  if (dense_flag) return runtime::KernelChoice::kDense;
+  if (kernel.empty()) return runtime::KernelChoice::kAuto;
+  auto parsed = runtime::parse_kernel_choice(kernel);
+  if (!parsed) return Status::Error("--kernel: '" + kernel + "' is not auto, sparse or dense");
+  return *parsed;
+}
+
+Result<OpenedModel> open_model_for_kernel(const std::string& path, runtime::KernelChoice kernel) {
+  const Mode mode = kernel == runtime::KernelChoice::kDense ? Mode::kDense : Mode::kSparse;
+  DEEPCOMP_ASSIGN_OR_RETURN(OpenedModel opened, open_model(path, mode));
+  opened.options.kernel = kernel;
+  if (kernel == runtime::KernelChoice::kAuto && !opened.is_dcz) {
+    opened.description = path + " (dense; CSR for layers at or below the density crossover)";
+  }
+  return opened;
+}
+
+int sparse_layer_count(const runtime::Session& session) {
+  int sparse = 0;
+  for (const runtime::LayerKernel& layer : session.layer_kernels()) sparse += layer.sparse;
+  return sparse;
+}
+
+std::string kernel_summary(const runtime::Session& session,
+                           const runtime::SessionOptions& options) {
+  const int total = static_cast<int>(session.layer_kernels().size());
+  const int sparse = sparse_layer_count(session);
+  std::string line = std::string("kernel ") + runtime::kernel_choice_name(options.kernel);
+  if (options.kernel == runtime::KernelChoice::kAuto) {
+    line +=
+        " (dense above " + fmt::format("{:g}", 100 * options.dense_above_density) + "% density)";
+  }
+  return line + ": " + std::to_string(sparse) + (sparse == 1 ? " layer" : " layers") + " sparse, " +
+         std::to_string(total - sparse) + " dense";
 }
 
 }  // namespace deepcomp::cli

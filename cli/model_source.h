@@ -1,5 +1,5 @@
 // Opening a model file (.onnx or .dcz) as what runtime::Session::create needs, in one of two
-// modes, for `deepcomp run`, `eval` and `bench`:
+// modes, for `deepcomp run`, `eval` and `bench` (and which kernels the Session then uses):
 //   dense:  .onnx as stored; .dcz with every weight decoded to its dense shared values.
 //   sparse: .onnx with CSR built from its dense weights (SessionOptions::sparse_from_dense);
 //           .dcz straight from the compressed streams: each compressed Gemm/MatMul/Conv weight
@@ -38,9 +38,21 @@ Mode default_mode(bool is_dcz);
 // Errors name the file (and the tensor when a compressed stream is bad).
 Result<OpenedModel> open_model(const std::string& path, Mode mode);
 
-// Convenience: open_model with an explicit mode, or default_mode when neither flag was given.
-// `sparse_flag` and `dense_flag` must not both be set (checked, message names the options).
-Result<OpenedModel> open_model_for_flags(const std::string& path, bool sparse_flag,
-                                         bool dense_flag);
+// --kernel auto|sparse|dense (run, eval), with --sparse and --dense short for --kernel sparse and
+// --kernel dense; `kernel` is "" when --kernel was not given, and the default is auto. More than
+// one of the three is an error naming them.
+Result<runtime::KernelChoice> kernel_for_flags(const std::string& kernel, bool sparse_flag,
+                                               bool dense_flag);
+
+// Opens `path` for `kernel`: sparse and auto open the sparse form (a .dcz from its compressed
+// streams, an .onnx with CSR built from its weights) and set options.kernel, so that under auto
+// the Session expands the layers above the density crossover; dense opens the model dense.
+Result<OpenedModel> open_model_for_kernel(const std::string& path, runtime::KernelChoice kernel);
+
+// One line on what the Session compiled: "kernel auto (dense above 20% density): 1 layer sparse,
+// 2 dense".
+std::string kernel_summary(const runtime::Session& session, const runtime::SessionOptions& options);
+// Layers of `session` that run on a sparse kernel.
+int sparse_layer_count(const runtime::Session& session);
 
 }  // namespace deepcomp::cli

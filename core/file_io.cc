@@ -55,6 +55,27 @@ Status check_output_path(const std::string& path, const WriteOptions& options) {
   return Status::Ok();
 }
 
+Status check_outputs(const std::vector<std::string>& files, const std::vector<std::string>& dirs,
+                     const WriteOptions& options) {
+  WriteOptions checked = options;  // outputs already checked join the inputs: no two may clash
+  for (const std::string& path : files) {
+    DEEPCOMP_RETURN_IF_ERROR(check_output_path(path, checked));
+    checked.inputs.push_back(path);
+  }
+  for (const std::string& dir : dirs) {
+    if (dir.empty()) return Status::Error("output folder path is empty");
+    for (const std::string& other : checked.inputs) {
+      if (same_file(dir, other))
+        return Status::Error(dir + ": output folder would overwrite an input or another output");
+    }
+    std::error_code ec;
+    if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
+      return Status::Error(dir + ": exists and is not a folder");
+    checked.inputs.push_back(dir);
+  }
+  return Status::Ok();
+}
+
 AtomicFile::~AtomicFile() {
   if (fd_ >= 0) {
     ::close(fd_);

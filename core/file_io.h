@@ -23,6 +23,13 @@ struct WriteOptions {
 // Checks that `path` may be written: not an input, not existing unless force, its folder exists.
 Status check_output_path(const std::string& path, const WriteOptions& options);
 
+// Checks every output of a command before it does any work, so that a bad path fails with nothing
+// written: each file passes check_output_path; each folder (created later, e.g. a plot folder
+// whose files are replaced) is not an input and not an existing file; no two outputs are the same
+// path. Errors name the path.
+Status check_outputs(const std::vector<std::string>& files, const std::vector<std::string>& dirs,
+                     const WriteOptions& options);
+
 // Writes `data` to `path` atomically (temp file in the same folder, fsync, rename).
 Status write_file_atomic(const std::string& path, std::string_view data, const WriteOptions& options);
 
