@@ -6,6 +6,8 @@
 #include <fstream>
 #include <regex>
 
+#include "onnx_io/onnx_io.h"
+
 namespace deepcomp::cli {
 namespace {
 
@@ -126,20 +128,64 @@ Result<std::vector<runtime::Value>> sample_inputs(const runtime::Session& sessio
   return values;
 }
 
-Result<std::vector<compress::LayerWork>> gather_layer_work(const Model& dense,
-                                                           const CompressedStats& compressed) {
+std::optional<std::vector<WeightNode>> static_weight_nodes(const Model& dense) {
+  auto shapes = onnx_io::infer_static_shapes(dense);
+  if (!shapes.ok()) return std::nullopt;
+  std::vector<WeightNode> nodes;
+  for (size_t i = 0; i < dense.graph.nodes.size(); ++i) {
+    const Node& node = dense.graph.nodes[i];
+    const bool conv = node.op_type == "Conv";
+    if (!conv && node.op_type != "Gemm" && node.op_type != "MatMul") continue;
+    if (!node.domain.empty() && node.domain != "ai.onnx") continue;
+    if (node.inputs.size() < 2 || node.outputs.empty()) continue;
+    const Tensor* w = dense.find_tensor(node.inputs[1]);
+    // The runtime's rule for a layer with a weight: a float constant of rank 2 (Gemm, MatMul) or
+    // 3-4 (Conv), applied to a computed input (a node on constants alone is folded away).
+    if (!w || !is_float_dtype(w->dtype)) continue;
+    const size_t rank = w->shape.size();
+    if (conv ? (rank < 3 || rank > 4) : rank != 2) continue;
+    if (dense.find_tensor(node.inputs[0]) != nullptr) continue;
+    auto in = shapes->find(node.inputs[0]);
+    auto out = shapes->find(node.outputs[0]);
+    if (in == shapes->end() || out == shapes->end()) return std::nullopt;  // the run will tell
+    WeightNode n;
+    n.node = node.name.empty() ? "#" + std::to_string(i) : node.name;
+    n.op_type = node.op_type;
+    n.weight = node.inputs[1];
+    n.input_shape = in->second;
+    n.output_shape = out->second;
+    nodes.push_back(std::move(n));
+  }
+  return nodes;
+}
+
+Result<std::vector<WeightNode>> profiled_weight_nodes(const Model& dense) {
   runtime::SessionOptions options;
   options.profile = true;
   DEEPCOMP_ASSIGN_OR_RETURN(runtime::Session session, runtime::Session::create(dense, options));
   DEEPCOMP_ASSIGN_OR_RETURN(std::vector<runtime::Value> inputs, sample_inputs(session));
   DEEPCOMP_RETURN_IF_ERROR(session.run(inputs).status());
-
-  std::vector<compress::LayerWork> layers;
+  std::vector<WeightNode> nodes;
   for (const runtime::NodeTiming& t : session.profile()) {
     if (t.weight.empty() || t.output_shapes.empty() || t.input_shapes.empty()) continue;
+    if (!dense.find_tensor(t.weight)) continue;  // a product of two activations has no weight
+    nodes.push_back(WeightNode{t.node, t.op_type, t.weight, t.input_shapes[0], t.output_shapes[0]});
+  }
+  return nodes;
+}
+
+Result<std::vector<compress::LayerWork>> gather_layer_work(const Model& dense,
+                                                           const CompressedStats& compressed) {
+  // Shape inference needs no copy of the weights and no run; the run covers what it cannot see.
+  std::optional<std::vector<WeightNode>> nodes = static_weight_nodes(dense);
+  if (!nodes) {
+    DEEPCOMP_ASSIGN_OR_RETURN(std::vector<WeightNode> profiled, profiled_weight_nodes(dense));
+    nodes = std::move(profiled);
+  }
+  std::vector<compress::LayerWork> layers;
+  for (const WeightNode& t : *nodes) {
     const Tensor* w = dense.find_tensor(t.weight);
-    if (!w) continue;  // a product of two activations has no weight to fetch
-    const std::vector<int64_t>& out = t.output_shapes[0];
+    const std::vector<int64_t>& out = t.output_shape;
     const bool conv = t.op_type == "Conv";
     if (out.empty() || (conv && out.size() < 2))
       return Status::Error("node '" + t.node + "' (" + t.op_type + ") produced output shape " +
@@ -153,7 +199,7 @@ Result<std::vector<compress::LayerWork>> gather_layer_work(const Model& dense,
     l.weights = w->numel();
     l.out_elements = numel_of(out);
     l.positions = features > 0 ? l.out_elements / features : 0;
-    l.in_elements = numel_of(t.input_shapes[0]);
+    l.in_elements = numel_of(t.input_shape);
     l.dense_bits = 8.0 * static_cast<double>(w->byte_size());
     const Node* node = find_node(dense.graph, t.node);
     const Tensor* bias = nullptr;

@@ -40,9 +40,22 @@ CompressedStats compressed_stats_from_container(const compress::Container& conta
 // float inputs filled with a fixed pseudo-random pattern in [0, 1), integer inputs with zeros.
 Result<std::vector<runtime::Value>> sample_inputs(const runtime::Session& session);
 
-// Runs `dense` once at batch 1 with profiling and turns every Gemm/MatMul/Conv with a weight
-// tensor into a LayerWork (shapes from the run, dense storage from the model, compressed side
-// from `compressed`; a weight missing there is priced as stored dense).
+// A Gemm/MatMul/Conv node with a weight tensor, and the shapes of its first input and output at
+// batch 1.
+struct WeightNode {
+  std::string node, op_type, weight;
+  std::vector<int64_t> input_shape, output_shape;
+  bool operator==(const WeightNode&) const = default;
+};
+// From ONNX shape inference (no weights copied, nothing run); nullopt when a needed shape is
+// unknown statically.
+std::optional<std::vector<WeightNode>> static_weight_nodes(const Model& dense);
+// From one profiled batch-1 run of the runtime on sample_inputs.
+Result<std::vector<WeightNode>> profiled_weight_nodes(const Model& dense);
+
+// Turns every weight node (static_weight_nodes, else profiled_weight_nodes) into a LayerWork
+// (shapes from those, dense storage from the model, compressed side from `compressed`; a weight
+// missing there is priced as stored dense).
 Result<std::vector<compress::LayerWork>> gather_layer_work(const Model& dense,
                                                            const CompressedStats& compressed);
 

@@ -5,6 +5,7 @@
 // opaque skeleton so that saving an unmodified model reproduces it.
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,5 +55,11 @@ Status check_model_file(const std::string& path);
 
 // Reads a serialized TensorProto file (the input_N.pb / output_N.pb of ONNX's backend tests).
 Result<Tensor> read_tensor_file(const std::string& path);
+
+// Shapes of the main graph's values (inputs, intermediates, outputs, initializers) that ONNX shape
+// inference (with data propagation) determines fully, by name, with every unknown graph-input dim
+// set to 1. Works from the skeleton: no weight data is copied. Values whose shape depends on data
+// the inference cannot see are absent.
+Result<std::map<std::string, std::vector<int64_t>>> infer_static_shapes(const Model& model);
 
 }  // namespace deepcomp::onnx_io
