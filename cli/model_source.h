@@ -49,7 +49,7 @@ Result<runtime::KernelChoice> kernel_for_flags(const std::string& kernel, bool s
 // the Session expands the layers above the density crossover; dense opens the model dense.
 Result<OpenedModel> open_model_for_kernel(const std::string& path, runtime::KernelChoice kernel);
 
-// One line on what the Session compiled: "kernel auto (dense above 20% density): 1 layer sparse,
+// One line on what the Session compiled: "kernel auto (dense above 10% density): 1 layer sparse,
 // 2 dense".
 std::string kernel_summary(const runtime::Session& session, const runtime::SessionOptions& options);
 // Layers of `session` that run on a sparse kernel.

@@ -15,10 +15,12 @@ enum class KernelChoice {
   kAuto,    // dense when the weight's density (nonzero / elements) is above the crossover
 };
 
-// Above this density `kAuto` expands a layer. Measured with bench/spmm_bench.cc
-// (BM_Crossover*) on the shared MNIST MLPs' layer shapes at batch 1, 1 thread: the sparse
-// kernels are faster below it on every shape measured, the dense one above.
-inline constexpr double kDefaultDenseAboveDensity = 0.2;
+// Above this density `kAuto` expands a layer. Measured with bench/spmm_bench.cc (BM_Crossover*,
+// bench/RESULTS.md) on the layer shapes of the shared MNIST MLPs and LeNet-300-100 at batch 1, one
+// thread: CSR and codebook-CSR beat dense up to 10% density on the 784-wide layers (0.55-0.91x
+// dense time) and lose from 15% (1.06-1.30x); small square layers (200x200, 256x256) win only
+// near 5%, the 10-output layer up to 50%. The 784-wide layers dominate the time, hence 10%.
+inline constexpr double kDefaultDenseAboveDensity = 0.1;
 
 inline const char* kernel_choice_name(KernelChoice k) {
   return k == KernelChoice::kSparse ? "sparse" : k == KernelChoice::kDense ? "dense" : "auto";
