@@ -13,16 +13,26 @@ namespace deepcomp::compress {
 namespace kmeans_internal {
 
 Fixed FixedScale::to_fixed(float x) const {
-  const double d = std::rint(static_cast<double>(x) * factor);
-  // Integral doubles below 2^63 convert through int64 (fast); larger ones are a 53-bit mantissa
-  // shifted left, built directly because the generic double -> __int128 conversion is slow.
-  if (std::fabs(d) < 0x1p63) return static_cast<Fixed>(static_cast<int64_t>(d));
-  uint64_t bits;
-  std::memcpy(&bits, &d, 8);
-  const int shift = static_cast<int>((bits >> 52) & 0x7ff) - 1075;  // >= 11 here
-  const Fixed mag = static_cast<Fixed>((bits & ((uint64_t{1} << 52) - 1)) | (uint64_t{1} << 52))
-                    << shift;
-  return d < 0 ? -mag : mag;
+  // rint(x * 2^to_fixed_exp) in integers: x = m * 2^e exactly (m < 2^24), so the product is m
+  // shifted, rounded half to even when the shift is to the right.
+  uint32_t u;
+  std::memcpy(&u, &x, 4);
+  const uint32_t biased = (u >> 23) & 0xff;
+  const uint32_t m = biased == 0 ? (u & 0x7fffff) : ((u & 0x7fffff) | 0x800000);
+  const int shift = (biased == 0 ? -149 : static_cast<int>(biased) - 150) + to_fixed_exp;
+  Fixed mag;
+  if (shift >= 0) {
+    mag = static_cast<Fixed>(m) << shift;
+  } else if (shift < -25) {
+    mag = 0;  // below 2^-2 before rounding: never reaches one half
+  } else {
+    const uint32_t right = static_cast<uint32_t>(-shift);
+    uint32_t q = m >> right;
+    const uint32_t rem = m & ((uint32_t{1} << right) - 1), half = uint32_t{1} << (right - 1);
+    if (rem > half || (rem == half && (q & 1))) ++q;
+    mag = q;
+  }
+  return (u >> 31) ? -mag : mag;
 }
 
 float FixedScale::mean(Fixed sum, uint64_t count) const {

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <random>
 #include <set>
+#include <utility>
 
 #include "compress/kmeans_internal.h"
 
@@ -84,19 +85,42 @@ std::vector<float> kmeanspp_init(const SortedValues& sv, float first, std::mt199
   const size_t blocks = (m + kBlock - 1) / kBlock;
   std::vector<double> weight(m, 0.0), block_sum(blocks, 0.0);
   std::set<size_t> centres;
+  // Multiplicities are all 1 unless the input had repeats: a loop-invariant test the compiler can
+  // hoist out of the hot loops below.
+  const bool unit = sv.count.empty();
+  const auto mult = [&](size_t i) {
+    return unit ? 1.0 : static_cast<double>(sv.count[i + 1] - sv.count[i]);
+  };
+
+  // The points a new centre p takes over: an interval around p inside its neighbours' gap (the
+  // values are sorted, and each point's weight is its distance to the nearest centre so far), so
+  // it is found by walking out from p while the points get closer, and only it is visited.
+  const auto takeover = [&](size_t p, size_t left, size_t right) {
+    const auto closer = [&](size_t i) {
+      const double d = static_cast<double>(sv.v[i]) - sv.v[p];
+      return mult(i) * d * d < weight[i];
+    };
+    size_t lo = p, hi = p + 1;
+    while (lo > left && closer(lo - 1)) --lo;
+    while (hi < right && closer(hi)) ++hi;
+    return std::pair<size_t, size_t>(lo, hi);
+  };
 
   auto add_centre = [&](size_t p) {
+    const bool first_centre = centres.empty();
     auto it = centres.insert(p).first;
     const size_t left = it == centres.begin() ? 0 : *std::prev(it) + 1;
     const size_t right = std::next(it) == centres.end() ? m : *std::next(it);
-    for (size_t i = left; i < right; ++i) {
+    // The first centre sets every weight; later ones change only the points they take over.
+    const auto [lo, hi] = first_centre ? std::pair<size_t, size_t>(left, right) : takeover(p, left, right);
+    for (size_t i = lo; i < hi; ++i) {
       double d = std::fabs(static_cast<double>(sv.v[i]) - sv.v[p]);
       if (left > 0) d = std::min(d, std::fabs(static_cast<double>(sv.v[i]) - sv.v[left - 1]));
       if (right < m) d = std::min(d, std::fabs(static_cast<double>(sv.v[right]) - sv.v[i]));
-      weight[i] = static_cast<double>(sv.multiplicity(i)) * d * d;
+      weight[i] = mult(i) * d * d;
     }
     // Recompute touched block sums from scratch so that no rounding drift accumulates.
-    for (size_t b = left / kBlock; b < blocks && b * kBlock < right; ++b) {
+    for (size_t b = lo / kBlock; b < blocks && b * kBlock < hi; ++b) {
       double s = 0;
       for (size_t i = b * kBlock; i < std::min(m, (b + 1) * kBlock); ++i) s += weight[i];
       block_sum[b] = s;
@@ -132,11 +156,11 @@ std::vector<float> kmeanspp_init(const SortedValues& sv, float first, std::mt199
     if (it != centres.end() && *it == p) return 0.0;
     const size_t left = it == centres.begin() ? 0 : *std::prev(it) + 1;
     const size_t right = it == centres.end() ? m : *it;
+    const auto [lo, hi] = takeover(p, left, right);
     double change = 0;
-    for (size_t i = left; i < right; ++i) {
+    for (size_t i = lo; i < hi; ++i) {
       const double d = static_cast<double>(sv.v[i]) - sv.v[p];
-      const double w = static_cast<double>(sv.multiplicity(i)) * d * d;
-      if (w < weight[i]) change += w - weight[i];
+      change += mult(i) * d * d - weight[i];
     }
     return change;
   };

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <random>
 
@@ -310,6 +311,31 @@ TEST(KMeans1D, RejectsBadArguments) {
   EXPECT_FALSE(kmeans_1d(bad, o).ok());
   EXPECT_FALSE(kmeans_1d_lloyd(v, std::vector<float>{2, 1}, 10).ok());  // not ascending
   EXPECT_FALSE(kmeans_1d_naive_lloyd(v, std::vector<float>{}, 10).ok());
+}
+
+TEST(KMeans1D, FixedPointConversionIsRintOfTheScaledValue) {
+  // The integer conversion against the floating-point definition rint(ldexp(x, e)), evaluated in
+  // long double (64-bit mantissa: exact for a float times a power of two, and exact rounding).
+  std::mt19937_64 rng(17);
+  for (int trial = 0; trial < 200000; ++trial) {
+    uint32_t u = static_cast<uint32_t>(rng());
+    if ((u & 0x7f800000u) == 0x7f800000u) continue;  // no Inf / NaN
+    float x;
+    std::memcpy(&x, &u, 4);
+    kmeans_internal::FixedScale scale;
+    scale.to_fixed_exp = static_cast<int>(rng() % 300) - 60;
+    const long double ref = std::rint(std::ldexp(static_cast<long double>(x), scale.to_fixed_exp));
+    if (std::fabs(ref) >= 0x1p126L) continue;  // outside the range the scale is chosen for
+    const kmeans_internal::Fixed got = scale.to_fixed(x);
+    ASSERT_EQ(static_cast<long double>(got), ref) << "x=" << x << " e=" << scale.to_fixed_exp;
+  }
+  // Halfway cases round to even.
+  kmeans_internal::FixedScale half;
+  half.to_fixed_exp = -1;
+  EXPECT_EQ(half.to_fixed(1.0f), 0);   // 0.5 -> 0
+  EXPECT_EQ(half.to_fixed(3.0f), 2);   // 1.5 -> 2
+  EXPECT_EQ(half.to_fixed(5.0f), 2);   // 2.5 -> 2
+  EXPECT_EQ(half.to_fixed(-3.0f), -2);
 }
 
 }  // namespace
