@@ -7,7 +7,9 @@ layer of mnist-net_256x2.onnx (256x784), and a larger case: the surviving weight
 through the kmeans_cli_bench driver (best of several runs); scikit-learn runs with n_init=1 and
 the same k, best of several runs too. Prints a Markdown table.
 
-Usage: /usr/bin/python3 bench/kmeans_vs_sklearn.py BUILD_DIR [SHARED_DIR]
+Usage: /usr/bin/python3 bench/kmeans_vs_sklearn.py [--same-init-only] BUILD_DIR [SHARED_DIR]
+  --same-init-only: only deepcomp's kmeans++ against sklearn's k-means++ and random against
+  random (the 50x target's pairs), skipping sklearn's random init at 1M x k=256 (minutes).
 """
 import glob
 import json
@@ -54,8 +56,10 @@ def time_deepcomp(cli, path, k, init, repeats):
 
 
 def main():
-    build = sys.argv[1] if len(sys.argv) > 1 else "build"
-    shared = sys.argv[2] if len(sys.argv) > 2 else os.path.join(
+    args = [a for a in sys.argv[1:] if a != "--same-init-only"]
+    same_only = len(args) != len(sys.argv) - 1
+    build = args[0] if len(args) > 0 else "build"
+    shared = args[1] if len(args) > 1 else os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared")
     cli = os.path.join(build, "kmeans_cli_bench")
     first = surviving(weights(os.path.join(shared, "models", "mnist-net_256x2.onnx"))[0])
@@ -77,8 +81,10 @@ def main():
             for k in (32, 256):
                 for sk_init, dc_inits in (("k-means++", ("kmeans++", "linear")),
                                           ("random", ("random", "linear"))):
+                    if same_only and sk_init == "random" and x.size > 100000 and k > 32:
+                        continue
                     s_t, s_in, _ = time_sklearn(x, k, sk_init, reps)
-                    for dc_init in dc_inits + ("optimal",):
+                    for dc_init in (dc_inits[:1] if same_only else dc_inits + ("optimal",)):
                         d = time_deepcomp(cli, path, k, dc_init, 5 if reps > 1 else 2)
                         print(f"| {name} | {x.size} | {k} | {sk_init} | {s_t:.4f} | {s_in:.6g} | "
                               f"{dc_init} | {d['seconds']:.5f} | {d['inertia']:.6g} | "

@@ -302,19 +302,6 @@ KMeansResult with_labels(KMeansFit fit, std::span<const float> values) {
 
 }  // namespace
 
-uint16_t KMeansFit::label(float x) const {
-  // Branchless binary search for the last lower bound <= x (the first one is never compared:
-  // every value is at least the smallest lower bound).
-  const float* base = lower_bounds.data();
-  size_t len = lower_bounds.size();
-  while (len > 1) {
-    const size_t half = len / 2;
-    base = base[half] <= x ? base + half : base;
-    len -= half;
-  }
-  return static_cast<uint16_t>(base - lower_bounds.data());
-}
-
 Result<KMeansFit> kmeans_1d_fit(std::vector<float> values, const KMeansOptions& options) {
   DEEPCOMP_RETURN_IF_ERROR(check_options(options));
   DEEPCOMP_RETURN_IF_ERROR(check_values(values));

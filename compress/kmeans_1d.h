@@ -74,7 +74,18 @@ struct KMeansFit {
   std::vector<float> lower_bounds;  // per centroid: the smallest input value assigned to it
   double inertia = 0;
   int iterations = 0;
-  uint16_t label(float x) const;
+  uint16_t label(float x) const {
+    // Branchless binary search for the last lower bound <= x (the first is never compared: every
+    // value of the input is at least the smallest lower bound).
+    const float* base = lower_bounds.data();
+    size_t len = lower_bounds.size();
+    while (len > 1) {
+      const size_t half = len / 2;
+      base = base[half] <= x ? base + half : base;
+      len -= half;
+    }
+    return static_cast<uint16_t>(base - lower_bounds.data());
+  }
 };
 
 // Same clustering as kmeans_1d, consuming `values` (sorted in place: pass it with std::move to

@@ -207,17 +207,10 @@ LayerResult compress_layer(const Tensor& t, const LayerPlan& plan, const Compres
       }
     } else {
       r.threshold = threshold;
-      // Counted first so that both vectors are allocated once, exactly.
-      RelativeIndexWriter<uint16_t> counter(plan.index_bits, nullptr);
-      uint64_t survivors = 0, codes = 0;
-      for (int64_t i = 0; i < numel; ++i) {
-        if (!survives(w[static_cast<size_t>(i)])) continue;
-        ++survivors;
-        codes += counter.codes_for(i);
-        counter.skip_to(i);
-      }
-      kept.reserve(survivors);
-      index_codes.reserve(codes);
+      // Room for every weight is reserved but only the pages written become resident, so one
+      // scan fills both without a counting pass and without over-using memory.
+      kept.reserve(static_cast<size_t>(numel));
+      index_codes.reserve(static_cast<size_t>(numel));
       for (int64_t i = 0; i < numel; ++i) {
         const float x = w[static_cast<size_t>(i)];
         if (!survives(x)) continue;
@@ -267,10 +260,20 @@ LayerResult compress_layer(const Tensor& t, const LayerPlan& plan, const Compres
     r.bits = plan.bits;
     std::vector<float> codebook;
     std::vector<uint16_t> clusters;
+    double sse = 0;
     clusters.reserve(static_cast<size_t>(nnz));
+    // Shared values must be representable in the tensor's own dtype so that decompress restores
+    // them exactly: the codebook is rounded before the labels and the SSE are computed.
     if (preset != nullptr && preset->shared != nullptr) {
       codebook = preset->shared->codebook;
-      for (uint32_t label : preset->shared->labels) clusters.push_back(static_cast<uint16_t>(label));
+      for (float& c : codebook) c = round_to_dtype(c, t.dtype);
+      size_t i = 0;
+      for_each_stored([&](float x) {
+        const uint16_t label = static_cast<uint16_t>(preset->shared->labels[i++]);
+        clusters.push_back(label);
+        const double d = static_cast<double>(x) - codebook[label];
+        sse += d * d;
+      });
     } else if (nnz > 0) {
       if (!plan.prune) kept.assign(w.begin(), w.end());
       auto fit = kmeans_1d_fit(std::move(kept), KMeansOptions{1 << plan.bits, options.init,
@@ -279,20 +282,17 @@ LayerResult compress_layer(const Tensor& t, const LayerPlan& plan, const Compres
         out.status = fit.status().WithContext("tensor '" + t.name + "'");
         return out;
       }
-      for_each_stored([&](float x) { clusters.push_back(fit->label(x)); });
       codebook = std::move(fit->centroids);
+      for (float& c : codebook) c = round_to_dtype(c, t.dtype);
+      for_each_stored([&](float x) {
+        const uint16_t label = fit->label(x);
+        clusters.push_back(label);
+        const double d = static_cast<double>(x) - codebook[label];
+        sse += d * d;
+      });
       r.kmeans_iterations = fit->iterations;
     }
     std::vector<float>().swap(kept);
-    // Shared values must be representable in the tensor's own dtype so that decompress restores
-    // them exactly.
-    for (float& c : codebook) c = round_to_dtype(c, t.dtype);
-    double sse = 0;
-    size_t i = 0;
-    for_each_stored([&](float x) {
-      const double d = static_cast<double>(x) - codebook[clusters[i++]];
-      sse += d * d;
-    });
     r.sse = sse;
     r.clusters = static_cast<int>(codebook.size());
     const uint32_t alphabet = static_cast<uint32_t>(std::max<size_t>(codebook.size(), 1));
