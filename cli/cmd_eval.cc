@@ -33,9 +33,7 @@ struct EvalArgs {
   int64_t limit = 0;
   int64_t batch = 100;
   bool json = false;
-  std::string kernel;  // --kernel; "" = not given (auto)
-  bool sparse = false;
-  bool dense = false;
+  KernelFlags kernel;
   int threads = 1;
 };
 
@@ -49,14 +47,9 @@ int run_eval(const EvalArgs& args) {
                          : args.layout == "nhwc" ? Layout::kNhwc
                                                  : Layout::kAuto;
   if (Status s = validate_image_options(image_options); !s.ok()) return print_error(s);
-  auto kernel = kernel_for_flags(args.kernel, args.sparse, args.dense);
-  if (!kernel.ok()) return print_error(kernel.status());
-  auto opened = open_model_for_kernel(args.model, *kernel);
-  if (!opened.ok()) return print_error(opened.status());
-  opened->options.threads = args.threads;
-  auto session = runtime::Session::create(opened->model, opened->options);
-  if (!session.ok()) return print_error(session.status().WithContext(args.model));
-  opened->model = Model{};  // the Session holds what it needs
+  auto loaded = load_for_kernel_flags(args.model, args.kernel, args.threads);
+  if (!loaded.ok()) return print_error(loaded.status());
+  runtime::Session* session = &loaded->session;
   if (session->inputs().size() != 1) {
     return print_error(args.model + ": eval takes models with one input, this one has " +
                        std::to_string(session->inputs().size()));
@@ -94,7 +87,7 @@ int run_eval(const EvalArgs& args) {
     nlohmann::ordered_json j;
     j["model"] = args.model;
     j["sparse"] = sparse_layers > 0;
-    j["kernel"] = runtime::kernel_choice_name(opened->options.kernel);
+    j["kernel"] = runtime::kernel_choice_name(loaded->opened.options.kernel);
     j["sparse_layers"] = sparse_layers;
     j["dense_layers"] = static_cast<int>(session->layer_kernels().size()) - sparse_layers;
     j["count"] = count;
@@ -110,8 +103,8 @@ int run_eval(const EvalArgs& args) {
     std::cout << j.dump(2) << "\n";
     return 0;
   }
-  std::cout << "model:  " << opened->description << "\n";
-  std::cout << "        " << kernel_summary(*session, opened->options) << "\n";
+  std::cout << "model:  " << loaded->opened.description << "\n";
+  std::cout << "        " << kernel_summary(*session, loaded->opened.options) << "\n";
   std::cout << "images: " << count << " (" << classes << " classes)\n";
   std::cout << fmt::format("top-1:  {:.2f}% ({}/{})\n", 100.0 * top1 / count, top1, count);
   if (has_top5) {
@@ -148,12 +141,7 @@ std::function<int()> setup(CLI::App& app) {
   cmd->add_option("--threads", args->threads, "OpenMP threads (default 1; 0 = OpenMP default)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--json", args->json, "Print the result as JSON");
-  cmd->add_option("--kernel", args->kernel,
-                  "Kernels for layers with a sparse form: auto (default: sparse at or below the "
-                  "measured density crossover, dense above), sparse, dense")
-      ->check(CLI::IsMember({"auto", "sparse", "dense"}));
-  cmd->add_flag("--sparse", args->sparse, "Same as --kernel sparse: every weight that can, sparse");
-  cmd->add_flag("--dense", args->dense, "Same as --kernel dense: every weight dense");
+  add_kernel_flags(cmd, &args->kernel);
   return [args] { return run_eval(*args); };
 }
 

@@ -19,9 +19,7 @@ struct RunArgs {
   std::string model;
   std::string input;
   std::string output;
-  std::string kernel;  // --kernel; "" = not given (auto)
-  bool sparse = false;
-  bool dense = false;
+  KernelFlags kernel;
   bool force = false;
   int threads = 1;
 };
@@ -31,13 +29,9 @@ int run_run(const RunArgs& args) {
   write.force = args.force;
   write.inputs = {args.model, args.input};
   if (Status s = check_output_path(args.output, write); !s.ok()) return print_error(s);
-  auto kernel = kernel_for_flags(args.kernel, args.sparse, args.dense);
-  if (!kernel.ok()) return print_error(kernel.status());
-  auto opened = open_model_for_kernel(args.model, *kernel);
-  if (!opened.ok()) return print_error(opened.status());
-  opened->options.threads = args.threads;
-  auto session = runtime::Session::create(opened->model, opened->options);
-  if (!session.ok()) return print_error(session.status().WithContext(args.model));
+  auto loaded = load_for_kernel_flags(args.model, args.kernel, args.threads);
+  if (!loaded.ok()) return print_error(loaded.status());
+  runtime::Session* session = &loaded->session;
   if (session->inputs().size() != 1) {
     return print_error(args.model + ": the model has " + std::to_string(session->inputs().size()) +
                        " inputs; run takes models with exactly one");
@@ -78,14 +72,7 @@ std::function<int()> setup(CLI::App& app) {
       ->check(CLI::ExistingFile);
   cmd->add_option("-o,--output", args->output, "Output .npy: the first graph output, float32")
       ->required();
-  cmd->add_option("--kernel", args->kernel,
-                  "Kernels for layers with a sparse form: auto (default: sparse at or below the "
-                  "measured density crossover, dense above), sparse, dense")
-      ->check(CLI::IsMember({"auto", "sparse", "dense"}));
-  cmd->add_flag(
-      "--sparse", args->sparse,
-      "Same as --kernel sparse: every Gemm/MatMul/Conv weight sparse (.dcz: codebook-CSR)");
-  cmd->add_flag("--dense", args->dense, "Same as --kernel dense: every weight dense");
+  add_kernel_flags(cmd, &args->kernel);
   cmd->add_option("--threads", args->threads, "OpenMP threads (default 1; 0 = OpenMP default)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--force", args->force, "Replace the output file if it exists");

@@ -217,8 +217,20 @@ Result<OpenedModel> open_model(const std::string& path, Mode mode) {
   return opened;
 }
 
-Result<runtime::KernelChoice> kernel_for_flags(const std::string& kernel, bool sparse_flag,
-                                               bool dense_flag) {
+void add_kernel_flags(CLI::App* cmd, KernelFlags* flags) {
+  cmd->add_option("--kernel", flags->kernel,
+                  "Kernels for layers with a sparse form: auto (default: sparse at or below the "
+                  "measured density crossover, dense above), sparse, dense")
+      ->check(CLI::IsMember({"auto", "sparse", "dense"}));
+  cmd->add_flag(
+      "--sparse", flags->sparse,
+      "Same as --kernel sparse: every Gemm/MatMul/Conv weight sparse (.dcz: codebook-CSR)");
+  cmd->add_flag("--dense", flags->dense, "Same as --kernel dense: every weight dense");
+}
+
+Result<runtime::KernelChoice> kernel_for_flags(const KernelFlags& flags) {
+  const std::string& kernel = flags.kernel;
+  const bool sparse_flag = flags.sparse, dense_flag = flags.dense;
   if (sparse_flag && dense_flag) return Status::Error("--sparse and --dense exclude each other");
   if (!kernel.empty() && (sparse_flag || dense_flag))
     return Status::Error("--kernel and --" + std::string(sparse_flag ? "sparse" : "dense") +
@@ -239,6 +251,17 @@ Result<OpenedModel> open_model_for_kernel(const std::string& path, runtime::Kern
     opened.description = path + " (dense; CSR for layers at or below the density crossover)";
   }
   return opened;
+}
+
+Result<LoadedModel> load_for_kernel_flags(const std::string& path, const KernelFlags& flags,
+                                          int threads) {
+  DEEPCOMP_ASSIGN_OR_RETURN(runtime::KernelChoice kernel, kernel_for_flags(flags));
+  DEEPCOMP_ASSIGN_OR_RETURN(OpenedModel opened, open_model_for_kernel(path, kernel));
+  opened.options.threads = threads;
+  auto session = runtime::Session::create(opened.model, opened.options);
+  if (!session.ok()) return session.status().WithContext(path);
+  opened.model = Model{};
+  return LoadedModel{std::move(opened), std::move(*session)};
 }
 
 int sparse_layer_count(const runtime::Session& session) {

@@ -7,6 +7,7 @@
 // Depends on cli/dcz_model, compress/, onnx_io/ and runtime/session.h; holds no command logic.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <string>
 
 #include "core/model.h"
@@ -39,15 +40,30 @@ Mode default_mode(bool is_dcz);
 Result<OpenedModel> open_model(const std::string& path, Mode mode);
 
 // --kernel auto|sparse|dense (run, eval), with --sparse and --dense short for --kernel sparse and
-// --kernel dense; `kernel` is "" when --kernel was not given, and the default is auto. More than
-// one of the three is an error naming them.
-Result<runtime::KernelChoice> kernel_for_flags(const std::string& kernel, bool sparse_flag,
-                                               bool dense_flag);
+// --kernel dense; `kernel` is "" when --kernel was not given, and the default is auto.
+struct KernelFlags {
+  std::string kernel;
+  bool sparse = false;
+  bool dense = false;
+};
+// Adds the three options to a command.
+void add_kernel_flags(CLI::App* cmd, KernelFlags* flags);
+// The choice they make; more than one of the three is an error naming them.
+Result<runtime::KernelChoice> kernel_for_flags(const KernelFlags& flags);
 
 // Opens `path` for `kernel`: sparse and auto open the sparse form (a .dcz from its compressed
 // streams, an .onnx with CSR built from its weights) and set options.kernel, so that under auto
 // the Session expands the layers above the density crossover; dense opens the model dense.
 Result<OpenedModel> open_model_for_kernel(const std::string& path, runtime::KernelChoice kernel);
+
+// A model opened per the kernel flags and compiled, for run and eval.
+struct LoadedModel {
+  OpenedModel opened;  // its `model` is emptied once the Session holds what it needs
+  runtime::Session session;
+};
+// Errors name the file (bad flags, unreadable model, a node the runtime rejects).
+Result<LoadedModel> load_for_kernel_flags(const std::string& path, const KernelFlags& flags,
+                                          int threads);
 
 // One line on what the Session compiled: "kernel auto (dense above 10% density): 1 layer sparse,
 // 2 dense".

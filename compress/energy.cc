@@ -1,6 +1,7 @@
 #include "compress/energy.h"
 
 #include <cmath>
+#include <initializer_list>
 #include <utility>
 
 namespace deepcomp::compress {
@@ -10,6 +11,12 @@ Status check_amount(const char* what, double value) {
   if (!std::isfinite(value) || value < 0)
     return Status::Error(std::string(what) + " must be a finite number >= 0, got " +
                          std::to_string(value));
+  return Status::Ok();
+}
+
+// The first of `fields` (option or quantity name, value) that is not a finite number >= 0.
+Status check_amounts(std::initializer_list<std::pair<const char*, double>> fields) {
+  for (const auto& [name, value] : fields) DEEPCOMP_RETURN_IF_ERROR(check_amount(name, value));
   return Status::Ok();
 }
 
@@ -43,13 +50,14 @@ WeightAndArith price_layer(double bits, double fetch_pj, double macs, double mac
 }  // namespace
 
 Status validate_prices(const EnergyPrices& p) {
-  const std::pair<const char*, double> fields[] = {
-      {"--dram-pj", p.dram_pj},         {"--sram-pj", p.sram_pj},
-      {"--fmul-pj", p.fmul_pj},         {"--fadd-pj", p.fadd_pj},
-      {"--int-add-pj", p.int_add_pj},   {"--int8-add-pj", p.int8_add_pj},
-      {"--codebook-pj", p.codebook_pj}, {"--on-chip-mb", p.on_chip_bytes}};
-  for (const auto& [name, value] : fields) DEEPCOMP_RETURN_IF_ERROR(check_amount(name, value));
-  return Status::Ok();
+  return check_amounts({{"--dram-pj", p.dram_pj},
+                        {"--sram-pj", p.sram_pj},
+                        {"--fmul-pj", p.fmul_pj},
+                        {"--fadd-pj", p.fadd_pj},
+                        {"--int-add-pj", p.int_add_pj},
+                        {"--int8-add-pj", p.int8_add_pj},
+                        {"--codebook-pj", p.codebook_pj},
+                        {"--on-chip-mb", p.on_chip_bytes}});
 }
 
 Result<InferenceEnergy> inference_energy(const std::vector<LayerWork>& layers,
@@ -121,11 +129,11 @@ Footprint price_footprint(double dense_amount, double compressed_amount, double 
 
 Result<Footprint> deployment_footprint(double dense_joules, double compressed_joules, double pue,
                                        double kg_co2e_per_kwh, double inferences) {
-  DEEPCOMP_RETURN_IF_ERROR(check_amount("dense joules per inference", dense_joules));
-  DEEPCOMP_RETURN_IF_ERROR(check_amount("compressed joules per inference", compressed_joules));
-  DEEPCOMP_RETURN_IF_ERROR(check_amount("--pue", pue));
-  DEEPCOMP_RETURN_IF_ERROR(check_amount("--carbon", kg_co2e_per_kwh));
-  DEEPCOMP_RETURN_IF_ERROR(check_amount("--inferences", inferences));
+  DEEPCOMP_RETURN_IF_ERROR(check_amounts({{"dense joules per inference", dense_joules},
+                                          {"compressed joules per inference", compressed_joules},
+                                          {"--pue", pue},
+                                          {"--carbon", kg_co2e_per_kwh},
+                                          {"--inferences", inferences}}));
   return price_footprint(dense_joules, compressed_joules, kg_co2e_per_kwh, [&](double joules) {
     return joules * inferences * pue / kJoulesPerKwh;
   });
@@ -133,11 +141,11 @@ Result<Footprint> deployment_footprint(double dense_joules, double compressed_jo
 
 Result<Footprint> download_footprint(double dense_bytes, double compressed_bytes, double downloads,
                                      double kwh_per_gb, double kg_co2e_per_kwh) {
-  DEEPCOMP_RETURN_IF_ERROR(check_amount("dense file bytes", dense_bytes));
-  DEEPCOMP_RETURN_IF_ERROR(check_amount("compressed file bytes", compressed_bytes));
-  DEEPCOMP_RETURN_IF_ERROR(check_amount("--downloads", downloads));
-  DEEPCOMP_RETURN_IF_ERROR(check_amount("--kwh-per-gb", kwh_per_gb));
-  DEEPCOMP_RETURN_IF_ERROR(check_amount("--carbon", kg_co2e_per_kwh));
+  DEEPCOMP_RETURN_IF_ERROR(check_amounts({{"dense file bytes", dense_bytes},
+                                          {"compressed file bytes", compressed_bytes},
+                                          {"--downloads", downloads},
+                                          {"--kwh-per-gb", kwh_per_gb},
+                                          {"--carbon", kg_co2e_per_kwh}}));
   return price_footprint(dense_bytes, compressed_bytes, kg_co2e_per_kwh, [&](double bytes) {
     return bytes / 1e9 * kwh_per_gb * downloads;
   });

@@ -63,17 +63,22 @@ void transpose_structure(int64_t rows, int64_t cols, const std::vector<int64_t>&
 
 }  // namespace
 
-CsrMatrix CsrMatrix::from_dense(const float* dense, int64_t rows, int64_t cols) {
+namespace {
+
+// CSR of the rows x cols matrix whose entry (r, c) is dense[r * row_stride + c * col_stride]: the
+// matrix itself (row_stride = cols, col_stride = 1) or its transpose (1, rows of the stored one).
+CsrMatrix csr_from_strided(const float* dense, int64_t rows, int64_t cols, int64_t row_stride,
+                           int64_t col_stride) {
   CsrMatrix m;
   m.rows = rows;
   m.cols = cols;
   m.row_ptr.assign(rows + 1, 0);
   for (int64_t r = 0; r < rows; ++r) {
-    const float* row = dense + r * cols;
     for (int64_t c = 0; c < cols; ++c) {
-      if (row[c] != 0.0f) {
+      const float v = dense[r * row_stride + c * col_stride];
+      if (v != 0.0f) {
         m.col_idx.push_back(static_cast<int32_t>(c));
-        m.values.push_back(row[c]);
+        m.values.push_back(v);
       }
     }
     m.row_ptr[r + 1] = static_cast<int64_t>(m.values.size());
@@ -81,22 +86,14 @@ CsrMatrix CsrMatrix::from_dense(const float* dense, int64_t rows, int64_t cols) 
   return m;
 }
 
+}  // namespace
+
+CsrMatrix CsrMatrix::from_dense(const float* dense, int64_t rows, int64_t cols) {
+  return csr_from_strided(dense, rows, cols, cols, 1);
+}
+
 CsrMatrix CsrMatrix::from_dense_transposed(const float* dense, int64_t rows, int64_t cols) {
-  CsrMatrix m;
-  m.rows = cols;
-  m.cols = rows;
-  m.row_ptr.assign(cols + 1, 0);
-  for (int64_t c = 0; c < cols; ++c) {
-    for (int64_t r = 0; r < rows; ++r) {
-      const float v = dense[r * cols + c];
-      if (v != 0.0f) {
-        m.col_idx.push_back(static_cast<int32_t>(r));
-        m.values.push_back(v);
-      }
-    }
-    m.row_ptr[c + 1] = static_cast<int64_t>(m.values.size());
-  }
-  return m;
+  return csr_from_strided(dense, cols, rows, 1, cols);
 }
 
 void CsrMatrix::to_dense(float* dense) const {

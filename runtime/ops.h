@@ -108,6 +108,9 @@ Status check_attributes(const Node& node, std::initializer_list<const char*> kno
 // outputs (at least one).
 Status check_arity(const Node& node, size_t min_in, size_t max_in, size_t max_out);
 
+// A zero-filled value of `dtype` and `shape` (float32 storage or int64 storage).
+Value zeros_of(DType dtype, std::vector<int64_t> shape);
+
 // Numpy-style broadcast of two shapes; false when incompatible.
 bool broadcast_shapes(const std::vector<int64_t>& a, const std::vector<int64_t>& b,
                       std::vector<int64_t>* out);

@@ -82,6 +82,19 @@ Status check_arity(const Node& node, size_t min_in, size_t max_in, size_t max_ou
   return Status::Ok();
 }
 
+Value zeros_of(DType dtype, std::vector<int64_t> shape) {
+  Value v;
+  v.dtype = dtype;
+  v.shape = std::move(shape);
+  const int64_t n = v.numel();
+  if (v.is_float()) {
+    v.f.resize(n);
+  } else {
+    v.i.resize(n);
+  }
+  return v;
+}
+
 bool broadcast_shapes(const std::vector<int64_t>& a, const std::vector<int64_t>& b,
                       std::vector<int64_t>* out) {
   const size_t rank = std::max(a.size(), b.size());

@@ -11,15 +11,6 @@ namespace deepcomp::runtime::ops {
 
 namespace {
 
-Value empty_like(DType dtype, std::vector<int64_t> shape) {
-  Value v;
-  v.dtype = dtype;
-  v.shape = std::move(shape);
-  const int64_t n = v.numel();
-  if (v.is_float()) v.f.resize(n); else v.i.resize(n);
-  return v;
-}
-
 // out[k] = in[src(k)] for every output element.
 template <typename Src>
 void gather_elements(const Value& in, Value* out, Src src) {
@@ -132,7 +123,7 @@ Result<CompiledOp> build_transpose(const BuildContext& ctx) {
     }
     std::vector<int64_t> shape(r);
     for (int64_t k = 0; k < r; ++k) shape[k] = x.shape[perm[k]];
-    Value y = empty_like(x.dtype, shape);
+    Value y = zeros_of(x.dtype, shape);
     const auto in_strides = row_major_strides(x.shape);
     std::vector<int64_t> stride(r);  // input stride of each output dimension
     for (int64_t k = 0; k < r; ++k) stride[k] = in_strides[perm[k]];
@@ -175,7 +166,7 @@ Result<CompiledOp> build_concat(const BuildContext& ctx) {
                              " do not concatenate");
       shape[axis] += v->shape[axis];
     }
-    Value y = empty_like(first.dtype, shape);
+    Value y = zeros_of(first.dtype, shape);
     int64_t outer = 1;
     for (int64_t d = 0; d < axis; ++d) outer *= shape[d];
     int64_t inner = 1;
@@ -300,7 +291,7 @@ Result<CompiledOp> build_gather(const BuildContext& ctx) {
       }
       resolved[k] = j < 0 ? j + dim : j;
     }
-    Value y = empty_like(x.dtype, shape);
+    Value y = zeros_of(x.dtype, shape);
     gather_elements(x, &y, [&](int64_t k) {
       const int64_t in_idx = k % inner, rest = k / inner;
       const int64_t j = rest % count, o = rest / count;
@@ -322,7 +313,7 @@ Result<CompiledOp> build_cast(const BuildContext& ctx) {
     DEEPCOMP_RETURN_IF_ERROR(require_present(in[0], "input"));
     const Value& x = *in[0];
     const int64_t n = x.numel();
-    Value y = empty_like(to, x.shape);
+    Value y = zeros_of(to, x.shape);
     for (int64_t k = 0; k < n; ++k) {
       if (to == DType::kFloat32) {
         y.f[k] = x.is_float() ? x.f[k] : static_cast<float>(x.i[k]);

@@ -8,14 +8,6 @@ namespace deepcomp::runtime::ops {
 
 namespace {
 
-Value empty_value(DType dtype, std::vector<int64_t> shape) {
-  Value v;
-  v.dtype = dtype;
-  v.shape = std::move(shape);
-  if (v.is_float()) v.f.resize(v.numel()); else v.i.resize(v.numel());
-  return v;
-}
-
 // Fills `y` (already shaped) from `x`: per output dimension d, src_of(d, o) gives the input
 // coordinate for output coordinate o, or -1 for "use the fill value".
 template <typename SrcOf>
@@ -101,7 +93,7 @@ Result<CompiledOp> build_slice(const BuildContext& ctx) {
       begin[a] = s;
       step[a] = st;
     }
-    Value y = empty_value(x.dtype, shape);
+    Value y = zeros_of(x.dtype, shape);
     map_coordinates(x, &y, [&](int64_t d, int64_t o) { return begin[d] + o * step[d]; }, 0.0f, 0);
     (*out)[0] = std::move(y);
     return Status::Ok();
@@ -159,7 +151,7 @@ Result<CompiledOp> build_pad(const BuildContext& ctx) {
         return Status::Error("cannot " + mode + "-pad an empty dimension");
       }
     }
-    Value y = empty_value(x.dtype, shape);
+    Value y = zeros_of(x.dtype, shape);
     const bool reflect = mode == "reflect", edge = mode == "edge";
     map_coordinates(x, &y, [&](int64_t d, int64_t o) -> int64_t {
       const int64_t n = x.shape[d];
@@ -194,7 +186,7 @@ Result<CompiledOp> build_expand(const BuildContext& ctx) {
     if (!broadcast_shapes(x.shape, target, &shape)) {
       return Status::Error("cannot expand " + describe(x) + " to " + shape_string(target));
     }
-    Value y = empty_value(x.dtype, shape);
+    Value y = zeros_of(x.dtype, shape);
     const int64_t r = static_cast<int64_t>(shape.size()), lead = r - x.rank();
     // Work on x viewed with leading 1-dimensions so map_coordinates sees equal ranks.
     Value xv = x;
@@ -269,7 +261,7 @@ Result<CompiledOp> build_constant_of_shape(const BuildContext& ctx) {
     if (!checked_numel(shape, &n) || n > (int64_t{1} << 31)) {
       return Status::Error("invalid shape " + shape_string(shape));
     }
-    Value y = empty_value(fill.dtype, shape);
+    Value y = zeros_of(fill.dtype, shape);
     if (y.is_float()) std::fill(y.f.begin(), y.f.end(), fill.f[0]);
     else std::fill(y.i.begin(), y.i.end(), fill.i[0]);
     (*out)[0] = std::move(y);
