@@ -11,7 +11,9 @@
 2. Epochs: `deepcomp train models/lenet-300-100.onnx -o OUT.onnx` on Fashion-MNIST against
    torch.optim.SGD / torch.optim.Adam from the same weights, in the same batch order
    (train::epoch_order: Fisher-Yates with mt19937_64(seed + epoch), reimplemented below), with
-   the same learning rate schedule. The trained weights must agree within --tol.
+   the same learning rate schedule. The trained weights must agree within --tol with PyTorch's
+   float32 run or with the same run in float64 (whose distance to the float32 run is printed:
+   the float rounding floor).
 
 Run with Debian's Python (the `python3` on PATH has no torch):
     /usr/bin/python3 bench/train_vs_torch.py [--deepcomp build/deepcomp] [--quick]
@@ -395,7 +397,10 @@ def check_epochs(deepcomp, tmp, limit, tol, setting):
         floor = float(np.max(np.abs(r.astype(np.float64) - r64)))
         diff64 = float(np.max(np.abs(ours[name].astype(np.float64) - r64)))
         moved = float(np.max(np.abs(r - start[name])))
-        good = diff <= tol
+        # Agreement with either PyTorch run passes: where float32 rounding alone moves PyTorch's
+        # own result (Adam turns rounding-level gradients into full-size steps), the float64 run
+        # is the better truth.
+        good = diff <= tol or diff64 <= tol
         ok &= good
         rows.append((name, diff, floor, diff64, moved, good))
     return ok, rows, t_dc, t_torch, n
