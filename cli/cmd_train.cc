@@ -1,7 +1,8 @@
 // `deepcomp train IN.onnx -o OUT.onnx --train-images F --train-labels F`: plain (unmasked) training
-// epochs with train/'s optimizers, writing the trained ONNX model; `--gradients DIR` writes the loss
-// gradient of one batch per parameter instead. A debugging and verification command: it exists so
-// that bench/train_vs_torch.py can compare deepcomp's gradients and SGD/Adam epochs with PyTorch's.
+// epochs with train/'s optimizers, writing the trained ONNX model; `--gradients DIR` writes the
+// loss gradient of one batch per parameter instead. A debugging and verification command: it exists
+// so that bench/train_vs_torch.py can compare deepcomp's gradients and SGD/Adam epochs with
+// PyTorch's.
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -74,20 +75,22 @@ Status run_train(const TrainArgs& args) {
   DEEPCOMP_ASSIGN_OR_RETURN(Model model, onnx_io::load_model(args.input));
   auto trainer = train::Trainer::create(model);
   if (!trainer.ok()) return trainer.status().WithContext(args.input);
-  DEEPCOMP_ASSIGN_OR_RETURN(train::Dataset data, train::load_dataset(args.train_images, args.train_labels,
-                                                                     args.pre, **trainer));
+  DEEPCOMP_ASSIGN_OR_RETURN(
+      train::Dataset data,
+      train::load_dataset(args.train_images, args.train_labels, args.pre, **trainer));
   if (args.limit > 0 && args.limit < data.n) {
     data.n = args.limit;
     data.x.resize(static_cast<size_t>(data.n * data.sample));
     data.labels.resize(static_cast<size_t>(data.n));
   }
-  if (!args.gradients_dir.empty()) DEEPCOMP_RETURN_IF_ERROR(write_gradients(args, **trainer, model, data));
+  if (!args.gradients_dir.empty())
+    DEEPCOMP_RETURN_IF_ERROR(write_gradients(args, **trainer, model, data));
   if (args.output.empty()) return Status::Ok();
 
   std::optional<train::Dataset> val;
   if (!args.val_images.empty()) {
-    DEEPCOMP_ASSIGN_OR_RETURN(val, train::load_dataset(args.val_images, args.val_labels, args.pre,
-                                                       **trainer));
+    DEEPCOMP_ASSIGN_OR_RETURN(
+        val, train::load_dataset(args.val_images, args.val_labels, args.pre, **trainer));
   }
   train::Optimizer opt(optim, train::param_sizes(**trainer, model));
   train::PhaseClock clock;
@@ -121,9 +124,12 @@ std::function<int()> setup(CLI::App& app) {
                   "Write the mean-loss gradient over the first --batch samples (file order), one "
                   "NAME.npy per parameter, into this existing folder");
   cmd->add_flag("--force", args->force, "Replace existing outputs");
-  cmd->add_option("--train-images", args->train_images, "Training images (IDX or .npy)")->required();
-  cmd->add_option("--train-labels", args->train_labels, "Training labels (IDX or .npy)")->required();
-  cmd->add_option("--val-images", args->val_images, "Validation images (accuracy after each epoch)");
+  cmd->add_option("--train-images", args->train_images, "Training images (IDX or .npy)")
+      ->required();
+  cmd->add_option("--train-labels", args->train_labels, "Training labels (IDX or .npy)")
+      ->required();
+  cmd->add_option("--val-images", args->val_images,
+                  "Validation images (accuracy after each epoch)");
   cmd->add_option("--val-labels", args->val_labels, "Validation labels");
   cmd->add_option("--limit", args->limit, "Use only the first N training samples");
   cmd->add_option("--scale", args->pre.scale, "Pixel scale: (pixel*scale - mean)/std")
@@ -136,7 +142,8 @@ std::function<int()> setup(CLI::App& app) {
   cmd->add_option("--lr-schedule", args->lr_schedule, "constant, cosine or step")
       ->default_val("constant");
   cmd->add_option("--momentum", args->optim.momentum, "SGD momentum")->default_val(0.9);
-  cmd->add_option("--weight-decay", args->optim.weight_decay, "Weight decay (L2)")->default_val(0.0);
+  cmd->add_option("--weight-decay", args->optim.weight_decay, "Weight decay (L2)")
+      ->default_val(0.0);
   cmd->add_option("--batch", args->optim.batch, "Mini-batch size")->default_val(64);
   cmd->add_option("--train-seed", args->optim.seed, "Seed of the batch order (train::epoch_order)")
       ->default_val(0);

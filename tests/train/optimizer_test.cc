@@ -1,17 +1,19 @@
 // The optimizers against torch.optim (values printed by PyTorch 1.13 for the same weights and
 // gradients), the learning-rate schedules against their formulas at hand-picked steps, masking,
 // and epoch_order against an independent mt19937_64 (bench/train_vs_torch.py's Python one).
+#include "train/optimizer.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 
-#include "train/optimizer.h"
 #include "train/retrain.h"
 
 namespace deepcomp::train {
 namespace {
 
-const std::vector<std::vector<float>> kGrads = {{0.5f, 0.25f, -1.0f}, {-0.25f, 0.75f, 2.0f}, {0.1f, -0.3f, 0.0f}};
+const std::vector<std::vector<float>> kGrads = {
+    {0.5f, 0.25f, -1.0f}, {-0.25f, 0.75f, 2.0f}, {0.1f, -0.3f, 0.0f}};
 
 std::vector<std::vector<float>> run_three_steps(OptimizerKind kind) {
   OptimizerOptions o;
@@ -73,8 +75,11 @@ TEST(Optimizer, MaskedWeightsStayZeroAndKeepNoState) {
     fresh.update(0, w_fresh, {1.0f, 0.0f}, 0.1, nullptr);
     opt.begin_step();
     opt.update(0, w, {1.0f, 0.0f}, 0.1, nullptr);
-    if (kind == OptimizerKind::kSgd) EXPECT_FLOAT_EQ(w[0], w_fresh[0]);
-    else EXPECT_NEAR(w[0], -0.1 / (1 - 0.9 * 0.9) * 0.1 / std::sqrt(0.001 / (1 - 0.999 * 0.999)), 1e-6);
+    if (kind == OptimizerKind::kSgd)
+      EXPECT_FLOAT_EQ(w[0], w_fresh[0]);
+    else
+      EXPECT_NEAR(w[0], -0.1 / (1 - 0.9 * 0.9) * 0.1 / std::sqrt(0.001 / (1 - 0.999 * 0.999)),
+                  1e-6);
   }
 }
 

@@ -12,9 +12,9 @@ namespace {
 
 TEST(TrainVsTorch, GradientsAndEpochsMatchPyTorch) {
   if (!std::filesystem::exists("/usr/bin/python3")) GTEST_SKIP() << "/usr/bin/python3 is absent";
-  const CommandResult r = run_command("/usr/bin/python3 " + source_dir() +
-                                      "/bench/train_vs_torch.py --quick --deepcomp " +
-                                      deepcomp_binary());
+  const CommandResult r =
+      run_command("/usr/bin/python3 " + source_dir() +
+                  "/bench/train_vs_torch.py --quick --deepcomp " + deepcomp_binary());
   if (r.exit_code == 77) GTEST_SKIP() << r.out;
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("all checks passed"), std::string::npos) << r.out;
