@@ -1,0 +1,53 @@
+// Internals of the pipeline shared by its three sources: pipeline.cc (options, planning,
+// compress_model, decoding), pipeline_layer.cc (one tensor through prune, index, share and code)
+// and pipeline_tuned.cc (the phases with retraining). Not part of the API.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "compress/pipeline.h"
+
+namespace deepcomp::compress::pipeline_internal {
+
+// What the pipeline does to one tensor, resolved from the options.
+struct LayerPlan {
+  bool compress = false;
+  bool prune = false;
+  bool use_threshold = false;  // threshold given directly (global or std) instead of sparsity
+  double sparsity = 0;
+  float threshold = 0;
+  int bits = 0;
+  int index_bits = 0;
+};
+
+struct LayerResult {
+  Status status;
+  EncodedTensor encoded;
+  LayerReport report;
+};
+
+// With retraining, the surviving positions and the final codebook/labels were decided by the
+// earlier phases; compress_layer then only encodes them.
+struct Preset {
+  const std::vector<int64_t>* positions = nullptr;  // when plan.prune
+  float threshold = 0;
+  const SharedLayer* shared = nullptr;  // when options.share
+};
+
+// Runs one tensor through the pipeline (`preset` given: encodes the retraining phases' decisions).
+LayerResult compress_layer(const Tensor& t, const LayerPlan& plan, const CompressOptions& options,
+                           const Preset* preset = nullptr);
+
+// A tensor that is not compressed: stored losslessly, with its report.
+LayerResult store_lossless(const Tensor& t);
+
+// The retraining phases (options.tuner set): prune (in options.prune_steps steps, after_prune
+// after each), k-means on the fine-tuned survivors, after_share, then encode with the final
+// codebooks into (*results)[i] for every i in `order`. `work` is the pipeline's copy of the model;
+// uncompressed tensors are stored as the tuner left them.
+Status run_tuned(Model& work, const std::vector<LayerPlan>& plans, const std::vector<size_t>& order,
+                 const CompressOptions& options, std::vector<LayerResult>* results);
+
+}  // namespace deepcomp::compress::pipeline_internal
