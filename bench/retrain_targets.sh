@@ -49,7 +49,7 @@ plain() {  # NAME MODEL ARGS...: the same settings without retraining
 }
 
 LENET300="--layer fc1.weight=prune:0.92 --layer fc2.weight=prune:0.85 --layer fc3.weight=prune:0.5 --bits-fc 4"
-LENET5="--layer conv1.weight=prune:0.34 --layer conv2.weight=prune:0.88 --layer fc1.weight=prune:0.92 --layer fc2.weight=prune:0.81 --bits-conv 5 --bits-fc 4"
+LENET5="--layer conv1.weight=prune:0.3 --layer conv2.weight=prune:0.87 --layer fc1.weight=prune:0.92 --layer fc2.weight=prune:0.8 --bits-conv 5 --bits-fc 4"
 ADAM="--optimizer adam --lr-schedule cosine --share-lr-scale 0.1"
 
 # shellcheck disable=SC2086
@@ -57,6 +57,6 @@ run lenet-300-100-retrained lenet-300-100 $LENET300 $ADAM --lr 5e-4 --prune-step
 # shellcheck disable=SC2086
 plain lenet-300-100-plain lenet-300-100 $LENET300
 # shellcheck disable=SC2086
-run lenet-5-retrained lenet-5 $LENET5 $ADAM --lr 5e-4 --prune-steps 3 --epochs-prune 2 --epochs-share 1
+run lenet-5-retrained lenet-5 $LENET5 $ADAM --lr 5e-4 --prune-steps 3 --epochs-prune 3 --epochs-share 2
 # shellcheck disable=SC2086
 plain lenet-5-plain lenet-5 $LENET5
