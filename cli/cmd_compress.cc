@@ -327,6 +327,17 @@ std::function<int()> setup(CLI::App& app) {
   retrain->add_option("--prune-steps", args->options.prune_steps,
                       "Prune in this many steps of increasing sparsity, retraining after each")
       ->default_val(1);
+  retrain
+      ->add_option_function<std::string>(
+          "--prune-schedule",
+          [args](const std::string& name) {
+            auto schedule = compress::parse_prune_schedule(name);
+            if (!schedule.ok()) throw CLI::ValidationError(schedule.status().message());
+            args->options.prune_schedule = *schedule;
+          },
+          "Sparsity of step k of K: linear (s*k/K) or geometric (1-(1-s)^(k/K), the same "
+          "fraction of the survivors removed at every step)")
+      ->default_str("linear");
   return [args] { return run_compress(*args); };
 }
 

@@ -98,6 +98,9 @@ std::vector<std::pair<std::string, std::string>> settings_metadata(const Compres
   if (o.tuner != nullptr) {
     m.emplace_back("retrain", "yes");
     m.emplace_back("prune-steps", std::to_string(o.prune_steps));
+    m.emplace_back("prune-schedule",
+                   o.prune_schedule == CompressOptions::PruneSchedule::kGeometric ? "geometric"
+                                                                                  : "linear");
   }
   return m;
 }
@@ -141,6 +144,13 @@ Result<LayerOverride> parse_layer_override(const std::string& spec) {
     }
   }
   return o;
+}
+
+Result<CompressOptions::PruneSchedule> parse_prune_schedule(const std::string& name) {
+  if (name == "linear") return CompressOptions::PruneSchedule::kLinear;
+  if (name == "geometric") return CompressOptions::PruneSchedule::kGeometric;
+  return Status::Error("--prune-schedule: unknown schedule '" + name +
+                       "' (expected linear or geometric)");
 }
 
 Status validate_options(const CompressOptions& o) {

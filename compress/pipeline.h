@@ -88,7 +88,16 @@ struct CompressOptions {
   // With a tuner: prune in this many steps of increasing sparsity (or threshold), calling
   // after_prune after each step; pruned weights stay pruned.
   int prune_steps = 1;
+  // How the sparsity target s grows over the K steps: linear, s*k/K; geometric, 1 - (1-s)^(k/K)
+  // (each step removes the same fraction of what is left, so the last step is no harsher than
+  // the first). Threshold-based pruning (--prune-std, --prune-global) always steps the threshold
+  // linearly.
+  enum class PruneSchedule { kLinear, kGeometric };
+  PruneSchedule prune_schedule = PruneSchedule::kLinear;
 };
+
+// "linear" / "geometric".
+Result<CompressOptions::PruneSchedule> parse_prune_schedule(const std::string& name);
 
 // Rejects out-of-range settings with a message naming the option.
 Status validate_options(const CompressOptions& options);

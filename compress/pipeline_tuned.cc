@@ -27,10 +27,13 @@ Status run_tuned(Model& work, const std::vector<LayerPlan>& plans, const std::ve
       any_pruned = true;
       Tensor& t = work.tensors[i];
       DEEPCOMP_RETURN_IF_ERROR(check_finite(t.values, t.name));
-      const float threshold =
-          plans[i].use_threshold
-              ? static_cast<float>(plans[i].threshold * fraction)
-              : magnitude_threshold_for_sparsity(t.values, plans[i].sparsity * fraction);
+      const double sparsity =
+          options.prune_schedule == CompressOptions::PruneSchedule::kGeometric
+              ? 1.0 - std::pow(1.0 - plans[i].sparsity, fraction)
+              : plans[i].sparsity * fraction;
+      const float threshold = plans[i].use_threshold
+                                  ? static_cast<float>(plans[i].threshold * fraction)
+                                  : magnitude_threshold_for_sparsity(t.values, sparsity);
       thresholds[i] = threshold;
       std::vector<uint8_t>& mask = masks[i];
       if (mask.empty()) mask.assign(t.values.size(), 1);
