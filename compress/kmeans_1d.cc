@@ -49,7 +49,6 @@ FixedScale fixed_scale_for(std::span<const float> values) {
   const int headroom = 126 - static_cast<int>(std::bit_width(static_cast<uint64_t>(values.size())));
   FixedScale s;
   s.to_fixed_exp = headroom - e;
-  s.factor = std::ldexp(1.0, s.to_fixed_exp);
   return s;
 }
 

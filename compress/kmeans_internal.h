@@ -17,7 +17,6 @@ using Fixed = __int128;
 // Exact fixed-point representation shared by the fast and the naive Lloyd (see kmeans_1d.h).
 struct FixedScale {
   int to_fixed_exp = 0;  // value * 2^to_fixed_exp, rounded to an integer
-  double factor = 1;     // 2^to_fixed_exp (the product is exact: no overflow or underflow)
   Fixed to_fixed(float x) const;
   float mean(Fixed sum, uint64_t count) const;
 };
