@@ -335,9 +335,9 @@ std::function<int()> setup(CLI::App& app) {
             if (!schedule.ok()) throw CLI::ValidationError(schedule.status().message());
             args->options.prune_schedule = *schedule;
           },
-          "Sparsity of step k of K: linear (s*k/K) or geometric (1-(1-s)^(k/K), the same "
-          "fraction of the survivors removed at every step)")
-      ->default_str("linear");
+          "Sparsity of step k of K: geometric (1-(1-s)^(k/K), the same fraction of the "
+          "survivors removed at every step) or linear (s*k/K)")
+      ->default_str("geometric");
   return [args] { return run_compress(*args); };
 }
 

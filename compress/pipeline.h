@@ -88,12 +88,13 @@ struct CompressOptions {
   // With a tuner: prune in this many steps of increasing sparsity (or threshold), calling
   // after_prune after each step; pruned weights stay pruned.
   int prune_steps = 1;
-  // How the sparsity target s grows over the K steps: linear, s*k/K; geometric, 1 - (1-s)^(k/K)
-  // (each step removes the same fraction of what is left, so the last step is no harsher than
-  // the first). Threshold-based pruning (--prune-std, --prune-global) always steps the threshold
+  // How the sparsity target s grows over the K steps: geometric (the default), 1 - (1-s)^(k/K):
+  // each step removes the same fraction of what is left, so the last step is no harsher than the
+  // first (measured: 88.96% against 87.49% for linear on LeNet-300-100 at 41-42x,
+  // bench/RESULTS.md); linear, s*k/K. Threshold-based pruning (--prune-std, --prune-global) always steps the threshold
   // linearly.
   enum class PruneSchedule { kLinear, kGeometric };
-  PruneSchedule prune_schedule = PruneSchedule::kLinear;
+  PruneSchedule prune_schedule = PruneSchedule::kGeometric;
 };
 
 // "linear" / "geometric".
