@@ -130,7 +130,9 @@ TEST(KernelCli, BenchReportsEachLayersDensityAndKernel) {
   // The default sparse side is every layer sparse.
   r = run_deepcomp("bench " + dcz + " --batch 1 --threads 1 --repeat 1 --warmup 0 --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  for (const auto& l : nlohmann::json::parse(r.out)["runs"][0]["layers"])
+  // Parsed into a variable: a range-for over parse(...)[...] would iterate a destroyed temporary.
+  const auto sparse_side = nlohmann::json::parse(r.out);
+  for (const auto& l : sparse_side["runs"][0]["layers"])
     EXPECT_TRUE(l["runs_sparse"].get<bool>()) << l["weight"];
 }
 
