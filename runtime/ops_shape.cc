@@ -279,8 +279,7 @@ Result<CompiledOp> build_gather(const BuildContext& ctx) {
     std::vector<int64_t> shape(x.shape.begin(), x.shape.begin() + axis);
     shape.insert(shape.end(), idx.shape.begin(), idx.shape.end());
     shape.insert(shape.end(), x.shape.begin() + axis + 1, x.shape.end());
-    int64_t outer = 1, inner = 1;
-    for (int64_t d = 0; d < axis; ++d) outer *= x.shape[d];
+    int64_t inner = 1;  // elements after the axis; the output index k walks (outer, j, inner)
     for (int64_t d = axis + 1; d < x.rank(); ++d) inner *= x.shape[d];
     const int64_t dim = x.shape[axis], count = idx.numel();
     std::vector<int64_t> resolved(count);
