@@ -57,7 +57,7 @@ run lenet-300-100-retrained lenet-300-100 $LENET300 $ADAM --lr 1e-3 --prune-sche
   --prune-steps 8 --epochs-prune 4 --epochs-share 4
 # The highest ratio found at a loss of at most 0.1 points (lighter pruning, 5-bit sharing).
 # shellcheck disable=SC2086
-run lenet-300-100-lossless lenet-300-100 --layer fc1.weight=prune:0.85 --layer fc2.weight=prune:0.8 \
+run lenet-300-100-lossless lenet-300-100 --layer fc1.weight=prune:0.87 --layer fc2.weight=prune:0.8 \
   --layer fc3.weight=prune:0.5 --bits-fc 5 $ADAM --lr 1e-3 --prune-schedule geometric \
   --prune-steps 6 --epochs-prune 4 --epochs-share 4
 # shellcheck disable=SC2086
