@@ -141,12 +141,7 @@ Result<OpenedModel> open_dcz_sparse(const std::string& path) {
       tensors.push_back(std::move(*t));
       continue;
     }
-    Tensor t;
-    t.name = e.name;
-    t.shape = e.shape;
-    t.dtype = e.dtype;
-    t.role = e.role;
-    t.location = e.location;
+    Tensor t = compress::tensor_header(e);
     const int64_t n = t.numel();
     if (n < 0) return Status::Error(path + ": tensor '" + e.name + "': invalid shape");
     // The Session takes a weight's shape from its initializer and insists on a value of that

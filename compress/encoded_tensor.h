@@ -47,4 +47,15 @@ struct EncodedTensor {
   SymbolStream clusters;        // kShared*: one cluster symbol per stored weight
 };
 
+// The tensor `e` describes (name, shape, dtype, role, location), without data.
+inline Tensor tensor_header(const EncodedTensor& e) {
+  Tensor t;
+  t.name = e.name;
+  t.shape = e.shape;
+  t.dtype = e.dtype;
+  t.role = e.role;
+  t.location = e.location;
+  return t;
+}
+
 }  // namespace deepcomp::compress

@@ -313,12 +313,7 @@ Result<SparseTensor> decode_sparse(const EncodedTensor& e) {
 }
 
 Result<Tensor> decode_tensor(const EncodedTensor& e) {
-  Tensor t;
-  t.name = e.name;
-  t.shape = e.shape;
-  t.dtype = e.dtype;
-  t.role = e.role;
-  t.location = e.location;
+  Tensor t = tensor_header(e);
   if (e.encoding == Encoding::kLossless) {
     DEEPCOMP_RETURN_IF_ERROR(set_tensor_from_bytes(&t, e.raw));
     return t;
