@@ -12,13 +12,10 @@ std::vector<uint32_t> encode_relative_index(std::span<const int64_t> positions, 
   std::vector<uint32_t> codes;
   codes.reserve(positions.size());
   RelativeIndexWriter<uint32_t> writer(bits, &codes);
-  int64_t cursor = -1;
-  for (int64_t p : positions) {
-    assert(p > cursor);
-    writer.add(p);
-    cursor = p;
+  for (size_t i = 0; i < positions.size(); ++i) {
+    assert(i == 0 || positions[i] > positions[i - 1]);
+    writer.add(positions[i]);
   }
-  (void)cursor;
   return codes;
 }
 

@@ -32,12 +32,6 @@ class RelativeIndexWriter {
     out_->push_back(static_cast<Code>(gap - fillers * max_gap_));
     cursor_ = position;
   }
-  // How many codes add(position) would append.
-  uint64_t codes_for(int64_t position) const {
-    return static_cast<uint64_t>((position - cursor_ - 1) / max_gap_) + 1;
-  }
-  // Moves the cursor as add() does, without writing (for counting passes).
-  void skip_to(int64_t position) { cursor_ = position; }
 
  private:
   int64_t max_gap_;
