@@ -267,16 +267,16 @@ Result<std::vector<uint64_t>> frequencies_of(std::span<const Symbol> symbols,
   return freqs;
 }
 
-// Symbols must be below lengths.size() (checked by the callers).
+// Symbols must be below lengths.size() (checked by the callers), which also know the stream's
+// total length in bits (used to size the buffer once).
 template <typename Symbol>
-Result<SymbolStream> encode_with(std::span<const Symbol> symbols, std::vector<uint8_t> lengths) {
+Result<SymbolStream> encode_with(std::span<const Symbol> symbols, std::vector<uint8_t> lengths,
+                                 uint64_t total_bits) {
   const uint32_t alphabet_size = static_cast<uint32_t>(lengths.size());
   DEEPCOMP_ASSIGN_OR_RETURN(std::vector<uint32_t> codes, canonical_codes(lengths));
   // Writing the reversed code LSB-first puts the code's most significant bit first in the stream.
   std::vector<uint32_t> reversed(alphabet_size);
-  uint64_t total_bits = 0;
   for (uint32_t s = 0; s < alphabet_size; ++s) reversed[s] = reverse_bits(codes[s], lengths[s]);
-  for (Symbol sym : symbols) total_bits += lengths[sym];
   BitWriter writer;
   writer.reserve_bits(total_bits);
   for (Symbol sym : symbols) writer.write(reversed[sym], lengths[sym]);
@@ -294,7 +294,9 @@ Result<SymbolStream> huffman_encode_impl(std::span<const Symbol> symbols, uint32
                                          int max_len) {
   DEEPCOMP_ASSIGN_OR_RETURN(std::vector<uint64_t> freqs, frequencies_of(symbols, alphabet_size));
   DEEPCOMP_ASSIGN_OR_RETURN(std::vector<uint8_t> lengths, huffman_code_lengths(freqs, max_len));
-  return encode_with(symbols, std::move(lengths));
+  uint64_t total_bits = 0;
+  for (size_t s = 0; s < freqs.size(); ++s) total_bits += freqs[s] * lengths[s];
+  return encode_with(symbols, std::move(lengths), total_bits);
 }
 
 template <typename Symbol>
@@ -350,13 +352,15 @@ Result<SymbolStream> huffman_encode(std::span<const uint16_t> symbols, uint32_t 
 Result<SymbolStream> huffman_encode_with_lengths(std::span<const uint16_t> symbols,
                                                  std::vector<uint8_t> lengths) {
   DEEPCOMP_RETURN_IF_ERROR(validate_code_lengths(lengths));
+  uint64_t total_bits = 0;
   for (size_t i = 0; i < symbols.size(); ++i) {
     if (symbols[i] >= lengths.size() || lengths[symbols[i]] == 0) {
       return Status::Error("symbol " + std::to_string(symbols[i]) + " at position " +
                            std::to_string(i) + " has no code");
     }
+    total_bits += lengths[symbols[i]];
   }
-  return encode_with(symbols, std::move(lengths));
+  return encode_with(symbols, std::move(lengths), total_bits);
 }
 
 int bits_for_alphabet(uint32_t alphabet_size) {
