@@ -85,20 +85,13 @@ std::vector<float> kmeanspp_init(const SortedValues& sv, float first, std::mt199
   const size_t blocks = (m + kBlock - 1) / kBlock;
   std::vector<double> weight(m, 0.0), block_sum(blocks, 0.0);
   std::set<size_t> centres;
-  // Multiplicities are all 1 unless the input had repeats: a loop-invariant test the compiler can
-  // hoist out of the hot loops below.
-  const bool unit = sv.count.empty();
-  const auto mult = [&](size_t i) {
-    return unit ? 1.0 : static_cast<double>(sv.count[i + 1] - sv.count[i]);
-  };
-
   // The points a new centre p takes over: an interval around p inside its neighbours' gap (the
   // values are sorted, and each point's weight is its distance to the nearest centre so far), so
   // it is found by walking out from p while the points get closer, and only it is visited.
   const auto takeover = [&](size_t p, size_t left, size_t right) {
     const auto closer = [&](size_t i) {
       const double d = static_cast<double>(sv.v[i]) - sv.v[p];
-      return mult(i) * d * d < weight[i];
+      return static_cast<double>(sv.multiplicity(i)) * d * d < weight[i];
     };
     size_t lo = p, hi = p + 1;
     while (lo > left && closer(lo - 1)) --lo;
@@ -117,7 +110,7 @@ std::vector<float> kmeanspp_init(const SortedValues& sv, float first, std::mt199
       double d = std::fabs(static_cast<double>(sv.v[i]) - sv.v[p]);
       if (left > 0) d = std::min(d, std::fabs(static_cast<double>(sv.v[i]) - sv.v[left - 1]));
       if (right < m) d = std::min(d, std::fabs(static_cast<double>(sv.v[right]) - sv.v[i]));
-      weight[i] = mult(i) * d * d;
+      weight[i] = static_cast<double>(sv.multiplicity(i)) * d * d;
     }
     // Recompute touched block sums from scratch so that no rounding drift accumulates.
     for (size_t b = lo / kBlock; b < blocks && b * kBlock < hi; ++b) {
@@ -160,7 +153,7 @@ std::vector<float> kmeanspp_init(const SortedValues& sv, float first, std::mt199
     double change = 0;
     for (size_t i = lo; i < hi; ++i) {
       const double d = static_cast<double>(sv.v[i]) - sv.v[p];
-      change += mult(i) * d * d - weight[i];
+      change += static_cast<double>(sv.multiplicity(i)) * d * d - weight[i];
     }
     return change;
   };
