@@ -108,7 +108,7 @@ Status check_attributes(const Node& node, std::initializer_list<const char*> kno
 // outputs (at least one).
 Status check_arity(const Node& node, size_t min_in, size_t max_in, size_t max_out);
 
-// A zero-filled value of `dtype` and `shape` (float32 storage or int64 storage).
+// A zero-filled value of `dtype` and `shape` (zeros_like_dtype).
 Value zeros_of(DType dtype, std::vector<int64_t> shape);
 
 // Numpy-style broadcast of two shapes; false when incompatible.

@@ -82,18 +82,7 @@ Status check_arity(const Node& node, size_t min_in, size_t max_in, size_t max_ou
   return Status::Ok();
 }
 
-Value zeros_of(DType dtype, std::vector<int64_t> shape) {
-  Value v;
-  v.dtype = dtype;
-  v.shape = std::move(shape);
-  const int64_t n = v.numel();
-  if (v.is_float()) {
-    v.f.resize(n);
-  } else {
-    v.i.resize(n);
-  }
-  return v;
-}
+Value zeros_of(DType dtype, std::vector<int64_t> shape) { return zeros_like_dtype(dtype, std::move(shape)); }
 
 bool broadcast_shapes(const std::vector<int64_t>& a, const std::vector<int64_t>& b,
                       std::vector<int64_t>* out) {
@@ -145,14 +134,14 @@ Status require_present(const Value* v, const char* what) {
 
 Status require_float(const Value* v, const char* what) {
   DEEPCOMP_RETURN_IF_ERROR(require_present(v, what));
-  if (!v->is_float()) return Status::Error(std::string(what) + " must be float32, is " + describe(*v));
+  if (!v->is_float()) return Status::Error(std::string(what) + " must be a float tensor, is " + describe(*v));
   return Status::Ok();
 }
 
 Status require_int(const Value* v, const char* what) {
   DEEPCOMP_RETURN_IF_ERROR(require_present(v, what));
-  if (v->dtype != DType::kInt64) {
-    return Status::Error(std::string(what) + " must be int64, is " + describe(*v));
+  if (!v->is_integer()) {
+    return Status::Error(std::string(what) + " must be an integer tensor, is " + describe(*v));
   }
   return Status::Ok();
 }

@@ -168,6 +168,7 @@ Result<Session> Session::create(const Model& model, SessionOptions options) {
       Status st = step.op.run(in, &outs);
       if (!st.ok()) return st.WithContext(label);
       for (size_t k = 0; k < step.out.size(); ++k) {
+        fit_to_dtype(&outs[k]);
         if (step.out[k] >= 0) impl->constants[step.out[k]] = std::make_unique<Value>(std::move(outs[k]));
       }
       continue;
@@ -241,6 +242,7 @@ Result<std::vector<Value>> Session::run(const std::vector<Value>& inputs) {
     }
     for (size_t k = 0; k < step.out.size(); ++k) {
       if (step.out[k] < 0) continue;
+      fit_to_dtype(&outs[k]);
       owned[step.out[k]] = std::move(outs[k]);
       ptr[step.out[k]] = &owned[step.out[k]];
     }

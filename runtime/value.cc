@@ -52,6 +52,59 @@ std::string shape_string(const std::vector<int64_t>& shape) {
 
 std::string describe(const Value& v) { return dtype_name(v.dtype) + shape_string(v.shape); }
 
+bool is_integer_dtype(DType dtype) {
+  switch (dtype) {
+    case DType::kInt8: case DType::kInt16: case DType::kInt32: case DType::kInt64:
+    case DType::kUInt8: case DType::kUInt16: case DType::kUInt32: case DType::kUInt64:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool is_runtime_dtype(DType dtype) {
+  return is_float_dtype(dtype) || is_integer_dtype(dtype) || dtype == DType::kBool;
+}
+
+Value zeros_like_dtype(DType dtype, std::vector<int64_t> shape) {
+  Value v;
+  v.dtype = dtype;
+  v.shape = std::move(shape);
+  const int64_t n = v.numel();
+  if (v.is_float()) {
+    v.f.resize(n);
+  } else {
+    v.i.resize(n);
+  }
+  return v;
+}
+
+void fit_to_dtype(Value* v) {
+  auto wrap = [v](auto type_tag) {
+    using T = decltype(type_tag);
+    for (int64_t& x : v->i) x = static_cast<int64_t>(static_cast<T>(x));
+  };
+  switch (v->dtype) {
+    case DType::kFloat16:
+      for (float& x : v->f) x = half_to_float(float_to_half(x));
+      break;
+    case DType::kBFloat16:
+      for (float& x : v->f) x = bfloat16_to_float(float_to_bfloat16(x));
+      break;
+    case DType::kInt8: wrap(int8_t{}); break;
+    case DType::kInt16: wrap(int16_t{}); break;
+    case DType::kInt32: wrap(int32_t{}); break;
+    case DType::kUInt8: wrap(uint8_t{}); break;
+    case DType::kUInt16: wrap(uint16_t{}); break;
+    case DType::kUInt32: wrap(uint32_t{}); break;
+    case DType::kBool:
+      for (int64_t& x : v->i) x = x != 0;
+      break;
+    default:
+      break;
+  }
+}
+
 bool checked_numel(const std::vector<int64_t>& shape, int64_t* out) {
   int64_t n = 1;
   for (int64_t d : shape) {
@@ -90,13 +143,12 @@ Result<Value> value_from_tensor(const Tensor& tensor) {
       return Status::Error(where + ": has " + std::to_string(tensor.values.size()) +
                            " values for shape " + shape_string(tensor.shape));
     }
-    v.dtype = DType::kFloat32;
+    v.dtype = tensor.dtype;
     v.f = tensor.values;
     return v;
   }
   const size_t esize = dtype_size(tensor.dtype);
-  if (esize == 0 || tensor.dtype == DType::kUInt64 || tensor.dtype == DType::kComplex64 ||
-      tensor.dtype == DType::kComplex128) {
+  if (esize == 0 || !is_runtime_dtype(tensor.dtype)) {
     return Status::Error(where + ": dtype " + dtype_name(tensor.dtype) +
                          " is not supported by the runtime");
   }
@@ -105,12 +157,13 @@ Result<Value> value_from_tensor(const Tensor& tensor) {
                          " bytes for shape " + shape_string(tensor.shape) + " of " +
                          dtype_name(tensor.dtype));
   }
-  v.dtype = tensor.dtype == DType::kBool ? DType::kBool : DType::kInt64;
+  v.dtype = tensor.dtype;
   switch (tensor.dtype) {
     case DType::kInt64: decode_ints<int64_t>(tensor.raw, n, &v.i); break;
     case DType::kInt32: decode_ints<int32_t>(tensor.raw, n, &v.i); break;
     case DType::kInt16: decode_ints<int16_t>(tensor.raw, n, &v.i); break;
     case DType::kInt8: decode_ints<int8_t>(tensor.raw, n, &v.i); break;
+    case DType::kUInt64: decode_ints<uint64_t>(tensor.raw, n, &v.i); break;
     case DType::kUInt32: decode_ints<uint32_t>(tensor.raw, n, &v.i); break;
     case DType::kUInt16: decode_ints<uint16_t>(tensor.raw, n, &v.i); break;
     case DType::kUInt8: decode_ints<uint8_t>(tensor.raw, n, &v.i); break;

@@ -1,7 +1,13 @@
-// The runtime's tensor: a dtype (float32, int64 or bool), a shape and its elements, floats in `f`,
-// int64 and bool (0/1) in `i`. Kept deliberately minimal: these three dtypes are all the
-// classifier graphs deepcomp runs carry (weights and activations float32, shapes and indices
-// int64, masks bool). Depends on core/ only.
+// The runtime's tensor: a dtype, a shape and its elements. `dtype` is the ONNX element type the
+// graph sees; storage is one of two vectors so that operators stay simple:
+//   float32, float16, bfloat16, float64 -> `f` (float32 arithmetic; float64 is computed in float32
+//                                          precision, float16/bfloat16 are rounded to their own
+//                                          precision after every operator: fit_to_dtype)
+//   every integer dtype and bool        -> `i` (int64 arithmetic, wrapped to the dtype's width
+//                                          after every operator; bool is 0/1; uint64 keeps its
+//                                          bits, so values >= 2^63 read as negative)
+// Operators compute on f or i and set the output dtype ONNX specifies (usually the input's); the
+// Session then calls fit_to_dtype on each output. Depends on core/ only.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +20,9 @@
 
 namespace deepcomp::runtime {
 
+// Integer dtypes of the runtime (not bool).
+bool is_integer_dtype(DType dtype);
+
 struct Value {
   DType dtype = DType::kFloat32;
   std::vector<int64_t> shape;
@@ -24,7 +33,10 @@ struct Value {
   static Value ints(std::vector<int64_t> shape, std::vector<int64_t> data);
   static Value bools(std::vector<int64_t> shape, std::vector<int64_t> data);
 
-  bool is_float() const { return dtype == DType::kFloat32; }
+  // Storage kind: true for every float dtype (elements in f), false for integers and bool (in i).
+  bool is_float() const { return is_float_dtype(dtype); }
+  // Any integer dtype (int8..int64, uint8..uint64); not bool.
+  bool is_integer() const { return is_integer_dtype(dtype); }
   int64_t rank() const { return static_cast<int64_t>(shape.size()); }
   // Product of the shape (1 for a scalar).
   int64_t numel() const;
@@ -34,6 +46,15 @@ struct Value {
   double as_double(int64_t k) const;
   int64_t as_int(int64_t k) const;
 };
+
+// A zero-filled value of `dtype` and `shape`, in the storage that dtype uses.
+Value zeros_like_dtype(DType dtype, std::vector<int64_t> shape);
+
+// True for the dtypes a Value can hold (every numeric dtype and bool; not string or complex).
+bool is_runtime_dtype(DType dtype);
+// Rounds float16/bfloat16 elements to their precision and wraps integers to their dtype's width
+// (int8 300 -> 44, uint8 -1 -> 255), bool to 0/1; float32, float64, int64 and uint64 unchanged.
+void fit_to_dtype(Value* v);
 
 // "float32[1,3,224,224]" for messages.
 std::string describe(const Value& v);
