@@ -76,6 +76,12 @@ Result<Session> Session::create(const Model& model, SessionOptions options) {
     if (is_default_domain(o.domain)) opset = o.version;
   }
   std::unordered_map<std::string, int> slot;
+  // Constant slots holding an initializer, or a rearrangement of one folded here (Identity,
+  // Transpose, Reshape): the initializer's name. A sparse weight given for that initializer is
+  // the sparse form of such a folded constant too, in the layout its consumer needs (the caller
+  // chose it from the graph: cli/model_source.cc), e.g. MatMul(x, Transpose(W)) as PyTorch
+  // exports a Linear layer.
+  std::unordered_map<int, std::string> folded_from;
   auto new_slot = [&](const std::string& name) {
     const int s = impl->num_slots++;
     slot[name] = s;
@@ -88,6 +94,7 @@ Result<Session> Session::create(const Model& model, SessionOptions options) {
     DEEPCOMP_ASSIGN_OR_RETURN(Value v, value_from_tensor(*t));
     const int s = new_slot(name);
     impl->constants[s] = std::make_unique<Value>(std::move(v));
+    folded_from[s] = name;
   }
   for (const ValueInfo& vi : g.inputs) {
     if (slot.count(vi.name)) continue;  // an initializer listed as input too (old IR)
@@ -135,8 +142,12 @@ Result<Session> Session::create(const Model& model, SessionOptions options) {
       if (k >= step.in.size() || step.in[k] < 0) return nullptr;
       return impl->constants[step.in[k]].get();
     };
-    ctx.sparse_weight = [&](const std::string& name) {
+    ctx.sparse_weight = [&](const std::string& value) {
       ops::SparseWeight w;
+      std::string name = value;
+      if (auto s = slot.find(value); s != slot.end() && impl->constants[s->second]) {
+        if (auto f = folded_from.find(s->second); f != folded_from.end()) name = f->second;
+      }
       if (auto it = impl->options.codebook_weights.find(name); it != impl->options.codebook_weights.end()) {
         w.codebook = it->second;
       } else if (auto it2 = impl->options.csr_weights.find(name); it2 != impl->options.csr_weights.end()) {
@@ -170,6 +181,14 @@ Result<Session> Session::create(const Model& model, SessionOptions options) {
       for (size_t k = 0; k < step.out.size(); ++k) {
         fit_to_dtype(&outs[k]);
         if (step.out[k] >= 0) impl->constants[step.out[k]] = std::make_unique<Value>(std::move(outs[k]));
+      }
+      const bool rearranges = node.op_type == "Identity" || node.op_type == "Transpose" ||
+                              node.op_type == "Reshape";
+      if (rearranges && !step.in.empty() && step.in[0] >= 0 && !step.out.empty() && step.out[0] >= 0) {
+        if (auto f = folded_from.find(step.in[0]); f != folded_from.end()) {
+          std::string source = f->second;
+          folded_from[step.out[0]] = std::move(source);
+        }
       }
       continue;
     }

@@ -9,6 +9,10 @@
 //   Gemm transB=0 and MatMul with a constant right operand W (in x out): the matrix of W^T,
 //                                          rows = output features.
 //   Conv (W is M x C/group x kh x kw):     W reshaped to [M, C/group * kh * kw].
+//   Gather (axis 0, data V x D float):    the table itself, rows = V (one embedding per row).
+// A constant the Session folds from an initializer through Identity, Transpose or Reshape (e.g.
+// MatMul(x, Transpose(W)), PyTorch's Linear) takes the initializer's sparse form, which must then
+// be in the layout of the layer reading the folded value (for that example W itself, out x in).
 // sparse_from_dense builds these (as CSR) from the Model's dense tensors. `kernel` then decides,
 // per layer, whether the sparse form runs or is expanded to dense once here (kernel_choice.h).
 #pragma once
