@@ -1,16 +1,18 @@
 // Conv (1-D to 3-D, groups, strides, pads, dilations, auto_pad) on kernels/conv.h, with the
 // weight dense or sparse ([M, C/group * kd * kh * kw], rows = output channels), and the helpers
 // ConvTranspose (ops_conv_transpose.cc) shares.
+#include "runtime/ops_conv.h"
+
 #include <algorithm>
 
 #include "kernels/conv.h"
 #include "runtime/ops.h"
-#include "runtime/ops_conv.h"
 
 namespace deepcomp::runtime::ops {
 
 Status check_auto_pad(const std::string& auto_pad) {
-  if (auto_pad == "NOTSET" || auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER" || auto_pad == "VALID") {
+  if (auto_pad == "NOTSET" || auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER" ||
+      auto_pad == "VALID") {
     return Status::Ok();
   }
   return Status::Error("attribute auto_pad=" + auto_pad + " is not supported");
@@ -65,7 +67,8 @@ Result<ConvLayerWeight> conv_layer_weight(const BuildContext& ctx) {
   ConvLayerWeight out;
   const Value* w_const = ctx.constant(1);
   if (w_const && w_const->is_float() && w_const->rank() >= 3) {
-    if (w_const->rank() > 5) return Status::Error("W " + describe(*w_const) + ": at most 3 spatial dimensions");
+    if (w_const->rank() > 5)
+      return Status::Error("W " + describe(*w_const) + ": at most 3 spatial dimensions");
     const int64_t rows = w_const->shape[0];
     const int64_t cols = rows > 0 ? w_const->numel() / rows : 0;
     out.name = node.inputs[1];
@@ -95,7 +98,8 @@ Result<ConvLayerWeight> conv_layer_weight(const BuildContext& ctx) {
 Result<CompiledOp> build_conv(const BuildContext& ctx) {
   const Node& node = *ctx.node;
   DEEPCOMP_RETURN_IF_ERROR(check_arity(node, 2, 3, 1));
-  DEEPCOMP_RETURN_IF_ERROR(check_attributes(node, {"auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"}));
+  DEEPCOMP_RETURN_IF_ERROR(check_attributes(
+      node, {"auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"}));
   const std::string auto_pad = attr_string(node, "auto_pad", "NOTSET");
   DEEPCOMP_RETURN_IF_ERROR(check_auto_pad(auto_pad));
   const int64_t group = attr_int(node, "group", 1);
@@ -116,7 +120,8 @@ Result<CompiledOp> build_conv(const BuildContext& ctx) {
     if (sr < 1 || sr > 3) {
       return Status::Error("X " + describe(x) + ": convolution needs 1 to 3 spatial dimensions");
     }
-    if (w.rank() != x.rank()) return Status::Error("W " + describe(w) + " does not match X " + describe(x));
+    if (w.rank() != x.rank())
+      return Status::Error("W " + describe(w) + " does not match X " + describe(x));
     std::vector<int64_t> strides, dil, kernel(w.shape.begin() + 2, w.shape.end());
     DEEPCOMP_RETURN_IF_ERROR(spatial_attr(node_copy, "strides", sr, 1, &strides));
     DEEPCOMP_RETURN_IF_ERROR(spatial_attr(node_copy, "dilations", sr, 1, &dil));
@@ -124,7 +129,8 @@ Result<CompiledOp> build_conv(const BuildContext& ctx) {
       return Status::Error("kernel_shape does not match W " + describe(w));
     }
     std::vector<int64_t> in_dims(x.shape.begin() + 2, x.shape.end()), pb, pe;
-    DEEPCOMP_RETURN_IF_ERROR(resolve_pads(auto_pad, in_dims, kernel, strides, dil, pads_attr, &pb, &pe));
+    DEEPCOMP_RETURN_IF_ERROR(
+        resolve_pads(auto_pad, in_dims, kernel, strides, dil, pads_attr, &pb, &pe));
     kernels::ConvParams p;
     p.N = x.shape[0];
     p.C = x.shape[1];
@@ -148,14 +154,16 @@ Result<CompiledOp> build_conv(const BuildContext& ctx) {
     p.pad_front = b[0], p.pad_top = b[1], p.pad_left = b[2];
     p.pad_back = e[0], p.pad_bottom = e[1], p.pad_right = e[2];
     if (w.shape[1] * group != p.C) {
-      return Status::Error("W " + describe(w) + " with group " + std::to_string(group) + " does not match X " + describe(x));
+      return Status::Error("W " + describe(w) + " with group " + std::to_string(group) +
+                           " does not match X " + describe(x));
     }
     const std::string problem = p.check();
     if (!problem.empty()) return Status::Error(problem);
     const float* bias = nullptr;
     if (in.size() > 2 && in[2]) {
       DEEPCOMP_RETURN_IF_ERROR(require_float(in[2], "B"));
-      if (in[2]->numel() != p.M) return Status::Error("B must have " + std::to_string(p.M) + " entries");
+      if (in[2]->numel() != p.M)
+        return Status::Error("B must have " + std::to_string(p.M) + " entries");
       bias = in[2]->f.data();
     }
     std::vector<int64_t> shape = {p.N, p.M};

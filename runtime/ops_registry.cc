@@ -15,6 +15,7 @@ const Table& table() {
     register_nn_ops(built);
     register_pool_ops(built);
     register_conv_transpose_ops(built);
+    register_resize_ops(built);
     return built;
   }();
   return *t;
