@@ -94,6 +94,8 @@ void register_shape_ops(Table* table);
 void register_slice_pad_ops(Table* table);  // called by register_shape_ops
 void register_nn_ops(Table* table);
 void register_pool_ops(Table* table);
+void register_index_ops(Table* table);           // ops_index.cc
+void register_gather_scatter_ops(Table* table);  // called by register_index_ops
 
 // Attribute helpers.
 int64_t attr_int(const Node& node, const std::string& name, int64_t fallback);

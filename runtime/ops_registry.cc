@@ -14,6 +14,7 @@ const Table& table() {
     register_shape_ops(built);
     register_nn_ops(built);
     register_pool_ops(built);
+    register_index_ops(built);
     return built;
   }();
   return *t;
