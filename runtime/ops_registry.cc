@@ -80,15 +80,13 @@ Status check_arity(const Node& node, size_t min_in, size_t max_in, size_t max_ou
   if (node.outputs.size() > max_out) {
     // Extra outputs are the training-time or optional ones (BatchNormalization's running
     // statistics, ...), which this inference runtime does not produce.
-    return Status::Error(std::to_string(node.outputs.size()) +
-                         " outputs are not supported (at most " + std::to_string(max_out) + ")");
+    return Status::Error(std::to_string(node.outputs.size()) + " outputs are not supported (at most " +
+                         std::to_string(max_out) + ")");
   }
   return Status::Ok();
 }
 
-Value zeros_of(DType dtype, std::vector<int64_t> shape) {
-  return zeros_like_dtype(dtype, std::move(shape));
-}
+Value zeros_of(DType dtype, std::vector<int64_t> shape) { return zeros_like_dtype(dtype, std::move(shape)); }
 
 bool broadcast_shapes(const std::vector<int64_t>& a, const std::vector<int64_t>& b,
                       std::vector<int64_t>* out) {
@@ -140,8 +138,7 @@ Status require_present(const Value* v, const char* what) {
 
 Status require_float(const Value* v, const char* what) {
   DEEPCOMP_RETURN_IF_ERROR(require_present(v, what));
-  if (!v->is_float())
-    return Status::Error(std::string(what) + " must be a float tensor, is " + describe(*v));
+  if (!v->is_float()) return Status::Error(std::string(what) + " must be a float tensor, is " + describe(*v));
   return Status::Ok();
 }
 
