@@ -14,6 +14,8 @@ const Table& table() {
     register_shape_ops(built);
     register_nn_ops(built);
     register_pool_ops(built);
+    register_rnn_ops(built);
+    register_control_ops(built);
     return built;
   }();
   return *t;
