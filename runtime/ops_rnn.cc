@@ -455,7 +455,8 @@ Result<CompiledOp> build_cell(const BuildContext& ctx, Cell cell) {
                                  : std::vector<std::string>{"Tanh"};
   }
   if (names.size() == na && spec.dirs == 2) {
-    names.insert(names.end(), names.begin(), names.end());  // the same list for both directions
+    const std::vector<std::string> one = names;  // the same list for both directions
+    names.insert(names.end(), one.begin(), one.end());
   }
   if (names.size() != na * spec.dirs) {
     return Status::Error("attribute activations has " + std::to_string(names.size()) +
