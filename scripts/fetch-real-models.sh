@@ -80,4 +80,41 @@ for pin in "${pins[@]}"; do
   cp "$src" "$out.tmp" && mv "$out.tmp" "$out"
   fetched=$((fetched + 1))
 done
+
+# Real test images (the OCR detector's page, BlazeFace's face) from Debian's scikit-image package,
+# whose data files are public domain or CC0 (its debian/copyright): fetched with `apt-get
+# download`, never installed. Without apt (another OS), make_inputs.py draws stand-ins instead.
+deb_pin="python3-skimage=0.19.3-8"
+deb_sha="728d88c3e3440f1f3712de0805dc834d29248ff07e1eec8c0f3da07606f752f9"
+images=(
+  "astronaut.png|88431cd9653ccd539741b555fb0a46b61558b301d4110412b5bc28b5e3ea6cb5"
+  "page.png|341a6f0a61557662b02734a9b6e56ec33a915b2c41886b97509dedf2a43b47a3"
+)
+need_deb=0
+for img in "${images[@]}"; do
+  IFS='|' read -r name sha <<< "$img"
+  [ -f "$dest/images/$name" ] && [ "$(sha_of "$dest/images/$name")" = "$sha" ] || need_deb=1
+done
+if [ "$need_deb" = 1 ]; then
+  if ! command -v apt-get > /dev/null ||
+     ! (cd "$tmp" && timeout 600 apt-get download "$deb_pin" > apt.log 2>&1); then
+    echo "fetch-real-models.sh: cannot apt-get download $deb_pin; the inputs will use drawn images"
+  else
+    deb="$(ls "$tmp"/python3-skimage_*.deb)"
+    got="$(sha_of "$deb")"
+    [ "$got" = "$deb_sha" ] || { echo "fetch-real-models.sh: $deb: sha256 $got, expected $deb_sha" >&2; exit 1; }
+    dpkg-deb -x "$deb" "$tmp/skimage"
+    mkdir -p "$dest/images"
+    for img in "${images[@]}"; do
+      IFS='|' read -r name sha <<< "$img"
+      src="$tmp/skimage/usr/lib/python3/dist-packages/skimage/data/$name"
+      got="$(sha_of "$src")"
+      [ "$got" = "$sha" ] || { echo "fetch-real-models.sh: $name: sha256 $got, expected $sha" >&2; exit 1; }
+      cp "$src" "$dest/images/$name"
+      fetched=$((fetched + 1))
+    done
+  fi
+else
+  kept=$((kept + ${#images[@]}))
+fi
 echo "fetch-real-models.sh: $fetched files extracted, $kept already present, in $dest"
