@@ -3,7 +3,8 @@
 // numeric dtype (the real third-party models: several inputs, int64 scalars, recurrent state).
 // Usage: node bench/ort_reference.js MODEL.onnx CASE_DIR [--prefix P] [--threads N] [--repeat R]
 // Feeds CASE_DIR/in_K.npy to the K-th graph input (graph order, initializers excluded), runs
-// once, and writes the K-th output to CASE_DIR/<P>K.npy (P defaults to "ort_"), keeping its dtype
+// once, and writes the K-th output to CASE_DIR/<P>K.npy (P defaults to "ort_"; a P with a '/' is
+// a path of its own), keeping its dtype
 // (float32, float64, int64, int32, uint8, int8, bool). With --repeat R, times R more runs and
 // prints the median milliseconds per run on stdout. A summary line goes to stderr.
 // Must not depend on deepcomp: it is the independent reference the C++ runtime is checked against.
@@ -90,7 +91,9 @@ async function main() {
   const feeds = {};
   session.inputNames.forEach((name, k) => { feeds[name] = readNpyTyped(path.join(dir, `in_${k}.npy`)); });
   const result = await session.run(feeds);
-  session.outputNames.forEach((name, k) => writeNpyTyped(path.join(dir, `${opts.prefix}${k}.npy`), result[name]));
+  // A prefix with a folder part (e.g. /tmp/x/ort_) writes there instead of CASE_DIR.
+  const base = opts.prefix.includes('/') ? opts.prefix : path.join(dir, opts.prefix);
+  session.outputNames.forEach((name, k) => writeNpyTyped(`${base}${k}.npy`, result[name]));
   if (opts.repeat > 0) {
     const times = [];
     for (let r = 0; r < opts.repeat; r++) {
