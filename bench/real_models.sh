@@ -3,7 +3,7 @@
 # real inputs of scripts/make-real-references.sh: size, what compression at the defaults and at
 # --prune 0.7 does to their outputs (measured with ONNX Runtime on the decompressed model, so the
 # figures do not depend on deepcomp's runtime), whether deepcomp's runtime reproduces ONNX Runtime
-# (tests/runtime/real_models_test.cc), and latency at batch 1 on one thread.
+# (tests/runtime/real_models_test.cc), and latency on one thread at the batch of the case's input.
 # Prints a Markdown section for bench/RESULTS.md on stdout; progress goes to stderr.
 #
 # Usage: bench/real_models.sh [BUILD_DIR] [REPEAT]   (BUILD_DIR defaults to build, REPEAT to 20)
@@ -33,11 +33,8 @@ runtime_status() {  # case -> pass | skip | the failure
   [ -f "$tmp/gtest.txt" ] || { echo "n/a"; return; }
   if grep -q "^\[       OK \] .*/$name " "$tmp/gtest.txt"; then echo "pass"; return; fi
   if grep -q "^\[  SKIPPED \] .*/$name " "$tmp/gtest.txt"; then echo "skipped"; return; fi
-  # The failure message is the line after "Failure" in the block of that test.
-  awk -v t="/$name" '
-    /^\[ RUN      \]/ { inside = index($0, t " ") > 0 || substr($0, length($0) - length(t) + 1) == t; next }
-    inside && /Failure$/ { getline; sub(/^[^:]*: /, ""); print; exit }' "$tmp/gtest.txt" |
-    cut -c1-110 | sed 's/|/\\|/g'
+  # The test's messages start with the case name: "silero_v6: node 'If_0' (If): operator ...".
+  grep -m1 "^$1: " "$tmp/gtest.txt" | sed "s/^$1: //" | cut -c1-110 | sed 's/|/\\|/g'
 }
 
 # ORT on a model decompressed from a .dcz made with extra compress flags; prints the case dir used.
@@ -51,9 +48,10 @@ prune_variant() {  # case flags...
     node "$root/bench/ort_reference.js" "$d/m.onnx" "$d" --prefix ort_p_ 2> /dev/null
 }
 
-# deepcomp bench (random inputs of the declared shape; single-input models with fixed shapes).
-bench_ms() {  # model field -> ms or "n/a"
-  if "$bin" bench "$1" --batch 1 --threads 1 --repeat "$repeat" --warmup 2 --kernel auto --json \
+# deepcomp bench: random inputs of the declared shape at the case's batch (single-input models
+# whose other dimensions are fixed); ORT is timed on the case's real inputs, same batch.
+bench_ms() {  # model field batch -> ms or "n/a"
+  if "$bin" bench "$1" --batch "$3" --threads 1 --repeat "$repeat" --warmup 2 --kernel auto --json \
        > "$tmp/bench.json" 2> "$tmp/bench.err"; then
     "$py" -c 'import json,sys; print("%.3f" % json.load(open(sys.argv[1]))["runs"][0][sys.argv[2]])' "$tmp/bench.json" "$2"
   else
@@ -61,8 +59,8 @@ bench_ms() {  # model field -> ms or "n/a"
   fi
 }
 
-echo "| case | params | nodes | .onnx KB | .dcz KB (ratio) | out0 max diff / max\|ref\|: defaults | --prune 0.7 | top-1 agree (defaults, 0.7) | deepcomp runtime vs ORT | deepcomp dense ms | deepcomp .dcz ms | ORT ms |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| case | params | nodes | .onnx KB | .dcz KB (ratio) | out0 max diff / max(1, max\|ref\|): defaults | --prune 0.7 | top-1 agree (defaults, 0.7) | deepcomp runtime vs ORT | batch | deepcomp dense ms | deepcomp .dcz ms | ORT ms |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for d in "$dir"/cases/*/; do
   case="$(basename "$d")"
   [ -f "$d/model.txt" ] && [ -f "$d/ort_0.npy" ] || continue
@@ -70,14 +68,15 @@ for d in "$dir"/cases/*/; do
   model="$(cat "$d/model.txt")"
   prune_variant "$case" --prune 0.7 || true
   ort_ms="$(node "$root/bench/ort_reference.js" "$model" "$d" --prefix "$tmp/timing_" --repeat "$repeat" 2> /dev/null || echo n/a)"
-  dense_ms="$(bench_ms "$model" dense_ms)"
+  batch="$("$py" -c 'import sys, numpy as np; a = np.load(sys.argv[1]); print(a.shape[0] if a.ndim else 1)' "$d/in_0.npy")"
+  dense_ms="$(bench_ms "$model" dense_ms "$batch")"
   dcz_ms="n/a"
-  [ -f "$d/model.dcz" ] && dcz_ms="$(bench_ms "$d/model.dcz" sparse_ms)"
+  [ -f "$d/model.dcz" ] && dcz_ms="$(bench_ms "$d/model.dcz" sparse_ms "$batch")"
   status="$(runtime_status "$case")"
-  "$py" - "$root" "$case" "$model" "$d" "$tmp/$case" "$status" "$dense_ms" "$dcz_ms" "$ort_ms" <<'EOF'
+  "$py" - "$root" "$case" "$model" "$d" "$tmp/$case" "$status" "$batch" "$dense_ms" "$dcz_ms" "$ort_ms" <<'EOF'
 import os, sys
 import numpy as np
-root, case, model, d, pd, status, dense_ms, dcz_ms, ort_ms = sys.argv[1:]
+root, case, model, d, pd, status, batch, dense_ms, dcz_ms, ort_ms = sys.argv[1:]
 sys.path.insert(0, os.path.join(root, "models", "real"))
 from describe_onnx import describe
 info = describe(model)
@@ -87,9 +86,10 @@ def rel(path):
     if not os.path.isfile(path):
         return "n/a", None
     out = np.load(path).astype(np.float64)
-    scale = max(float(np.abs(ref).max()), 1e-12)
+    # Relative to max|ref| for outputs larger than 1, absolute for probabilities and such.
+    scale = max(float(np.abs(ref).max()), 1.0)
     agree = None
-    if ref.ndim >= 2 and ref.shape[-1] > 1:  # class scores on the last axis
+    if ref.ndim in (2, 3) and ref.shape[-1] > 1:  # class scores on the last axis
         agree = float((out.argmax(-1) == ref.argmax(-1)).mean())
     return f"{float(np.abs(out - ref).max()) / scale:.3g}", agree
 
@@ -100,6 +100,6 @@ kb = os.path.getsize(model) / 1024
 dcz = os.path.join(d, "model.dcz")
 dcz_txt = f"{os.path.getsize(dcz) / 1024:.0f} ({os.path.getsize(model) / os.path.getsize(dcz):.1f}x)" if os.path.isfile(dcz) else "failed"
 print(f"| {case} | {info['params']:,} | {info['nodes']} | {kb:.0f} | {dcz_txt} | {dflt} | {p7} | {agree} | {status} | "
-      f"{dense_ms} | {dcz_ms} | {ort_ms} |")
+      f"{batch} | {dense_ms} | {dcz_ms} | {ort_ms} |")
 EOF
 done
