@@ -104,11 +104,6 @@ std::optional<Derived> rearranged(const Model& model, const Node& node, const De
   return std::nullopt;
 }
 
-// Whether the runtime's kernels for these take a sparse weight; enabled as they land (the
-// ConvTranspose and LSTM/GRU/RNN kernels come with the ops-cnn and ops-rnn work).
-constexpr bool kSparseConvTranspose = true;
-constexpr bool kSparseRecurrent = true;
-
 // The layout in which input `k` of `node`, holding `v`, needs its weight (eligible false when the
 // node cannot take a sparse weight there).
 SparseLayout consumer_layout(const Node& node, size_t k, const Derived& v) {
@@ -125,9 +120,9 @@ SparseLayout consumer_layout(const Node& node, size_t k, const Derived& v) {
   }
   if (v.transposed || numel <= 0) return {};
   if (k == 1 && op == "Conv" && rank >= 3 && rank <= 5) return {true, false, s[0], numel / s[0]};
-  if (kSparseConvTranspose && k == 1 && op == "ConvTranspose" && rank >= 3)
+  if (k == 1 && op == "ConvTranspose" && rank >= 3)
     return {true, false, s[0], numel / s[0]};
-  if (kSparseRecurrent && (k == 1 || k == 2) && (op == "LSTM" || op == "GRU" || op == "RNN") &&
+  if ((k == 1 || k == 2) && (op == "LSTM" || op == "GRU" || op == "RNN") &&
       rank == 3)
     return {true, false, s[0] * s[1], s[2]};
   if (k == 0 && op == "Gather" && rank == 2) {

@@ -9,6 +9,8 @@
 //   Gemm transB=0 and MatMul with a constant right operand W (in x out): the matrix of W^T,
 //                                          rows = output features.
 //   Conv (W is M x C/group x kh x kw):     W reshaped to [M, C/group * kh * kw].
+//   ConvTranspose (W is C_in x M/group x k...): W reshaped to [C_in, M/group * prod(k)].
+//   LSTM / GRU / RNN W [D, G*H, I] and R [D, G*H, H]: the tensor as [D*G*H, I] / [D*G*H, H].
 //   Gather (axis 0, data V x D float):    the table itself, rows = V (one embedding per row).
 // A constant the Session folds from an initializer through Identity, Transpose or Reshape (e.g.
 // MatMul(x, Transpose(W)), PyTorch's Linear) takes the initializer's sparse form, which must then
