@@ -120,10 +120,8 @@ SparseLayout consumer_layout(const Node& node, size_t k, const Derived& v) {
   }
   if (v.transposed || numel <= 0) return {};
   if (k == 1 && op == "Conv" && rank >= 3 && rank <= 5) return {true, false, s[0], numel / s[0]};
-  if (k == 1 && op == "ConvTranspose" && rank >= 3)
-    return {true, false, s[0], numel / s[0]};
-  if ((k == 1 || k == 2) && (op == "LSTM" || op == "GRU" || op == "RNN") &&
-      rank == 3)
+  if (k == 1 && op == "ConvTranspose" && rank >= 3) return {true, false, s[0], numel / s[0]};
+  if ((k == 1 || k == 2) && (op == "LSTM" || op == "GRU" || op == "RNN") && rank == 3)
     return {true, false, s[0] * s[1], s[2]};
   if (k == 0 && op == "Gather" && rank == 2) {
     const Attribute* axis = node.attr("axis");
@@ -154,7 +152,8 @@ std::map<std::string, SparseLayout> sparse_layouts(const Model& model) {
     derived[value] = std::move(d);
   };
   for (const std::string& name : model.graph.initializers) {
-    if (const Tensor* t = model.find_tensor(name)) add_derived(name, Derived{name, t->shape, false});
+    if (const Tensor* t = model.find_tensor(name))
+      add_derived(name, Derived{name, t->shape, false});
   }
   for (const Node& node : model.graph.nodes) {
     const bool domain_ok = node.domain.empty() || node.domain == "ai.onnx";

@@ -119,30 +119,49 @@ bool matches_period(const std::vector<float>& v, int64_t slices, int64_t n, int6
 
 }  // namespace
 
-bool is_fourier_basis(const Tensor& t) {
-  if (!is_float_dtype(t.dtype) || t.shape.size() < 3) return false;
-  const int64_t numel = t.numel();
-  if (numel <= 0 || numel > kMaxElements || t.values.size() != static_cast<size_t>(numel))
-    return false;
-  const int64_t slices = t.shape[0] * t.shape[1];
-  if (slices < 3) return false;
-  const int64_t n = numel / slices;
-  if (n < kMinPeriod) return false;
+namespace {
+
+// Slices of `n` taps, `slices` of them, in `v`.
+bool fourier_slices(const std::vector<float>& v, int64_t slices, int64_t n) {
+  if (slices < 3 || n < kMinPeriod) return false;
   double peak = 0;
-  for (float x : t.values) {
+  for (float x : v) {
     if (!std::isfinite(x)) return false;
     peak = std::max(peak, std::fabs(double{x}));
   }
-  const double tol = 1e-4 * peak;
   if (peak == 0) return false;
+  const double tol = 1e-4 * peak;
   std::vector<double> window;
-  if (!find_window(t.values, slices, n, tol, &window)) return false;
-  // The period is the kernel length, or the next power of two when a shorter window was padded
-  // to an FFT size only in the frequencies (win_length < n_fft without zero taps).
+  if (!find_window(v, slices, n, tol, &window)) return false;
+  // The period is the kernel length, or the next power of two when the kernel is shorter than
+  // the FFT size it was cut from.
   int64_t pow2 = 1;
   while (pow2 < n) pow2 *= 2;
-  if (matches_period(t.values, slices, n, n, window, tol)) return true;
-  return pow2 != n && matches_period(t.values, slices, n, pow2, window, tol);
+  if (matches_period(v, slices, n, n, window, tol)) return true;
+  return pow2 != n && matches_period(v, slices, n, pow2, window, tol);
+}
+
+bool examinable(const Tensor& t) {
+  if (!is_float_dtype(t.dtype) || t.shape.size() < 3 || t.shape[0] <= 0 || t.shape[1] <= 0)
+    return false;
+  const int64_t numel = t.numel();
+  return numel > 0 && numel <= kMaxElements && t.values.size() == static_cast<size_t>(numel);
+}
+
+}  // namespace
+
+bool is_fourier_basis(const Tensor& t) {
+  if (!examinable(t)) return false;
+  const int64_t slices = t.shape[0] * t.shape[1];
+  return fourier_slices(t.values, slices, t.numel() / slices);
+}
+
+bool is_fourier_basis_pair(const Tensor& a, const Tensor& b) {
+  if (!examinable(a) || !examinable(b) || a.shape != b.shape) return false;
+  std::vector<float> both = a.values;
+  both.insert(both.end(), b.values.begin(), b.values.end());
+  const int64_t slices = a.shape[0] * a.shape[1];
+  return fourier_slices(both, 2 * slices, a.numel() / slices);
 }
 
 }  // namespace deepcomp::onnx_io::internal

@@ -71,6 +71,9 @@ void assign_roles(Model* model);
 // magnitude, with at least two distinct f > 0. N is the slice length, or the next power of two
 // (fourier_basis.cc).
 bool is_fourier_basis(const Tensor& t);
+// The same for two weights of one shape taken together: the real (cosine) and imaginary (sine)
+// halves of one bank stored as two Conv weights, as torchlibrosa-style STFT front ends do.
+bool is_fourier_basis_pair(const Tensor& a, const Tensor& b);
 
 // Parses serialized ModelProto bytes of any size protobuf accepts (raising the 64 MB default).
 bool parse_model_proto(std::string_view bytes, onnx::ModelProto* model);

@@ -66,8 +66,9 @@ void collect(const Graph& g, RoleContext* ctx) {
       const std::string& in = n.inputs[0];
       auto v = ctx->view.find(in);
       auto a = ctx->alias.find(in);
-      const std::string& src =
-          v != ctx->view.end() ? v->second : a != ctx->alias.end() ? a->second : in;
+      const std::string& src = v != ctx->view.end()    ? v->second
+                               : a != ctx->alias.end() ? a->second
+                                                       : in;
       if (ctx->tensors.count(src)) ctx->view[n.outputs[0]] = src;
     }
     for (const std::string& out : n.outputs) ctx->producer[out] = n.op_type;
@@ -123,6 +124,29 @@ void classify(const Graph& g, const RoleContext& ctx) {
   }
 }
 
+// Conv weights that are a fixed Fourier basis, alone or as the cosine / sine halves of one bank
+// in two same-shaped weights (the sine half alone has no window row to go by), become "basis".
+// Pairs are only tried among a bounded number of conv weights (an STFT front end has a few).
+void mark_fourier_bases(Model* model) {
+  std::vector<Tensor*> conv;
+  for (Tensor& t : model->tensors) {
+    if (t.role != TensorRole::kConvWeight) continue;
+    conv.push_back(&t);
+    if (is_fourier_basis(t)) t.role = TensorRole::kFixedBasis;
+  }
+  constexpr size_t kMaxPairCandidates = 64;
+  if (conv.size() > kMaxPairCandidates) return;
+  for (Tensor* t : conv) {
+    for (Tensor* partner : conv) {
+      if (t->role == TensorRole::kFixedBasis) break;
+      if (partner != t && partner->shape == t->shape && is_fourier_basis_pair(*partner, *t)) {
+        t->role = TensorRole::kFixedBasis;
+        partner->role = TensorRole::kFixedBasis;
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void assign_roles(Model* model) {
@@ -133,8 +157,7 @@ void assign_roles(Model* model) {
   }
   collect(model->graph, &ctx);
   classify(model->graph, ctx);
-  for (Tensor& t : model->tensors)
-    if (t.role == TensorRole::kConvWeight && is_fourier_basis(t)) t.role = TensorRole::kFixedBasis;
+  mark_fourier_bases(model);
 }
 
 }  // namespace deepcomp::onnx_io::internal

@@ -49,10 +49,10 @@ std::optional<Result<CompiledOp>> build_embedding_gather(const BuildContext& ctx
     const int64_t rows = given.csr ? given.csr->rows : given.codebook->rows;
     const int64_t cols = given.csr ? given.csr->cols : given.codebook->cols;
     if (rows != table->rows || cols != table->cols) {
-      return Result<CompiledOp>(Status::Error(
-          "sparse weight '" + name + "' is " + std::to_string(rows) + "x" + std::to_string(cols) +
-          ", expected " + std::to_string(table->rows) + "x" + std::to_string(table->cols) +
-          " (rows = embeddings)"));
+      return Result<CompiledOp>(
+          Status::Error("sparse weight '" + name + "' is " + std::to_string(rows) + "x" +
+                        std::to_string(cols) + ", expected " + std::to_string(table->rows) + "x" +
+                        std::to_string(table->cols) + " (rows = embeddings)"));
     }
   }
   LayerWeight chosen = choose_layer_weight(ctx, given, *data, table->rows, table->cols, false);

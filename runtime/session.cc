@@ -294,8 +294,8 @@ Status Compiler::compile(const Graph& g, const OuterLookup* outer, Program* p,
         fit_to_dtype(&outs[k]);
         if (step.out[k] >= 0) p->constants[step.out[k]] = std::make_shared<const Value>(std::move(outs[k]));
       }
-      const bool rearranges = node.op_type == "Identity" || node.op_type == "Transpose" ||
-                              node.op_type == "Reshape";
+      const bool rearranges =
+          node.op_type == "Identity" || node.op_type == "Transpose" || node.op_type == "Reshape";
       if (rearranges && !step.in.empty() && step.in[0] >= 0 && !step.out.empty() &&
           step.out[0] >= 0) {
         if (auto f = folded_from.find(step.in[0]); f != folded_from.end()) {
@@ -365,7 +365,8 @@ Result<Session> Session::create(const Model& model, SessionOptions options) {
   DEEPCOMP_RETURN_IF_ERROR(compiler.compile(model.graph, nullptr, &impl->main, &impl->inputs));
   if (!compiler.unused_sparse.empty()) {
     return Status::Error("sparse weight '" + *compiler.unused_sparse.begin() +
-                         "' is not the constant weight of any Gemm, MatMul, Conv or recurrent node");
+                         "' is not the constant weight of any layer (Gemm, MatMul, Conv, "
+                         "ConvTranspose, LSTM/GRU/RNN, Gather)");
   }
   impl->outputs = model.graph.outputs;
   impl->layer_kernels = std::move(compiler.layer_kernels);

@@ -80,8 +80,8 @@ TEST(OnnxRolesLayers, RecurrentTransposedReshapedAndTransposedConvWeights) {
 
   auto model = parse_model(serialize(m), "layers", "");
   ASSERT_TRUE(model.ok()) << model.status().message();
-  for (const char* fc : {"lstm_w", "lstm_r", "gru_w", "gru_r", "rnn_w", "rnn_r", "linear_w",
-                         "flat_w"}) {
+  for (const char* fc :
+       {"lstm_w", "lstm_r", "gru_w", "gru_r", "rnn_w", "rnn_r", "linear_w", "flat_w"}) {
     EXPECT_EQ(role_of(*model, fc), TensorRole::kFcWeight) << fc;
   }
   EXPECT_EQ(role_of(*model, "lstm_b"), TensorRole::kBias);
@@ -147,11 +147,13 @@ TEST(FourierBasis, RecognizesStftBanksInTheirCommonForms) {
   EXPECT_TRUE(internal::is_fourier_basis(stft_basis({.hann = false})));
   EXPECT_TRUE(internal::is_fourier_basis(stft_basis({.drop_zero_sines = true})));
   EXPECT_TRUE(internal::is_fourier_basis(stft_basis({.interleave = true})));
-  EXPECT_TRUE(internal::is_fourier_basis(stft_basis({.taps = 400, .n_fft = 400, .window_len = 400})));
+  EXPECT_TRUE(
+      internal::is_fourier_basis(stft_basis({.taps = 400, .n_fft = 400, .window_len = 400})));
   // win_length 48 < n_fft 64: the window is zero-padded inside the 64 taps.
   EXPECT_TRUE(internal::is_fourier_basis(stft_basis({.window_len = 48})));
   // A 400-tap window analysed at 512 frequencies (kernel shorter than the FFT size).
-  EXPECT_TRUE(internal::is_fourier_basis(stft_basis({.taps = 400, .n_fft = 512, .window_len = 400})));
+  EXPECT_TRUE(
+      internal::is_fourier_basis(stft_basis({.taps = 400, .n_fft = 512, .window_len = 400})));
   // Conv2d form [M, 1, 1, taps] and an inverse bank as ConvTranspose [C_in, 1, taps]: same slices.
   Tensor t = stft_basis({});
   t.shape = {t.shape[0], 1, 1, 64};
@@ -184,6 +186,28 @@ TEST(FourierBasis, RejectsLearnedAndPerturbedWeights) {
   EXPECT_FALSE(internal::is_fourier_basis(small));
 }
 
+// The cosine and sine halves of a bank as two weights [33, 1, 64] (torchlibrosa's conv_real and
+// conv_imag): the sine half has no window row, so it is only recognized beside its cosine half.
+std::pair<Tensor, Tensor> split_bank() {
+  const Tensor bank = stft_basis({});
+  Tensor real = bank, imag = bank;
+  real.shape = imag.shape = {33, 1, 64};
+  real.values.assign(bank.values.begin(), bank.values.begin() + 33 * 64);
+  imag.values.assign(bank.values.begin() + 33 * 64, bank.values.end());
+  return {real, imag};
+}
+
+TEST(FourierBasis, SineHalfIsRecognizedWithItsCosineHalf) {
+  const auto [real, imag] = split_bank();
+  EXPECT_TRUE(internal::is_fourier_basis(real));
+  EXPECT_FALSE(internal::is_fourier_basis(imag));
+  EXPECT_TRUE(internal::is_fourier_basis_pair(real, imag));
+  Tensor learned = real;
+  learned.values = random_values(33 * 64, 41);
+  EXPECT_FALSE(internal::is_fourier_basis_pair(learned, imag));
+  EXPECT_FALSE(internal::is_fourier_basis_pair(real, learned));
+}
+
 TEST(OnnxRolesLayers, StftConvWeightGetsBasisRoleAndLearnedConvKeepsConv) {
   auto m = make_model();
   auto* g = m.mutable_graph();
@@ -195,11 +219,21 @@ TEST(OnnxRolesLayers, StftConvWeightGetsBasisRoleAndLearnedConvKeepsConv) {
   // An inverse STFT bank as ConvTranspose weight.
   *g->add_initializer() = float_tensor("istft_w", basis.shape, basis.values);
   add_node(g, "ConvTranspose", {"spec", "istft_w"}, {"wave"});
+  const auto [real, imag] = split_bank();
+  *g->add_initializer() = float_tensor("conv_real", real.shape, real.values);
+  *g->add_initializer() = float_tensor("conv_imag", imag.shape, imag.values);
+  add_init(g, "learned_33", {33, 1, 64}, 32);
+  add_node(g, "Conv", {"audio", "conv_imag"}, {"im"});
+  add_node(g, "Conv", {"audio", "learned_33"}, {"l33"});
+  add_node(g, "Conv", {"audio", "conv_real"}, {"re"});
   auto model = parse_model(serialize(m), "stft", "");
   ASSERT_TRUE(model.ok()) << model.status().message();
   EXPECT_EQ(role_of(*model, "stft_w"), TensorRole::kFixedBasis);
   EXPECT_EQ(role_of(*model, "istft_w"), TensorRole::kFixedBasis);
   EXPECT_EQ(role_of(*model, "learned_w"), TensorRole::kConvWeight);
+  EXPECT_EQ(role_of(*model, "conv_real"), TensorRole::kFixedBasis);
+  EXPECT_EQ(role_of(*model, "conv_imag"), TensorRole::kFixedBasis);
+  EXPECT_EQ(role_of(*model, "learned_33"), TensorRole::kConvWeight);
   EXPECT_STREQ(role_name(TensorRole::kFixedBasis), "basis");
   EXPECT_FALSE(is_weight_role(TensorRole::kFixedBasis));
 }

@@ -72,7 +72,8 @@ std::shared_ptr<const kernels::CodebookCsrMatrix> codebook_of(const std::vector<
   }
   auto m = std::make_shared<kernels::CodebookCsrMatrix>();
   std::string error;
-  EXPECT_TRUE(kernels::codebook_csr_from(rows, cols, positions, clusters, codebook, m.get(), &error))
+  EXPECT_TRUE(
+      kernels::codebook_csr_from(rows, cols, positions, clusters, codebook, m.get(), &error))
       << error;
   return m;
 }
@@ -144,11 +145,11 @@ Model embedding(const std::vector<float>& table, int64_t axis = 0) {
 
 TEST(SparseRoles, GatherReadsEmbeddingRowsFromTheCodebookForm) {
   // Rows 0..5 with hand-chosen zeros; codebook {0.5, -1, 2}.
-  const std::vector<float> table = {0.5f, 0,  0,    -1,  //
-                                    0,    0,  0,    0,   //
-                                    2,    2,  0.5f, 0,   //
-                                    -1,   0,  0,    0.5f,  //
-                                    0,    -1, 2,    0,   //
+  const std::vector<float> table = {0.5f, 0,    0,    -1,    //
+                                    0,    0,    0,    0,     //
+                                    2,    2,    0.5f, 0,     //
+                                    -1,   0,    0,    0.5f,  //
+                                    0,    -1,   2,    0,     //
                                     0.5f, 0.5f, 0.5f, 0.5f};
   const Model m = embedding(table);
   const Value ids = Value::ints({2, 3}, {2, 0, -1, 1, 4, 2});  // -1 is row 5
@@ -158,8 +159,8 @@ TEST(SparseRoles, GatherReadsEmbeddingRowsFromTheCodebookForm) {
   const std::vector<Value> out = run(m, options, {ids}, &session);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].shape, (std::vector<int64_t>{2, 3, 4}));
-  const std::vector<float> want = {2, 2,    0.5f, 0,    0.5f, 0,  0, -1, 0.5f, 0.5f, 0.5f, 0.5f,
-                                   0, 0,    0,    0,    0,    -1, 2, 0,  2,    2,    0.5f, 0};
+  const std::vector<float> want = {2, 2, 0.5f, 0, 0.5f, 0,  0, -1, 0.5f, 0.5f, 0.5f, 0.5f,
+                                   0, 0, 0,    0, 0,    -1, 2, 0,  2,    2,    0.5f, 0};
   EXPECT_EQ(out[0].f, want);
   ASSERT_EQ(session->layer_kernels().size(), 1u);
   EXPECT_TRUE(session->layer_kernels()[0].sparse);
@@ -188,8 +189,7 @@ TEST(SparseRoles, GatherErrorsOnOutOfRangeIndexAndMismatchedSparseShape) {
   ASSERT_TRUE(s.ok()) << s.status().message();
   auto r = s->run({Value::ints({2, 3}, {0, 1, 2, 3, 4, 6})});
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().message(),
-            "node 'embed' (Gather): index 6 out of range for dimension 6");
+  EXPECT_EQ(r.status().message(), "node 'embed' (Gather): index 6 out of range for dimension 6");
 
   options.csr_weights["E"] =
       std::make_shared<kernels::CsrMatrix>(kernels::CsrMatrix::from_dense(table.data(), 4, 6));
