@@ -51,43 +51,87 @@ int64_t product(const std::vector<int64_t>& shape) {
   return n;
 }
 
-// Reshape's target shape when its shape input is a constant int64 tensor (else nullopt: the
-// Session would not fold it, and would compute with the placeholder).
-std::optional<std::vector<int64_t>> reshape_target(const Model& model, const Node& node,
-                                                   const std::vector<int64_t>& in_shape) {
-  const Tensor* t = node.inputs.size() == 2 ? model.find_tensor(node.inputs[1]) : nullptr;
+// The values of a constant 1-D int64 tensor (Reshape's shape, Squeeze / Unsqueeze axes), or
+// nullopt when `name` is not one (then the Session would not fold the node, and would compute
+// with the placeholder).
+std::optional<std::vector<int64_t>> int64_constant(const Model& model, const std::string& name) {
+  const Tensor* t = model.find_tensor(name);
   if (!t || t->dtype != DType::kInt64 || t->shape.size() != 1 ||
       t->raw.size() != static_cast<size_t>(t->shape[0]) * sizeof(int64_t))
     return std::nullopt;
-  std::vector<int64_t> target(static_cast<size_t>(t->shape[0]));
-  if (!target.empty()) std::memcpy(target.data(), t->raw.data(), t->raw.size());
+  std::vector<int64_t> v(static_cast<size_t>(t->shape[0]));
+  if (!v.empty()) std::memcpy(v.data(), t->raw.data(), t->raw.size());
+  return v;
+}
+
+// Reshape's target shape, when its shape input is a constant.
+std::optional<std::vector<int64_t>> reshape_target(const Model& model, const Node& node,
+                                                   const std::vector<int64_t>& in_shape) {
+  if (node.inputs.size() != 2) return std::nullopt;
+  std::optional<std::vector<int64_t>> target = int64_constant(model, node.inputs[1]);
+  if (!target) return std::nullopt;
   const Attribute* az = node.attr("allowzero");
   const bool allowzero = az && az->i != 0;
   int64_t known = 1, infer = -1;
-  for (size_t k = 0; k < target.size(); ++k) {
-    if (target[k] == 0 && !allowzero) {
+  for (size_t k = 0; k < target->size(); ++k) {
+    int64_t& d = (*target)[k];
+    if (d == 0 && !allowzero) {
       if (k >= in_shape.size()) return std::nullopt;
-      target[k] = in_shape[k];
+      d = in_shape[k];
     }
-    if (target[k] == -1) {
+    if (d == -1) {
       if (infer >= 0) return std::nullopt;
       infer = static_cast<int64_t>(k);
-    } else if (target[k] < 0) {
+    } else if (d < 0) {
       return std::nullopt;
     } else {
-      known *= target[k];
+      known *= d;
     }
   }
   const int64_t n = product(in_shape);
   if (infer >= 0) {
     if (known == 0 || n % known != 0) return std::nullopt;
-    target[infer] = n / known;
+    (*target)[infer] = n / known;
   }
-  if (product(target) != n) return std::nullopt;
+  if (product(*target) != n) return std::nullopt;
   return target;
 }
 
-// What a rearranging node (Identity, 2-D Transpose, Reshape of untransposed data) makes of `in`.
+// Squeeze / Unsqueeze's output shape: axes from input 1 (opset 13) or the attribute.
+std::optional<std::vector<int64_t>> squeeze_target(const Model& model, const Node& node,
+                                                   const std::vector<int64_t>& in_shape) {
+  std::vector<int64_t> axes;
+  if (node.inputs.size() >= 2 && !node.inputs[1].empty()) {
+    auto given = int64_constant(model, node.inputs[1]);
+    if (!given) return std::nullopt;
+    axes = *given;
+  } else if (const Attribute* a = node.attr("axes")) {
+    axes = a->ints;
+  }
+  const bool unsqueeze = node.op_type == "Unsqueeze";
+  const int64_t rank =
+      static_cast<int64_t>(in_shape.size()) + (unsqueeze ? static_cast<int64_t>(axes.size()) : 0);
+  std::vector<bool> listed(static_cast<size_t>(rank), false);
+  for (int64_t a : axes) {
+    if (a < -rank || a >= rank || listed[a < 0 ? a + rank : a]) return std::nullopt;
+    listed[a < 0 ? a + rank : a] = true;
+  }
+  std::vector<int64_t> out;
+  if (unsqueeze) {
+    if (axes.empty()) return std::nullopt;
+    for (int64_t d = 0, k = 0; d < rank; ++d) out.push_back(listed[d] ? 1 : in_shape[k++]);
+    return out;
+  }
+  for (int64_t d = 0; d < rank; ++d) {
+    const bool drop = axes.empty() ? in_shape[d] == 1 : listed[d];
+    if (drop && in_shape[d] != 1) return std::nullopt;
+    if (!drop) out.push_back(in_shape[d]);
+  }
+  return out;
+}
+
+// What a rearranging node (Identity, 2-D Transpose, and Reshape / Squeeze / Unsqueeze of
+// untransposed data) makes of `in`.
 std::optional<Derived> rearranged(const Model& model, const Node& node, const Derived& in) {
   if (node.outputs.size() != 1) return std::nullopt;
   if (node.op_type == "Identity") return in;
@@ -97,10 +141,12 @@ std::optional<Derived> rearranged(const Model& model, const Node& node, const De
       return std::nullopt;
     return Derived{in.source, {in.shape[1], in.shape[0]}, !in.transposed};
   }
-  if (node.op_type == "Reshape" && !in.transposed) {
-    auto target = reshape_target(model, node, in.shape);
-    if (target) return Derived{in.source, *target, false};
-  }
+  if (in.transposed) return std::nullopt;  // only a 2-D swap may follow a transpose
+  std::optional<std::vector<int64_t>> target;
+  if (node.op_type == "Reshape") target = reshape_target(model, node, in.shape);
+  if (node.op_type == "Squeeze" || node.op_type == "Unsqueeze")
+    target = squeeze_target(model, node, in.shape);
+  if (target) return Derived{in.source, *target, false};
   return std::nullopt;
 }
 
@@ -131,7 +177,8 @@ SparseLayout consumer_layout(const Node& node, size_t k, const Derived& v) {
 }
 
 // Decides for every main-graph initializer whether all its readers are layers taking it as their
-// weight in one common layout, directly or through Identity / Transpose / Reshape nodes the
+// weight in one common layout, directly or through Identity / Transpose / Reshape / Squeeze /
+// Unsqueeze nodes the
 // Session folds (it then hands the initializer's sparse form to the layer reading the folded
 // value). Anything else (a use as data, inside a subgraph, a graph output, a Reshape whose shape
 // is not constant, two layers wanting different layouts) needs the dense values, because the
@@ -165,8 +212,9 @@ std::map<std::string, SparseLayout> sparse_layouts(const Model& model) {
         blocked.insert(v.source);
         continue;
       }
-      if (k == 0 && (node.op_type == "Identity" || node.op_type == "Transpose" ||
-                     node.op_type == "Reshape")) {
+      if (k == 0 &&
+          (node.op_type == "Identity" || node.op_type == "Transpose" || node.op_type == "Reshape" ||
+           node.op_type == "Squeeze" || node.op_type == "Unsqueeze")) {
         if (auto out = rearranged(model, node, v)) {
           add_derived(node.outputs[0], std::move(*out));
         } else {

@@ -2,8 +2,9 @@
 // and MatMul, the W and R inputs of LSTM/GRU/RNN, Gather's embedding table, and biases. Works on
 // the protobuf-free Graph, in the main graph and every subgraph (a subgraph may use a tensor of an
 // outer graph). Identity nodes are looked through, since exporters sometimes put one between an
-// initializer and its consumer; for Gemm/MatMul also Transpose and Reshape, since PyTorch exports
-// a Linear layer as MatMul(x, Transpose(W)) and some exporters reshape a stored weight first.
+// initializer and its consumer; for Gemm/MatMul and LSTM/GRU/RNN also Transpose, Reshape, Squeeze
+// and Unsqueeze, since PyTorch exports a Linear layer as MatMul(x, Transpose(W)) and an LSTMCell
+// with W = Unsqueeze(weight_ih), and some exporters reshape a stored weight first.
 // Conv weights that are a fixed Fourier basis (fourier_basis.cc) get the "basis" role instead.
 #include <unordered_map>
 #include <unordered_set>
@@ -17,7 +18,7 @@ namespace {
 struct RoleContext {
   std::unordered_map<std::string, Tensor*> tensors;
   std::unordered_map<std::string, std::string> alias;     // Identity output -> tensor name
-  std::unordered_map<std::string, std::string> view;      // Transpose/Reshape output -> tensor
+  std::unordered_map<std::string, std::string> view;      // Transpose/Reshape/.. -> tensor
   std::unordered_map<std::string, std::string> producer;  // value name -> op_type producing it
 
   Tensor* constant(const std::string& value) const {
@@ -29,7 +30,8 @@ struct RoleContext {
     Tensor* t = constant(value);
     return t && is_float_dtype(t->dtype) ? t : nullptr;
   }
-  // A matrix operand: a float constant, or a Transpose / Reshape (of ...) of one.
+  // A matrix operand: a float constant, or a Transpose / Reshape / Squeeze / Unsqueeze (of ...)
+  // of one.
   Tensor* matrix_constant(const std::string& value) const {
     auto v = view.find(value);
     Tensor* t = constant(v != view.end() ? v->second : value);
@@ -61,8 +63,9 @@ void collect(const Graph& g, RoleContext* ctx) {
       if (auto v = ctx->view.find(n.inputs[0]); v != ctx->view.end())
         ctx->view[n.outputs[0]] = v->second;
     }
-    if ((n.op_type == "Transpose" || n.op_type == "Reshape") && !n.inputs.empty() &&
-        n.outputs.size() == 1) {
+    const bool rearranges = n.op_type == "Transpose" || n.op_type == "Reshape" ||
+                            n.op_type == "Squeeze" || n.op_type == "Unsqueeze";
+    if (rearranges && !n.inputs.empty() && n.outputs.size() == 1) {
       const std::string& in = n.inputs[0];
       auto v = ctx->view.find(in);
       auto a = ctx->alias.find(in);
@@ -107,9 +110,10 @@ void classify(const Graph& g, const RoleContext& ctx) {
     } else if (op == "LSTM" || op == "GRU" || op == "RNN") {
       // W [D, G*H, I] and R [D, G*H, H] are fully-connected maps (one per gate and direction);
       // B [D, 2*G*H] is their bias. Peepholes and initial states stay "other".
+      // Exporters of LSTMCell-style layers pass W as Unsqueeze(weight_ih): look through.
       for (size_t k : {1, 2})
-        if (auto* w = input(n, k)) set_role(ctx.float_constant(*w), TensorRole::kFcWeight);
-      if (auto* b = input(n, 3)) set_role(ctx.float_constant(*b), TensorRole::kBias);
+        if (auto* w = input(n, k)) set_role(ctx.matrix_constant(*w), TensorRole::kFcWeight);
+      if (auto* b = input(n, 3)) set_role(ctx.matrix_constant(*b), TensorRole::kBias);
     } else if (op == "Gather") {
       if (auto* d = input(n, 0)) set_role(ctx.float_constant(*d), TensorRole::kEmbedding);
     } else if (op == "Add" && n.inputs.size() == 2) {

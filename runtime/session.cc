@@ -168,7 +168,7 @@ Status Compiler::compile(const Graph& g, const OuterLookup* outer, Program* p,
                          std::vector<ValueInfo>* main_inputs) {
   std::unordered_map<std::string, int> slot;
   // Constant slots holding an initializer, or a rearrangement of one folded here (Identity,
-  // Transpose, Reshape): the initializer's name. A sparse weight given for that initializer is
+  // Transpose, Reshape, Squeeze, Unsqueeze): the initializer's name. A sparse weight given for that initializer is
   // the sparse form of such a folded constant too, in the layout its consumer needs (the caller
   // chose it from the graph: cli/model_source.cc), e.g. MatMul(x, Transpose(W)) as PyTorch
   // exports a Linear layer.
@@ -294,8 +294,9 @@ Status Compiler::compile(const Graph& g, const OuterLookup* outer, Program* p,
         fit_to_dtype(&outs[k]);
         if (step.out[k] >= 0) p->constants[step.out[k]] = std::make_shared<const Value>(std::move(outs[k]));
       }
-      const bool rearranges =
-          node.op_type == "Identity" || node.op_type == "Transpose" || node.op_type == "Reshape";
+      const bool rearranges = node.op_type == "Identity" || node.op_type == "Transpose" ||
+                              node.op_type == "Reshape" || node.op_type == "Squeeze" ||
+                              node.op_type == "Unsqueeze";
       if (rearranges && !step.in.empty() && step.in[0] >= 0 && !step.out.empty() &&
           step.out[0] >= 0) {
         if (auto f = folded_from.find(step.in[0]); f != folded_from.end()) {

@@ -58,6 +58,11 @@ TEST(OnnxRolesLayers, RecurrentTransposedReshapedAndTransposedConvWeights) {
   add_init(g, "rnn_r", {1, 4, 4}, 8);
   add_init(g, "rnn_b", {1, 8}, 9);
   add_node(g, "RNN", {"x", "rnn_w", "rnn_r", "rnn_b"}, {"ry"});
+  // An LSTMCell as PyTorch exports it: W = Unsqueeze(weight_ih), axes as an input (opset 13).
+  add_init(g, "cell.weight_ih", {16, 3}, 16);
+  add_int64(g, "axes0", {0});
+  add_node(g, "Unsqueeze", {"cell.weight_ih", "axes0"}, {"cell_w"});
+  add_node(g, "LSTM", {"x", "cell_w", "lstm_r"}, {"cy"});
   add_init(g, "deconv_w", {4, 2, 3, 3}, 10);
   add_init(g, "deconv_b", {2}, 11);
   add_node(g, "ConvTranspose", {"img", "deconv_w", "deconv_b"}, {"up"});
