@@ -85,8 +85,8 @@ TEST(OnnxRolesLayers, RecurrentTransposedReshapedAndTransposedConvWeights) {
 
   auto model = parse_model(serialize(m), "layers", "");
   ASSERT_TRUE(model.ok()) << model.status().message();
-  for (const char* fc :
-       {"lstm_w", "lstm_r", "gru_w", "gru_r", "rnn_w", "rnn_r", "linear_w", "flat_w"}) {
+  for (const char* fc : {"lstm_w", "lstm_r", "gru_w", "gru_r", "rnn_w", "rnn_r", "linear_w",
+                         "flat_w", "cell.weight_ih"}) {
     EXPECT_EQ(role_of(*model, fc), TensorRole::kFcWeight) << fc;
   }
   EXPECT_EQ(role_of(*model, "lstm_b"), TensorRole::kBias);
