@@ -94,6 +94,15 @@ void register_shape_ops(Table* table);
 void register_slice_pad_ops(Table* table);  // called by register_shape_ops
 void register_nn_ops(Table* table);
 void register_pool_ops(Table* table);
+void register_reduce_ops(Table* table);
+void register_math_ops(Table* table);
+void register_matrix_ops(Table* table);
+
+// Reduces `x` over `axes` (every axis when empty) on any numeric dtype; the result keeps x's
+// dtype. Shared by the Reduce* operators and GlobalAveragePool / GlobalMaxPool.
+enum class ReduceKind { kMean, kSum, kMax, kMin, kProd, kL1, kL2, kLogSum, kLogSumExp, kSumSquare };
+Status reduce_axes(const Value& x, const std::vector<int64_t>& axes, bool keepdims, ReduceKind kind,
+                   Value* y);
 
 // Attribute helpers.
 int64_t attr_int(const Node& node, const std::string& name, int64_t fallback);

@@ -14,6 +14,9 @@ const Table& table() {
     register_shape_ops(built);
     register_nn_ops(built);
     register_pool_ops(built);
+    register_reduce_ops(built);
+    register_math_ops(built);
+    register_matrix_ops(built);
     return built;
   }();
   return *t;
