@@ -121,21 +121,27 @@ Result<CompiledOp> build_bitshift(const BuildContext& ctx) {
   return op;
 }
 
-// PRelu: x < 0 -> slope * x, with the slope broadcast to x (unidirectionally).
+// PRelu: x < 0 -> slope * x, with the slope broadcast to x (unidirectionally). Before opset 7 a
+// 1-D slope of X's channel count applies per channel (dimension 1).
 Result<CompiledOp> build_prelu(const BuildContext& ctx) {
   DEEPCOMP_RETURN_IF_ERROR(check_arity(*ctx.node, 2, 2, 1));
-  DEEPCOMP_RETURN_IF_ERROR(check_attributes(*ctx.node, {}));
+  DEEPCOMP_RETURN_IF_ERROR(check_attributes(*ctx.node, {"consumed_inputs"}));
+  const bool per_channel = ctx.opset < 7;
   CompiledOp op;
-  op.run = [](const Inputs& in, std::vector<Value>* out) -> Status {
+  op.run = [per_channel](const Inputs& in, std::vector<Value>* out) -> Status {
     DEEPCOMP_RETURN_IF_ERROR(require_present(in[0], "X"));
     DEEPCOMP_RETURN_IF_ERROR(require_present(in[1], "slope"));
+    Value slope = *in[1];
+    const Value& x = *in[0];
+    if (per_channel && slope.rank() == 1 && x.rank() >= 2 && slope.shape[0] == x.shape[1]) {
+      slope.shape.resize(x.rank() - 1, 1);
+    }
     std::vector<int64_t> shape;
-    if (!broadcast_shapes(in[0]->shape, in[1]->shape, &shape) || shape != in[0]->shape) {
-      return Status::Error("slope " + describe(*in[1]) + " does not broadcast to X " +
-                           describe(*in[0]));
+    if (!broadcast_shapes(x.shape, slope.shape, &shape) || shape != x.shape) {
+      return Status::Error("slope " + describe(*in[1]) + " does not broadcast to X " + describe(x));
     }
     return binary(
-        in[0], in[1], BinKind::kArith, [](float x, float s) { return x < 0 ? s * x : x; },
+        &x, &slope, BinKind::kArith, [](float x, float s) { return x < 0 ? s * x : x; },
         [](int64_t x, int64_t s) {
           return x < 0 ? static_cast<int64_t>(uint64_t(s) * uint64_t(x)) : x;
         },

@@ -63,8 +63,14 @@ struct Tally {
 };
 Tally tally;
 
-// In-scope cases excluded on purpose, with the reason (mirrored in docs/OPERATORS.md). None today.
-std::string excluded(const std::string&) { return ""; }
+// In-scope cases excluded on purpose, with the reason (mirrored in docs/OPERATORS.md).
+std::string excluded(const std::string& name) {
+  if (name.find("_FLOAT_to_BFLOAT16") != std::string::npos) {
+    return "the expected outputs (ONNX <= 1.13 test data) truncate float32 to bfloat16; the "
+           "runtime rounds to nearest even, as the ONNX 1.14+ reference and PyTorch do";
+  }
+  return "";
+}
 
 // Every numeric dtype and bool, as the runtime's Value holds them; string and complex tensors
 // are out of scope (the runtime is numeric only and has no complex arithmetic).
