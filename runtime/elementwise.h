@@ -144,12 +144,14 @@ Builder float_unary(F f) {
   return float_unary_attr({}, [f](const Node&) { return f; });
 }
 
-// A unary function of any numeric dtype (kept): f on float elements, fi on integer elements.
+// A unary function of any numeric dtype (kept): f on float elements, fi on integer elements;
+// `attrs` are the attributes the caller read.
 template <typename F, typename FI>
-Builder numeric_unary(F f, FI fi) {
-  return [f, fi](const BuildContext& ctx) -> Result<CompiledOp> {
+Builder numeric_unary(F f, FI fi, std::initializer_list<const char*> attrs = {}) {
+  std::vector<const char*> known(attrs);
+  return [f, fi, known](const BuildContext& ctx) -> Result<CompiledOp> {
     DEEPCOMP_RETURN_IF_ERROR(check_arity(*ctx.node, 1, 1, 1));
-    DEEPCOMP_RETURN_IF_ERROR(check_attributes(*ctx.node, {}));
+    DEEPCOMP_RETURN_IF_ERROR(check_known(*ctx.node, known));
     CompiledOp op;
     op.run = [f, fi](const Inputs& in, std::vector<Value>* out) -> Status {
       DEEPCOMP_RETURN_IF_ERROR(require_present(in[0], "input"));
@@ -165,18 +167,30 @@ Builder numeric_unary(F f, FI fi) {
   };
 }
 
-// A broadcasting binary operator; `attrs` are the attributes it accepts (opset < 7 "broadcast"
-// without "axis" aligns trailing dimensions, as numpy does, so it needs no handling).
+// A broadcasting binary operator; `attrs` are the attributes it accepts. Opset < 7 "broadcast"
+// without "axis" aligns trailing dimensions, as numpy does; with "axis", B's dimensions line up
+// with A's starting at that axis, so B gets trailing 1s.
 template <typename FF, typename FI>
 Builder binary_op(BinKind kind, FF ff, FI fi,
-                  std::initializer_list<const char*> attrs = {"broadcast"}) {
+                  std::initializer_list<const char*> attrs = {"axis", "broadcast"}) {
   std::vector<const char*> known(attrs);
   return [=](const BuildContext& ctx) -> Result<CompiledOp> {
     DEEPCOMP_RETURN_IF_ERROR(check_arity(*ctx.node, 2, 2, 1));
     DEEPCOMP_RETURN_IF_ERROR(check_known(*ctx.node, known));
+    const bool legacy_axis = ctx.node->attr("axis") && attr_int(*ctx.node, "broadcast", 0) != 0;
+    const int64_t axis_attr = attr_int(*ctx.node, "axis", 0);
     CompiledOp op;
     op.run = [=](const Inputs& in, std::vector<Value>* out) -> Status {
-      return binary(in[0], in[1], kind, ff, fi, &(*out)[0]);
+      if (!legacy_axis || !in[0] || !in[1]) return binary(in[0], in[1], kind, ff, fi, &(*out)[0]);
+      int64_t axis = 0;
+      const int64_t rank_a = in[0]->rank(), rank_b = in[1]->rank();
+      if (!normalize_axis(axis_attr, rank_a, &axis) || axis + rank_b > rank_a) {
+        return Status::Error("axis " + std::to_string(axis_attr) + " does not fit " +
+                             describe(*in[1]) + " into " + describe(*in[0]));
+      }
+      Value b = *in[1];
+      b.shape.resize(rank_a - axis, 1);
+      return binary(in[0], &b, kind, ff, fi, &(*out)[0]);
     };
     return op;
   };

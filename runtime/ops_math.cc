@@ -52,13 +52,12 @@ Result<CompiledOp> build_gelu(const BuildContext& ctx) {
 
 // Shrink on every numeric dtype: x < -lambd -> x + bias, x > lambd -> x - bias, else 0.
 Result<CompiledOp> build_shrink(const BuildContext& ctx) {
-  DEEPCOMP_RETURN_IF_ERROR(check_arity(*ctx.node, 1, 1, 1));
-  DEEPCOMP_RETURN_IF_ERROR(check_attributes(*ctx.node, {"bias", "lambd"}));
   const double bias = attr_float(*ctx.node, "bias", 0.0f);
   const double lambd = attr_float(*ctx.node, "lambd", 0.5f);
   auto shrink = [=](double x) { return x < -lambd ? x + bias : x > lambd ? x - bias : 0.0; };
   return numeric_unary([=](float x) { return static_cast<float>(shrink(x)); },
-                       [=](int64_t x) { return static_cast<int64_t>(shrink(double(x))); })(ctx);
+                       [=](int64_t x) { return static_cast<int64_t>(shrink(double(x))); },
+                       {"bias", "lambd"})(ctx);
 }
 
 // Mod: fmod=0 takes the divisor's sign (Python / numpy.mod), fmod=1 the dividend's (C fmod).

@@ -190,7 +190,8 @@ Result<CompiledOp> build_concat(const BuildContext& ctx) {
 
 // Squeeze and Unsqueeze: axes from the attribute (opset < 13) or the optional second input.
 Result<CompiledOp> build_squeeze(const BuildContext& ctx, bool unsqueeze) {
-  DEEPCOMP_RETURN_IF_ERROR(check_arity(*ctx.node, unsqueeze && !has_attr(*ctx.node, "axes") ? 2 : 1, 2, 1));
+  DEEPCOMP_RETURN_IF_ERROR(
+      check_arity(*ctx.node, unsqueeze && !has_attr(*ctx.node, "axes") ? 2 : 1, 2, 1));
   DEEPCOMP_RETURN_IF_ERROR(check_attributes(*ctx.node, {"axes"}));
   const bool has_axes_attr = has_attr(*ctx.node, "axes");
   const std::vector<int64_t> axes_attr = attr_ints(*ctx.node, "axes");
@@ -286,7 +287,8 @@ Result<CompiledOp> build_gather(const BuildContext& ctx) {
     for (int64_t k = 0; k < count; ++k) {
       int64_t j = idx.i[k];
       if (j < -dim || j >= dim) {
-        return Status::Error("index " + std::to_string(j) + " out of range for dimension " + std::to_string(dim));
+        return Status::Error("index " + std::to_string(j) + " out of range for dimension " +
+                             std::to_string(dim));
       }
       resolved[k] = j < 0 ? j + dim : j;
     }
@@ -304,7 +306,8 @@ Result<CompiledOp> build_gather(const BuildContext& ctx) {
 Status check_cast_target(DType to) {
   if (to == DType::kString) return Status::Error("cast to string is not supported");
   if (!is_runtime_dtype(to)) {
-    return Status::Error("cast to " + dtype_name(to) + " is not supported (numeric dtypes and bool)");
+    return Status::Error("cast to " + dtype_name(to) +
+                         " is not supported (numeric dtypes and bool)");
   }
   return Status::Ok();
 }
@@ -346,9 +349,12 @@ Result<CompiledOp> build_passthrough(const BuildContext& ctx, bool dropout) {
   }
   return simple([](const Inputs& in, std::vector<Value>* out) -> Status {
     DEEPCOMP_RETURN_IF_ERROR(require_present(in[0], "input"));
-    // Dropout's optional training_mode input must be false: inference only.
+    // Dropout's optional training_mode input must be false (inference), or the ratio 0, which
+    // drops nothing: random masks are not supported.
     if (in.size() > 2 && in[2] && in[2]->stored() > 0 && in[2]->as_int(0) != 0) {
-      return Status::Error("training_mode=true is not supported");
+      const bool zero_ratio = in[1] && in[1]->stored() == 1 && in[1]->as_double(0) == 0.0;
+      if (!zero_ratio)
+        return Status::Error("training_mode=true is not supported (unless ratio is 0)");
     }
     (*out)[0] = *in[0];
     if (out->size() > 1)
