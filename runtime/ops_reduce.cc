@@ -94,7 +94,7 @@ Status reduce_ints(const Value& x, const ReducePlan& p, ReduceKind kind, Value* 
         acc[o] = wrap_mul(acc[o], v);
         break;
       case ReduceKind::kL1:
-        acc[o] = wrap_add(acc[o], v < 0 && !u64 ? -v : v);
+        acc[o] = wrap_add(acc[o], v < 0 && !u64 ? wrap_mul(v, -1) : v);
         break;
       case ReduceKind::kSumSquare:
         acc[o] = wrap_add(acc[o], wrap_mul(v, v));
@@ -132,41 +132,52 @@ Status reduce_axes(const Value& x, const std::vector<int64_t>& axes, bool keepdi
                                                  : 0.0;
   std::vector<double> acc(p.n_out, init);
   std::vector<double> peak;  // LogSumExp subtracts each group's maximum to avoid overflow
-  if (kind == ReduceKind::kLogSumExp) {
-    peak.assign(p.n_out, -inf);
-    for_each_reduced(x, p,
-                     [&](int64_t k, int64_t o) { peak[o] = std::max(peak[o], x.as_double(k)); });
-    for (double& m : peak) {
-      if (!std::isfinite(m)) m = 0;
-    }
-  }
-  for_each_reduced(x, p, [&](int64_t k, int64_t o) {
-    const double v = x.as_double(k);
+  // The kind is dispatched once, outside the element loop; NaN propagates through Max / Min.
+  auto accumulate = [&](auto get) {
+    auto fold = [&](auto step) {
+      for_each_reduced(x, p, [&](int64_t k, int64_t o) { step(acc[o], get(k)); });
+    };
     switch (kind) {
       case ReduceKind::kMax:
-        acc[o] = std::isnan(acc[o]) || v > acc[o] || std::isnan(v) ? v : acc[o];
+        fold([](double& a, double v) {
+          if (!std::isnan(a) && (std::isnan(v) || v > a)) a = v;
+        });
         break;
       case ReduceKind::kMin:
-        acc[o] = std::isnan(acc[o]) || v < acc[o] || std::isnan(v) ? v : acc[o];
+        fold([](double& a, double v) {
+          if (!std::isnan(a) && (std::isnan(v) || v < a)) a = v;
+        });
         break;
       case ReduceKind::kProd:
-        acc[o] *= v;
+        fold([](double& a, double v) { a *= v; });
         break;
       case ReduceKind::kL1:
-        acc[o] += std::fabs(v);
+        fold([](double& a, double v) { a += std::fabs(v); });
         break;
       case ReduceKind::kL2:
       case ReduceKind::kSumSquare:
-        acc[o] += v * v;
+        fold([](double& a, double v) { a += v * v; });
         break;
       case ReduceKind::kLogSumExp:
-        acc[o] += std::exp(v - peak[o]);
+        peak.assign(p.n_out, -inf);
+        for_each_reduced(x, p, [&](int64_t k, int64_t o) { peak[o] = std::max(peak[o], get(k)); });
+        for (double& m : peak) {
+          if (!std::isfinite(m)) m = 0;
+        }
+        for_each_reduced(x, p, [&](int64_t k, int64_t o) { acc[o] += std::exp(get(k) - peak[o]); });
         break;
       default:
-        acc[o] += v;
+        fold([](double& a, double v) { a += v; });
         break;
     }
-  });
+  };
+  if (x.is_float()) {
+    accumulate([&x](int64_t k) { return static_cast<double>(x.f[k]); });
+  } else if (x.dtype == DType::kUInt64) {
+    accumulate([&x](int64_t k) { return static_cast<double>(static_cast<uint64_t>(x.i[k])); });
+  } else {
+    accumulate([&x](int64_t k) { return static_cast<double>(x.i[k]); });
+  }
   for (int64_t o = 0; o < p.n_out; ++o) {
     switch (kind) {
       case ReduceKind::kMean:

@@ -170,6 +170,20 @@ TEST(RuntimeDtypes, IntegerReductionsKeepTheDtype) {
   EXPECT_NEAR(e.f[0], 1000.0 + std::log(2.0), 1e-3);  // no overflow
 }
 
+// np.max([1, nan, 3]) and np.min are nan: NaN propagates whatever its position.
+TEST(RuntimeDtypes, ReduceMaxAndMinPropagateNaN) {
+  Value x = Value::floats({2, 3}, {1, NAN, 3, NAN, 2, 0});
+  Value mx =
+      run_ok(single_op("ReduceMax", 1, {attr_ints("axes", {1}), attr_i("keepdims", 0)}), {x});
+  EXPECT_TRUE(std::isnan(mx.f[0]));
+  EXPECT_TRUE(std::isnan(mx.f[1]));
+  Value mn =
+      run_ok(single_op("ReduceMin", 1, {attr_ints("axes", {0}), attr_i("keepdims", 0)}), {x});
+  EXPECT_THAT(mn.f[0], 1.0f);
+  EXPECT_TRUE(std::isnan(mn.f[1]));
+  EXPECT_THAT(mn.f[2], 0.0f);
+}
+
 // np.mod([-4, 7, 5, -9], [3, -3, 4, -4]) -> [2, -2, 1, -1]; np.fmod -> [-1, 1, 1, -1]
 TEST(RuntimeDtypes, ModFollowsTheDivisorOrTheDividendSign) {
   Value a = Value::ints({4}, {-4, 7, 5, -9}), b = Value::ints({4}, {3, -3, 4, -4});
