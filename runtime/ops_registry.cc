@@ -16,6 +16,7 @@ const Table& table() {
     register_pool_ops(built);
     register_conv_transpose_ops(built);
     register_resize_ops(built);
+    register_norm_ops(built);
     return built;
   }();
   return *t;
