@@ -17,6 +17,7 @@ const Table& table() {
     register_conv_transpose_ops(built);
     register_resize_ops(built);
     register_norm_ops(built);
+    register_space_ops(built);
     return built;
   }();
   return *t;
