@@ -98,6 +98,7 @@ void register_conv_transpose_ops(Table* table);
 void register_resize_ops(Table* table);
 void register_norm_ops(Table* table);
 void register_space_ops(Table* table);
+void register_detect_ops(Table* table);
 
 // Attribute helpers.
 int64_t attr_int(const Node& node, const std::string& name, int64_t fallback);

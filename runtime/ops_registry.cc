@@ -18,6 +18,7 @@ const Table& table() {
     register_resize_ops(built);
     register_norm_ops(built);
     register_space_ops(built);
+    register_detect_ops(built);
     return built;
   }();
   return *t;
