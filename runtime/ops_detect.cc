@@ -318,7 +318,10 @@ Result<CompiledOp> build_grid_sample(const BuildContext& ctx) {
             gx = std::nearbyint(gx);
             gy = std::nearbyint(gy);
           }
-          if (gx < xmin || gx > xmax || gy < ymin || gy > ymax) {
+          // Nearest and linear move an outside point into the image first; cubic keeps it and
+          // pads each of its 16 taps (PyTorch's grid_sample; moving the point too would drop
+          // interior taps near the border, ONNX Runtime issue 10607).
+          if (mode != GridMode::kCubic && (gx < xmin || gx > xmax || gy < ymin || gy > ymax)) {
             if (pad == GridPad::kBorder) {
               gx = std::clamp(gx, 0.0, w - 1.0);
               gy = std::clamp(gy, 0.0, h - 1.0);
