@@ -1,7 +1,7 @@
 // Runs an ONNX graph (deepcomp's protobuf-free Model) on float32/int64 tensors, NCHW, with the
 // layer kernels of kernels/: dense Eigen products, or CSR / codebook-CSR weights for Gemm, MatMul,
-// Conv and ConvTranspose. Every node is validated when the Session is created, so an unsupported operator or
-// attribute is reported up front, naming the node and the op. Depends on core/ and kernels/;
+// Conv and ConvTranspose. Every node is validated when the Session is created, so an unsupported
+// operator or attribute is reported up front, naming the node and the op. Depends on core/ and kernels/;
 // never on onnx_io, compress or protobuf.
 //
 // Sparse weight layout (SessionOptions::csr_weights / codebook_weights, by initializer name):
@@ -47,7 +47,8 @@ struct SessionOptions {
   double dense_above_density = kDefaultDenseAboveDensity;
 };
 
-// A Gemm, MatMul, Conv or ConvTranspose node with a constant weight, and the kernel it was compiled to.
+// A Gemm, MatMul, Conv or ConvTranspose node with a constant weight, and the kernel it was
+// compiled to.
 struct LayerKernel {
   std::string node;
   std::string op_type;
