@@ -1,8 +1,8 @@
 // Runs an ONNX graph (deepcomp's protobuf-free Model) on float32/int64 tensors, NCHW, with the
 // layer kernels of kernels/: dense Eigen products, or CSR / codebook-CSR weights for Gemm, MatMul,
 // Conv and ConvTranspose. Every node is validated when the Session is created, so an unsupported
-// operator or attribute is reported up front, naming the node and the op. Depends on core/ and kernels/;
-// never on onnx_io, compress or protobuf.
+// operator or attribute is reported up front, naming the node and the op. Depends on core/ and
+// kernels/; never on onnx_io, compress or protobuf.
 //
 // Sparse weight layout (SessionOptions::csr_weights / codebook_weights, by initializer name):
 //   Gemm transB=1 (B is out x in):         the matrix of B itself, rows = output features.
