@@ -19,6 +19,12 @@ const Table& table() {
     register_norm_ops(built);
     register_space_ops(built);
     register_detect_ops(built);
+    register_index_ops(built);
+    register_einsum_ops(built);
+    register_loss_ops(built);
+    register_signal_ops(built);
+    register_rnn_ops(built);
+    register_control_ops(built);
     return built;
   }();
   return *t;
