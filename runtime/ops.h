@@ -124,6 +124,9 @@ void register_nn_ops(Table* table);
 void register_pool_ops(Table* table);
 void register_conv_transpose_ops(Table* table);
 void register_resize_ops(Table* table);
+void register_norm_ops(Table* table);
+void register_space_ops(Table* table);
+void register_detect_ops(Table* table);
 void register_index_ops(Table* table);           // ops_index.cc
 void register_gather_scatter_ops(Table* table);  // called by register_index_ops
 void register_einsum_ops(Table* table);

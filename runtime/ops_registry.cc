@@ -16,6 +16,9 @@ const Table& table() {
     register_pool_ops(built);
     register_conv_transpose_ops(built);
     register_resize_ops(built);
+    register_norm_ops(built);
+    register_space_ops(built);
+    register_detect_ops(built);
     register_index_ops(built);
     register_einsum_ops(built);
     register_loss_ops(built);

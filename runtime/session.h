@@ -1,14 +1,17 @@
 // Runs an ONNX graph (deepcomp's protobuf-free Model) on float32/int64 tensors, NCHW, with the
-// layer kernels of kernels/: dense Eigen products, or CSR / codebook-CSR weights for Gemm, MatMul
-// and Conv. Every node is validated when the Session is created, so an unsupported operator or
-// attribute is reported up front, naming the node and the op. Depends on core/ and kernels/;
-// never on onnx_io, compress or protobuf.
+// layer kernels of kernels/: dense Eigen products, or CSR / codebook-CSR weights for Gemm, MatMul,
+// Conv and ConvTranspose. Every node is validated when the Session is created, so an unsupported
+// operator or attribute is reported up front, naming the node and the op. Depends on core/ and
+// kernels/; never on onnx_io, compress or protobuf.
 //
 // Sparse weight layout (SessionOptions::csr_weights / codebook_weights, by initializer name):
 //   Gemm transB=1 (B is out x in):         the matrix of B itself, rows = output features.
 //   Gemm transB=0 and MatMul with a constant right operand W (in x out): the matrix of W^T,
 //                                          rows = output features.
-//   Conv (W is M x C/group x kh x kw):     W reshaped to [M, C/group * kh * kw].
+//   Conv (W is M x C/group x k...):         W reshaped to [M, C/group * prod(k)] (1-D to 3-D).
+//   ConvTranspose (W is C_in x M/group x k...): W reshaped to [C_in, M/group * prod(k)],
+//                                          rows = input channels (the col2im product of
+//                                          kernels/conv_transpose.h).
 // sparse_from_dense builds these (as CSR) from the Model's dense tensors. `kernel` then decides,
 // per layer, whether the sparse form runs or is expanded to dense once here (kernel_choice.h).
 #pragma once
@@ -44,7 +47,8 @@ struct SessionOptions {
   double dense_above_density = kDefaultDenseAboveDensity;
 };
 
-// A Gemm, MatMul or Conv node with a constant weight, and the kernel it was compiled to.
+// A Gemm, MatMul, Conv or ConvTranspose node with a constant weight, and the kernel it was
+// compiled to.
 struct LayerKernel {
   std::string node;
   std::string op_type;
