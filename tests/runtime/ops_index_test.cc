@@ -178,5 +178,21 @@ TEST(IndexOps, ReverseSequenceRejectsALengthBeyondTheTimeAxis) {
               HasSubstr("sequence_lens: length 3 is out of range [0, 2]"));
 }
 
+TEST(IndexOps, HostileSizesFailWithAMessageInsteadOfAllocating) {
+  EXPECT_THAT(run_error(single_op("OneHot", 3),
+                        {Value::ints({4}, {0, 1, 2, 3}), Value::ints({}, {int64_t{1} << 40}),
+                         Value::floats({2}, {0, 1})}),
+              HasSubstr("too large"));
+  EXPECT_THAT(run_error(single_op("Range", 3, {}, 11),
+                        {Value::ints({}, {0}), Value::ints({}, {INT64_MAX}), Value::ints({}, {1})}),
+              HasSubstr("too large"));
+  EXPECT_THAT(run_error(multi_output("Split", 2, 2, {}, 13),
+                        {Value::floats({2}, {1, 2}), Value::ints({2}, {INT64_MAX, 1})}),
+              HasSubstr("split entry"));
+  EXPECT_THAT(run_error(single_op("GatherND", 2),
+                        {Value::floats({2}, {1, 2}), Value::ints({1, 2}, {0, 0})}),
+              HasSubstr("last dimension must be in [1, 1]"));
+}
+
 }  // namespace
 }  // namespace deepcomp::runtime

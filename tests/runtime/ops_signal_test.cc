@@ -17,6 +17,7 @@ using testing::attr_i;
 using ::testing::ElementsAre;
 using ::testing::FloatNear;
 using testing::GraphBuilder;
+using ::testing::HasSubstr;
 using ::testing::Pointwise;
 using testing::single_op;
 
@@ -120,6 +121,35 @@ TEST(MelWeightMatrix, MatchesTheOnnxReferenceAtSpeechSettings) {
   at(8, 3) = 0.5f;
   at(9, 3) = 0.25f;
   EXPECT_THAT(y.f, Pointwise(FloatNear(1e-6f), want));
+}
+
+TEST(SignalOps, BadSizesAreErrors) {
+  auto error_of = [](const Model& m, std::vector<Value> in) {
+    auto s = Session::create(m);
+    if (!s.ok()) return s.status().message();
+    auto out = s->run(in);
+    return out.ok() ? std::string() : out.status().message();
+  };
+  GraphBuilder dft(17);
+  dft.input("x", DType::kFloat32).input("n", DType::kInt64);
+  dft.node("DFT", {"x", "n"}, {"y"}, {attr_i("axis", 1)}).output("y");
+  EXPECT_THAT(error_of(dft.model(), {Value::floats({1, 2, 1}, {1, 2}), Value::ints({}, {0})}),
+              HasSubstr("dft_length must be positive"));
+  EXPECT_THAT(
+      error_of(single_op("DFT", 1, {attr_i("axis", 2)}, 17), {Value::floats({1, 2, 1}, {1, 2})}),
+      HasSubstr("must name a signal dimension"));
+  GraphBuilder stft(17);
+  stft.input("x", DType::kFloat32).input("step", DType::kInt64).input("len", DType::kInt64);
+  stft.node("STFT", {"x", "step", "", "len"}, {"y"}).output("y");
+  EXPECT_THAT(error_of(stft.model(), {Value::floats({1, 4, 1}, {1, 2, 3, 4}), Value::ints({}, {1}),
+                                      Value::ints({}, {8})}),
+              HasSubstr("frame_length 8 must be in [1, 4]"));
+  // 16 kHz with dft_length 32 has 17 bins up to 8 kHz; a 50 kHz upper edge puts the last
+  // filter's centre (about 11.5 kHz) past them, where the ONNX reference would index out of range.
+  EXPECT_THAT(error_of(single_op("MelWeightMatrix", 5, {}, 17),
+                       {Value::ints({}, {4}), Value::ints({}, {32}), Value::ints({}, {16000}),
+                        Value::floats({}, {0}), Value::floats({}, {50000})}),
+              HasSubstr("beyond the spectrogram"));
 }
 
 }  // namespace
