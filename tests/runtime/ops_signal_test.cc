@@ -30,10 +30,14 @@ Value run_one(const Model& model, std::vector<Value> inputs) {
   return out.ok() ? out.value()[0] : Value{};
 }
 
-TEST(Dft, PlanMatchesTheDirectSumOnEveryLengthUpTo64) {
+TEST(Dft, PlanMatchesTheDirectSumOnEveryLengthUpTo64AndSpeechFrames) {
   std::mt19937 rng(7);
   std::uniform_real_distribution<double> u(-1, 1);
-  for (int64_t n = 1; n <= 64; ++n) {
+  // 1..64 covers radix-2, the direct sum (<= 32) and Bluestein (33..63); 400 and 1000 are
+  // Bluestein at speech frame sizes (25 ms at 16 kHz), 1024 radix-2.
+  std::vector<int64_t> lengths = {400, 1000, 1024};
+  for (int64_t n = 1; n <= 64; ++n) lengths.push_back(n);
+  for (int64_t n : lengths) {
     std::vector<std::complex<double>> x(n), fast(n), slow(n);
     for (auto& v : x) v = {u(rng), u(rng)};
     for (bool inverse : {false, true}) {
