@@ -85,5 +85,36 @@ TEST(Einsum, MalformedEquationFailsAtSessionCreation) {
   EXPECT_THAT(s.status().message(), HasSubstr("output label is not in any input term"));
 }
 
+// Two float operands run as packed batched matmuls, integers (and three operands) by the loop
+// evaluation; on integer-valued inputs both must agree exactly.
+TEST(Einsum, MatmulPathAgreesWithTheLoopEvaluation) {
+  const std::vector<std::pair<std::string, std::vector<std::vector<int64_t>>>> cases = {
+      {"bhid,bhjd->bhij", {{2, 3, 4, 5}, {2, 3, 6, 5}}},
+      {"ij,jk->ik", {{7, 5}, {5, 3}}},
+      {"ii,ij->j", {{4, 4}, {4, 3}}},
+      {"...ij,...jk->...ik", {{2, 1, 3, 4}, {5, 4, 2}}},
+      {"ij,kl->", {{2, 3}, {4, 2}}},
+      {"i,j->ij", {{3}, {4}}},
+      {"bij,bjk->bki", {{3, 2, 5}, {3, 5, 4}}},
+      {"ijk,ikj->i", {{2, 3, 4}, {2, 4, 3}}},
+      {"abc,cd", {{2, 3, 4}, {4, 5}}},
+  };
+  for (const auto& [eq, shapes] : cases) {
+    std::vector<Value> as_float, as_int;
+    for (const auto& s : shapes) {
+      as_float.push_back(pattern(s));
+      Value v = Value::ints(s, {});
+      for (float f : as_float.back().f) v.i.push_back(static_cast<int64_t>(f));
+      as_int.push_back(v);
+    }
+    auto f = einsum(eq, as_float);
+    auto i = einsum(eq, as_int);
+    ASSERT_TRUE(f.ok() && i.ok()) << eq;
+    ASSERT_EQ(f->shape, i->shape) << eq;
+    std::vector<float> want(i->i.begin(), i->i.end());
+    EXPECT_THAT(f->f, ElementsAreArray(want)) << eq;
+  }
+}
+
 }  // namespace
 }  // namespace deepcomp::runtime
