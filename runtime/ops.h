@@ -122,6 +122,13 @@ void register_shape_ops(Table* table);
 void register_slice_pad_ops(Table* table);  // called by register_shape_ops
 void register_nn_ops(Table* table);
 void register_pool_ops(Table* table);
+void register_conv_transpose_ops(Table* table);
+void register_resize_ops(Table* table);
+void register_index_ops(Table* table);           // ops_index.cc
+void register_gather_scatter_ops(Table* table);  // called by register_index_ops
+void register_einsum_ops(Table* table);
+void register_loss_ops(Table* table);
+void register_signal_ops(Table* table);
 void register_rnn_ops(Table* table);
 void register_control_ops(Table* table);
 
