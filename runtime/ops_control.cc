@@ -15,6 +15,7 @@ Result<std::shared_ptr<const Subgraph>> graph_attribute(const BuildContext& ctx,
   if (!a || a->type != Attribute::Type::kGraph || !a->graph) {
     return Status::Error("graph attribute '" + name + "' is missing");
   }
+  if (!ctx.subgraph) return Status::Error("subgraphs cannot be compiled here");
   auto sub = ctx.subgraph(*a->graph);
   if (!sub.ok()) return sub.status().WithContext(name);
   return sub;
