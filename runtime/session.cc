@@ -93,9 +93,11 @@ class Program : public ops::Subgraph {
       if (!st.ok()) return st.WithContext(node_label(step.name, step.op_type));
       if (timings) {
         const double ms =
-            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                .count();
         NodeTiming timing{step.name, step.op_type, step.op.weight, ms, step.op.sparse, {}, {}};
-        for (const Value* v : in) timing.input_shapes.push_back(v ? v->shape : std::vector<int64_t>{});
+        for (const Value* v : in)
+          timing.input_shapes.push_back(v ? v->shape : std::vector<int64_t>{});
         for (const Value& v : outs) timing.output_shapes.push_back(v.shape);
         timings->push_back(std::move(timing));
       }
@@ -281,7 +283,8 @@ Status Compiler::compile(const Graph& g, const OuterLookup* outer, Program* p,
       if (!st.ok()) return st.WithContext(label);
       for (size_t k = 0; k < step.out.size(); ++k) {
         fit_to_dtype(&outs[k]);
-        if (step.out[k] >= 0) p->constants[step.out[k]] = std::make_shared<const Value>(std::move(outs[k]));
+        if (step.out[k] >= 0)
+          p->constants[step.out[k]] = std::make_shared<const Value>(std::move(outs[k]));
       }
       continue;
     }
@@ -326,7 +329,9 @@ const std::vector<ValueInfo>& Session::outputs() const { return impl_->outputs; 
 const std::vector<NodeTiming>& Session::profile() const { return impl_->timings; }
 const std::vector<LayerKernel>& Session::layer_kernels() const { return impl_->layer_kernels; }
 std::vector<std::string> Session::supported_ops() { return ops::supported_op_types(); }
-bool Session::supports_op(const std::string& op_type) { return ops::find_builder(op_type) != nullptr; }
+bool Session::supports_op(const std::string& op_type) {
+  return ops::find_builder(op_type) != nullptr;
+}
 
 Result<Session> Session::create(const Model& model, SessionOptions options) {
   auto impl = std::make_unique<Impl>();
@@ -344,8 +349,9 @@ Result<Session> Session::create(const Model& model, SessionOptions options) {
   for (const auto& [name, m] : impl->options.codebook_weights) compiler.unused_sparse.insert(name);
   DEEPCOMP_RETURN_IF_ERROR(compiler.compile(model.graph, nullptr, &impl->main, &impl->inputs));
   if (!compiler.unused_sparse.empty()) {
-    return Status::Error("sparse weight '" + *compiler.unused_sparse.begin() +
-                         "' is not the constant weight of any Gemm, MatMul, Conv or recurrent node");
+    return Status::Error(
+        "sparse weight '" + *compiler.unused_sparse.begin() +
+        "' is not the constant weight of any Gemm, MatMul, Conv or recurrent node");
   }
   impl->outputs = model.graph.outputs;
   impl->layer_kernels = std::move(compiler.layer_kernels);
