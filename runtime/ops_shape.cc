@@ -4,10 +4,15 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "runtime/ops.h"
 
 namespace deepcomp::runtime::ops {
+
+// Gather on a constant table with a sparse form (ops_embedding.cc); nullopt for a plain Gather.
+std::optional<Result<CompiledOp>> build_embedding_gather(const BuildContext& ctx,
+                                                         int64_t axis_attr);
 
 namespace {
 
@@ -270,6 +275,7 @@ Result<CompiledOp> build_gather(const BuildContext& ctx) {
   DEEPCOMP_RETURN_IF_ERROR(check_arity(*ctx.node, 2, 2, 1));
   DEEPCOMP_RETURN_IF_ERROR(check_attributes(*ctx.node, {"axis"}));
   const int64_t axis_attr = attr_int(*ctx.node, "axis", 0);
+  if (auto embedding = build_embedding_gather(ctx, axis_attr)) return std::move(*embedding);
   return simple([=](const Inputs& in, std::vector<Value>* out) -> Status {
     DEEPCOMP_RETURN_IF_ERROR(require_present(in[0], "data"));
     DEEPCOMP_RETURN_IF_ERROR(require_int(in[1], "indices"));
