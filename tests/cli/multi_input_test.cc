@@ -127,6 +127,49 @@ TEST(RunInputs, NpyOutputOfAnIntegerFirstOutputKeepsItsDtype) {
   EXPECT_EQ(z->i, (std::vector<int64_t>{4}));
 }
 
+// x float16[2] -> Cast to float32 -> y, and x itself as a second output (float16).
+std::string half_model() {
+  using onnx::TensorProto;
+  onnx::ModelProto m = onnx_io::testing::make_model();
+  auto* g = m.mutable_graph();
+  testing::add_typed_value(g->mutable_input(), "x", TensorProto::FLOAT16, {2});
+  testing::add_typed_value(g->mutable_output(), "y", TensorProto::FLOAT, {2});
+  testing::add_typed_value(g->mutable_output(), "x_out", TensorProto::FLOAT16, {2});
+  auto* cast = onnx_io::testing::add_node(g, "Cast", {"x"}, {"y"}, "cast");
+  auto* to = cast->add_attribute();
+  to->set_name("to");
+  to->set_type(onnx::AttributeProto::INT);
+  to->set_i(TensorProto::FLOAT);
+  onnx_io::testing::add_node(g, "Identity", {"x"}, {"x_out"}, "id");
+  return onnx_io::testing::serialize(m);
+}
+
+TEST(RunInputs, Float16InputTakesAFloat16ArrayAndTheNpzKeepsFloat16) {
+  const std::string dir = temp_dir();
+  write_text(dir + "/h.onnx", half_model());
+  save(dir + "/h.npy", floats({2}, {0.5f, -3.0f}, DType::kFloat16));
+  auto r = run_deepcomp("run " + dir + "/h.onnx --input x=" + dir + "/h.npy -o " + dir + "/o.npz");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto npz = read_npz(dir + "/o.npz");
+  ASSERT_EQ(npz.size(), 2u);
+  EXPECT_EQ(npz.at("y.npy").dtype, DType::kFloat32);
+  EXPECT_EQ(npz.at("y.npy").f, (std::vector<float>{0.5f, -3.0f}));
+  EXPECT_EQ(npz.at("x_out.npy").dtype, DType::kFloat16);
+  EXPECT_EQ(npz.at("x_out.npy").f, (std::vector<float>{0.5f, -3.0f}));
+  // A float32 array for the float16 input is refused, naming both dtypes.
+  save(dir + "/f.npy", floats({2}, {0.5f, -3.0f}));
+  r = run_deepcomp("run " + dir + "/h.onnx --input x=" + dir + "/f.npy -o " + dir + "/p.npz");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("input 'x' is float16"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("float32"), std::string::npos) << r.err;
+  // The plain form converts (and rounds to half precision): 0.1 becomes the nearest half.
+  save(dir + "/p.npy", floats({2}, {0.1f, 1.0f}));
+  r = run_deepcomp("run " + dir + "/h.onnx --input " + dir + "/p.npy -o " + dir + "/q.npz");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  npz = read_npz(dir + "/q.npz");
+  EXPECT_EQ(npz.at("y.npy").f[0], 0.0999755859375f);  // half(0.1) = 1638/16384
+}
+
 TEST(RunInputs, NumPyLoadsTheNpz) {
   const char* env = std::getenv("PYTHON");
   const std::string python = env && *env ? env : "python3";
