@@ -3,7 +3,7 @@
 // outputs of every model in a directory: MODEL.onnx with reference/MODEL.inputs.npy and
 // reference/MODEL.outputs.npy, within a tolerance (default 1e-4, absolute for values up to 1 in
 // magnitude, relative above). Exit status 1 when any model is off or fails to run.
-// Usage: node bench/ort_check_reference.js [MODELS_DIR (default /work/shared/models)] [--tol T]
+// Usage: node bench/ort_check_reference.js [MODELS_DIR (default ../shared/models beside the repository)] [--tol T]
 // Must not depend on deepcomp.
 'use strict';
 
@@ -37,7 +37,7 @@ async function checkModel(dir, name, tol) {
 
 async function main() {
   const args = process.argv.slice(2);
-  let dir = '/work/shared/models';
+  let dir = require('path').join(__dirname, '..', '..', 'shared', 'models');
   let tol = 1e-4;
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--tol') tol = Number(args[++i]);

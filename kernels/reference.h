@@ -1,4 +1,5 @@
-// Naive reference implementations of the kernels in dense.h, spmm.h and conv.h: plain loops with
+// Naive reference implementations of the kernels in dense.h, spmm.h, conv.h and
+// conv_transpose.h: plain loops with
 // double accumulation, obviously right and slow, for tests to compare the fast kernels against.
 // Header-only; depends only on the standard library.
 #pragma once
@@ -7,6 +8,7 @@
 #include <vector>
 
 #include "kernels/conv.h"
+#include "kernels/conv_transpose.h"
 
 namespace deepcomp::kernels::reference {
 
@@ -38,30 +40,64 @@ inline std::vector<double> matmul(const float* A, const float* B, int64_t M, int
 }
 
 // ONNX Conv straight from its definition: every output tap visits its input window.
-inline std::vector<double> conv2d(const Conv2dParams& p, const float* input, const float* weight,
-                                  const float* bias) {
-  const int64_t oh = p.out_h(), ow = p.out_w();
+inline std::vector<double> conv(const ConvParams& p, const float* input, const float* weight,
+                                const float* bias) {
+  const int64_t od = p.out_d(), oh = p.out_h(), ow = p.out_w();
   const int64_t cg = p.C / p.group, mg = p.M / p.group;
-  std::vector<double> out(p.N * p.M * oh * ow);
+  std::vector<double> out(p.N * p.M * od * oh * ow);
   for (int64_t n = 0; n < p.N; ++n) {
     for (int64_t m = 0; m < p.M; ++m) {
       const int64_t g = m / mg;
-      for (int64_t oy = 0; oy < oh; ++oy) {
-        for (int64_t ox = 0; ox < ow; ++ox) {
-          double sum = bias ? bias[m] : 0.0;
-          for (int64_t c = 0; c < cg; ++c) {
-            for (int64_t ky = 0; ky < p.kh; ++ky) {
-              for (int64_t kx = 0; kx < p.kw; ++kx) {
-                const int64_t iy = oy * p.stride_h - p.pad_top + ky * p.dil_h;
-                const int64_t ix = ox * p.stride_w - p.pad_left + kx * p.dil_w;
-                if (iy < 0 || iy >= p.H || ix < 0 || ix >= p.W) continue;
-                const float x = input[((n * p.C + g * cg + c) * p.H + iy) * p.W + ix];
-                const float w = weight[((m * cg + c) * p.kh + ky) * p.kw + kx];
-                sum += double{x} * w;
-              }
-            }
+      for (int64_t o = 0; o < od * oh * ow; ++o) {
+        const int64_t oz = o / (oh * ow), oy = (o / ow) % oh, ox = o % ow;
+        double sum = bias ? bias[m] : 0.0;
+        for (int64_t c = 0; c < cg; ++c) {
+          for (int64_t t = 0; t < p.taps(); ++t) {
+            const int64_t kz = t / (p.kh * p.kw), ky = (t / p.kw) % p.kh, kx = t % p.kw;
+            const int64_t iz = oz * p.stride_d - p.pad_front + kz * p.dil_d;
+            const int64_t iy = oy * p.stride_h - p.pad_top + ky * p.dil_h;
+            const int64_t ix = ox * p.stride_w - p.pad_left + kx * p.dil_w;
+            if (iz < 0 || iz >= p.D || iy < 0 || iy >= p.H || ix < 0 || ix >= p.W) continue;
+            const float x = input[(((n * p.C + g * cg + c) * p.D + iz) * p.H + iy) * p.W + ix];
+            const float w = weight[(m * cg + c) * p.taps() + t];
+            sum += double{x} * w;
           }
-          out[((n * p.M + m) * oh + oy) * ow + ox] = sum;
+        }
+        out[(n * p.M + m) * od * oh * ow + o] = sum;
+      }
+    }
+  }
+  return out;
+}
+
+// ONNX ConvTranspose straight from its definition: every input element scatters its kernel
+// window into the output (weight C x M/group x taps, output spatial dims from p.out).
+inline std::vector<double> conv_transpose(const ConvTransposeParams& p, const float* input,
+                                          const float* weight, const float* bias) {
+  const int64_t cg = p.C / p.group, mg = p.M / p.group;
+  const int64_t out_sp = p.out_spatial(), in_sp = p.in_spatial();
+  std::vector<double> out(p.N * p.M * out_sp);
+  for (int64_t n = 0; n < p.N; ++n) {
+    for (int64_t m = 0; m < p.M; ++m) {
+      for (int64_t o = 0; o < out_sp; ++o) out[(n * p.M + m) * out_sp + o] = bias ? bias[m] : 0.0;
+    }
+    for (int64_t c = 0; c < p.C; ++c) {
+      const int64_t g = c / cg;
+      for (int64_t i = 0; i < in_sp; ++i) {
+        const int64_t iz = i / (p.in[1] * p.in[2]), iy = (i / p.in[2]) % p.in[1], ix = i % p.in[2];
+        const double x = input[(n * p.C + c) * in_sp + i];
+        for (int64_t m = 0; m < mg; ++m) {
+          for (int64_t t = 0; t < p.taps(); ++t) {
+            const int64_t kz = t / (p.k[1] * p.k[2]), ky = (t / p.k[2]) % p.k[1], kx = t % p.k[2];
+            const int64_t z = iz * p.stride[0] + kz * p.dil[0] - p.pad_begin[0];
+            const int64_t y = iy * p.stride[1] + ky * p.dil[1] - p.pad_begin[1];
+            const int64_t xx = ix * p.stride[2] + kx * p.dil[2] - p.pad_begin[2];
+            if (z < 0 || z >= p.out[0] || y < 0 || y >= p.out[1] || xx < 0 || xx >= p.out[2]) {
+              continue;
+            }
+            const double w = weight[(c * mg + m) * p.taps() + t];
+            out[(n * p.M + g * mg + m) * out_sp + (z * p.out[1] + y) * p.out[2] + xx] += x * w;
+          }
         }
       }
     }

@@ -1,5 +1,8 @@
-// Conv (1-D and 2-D, groups, strides, pads, dilations, auto_pad) on kernels/conv.h, with the
-// weight dense or sparse ([M, C/group * kh * kw] rows = output channels).
+// Conv (1-D to 3-D, groups, strides, pads, dilations, auto_pad) on kernels/conv.h, with the
+// weight dense or sparse ([M, C/group * kd * kh * kw], rows = output channels), and the helpers
+// ConvTranspose (ops_conv_transpose.cc) shares.
+#include "runtime/ops_conv.h"
+
 #include <algorithm>
 
 #include "kernels/conv.h"
@@ -8,7 +11,8 @@
 namespace deepcomp::runtime::ops {
 
 Status check_auto_pad(const std::string& auto_pad) {
-  if (auto_pad == "NOTSET" || auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER" || auto_pad == "VALID") {
+  if (auto_pad == "NOTSET" || auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER" ||
+      auto_pad == "VALID") {
     return Status::Ok();
   }
   return Status::Error("attribute auto_pad=" + auto_pad + " is not supported");
@@ -45,9 +49,6 @@ Status resolve_pads(const std::string& auto_pad, const std::vector<int64_t>& in_
   return Status::Ok();
 }
 
-namespace {
-
-// Reads a per-spatial-dimension attribute, defaulting to `fill` for every dimension.
 Status spatial_attr(const Node& node, const char* name, size_t rank, int64_t fill,
                     std::vector<int64_t>* out) {
   *out = attr_ints(node, name, std::vector<int64_t>(rank, fill));
@@ -61,45 +62,54 @@ Status spatial_attr(const Node& node, const char* name, size_t rank, int64_t fil
   return Status::Ok();
 }
 
-}  // namespace
+Result<ConvLayerWeight> conv_layer_weight(const BuildContext& ctx) {
+  const Node& node = *ctx.node;
+  ConvLayerWeight out;
+  const Value* w_const = ctx.constant(1);
+  if (w_const && w_const->is_float() && w_const->rank() >= 3) {
+    if (w_const->rank() > 5)
+      return Status::Error("W " + describe(*w_const) + ": at most 3 spatial dimensions");
+    const int64_t rows = w_const->shape[0];
+    const int64_t cols = rows > 0 ? w_const->numel() / rows : 0;
+    out.name = node.inputs[1];
+    const SparseWeight given = ctx.sparse_weight(node.inputs[1]);
+    if (given.present()) {
+      const int64_t r = given.csr ? given.csr->rows : given.codebook->rows;
+      const int64_t c = given.csr ? given.csr->cols : given.codebook->cols;
+      if (r != rows || c != cols) {
+        return Status::Error("sparse weight '" + node.inputs[1] + "' is " + std::to_string(r) +
+                             "x" + std::to_string(c) + ", expected " + std::to_string(rows) + "x" +
+                             std::to_string(cols));
+      }
+    }
+    // W row-major is already the [rows, cols] matrix of session.h's layout.
+    LayerWeight chosen = choose_layer_weight(ctx, given, *w_const, rows, cols, false);
+    out.sparse = std::move(chosen.sparse);
+    if (!chosen.expanded.empty()) {
+      out.expanded = std::make_shared<const std::vector<float>>(std::move(chosen.expanded));
+    }
+    out.density = chosen.density;
+  } else if (ctx.has_input(1) && ctx.sparse_weight(node.inputs[1]).present()) {
+    return Status::Error("a sparse weight needs a constant weight input");
+  }
+  return out;
+}
 
 Result<CompiledOp> build_conv(const BuildContext& ctx) {
   const Node& node = *ctx.node;
   DEEPCOMP_RETURN_IF_ERROR(check_arity(node, 2, 3, 1));
-  DEEPCOMP_RETURN_IF_ERROR(check_attributes(node, {"auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"}));
+  DEEPCOMP_RETURN_IF_ERROR(check_attributes(
+      node, {"auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"}));
   const std::string auto_pad = attr_string(node, "auto_pad", "NOTSET");
   DEEPCOMP_RETURN_IF_ERROR(check_auto_pad(auto_pad));
   const int64_t group = attr_int(node, "group", 1);
   if (group < 1) return Status::Error("attribute group must be positive");
   const std::vector<int64_t> pads_attr = attr_ints(node, "pads");
+  DEEPCOMP_ASSIGN_OR_RETURN(ConvLayerWeight weight, conv_layer_weight(ctx));
   CompiledOp op;
-  SparseWeight sparse;
-  std::shared_ptr<const std::vector<float>> expanded;  // a sparse form expanded to dense
-  const Value* w_const = ctx.constant(1);
-  if (w_const && w_const->is_float() && w_const->rank() >= 3) {
-    const int64_t m = w_const->shape[0], cols = w_const->numel() / std::max<int64_t>(m, 1);
-    if (w_const->rank() > 4) return Status::Error("3-D convolution is not supported (1-D and 2-D only)");
-    op.weight = node.inputs[1];
-    const SparseWeight given = ctx.sparse_weight(node.inputs[1]);
-    if (given.present()) {
-      const int64_t rows = given.csr ? given.csr->rows : given.codebook->rows;
-      const int64_t c = given.csr ? given.csr->cols : given.codebook->cols;
-      if (rows != m || c != cols) {
-        return Status::Error("sparse weight '" + node.inputs[1] + "' is " + std::to_string(rows) + "x" +
-                             std::to_string(c) + ", expected " + std::to_string(m) + "x" + std::to_string(cols));
-      }
-    }
-    // W [M, C/group, kh, kw] row-major is already the [M, C/group * kh * kw] layout.
-    LayerWeight chosen = choose_layer_weight(ctx, given, *w_const, m, cols, false);
-    sparse = std::move(chosen.sparse);
-    if (!chosen.expanded.empty()) {
-      expanded = std::make_shared<const std::vector<float>>(std::move(chosen.expanded));
-    }
-    op.sparse = sparse.present();
-    op.density = chosen.density;
-  } else if (ctx.has_input(1) && ctx.sparse_weight(node.inputs[1]).present()) {
-    return Status::Error("a sparse weight needs a constant weight input");
-  }
+  op.weight = weight.name;
+  op.sparse = weight.sparse.present();
+  op.density = weight.density;
   const Node node_copy = node;
   op.run = [=](const Inputs& in, std::vector<Value>* out) -> Status {
     DEEPCOMP_RETURN_IF_ERROR(require_float(in[0], "X"));
@@ -107,10 +117,11 @@ Result<CompiledOp> build_conv(const BuildContext& ctx) {
     const Value& x = *in[0];
     const Value& w = *in[1];
     const int64_t sr = x.rank() - 2;
-    if (sr != 1 && sr != 2) {
-      return Status::Error(std::to_string(sr) + "-D convolution is not supported (1-D and 2-D only)");
+    if (sr < 1 || sr > 3) {
+      return Status::Error("X " + describe(x) + ": convolution needs 1 to 3 spatial dimensions");
     }
-    if (w.rank() != x.rank()) return Status::Error("W " + describe(w) + " does not match X " + describe(x));
+    if (w.rank() != x.rank())
+      return Status::Error("W " + describe(w) + " does not match X " + describe(x));
     std::vector<int64_t> strides, dil, kernel(w.shape.begin() + 2, w.shape.end());
     DEEPCOMP_RETURN_IF_ERROR(spatial_attr(node_copy, "strides", sr, 1, &strides));
     DEEPCOMP_RETURN_IF_ERROR(spatial_attr(node_copy, "dilations", sr, 1, &dil));
@@ -118,49 +129,55 @@ Result<CompiledOp> build_conv(const BuildContext& ctx) {
       return Status::Error("kernel_shape does not match W " + describe(w));
     }
     std::vector<int64_t> in_dims(x.shape.begin() + 2, x.shape.end()), pb, pe;
-    DEEPCOMP_RETURN_IF_ERROR(resolve_pads(auto_pad, in_dims, kernel, strides, dil, pads_attr, &pb, &pe));
-    kernels::Conv2dParams p;
+    DEEPCOMP_RETURN_IF_ERROR(
+        resolve_pads(auto_pad, in_dims, kernel, strides, dil, pads_attr, &pb, &pe));
+    kernels::ConvParams p;
     p.N = x.shape[0];
     p.C = x.shape[1];
     p.M = w.shape[0];
     p.group = group;
-    // A 1-D convolution is a 2-D one over a height-1 image.
-    const size_t o = sr == 2 ? 0 : 1;  // offset of W's entry in the 2-D arrays
-    int64_t h[2] = {1, 1}, k[2] = {1, 1}, s[2] = {1, 1}, dl[2] = {1, 1}, b[2] = {0, 0}, e[2] = {0, 0};
+    // Fewer spatial dimensions are a 3-D convolution with leading sizes of 1.
+    int64_t h[3] = {1, 1, 1}, k[3] = {1, 1, 1}, s[3] = {1, 1, 1}, dl[3] = {1, 1, 1},
+            b[3] = {0, 0, 0}, e[3] = {0, 0, 0};
     for (int64_t d = 0; d < sr; ++d) {
-      h[d + o] = in_dims[d];
-      k[d + o] = kernel[d];
-      s[d + o] = strides[d];
-      dl[d + o] = dil[d];
-      b[d + o] = pb[d];
-      e[d + o] = pe[d];
+      const int64_t t = d + 3 - sr;
+      h[t] = in_dims[d];
+      k[t] = kernel[d];
+      s[t] = strides[d];
+      dl[t] = dil[d];
+      b[t] = pb[d];
+      e[t] = pe[d];
     }
-    p.H = h[0]; p.W = h[1]; p.kh = k[0]; p.kw = k[1];
-    p.stride_h = s[0]; p.stride_w = s[1]; p.dil_h = dl[0]; p.dil_w = dl[1];
-    p.pad_top = b[0]; p.pad_left = b[1]; p.pad_bottom = e[0]; p.pad_right = e[1];
+    p.D = h[0], p.H = h[1], p.W = h[2], p.kd = k[0], p.kh = k[1], p.kw = k[2];
+    p.stride_d = s[0], p.stride_h = s[1], p.stride_w = s[2];
+    p.dil_d = dl[0], p.dil_h = dl[1], p.dil_w = dl[2];
+    p.pad_front = b[0], p.pad_top = b[1], p.pad_left = b[2];
+    p.pad_back = e[0], p.pad_bottom = e[1], p.pad_right = e[2];
     if (w.shape[1] * group != p.C) {
-      return Status::Error("W " + describe(w) + " with group " + std::to_string(group) + " does not match X " + describe(x));
+      return Status::Error("W " + describe(w) + " with group " + std::to_string(group) +
+                           " does not match X " + describe(x));
     }
     const std::string problem = p.check();
     if (!problem.empty()) return Status::Error(problem);
     const float* bias = nullptr;
     if (in.size() > 2 && in[2]) {
       DEEPCOMP_RETURN_IF_ERROR(require_float(in[2], "B"));
-      if (in[2]->numel() != p.M) return Status::Error("B must have " + std::to_string(p.M) + " entries");
+      if (in[2]->numel() != p.M)
+        return Status::Error("B must have " + std::to_string(p.M) + " entries");
       bias = in[2]->f.data();
     }
     std::vector<int64_t> shape = {p.N, p.M};
-    if (sr == 2) shape.push_back(p.out_h());
-    shape.push_back(p.out_w());
+    const int64_t out_dims[3] = {p.out_d(), p.out_h(), p.out_w()};
+    for (int64_t d = 3 - sr; d < 3; ++d) shape.push_back(out_dims[d]);
     Value& y = (*out)[0];
-    y = Value::floats(shape, std::vector<float>(p.N * p.M * p.out_h() * p.out_w()));
-    if (sparse.codebook) {
-      kernels::conv2d_codebook_csr(p, x.f.data(), *sparse.codebook, bias, y.f.data());
-    } else if (sparse.csr) {
-      kernels::conv2d_csr(p, x.f.data(), *sparse.csr, bias, y.f.data());
+    y = zeros_of(x.dtype, shape);
+    if (weight.sparse.codebook) {
+      kernels::conv_codebook_csr(p, x.f.data(), *weight.sparse.codebook, bias, y.f.data());
+    } else if (weight.sparse.csr) {
+      kernels::conv_csr(p, x.f.data(), *weight.sparse.csr, bias, y.f.data());
     } else {
-      kernels::conv2d_dense(p, x.f.data(), expanded ? expanded->data() : w.f.data(), bias,
-                            y.f.data());
+      kernels::conv_dense(p, x.f.data(), weight.expanded ? weight.expanded->data() : w.f.data(),
+                          bias, y.f.data());
     }
     return Status::Ok();
   };

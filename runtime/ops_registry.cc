@@ -14,6 +14,14 @@ const Table& table() {
     register_shape_ops(built);
     register_nn_ops(built);
     register_pool_ops(built);
+    register_conv_transpose_ops(built);
+    register_resize_ops(built);
+    register_index_ops(built);
+    register_einsum_ops(built);
+    register_loss_ops(built);
+    register_signal_ops(built);
+    register_rnn_ops(built);
+    register_control_ops(built);
     return built;
   }();
   return *t;

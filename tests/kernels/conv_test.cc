@@ -22,10 +22,10 @@ using testing::random_vector;
 using testing::random_weights;
 using testing::to_codebook_csr;
 
-Conv2dParams make(int64_t N, int64_t C, int64_t H, int64_t W, int64_t M, int64_t kh, int64_t kw,
+ConvParams make(int64_t N, int64_t C, int64_t H, int64_t W, int64_t M, int64_t kh, int64_t kw,
                   int64_t stride_h, int64_t stride_w, int64_t pt, int64_t pl, int64_t pb,
                   int64_t pr, int64_t dh, int64_t dw, int64_t group) {
-  Conv2dParams p;
+  ConvParams p;
   p.N = N, p.C = C, p.H = H, p.W = W, p.M = M, p.kh = kh, p.kw = kw;
   p.stride_h = stride_h, p.stride_w = stride_w;
   p.pad_top = pt, p.pad_left = pl, p.pad_bottom = pb, p.pad_right = pr;
@@ -33,53 +33,53 @@ Conv2dParams make(int64_t N, int64_t C, int64_t H, int64_t W, int64_t M, int64_t
   return p;
 }
 
-std::string describe(const Conv2dParams& p) {
+std::string describe(const ConvParams& p) {
   return "N" + std::to_string(p.N) + " C" + std::to_string(p.C) + " " + std::to_string(p.H) + "x" +
          std::to_string(p.W) + " M" + std::to_string(p.M) + " k" + std::to_string(p.kh) + "x" +
          std::to_string(p.kw) + " s" + std::to_string(p.stride_h) + std::to_string(p.stride_w) +
          " d" + std::to_string(p.dil_h) + std::to_string(p.dil_w) + " g" + std::to_string(p.group);
 }
 
-void check_conv(std::mt19937& rng, const Conv2dParams& p, double density) {
+void check_conv(std::mt19937& rng, const ConvParams& p, double density) {
   ASSERT_EQ(p.check(), "") << describe(p);
   const std::string what = describe(p) + " density " + std::to_string(density);
   const int64_t k = p.patch_size();
   const auto w = random_weights(rng, p.M, k, density, 32, 4);
   const auto x = random_vector(rng, p.N * p.C * p.H * p.W);
   const auto bias = random_vector(rng, p.M);
-  const auto want = reference::conv2d(p, x.data(), w.dense.data(), bias.data());
+  const auto want = reference::conv(p, x.data(), w.dense.data(), bias.data());
   const auto ax = absolute(x), aw = absolute(w.dense), ab = absolute(bias);
-  const auto scale = reference::conv2d(p, ax.data(), aw.data(), ab.data());
+  const auto scale = reference::conv(p, ax.data(), aw.data(), ab.data());
   std::vector<float> y(p.N * p.M * p.out_h() * p.out_w(), 55.0f);
-  conv2d_dense(p, x.data(), w.dense.data(), bias.data(), y.data());
+  conv_dense(p, x.data(), w.dense.data(), bias.data(), y.data());
   expect_close(y, want, scale, "dense " + what);
   std::fill(y.begin(), y.end(), 55.0f);
-  conv2d_csr(p, x.data(), CsrMatrix::from_dense(w.dense.data(), p.M, k), bias.data(), y.data());
+  conv_csr(p, x.data(), CsrMatrix::from_dense(w.dense.data(), p.M, k), bias.data(), y.data());
   expect_close(y, want, scale, "csr " + what);
   std::fill(y.begin(), y.end(), 55.0f);
-  conv2d_codebook_csr(p, x.data(), to_codebook_csr(w, p.M, k), bias.data(), y.data());
+  conv_codebook_csr(p, x.data(), to_codebook_csr(w, p.M, k), bias.data(), y.data());
   expect_close(y, want, scale, "codebook-csr " + what);
 }
 
 TEST(Conv2d, HandWorkedTwoByTwoOnes) {
   // 3x3 image 1..9, 2x2 kernel of ones, stride 1, no pad: window sums.
-  const Conv2dParams p = make(1, 1, 3, 3, 1, 2, 2, 1, 1, 0, 0, 0, 0, 1, 1, 1);
+  const ConvParams p = make(1, 1, 3, 3, 1, 2, 2, 1, 1, 0, 0, 0, 0, 1, 1, 1);
   const std::vector<float> x = {1, 2, 3, 4, 5, 6, 7, 8, 9}, w = {1, 1, 1, 1}, bias = {0.5f};
   std::vector<float> y(4);
-  conv2d_dense(p, x.data(), w.data(), bias.data(), y.data());
+  conv_dense(p, x.data(), w.data(), bias.data(), y.data());
   EXPECT_EQ(y, (std::vector<float>{12.5f, 16.5f, 24.5f, 28.5f}));
-  conv2d_csr(p, x.data(), CsrMatrix::from_dense(w.data(), 1, 4), bias.data(), y.data());
+  conv_csr(p, x.data(), CsrMatrix::from_dense(w.data(), 1, 4), bias.data(), y.data());
   EXPECT_EQ(y, (std::vector<float>{12.5f, 16.5f, 24.5f, 28.5f}));
 }
 
 TEST(Conv2d, HandWorkedPaddedStrided) {
   // 2x2 image [[1,2],[3,4]], 1x1 kernel 2, stride 2, pad 1 all round: 4x4 padded -> 2x2 output
   // sampling padded (0,0), (0,2), (2,0), (2,2) = 0, 0, 0, 4.
-  const Conv2dParams p = make(1, 1, 2, 2, 1, 1, 1, 2, 2, 1, 1, 1, 1, 1, 1, 1);
+  const ConvParams p = make(1, 1, 2, 2, 1, 1, 1, 2, 2, 1, 1, 1, 1, 1, 1, 1);
   ASSERT_EQ(p.out_h(), 2);
   const std::vector<float> x = {1, 2, 3, 4}, w = {2};
   std::vector<float> y(4);
-  conv2d_codebook_csr(
+  conv_codebook_csr(
       p, x.data(),
       [&] {
         CodebookCsrMatrix m;
@@ -94,7 +94,7 @@ TEST(Conv2d, HandWorkedPaddedStrided) {
 
 TEST(Conv2d, MatchesReferenceAcrossStridesPadsDilationsAndGroups) {
   std::mt19937 rng(99);
-  const Conv2dParams cases[] = {
+  const ConvParams cases[] = {
       make(1, 3, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),      // same-padded 3x3
       make(2, 4, 9, 7, 6, 3, 2, 2, 1, 0, 1, 2, 0, 1, 1, 1),      // asymmetric pads, strides
       make(1, 2, 11, 10, 3, 3, 3, 1, 2, 2, 1, 0, 3, 2, 3, 1),    // dilations
@@ -114,7 +114,7 @@ TEST(Conv2d, MatchesReferenceAcrossStridesPadsDilationsAndGroups) {
 
 TEST(Conv2d, SparseBitIdenticalWithOneAndTwoThreads) {
   std::mt19937 rng(4);
-  const Conv2dParams p = make(2, 16, 24, 24, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2);
+  const ConvParams p = make(2, 16, 24, 24, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2);
   const auto w = random_weights(rng, p.M, p.patch_size(), 0.3, 32, 5);
   const CsrMatrix csr = CsrMatrix::from_dense(w.dense.data(), p.M, p.patch_size());
   const CodebookCsrMatrix cb = to_codebook_csr(w, p.M, p.patch_size());
@@ -123,11 +123,11 @@ TEST(Conv2d, SparseBitIdenticalWithOneAndTwoThreads) {
   std::vector<float> one(size), two(size), cb_one(size), cb_two(size);
   const int saved = omp_get_max_threads();
   omp_set_num_threads(1);
-  conv2d_csr(p, x.data(), csr, nullptr, one.data());
-  conv2d_codebook_csr(p, x.data(), cb, nullptr, cb_one.data());
+  conv_csr(p, x.data(), csr, nullptr, one.data());
+  conv_codebook_csr(p, x.data(), cb, nullptr, cb_one.data());
   omp_set_num_threads(2);
-  conv2d_csr(p, x.data(), csr, nullptr, two.data());
-  conv2d_codebook_csr(p, x.data(), cb, nullptr, cb_two.data());
+  conv_csr(p, x.data(), csr, nullptr, two.data());
+  conv_codebook_csr(p, x.data(), cb, nullptr, cb_two.data());
   omp_set_num_threads(saved);
   EXPECT_EQ(0, std::memcmp(one.data(), two.data(), size * sizeof(float)));
   EXPECT_EQ(0, std::memcmp(cb_one.data(), cb_two.data(), size * sizeof(float)));

@@ -5,13 +5,13 @@
 #  2. ort_eval.js: every MNIST model's top-1 count on SHARED/data/mnist equals the
 #     ort_top1_correct_on_shared_mnist column of SHARED/models/PROVENANCE.tsv (same runtime, so
 #     the counts must be identical).
-# Usage: tests/scripts/ort_crosscheck.sh [SHARED_DIR (default /work/shared)]
+# Usage: tests/scripts/ort_crosscheck.sh [SHARED_DIR (default ../shared beside the repository)]
 # Exit 0 = all agree, 1 = a mismatch, 77 = skipped (no node, no bench/node_modules, no shared dir).
 # Depends on node and bench/node_modules (cd bench && ONNXRUNTIME_NODE_INSTALL=skip npm install);
 # must not depend on deepcomp.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/../.." && pwd)"
-shared="${1:-/work/shared}"
+shared="${1:-$here/../shared}"
 if ! command -v node >/dev/null || [ ! -d "$here/bench/node_modules/onnxruntime-node" ] ||
    [ ! -f "$shared/models/PROVENANCE.tsv" ]; then
   echo "SKIP: needs node, bench/node_modules (npm install) and $shared/models"
