@@ -1,14 +1,16 @@
-// `deepcomp run MODEL --input IN.npy -o OUT.npy`: runs every sample of IN (first axis = samples)
-// through the model (an .onnx, or a .dcz run sparse from its compressed form by default) and
-// writes the first graph output, stacked along the first axis, as float32 .npy.
+// `deepcomp run MODEL --input IN.npy [--input NAME=FILE.npy ...] -o OUT.npy|OUT.npz`: runs the
+// model (an .onnx, or a .dcz run sparse from its compressed form by default) on the given inputs
+// (cli/model_inputs.h: the plain form's samples batched, NAME=FILE whole tensors) and writes the
+// first graph output as .npy, or every graph output, by name and in its own dtype, as .npz.
 #include <memory>
 #include <string>
 
 #include "cli/command.h"
+#include "cli/model_inputs.h"
 #include "cli/model_source.h"
-#include "cli/preprocess.h"
 #include "core/file_io.h"
-#include "data/idx.h"
+#include "data/npy.h"
+#include "data/npz.h"
 #include "runtime/batch.h"
 #include "runtime/session.h"
 
@@ -17,60 +19,80 @@ namespace {
 
 struct RunArgs {
   std::string model;
-  std::string input;
+  std::vector<std::string> inputs;
   std::string output;
   KernelFlags kernel;
   bool force = false;
   int threads = 1;
 };
 
+bool ends_with(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+// The bytes of OUT: .npz = every output in its dtype; .npy = the first output, float32 for float
+// outputs (as run always wrote), its own dtype for integer and bool outputs.
+Result<std::string> output_bytes(const std::string& path, const runtime::Session& session,
+                                 std::vector<runtime::Value> outputs) {
+  if (ends_with(path, ".npz")) {
+    std::vector<std::pair<std::string, data::TypedArray>> arrays;
+    for (size_t k = 0; k < outputs.size(); ++k) {
+      arrays.emplace_back(session.outputs()[k].name, typed_array_from_value(std::move(outputs[k])));
+    }
+    return data::npz_bytes(arrays);
+  }
+  data::TypedArray first = typed_array_from_value(std::move(outputs.at(0)));
+  if (first.is_float()) first.dtype = DType::kFloat32;
+  return data::npy_bytes_typed(first);
+}
+
 int run_run(const RunArgs& args) {
+  auto specs = parse_input_specs(args.inputs, /*allow_plain=*/true);
+  if (!specs.ok()) return print_error(specs.status());
   WriteOptions write;
   write.force = args.force;
-  write.inputs = {args.model, args.input};
+  write.inputs = {args.model};
+  for (const InputSpec& spec : *specs) write.inputs.push_back(spec.path);
   if (Status s = check_output_path(args.output, write); !s.ok()) return print_error(s);
   auto loaded = load_for_kernel_flags(args.model, args.kernel, args.threads);
   if (!loaded.ok()) return print_error(loaded.status());
   runtime::Session* session = &loaded->session;
-  if (session->inputs().size() != 1) {
-    return print_error(args.model + ": the model has " + std::to_string(session->inputs().size()) +
-                       " inputs; run takes models with exactly one");
+  auto inputs = load_model_inputs(*specs, session->inputs());
+  if (!inputs.ok()) return print_error(inputs.status().WithContext(args.model));
+  Result<std::vector<runtime::Value>> outputs = Status::Error("not run");
+  if (inputs->batched) {
+    auto run = runtime::run_batch(*session, inputs->values, *inputs->batched);
+    if (run.ok())
+      outputs = std::move(run->outputs);
+    else
+      outputs = run.status();
+  } else {
+    outputs = session->run(inputs->values);
   }
-  auto array = data::read_array(args.input);
-  if (!array.ok()) return print_error(array.status());
-  if (array->shape.empty() || array->samples() == 0) {
-    return print_error(args.input + ": no samples (shape " + array_shape_text(array->shape) + ")");
-  }
-  const std::vector<int64_t> sample(array->shape.begin() + 1, array->shape.end());
-  auto shape = batch_input_shape(session->inputs()[0], sample, array->samples());
-  if (!shape.ok()) return print_error(shape.status().WithContext(args.input));
-  runtime::Value stacked = runtime::Value::floats(*shape, std::move(array->values));
-  auto result = runtime::run_batch(*session, stacked);
-  if (!result.ok()) return print_error(result.status().WithContext(args.model));
-  const runtime::Value& out = result->outputs.at(0);
-  std::vector<float> values = out.f;
-  if (!out.is_float()) {
-    values.resize(out.i.size());
-    for (size_t k = 0; k < out.i.size(); ++k) values[k] = static_cast<float>(out.i[k]);
-  }
-  if (Status s = write_file_atomic(args.output, data::npy_bytes(out.shape, values), write);
-      !s.ok()) {
-    return print_error(s);
-  }
+  if (!outputs.ok()) return print_error(outputs.status().WithContext(args.model));
+  auto bytes = output_bytes(args.output, *session, std::move(*outputs));
+  if (!bytes.ok()) return print_error(bytes.status().WithContext(args.output));
+  if (Status s = write_file_atomic(args.output, *bytes, write); !s.ok()) return print_error(s);
   return 0;
 }
 
 std::function<int()> setup(CLI::App& app) {
   auto args = std::make_shared<RunArgs>();
   CLI::App* cmd = app.add_subcommand(
-      "run", "Run a model (.onnx, or .dcz straight from its compressed form) on a .npy input.");
+      "run", "Run a model (.onnx, or .dcz straight from its compressed form) on .npy inputs.");
   cmd->add_option("model", args->model, "Model: .onnx or .dcz")
       ->required()
       ->check(CLI::ExistingFile);
-  cmd->add_option("-i,--input", args->input, "Input .npy (or IDX); first axis = samples")
-      ->required()
-      ->check(CLI::ExistingFile);
-  cmd->add_option("-o,--output", args->output, "Output .npy: the first graph output, float32")
+  add_input_option(cmd, &args->inputs,
+                   "Repeatable. NAME=FILE.npy: the graph input NAME gets the array as its whole "
+                   "tensor (its exact dtype, any shape fitting the declared one). FILE (.npy or "
+                   "IDX, no NAME=): the first input, first axis = samples, batched when the model "
+                   "allows it; float inputs take any numeric array converted to their dtype")
+      ->required();
+  cmd->add_option("-o,--output", args->output,
+                  "OUT.npz: every graph output, keyed by output name, each in its own dtype "
+                  "(bfloat16 as float32). OUT.npy: the first output only, as float32 when it is a "
+                  "float output, in its own dtype when it is an integer or bool output")
       ->required();
   add_kernel_flags(cmd, &args->kernel);
   cmd->add_option("--threads", args->threads, "OpenMP threads (default 1; 0 = OpenMP default)")

@@ -1,7 +1,7 @@
 // Readers for the array files deepcomp evaluates on: IDX (the MNIST / Fashion-MNIST format,
-// gzipped or not) and NumPy .npy (plus a .npy writer for `deepcomp run`). Depends only on zlib and
-// core/status.h. Every size read from a file is checked against the bytes actually present before
-// anything is allocated.
+// gzipped or not) and NumPy .npy widened to float (typed .npy: data/npy.h), plus a float32 .npy
+// writer. Depends only on zlib, core/ and data/npy.h. Every size read from a file is checked
+// against the bytes actually present before anything is allocated.
 #pragma once
 
 #include <cstdint>
@@ -26,13 +26,15 @@ struct Array {
 // byte, short, int, float, double.
 Result<Array> read_idx(const std::string& path);
 
-// Reads a .npy file (versions 1-3, C order, dtypes <f4 <f8 |u1 |i1 <i2 <i4 <i8 <u2 <u4 <u8 |b1).
+// Reads a .npy file (the dtypes of data/npy.h's read_npy_typed), every element widened to float;
+// a 0-d array becomes shape [1].
 Result<Array> read_npy(const std::string& path);
 
 // Reads either format, by content: .npy magic, else IDX.
 Result<Array> read_array(const std::string& path);
 
-// Serializes a float32 C-order .npy (version 1.0) into bytes.
+// Serializes a float32 C-order .npy (version 1.0) into bytes ("" when values.size() does not match
+// the shape).
 std::string npy_bytes(const std::vector<int64_t>& shape, const std::vector<float>& values);
 
 }  // namespace deepcomp::data

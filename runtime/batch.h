@@ -16,11 +16,15 @@ struct BatchRun {
   bool batched = false;        // true: one run over the whole batch; false: one run per sample
 };
 
-// `stacked` holds N samples along axis 0 for the session's single graph input. When that input's
-// leading dimension is declared free (symbolic or unknown), or already equals N, the whole batch
-// runs at once; otherwise each sample runs alone (with a leading dimension of 1) and the outputs
-// are stacked. Looping is the safe default: batch-1 graphs hard-code shapes that a batched run
-// would silently mix across samples.
+// `inputs` holds one value per graph input, in order; inputs[batched] holds N samples along axis
+// 0, the others are whole tensors that every run gets unchanged. When the batched input's leading
+// dimension is declared free (symbolic or unknown), or already equals N, the whole batch runs at
+// once; otherwise each sample runs alone (with a leading dimension of 1) and the outputs are
+// stacked. Looping is the safe default: batch-1 graphs hard-code shapes that a batched run would
+// silently mix across samples.
+Result<BatchRun> run_batch(Session& session, const std::vector<Value>& inputs, size_t batched);
+
+// The same for a session with a single graph input.
 Result<BatchRun> run_batch(Session& session, const Value& stacked);
 
 // Sample k of a stacked value, keeping a leading dimension of 1.

@@ -31,6 +31,8 @@ struct SparseWeight {
   bool present() const { return csr || codebook; }
 };
 
+class Subgraph;
+
 struct BuildContext {
   const Node* node = nullptr;
   int64_t opset = 0;  // version of the default ONNX domain
@@ -44,6 +46,8 @@ struct BuildContext {
   bool sparse_from_dense = false;
   KernelChoice kernel = KernelChoice::kSparse;  // SessionOptions::kernel
   double dense_above_density = kDefaultDenseAboveDensity;
+  // Compiles a graph attribute of the node (names of enclosing graphs resolve as outer values).
+  std::function<Result<std::shared_ptr<const Subgraph>>(const Graph& graph)> subgraph;
 
   size_t num_inputs() const { return node->inputs.size(); }
   bool has_input(size_t k) const { return k < node->inputs.size() && !node->inputs[k].empty(); }
@@ -53,11 +57,35 @@ struct BuildContext {
 using Inputs = std::vector<const Value*>;
 using RunFn = std::function<Status(const Inputs& in, std::vector<Value>* out)>;
 
+// A further constant weight of a node (beyond CompiledOp::weight), e.g. the R of LSTM/GRU/RNN.
+struct OpWeight {
+  std::string name;
+  bool sparse = false;  // runs on a sparse form
+  double density = 1;   // nonzero / elements
+};
+
 struct CompiledOp {
   RunFn run;
   std::string weight;   // name of the layer's weight initializer (Gemm/MatMul/Conv), for profiles
   bool sparse = false;  // runs on a sparse weight
   double density = 1;   // of the constant weight (nonzero / elements), when `weight` is set
+  // Other constant weights of the node (LSTM/GRU/RNN: R after W), each reported as its own
+  // Session::layer_kernels() entry.
+  std::vector<OpWeight> more_weights;
+};
+
+// A subgraph (If branch, Loop / Scan body) compiled by the Session. The values of enclosing
+// graphs it reads are passed to its node as implicit inputs after the node's own (so the node's
+// RunFn sees them in `in` and the Session keeps them alive until the node has run).
+class Subgraph {
+ public:
+  virtual ~Subgraph() = default;
+  virtual size_t num_inputs() const = 0;  // the subgraph's own graph inputs
+  virtual size_t num_outputs() const = 0;
+  // Runs on `inputs` (num_inputs() values, none null); `node_in` is the Inputs of the node that
+  // owns the subgraph, from which the outer values are read. Errors name the inner node.
+  virtual Status run(const std::vector<const Value*>& inputs, const Inputs& node_in,
+                     std::vector<Value>* outputs) const = 0;
 };
 
 using Builder = std::function<Result<CompiledOp>(const BuildContext&)>;
@@ -101,6 +129,8 @@ void register_gather_scatter_ops(Table* table);  // called by register_index_ops
 void register_einsum_ops(Table* table);
 void register_loss_ops(Table* table);
 void register_signal_ops(Table* table);
+void register_rnn_ops(Table* table);
+void register_control_ops(Table* table);
 
 // Attribute helpers.
 int64_t attr_int(const Node& node, const std::string& name, int64_t fallback);

@@ -20,6 +20,8 @@ const Table& table() {
     register_einsum_ops(built);
     register_loss_ops(built);
     register_signal_ops(built);
+    register_rnn_ops(built);
+    register_control_ops(built);
     return built;
   }();
   return *t;

@@ -1,10 +1,14 @@
-// Session: compiles a Model's nodes into a list of steps over numbered value slots, folds
-// constant subgraphs at create time, and runs the steps in graph order.
+// Session: compiles a Model's graph into a Program, a list of steps over numbered value slots,
+// folds constant subgraphs at create time, and runs the steps in graph order. Graph attributes
+// (If branches, Loop / Scan bodies) compile to Programs of their own; a name they do not define
+// resolves against the enclosing graphs, and each such outer value becomes an implicit input of
+// the node that owns the subgraph (constants are shared instead).
 #include "runtime/session.h"
 
 #include <omp.h>
 
 #include <chrono>
+#include <optional>
 #include <set>
 #include <unordered_map>
 
@@ -25,28 +29,289 @@ std::string node_name(const Node& node, size_t index) {
   return name;
 }
 
-std::string node_label(const Node& node, size_t index) {
+std::string node_label(const std::string& name, const std::string& op_type) {
   std::string label = "node '";
-  label.append(node_name(node, index)).append("' (").append(node.op_type).append(")");
+  label.append(name).append("' (").append(op_type).append(")");
   return label;
+}
+
+struct Step {
+  std::string name, op_type;
+  ops::CompiledOp op;
+  std::vector<int> in;       // slot per input (node inputs, then implicit outer values), -1 omitted
+  std::vector<int> out;      // slot per output, -1 for omitted
+  std::vector<int> release;  // slots whose last reader is this step
+};
+
+// One compiled graph: the main graph, or a subgraph run by its node's operator.
+class Program : public ops::Subgraph {
+ public:
+  std::vector<int> input_slots, output_slots;
+  // Outer values: the slot here and the index of the value in the owning node's Inputs.
+  std::vector<std::pair<int, size_t>> outer_slots;
+  int num_slots = 0;
+  std::vector<std::shared_ptr<const Value>> constants;  // by slot; null when not constant
+  std::vector<Step> steps;
+
+  size_t num_inputs() const override { return input_slots.size(); }
+  size_t num_outputs() const override { return output_slots.size(); }
+
+  Status run(const std::vector<const Value*>& inputs, const ops::Inputs& node_in,
+             std::vector<Value>* outputs) const override {
+    if (inputs.size() != input_slots.size()) {
+      return Status::Error("subgraph expects " + std::to_string(input_slots.size()) +
+                           " inputs, got " + std::to_string(inputs.size()));
+    }
+    std::vector<const Value*> ptr = initial_pointers();
+    for (size_t k = 0; k < inputs.size(); ++k) ptr[input_slots[k]] = inputs[k];
+    for (auto [s, index] : outer_slots) ptr[s] = node_in[index];
+    std::vector<Value> owned(num_slots);
+    DEEPCOMP_RETURN_IF_ERROR(execute(&ptr, &owned, nullptr));
+    collect_outputs(ptr, &owned, outputs);
+    return Status::Ok();
+  }
+
+  std::vector<const Value*> initial_pointers() const {
+    std::vector<const Value*> ptr(num_slots, nullptr);
+    for (int s = 0; s < num_slots; ++s) ptr[s] = constants[s].get();
+    return ptr;
+  }
+
+  // Runs every step; `ptr` holds the constants and inputs on entry, `owned` the computed values.
+  Status execute(std::vector<const Value*>* ptr_, std::vector<Value>* owned_,
+                 std::vector<NodeTiming>* timings) const {
+    std::vector<const Value*>& ptr = *ptr_;
+    std::vector<Value>& owned = *owned_;
+    ops::Inputs in;
+    std::vector<Value> outs;
+    for (const Step& step : steps) {
+      in.clear();
+      for (int s : step.in) in.push_back(s < 0 ? nullptr : ptr[s]);
+      outs.assign(step.out.size(), Value{});
+      const auto t0 = std::chrono::steady_clock::now();
+      Status st = step.op.run(in, &outs);
+      if (!st.ok()) return st.WithContext(node_label(step.name, step.op_type));
+      if (timings) {
+        const double ms =
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        NodeTiming timing{step.name, step.op_type, step.op.weight, ms, step.op.sparse, {}, {}};
+        for (const Value* v : in) timing.input_shapes.push_back(v ? v->shape : std::vector<int64_t>{});
+        for (const Value& v : outs) timing.output_shapes.push_back(v.shape);
+        timings->push_back(std::move(timing));
+      }
+      for (size_t k = 0; k < step.out.size(); ++k) {
+        if (step.out[k] < 0) continue;
+        fit_to_dtype(&outs[k]);
+        owned[step.out[k]] = std::move(outs[k]);
+        ptr[step.out[k]] = &owned[step.out[k]];
+      }
+      for (int s : step.release) {
+        owned[s] = Value{};
+        ptr[s] = nullptr;
+      }
+    }
+    return Status::Ok();
+  }
+
+  // The graph outputs in order: computed values are moved out (unless listed twice), inputs and
+  // constants copied.
+  void collect_outputs(const std::vector<const Value*>& ptr, std::vector<Value>* owned,
+                       std::vector<Value>* outputs) const {
+    outputs->clear();
+    for (size_t k = 0; k < output_slots.size(); ++k) {
+      const int s = output_slots[k];
+      bool later = false;
+      for (size_t j = k + 1; j < output_slots.size(); ++j) later = later || output_slots[j] == s;
+      if (ptr[s] == &(*owned)[s] && !later) {
+        outputs->push_back(std::move((*owned)[s]));
+      } else {
+        outputs->push_back(ptr[s] ? *ptr[s] : Value{});
+      }
+    }
+  }
+};
+
+// What an enclosing graph offers for a name: a constant, or a value the owning node receives as
+// its input `node_input`.
+struct OuterValue {
+  std::shared_ptr<const Value> constant;
+  size_t node_input = 0;
+};
+using OuterLookup = std::function<std::optional<OuterValue>(const std::string& name)>;
+
+// State shared by the compilation of the main graph and all its subgraphs.
+struct Compiler {
+  const Model& model;
+  const SessionOptions& options;
+  int64_t opset = 0;
+  std::set<std::string> unused_sparse;  // sparse weights given but not (yet) used by a layer
+  std::vector<LayerKernel> layer_kernels;
+
+  ops::SparseWeight sparse_weight(const std::string& name) {
+    ops::SparseWeight w;
+    if (auto it = options.codebook_weights.find(name); it != options.codebook_weights.end()) {
+      w.codebook = it->second;
+    } else if (auto it2 = options.csr_weights.find(name); it2 != options.csr_weights.end()) {
+      w.csr = it2->second;
+    }
+    if (w.present()) unused_sparse.erase(name);
+    return w;
+  }
+
+  // Compiles `g` into `p`. `outer` is null for the main graph; `main_inputs` receives the main
+  // graph's inputs that are not initializers.
+  Status compile(const Graph& g, const OuterLookup* outer, Program* p,
+                 std::vector<ValueInfo>* main_inputs);
+};
+
+Status Compiler::compile(const Graph& g, const OuterLookup* outer, Program* p,
+                         std::vector<ValueInfo>* main_inputs) {
+  std::unordered_map<std::string, int> slot;
+  auto new_slot = [&](const std::string& name) {
+    const int s = p->num_slots++;
+    slot[name] = s;
+    p->constants.emplace_back();
+    return s;
+  };
+  // A name defined here, or else by an enclosing graph (nullopt when neither).
+  auto lookup = [&](const std::string& name) -> std::optional<int> {
+    if (auto it = slot.find(name); it != slot.end()) return it->second;
+    if (!outer) return std::nullopt;
+    std::optional<OuterValue> o = (*outer)(name);
+    if (!o) return std::nullopt;
+    const int s = new_slot(name);
+    if (o->constant) {
+      p->constants[s] = o->constant;
+    } else {
+      p->outer_slots.push_back({s, o->node_input});
+    }
+    return s;
+  };
+  for (const std::string& name : g.initializers) {
+    const Tensor* t = model.find_tensor(name);
+    if (!t) return Status::Error("initializer '" + name + "' has no tensor in the model");
+    DEEPCOMP_ASSIGN_OR_RETURN(Value v, value_from_tensor(*t));
+    const int s = new_slot(name);
+    p->constants[s] = std::make_shared<const Value>(std::move(v));
+  }
+  for (const ValueInfo& vi : g.inputs) {
+    if (!outer && slot.count(vi.name)) continue;  // an initializer listed as input too (old IR)
+    if (main_inputs) main_inputs->push_back(vi);
+    p->input_slots.push_back(new_slot(vi.name));
+  }
+  const double crossover = options.dense_above_density;
+  for (size_t n = 0; n < g.nodes.size(); ++n) {
+    const Node& node = g.nodes[n];
+    Step step;
+    step.name = node_name(node, n);
+    step.op_type = node.op_type;
+    const std::string label = node_label(step.name, node.op_type);
+    if (!is_default_domain(node.domain)) {
+      return Status::Error(label + ": operator not supported (domain '" + node.domain + "')");
+    }
+    const ops::Builder* builder = ops::find_builder(node.op_type);
+    if (!builder) return Status::Error(label + ": operator not supported");
+    for (const std::string& in : node.inputs) {
+      if (in.empty()) {
+        step.in.push_back(-1);
+        continue;
+      }
+      std::optional<int> s = lookup(in);
+      if (!s) {
+        return Status::Error(label + ": input '" + in +
+                             "' is not a graph input, initializer or output of an earlier node");
+      }
+      step.in.push_back(*s);
+    }
+    ops::BuildContext ctx;
+    ctx.node = &node;
+    ctx.opset = opset;
+    ctx.model = &model;
+    ctx.sparse_from_dense = options.sparse_from_dense;
+    ctx.kernel = options.kernel;
+    ctx.dense_above_density = crossover;
+    const size_t declared = step.in.size();
+    ctx.constant = [&](size_t k) -> const Value* {
+      if (k >= declared || step.in[k] < 0) return nullptr;
+      return p->constants[step.in[k]].get();
+    };
+    ctx.sparse_weight = [&](const std::string& name) { return sparse_weight(name); };
+    ctx.subgraph = [&](const Graph& sub) -> Result<std::shared_ptr<const ops::Subgraph>> {
+      // The subgraph's free names: constants are shared, other values become implicit inputs
+      // of this node.
+      OuterLookup inner = [&](const std::string& name) -> std::optional<OuterValue> {
+        std::optional<int> s = lookup(name);
+        if (!s) return std::nullopt;
+        if (p->constants[*s]) return OuterValue{p->constants[*s], 0};
+        step.in.push_back(*s);
+        return OuterValue{nullptr, step.in.size() - 1};
+      };
+      auto compiled = std::make_shared<Program>();
+      DEEPCOMP_RETURN_IF_ERROR(compile(sub, &inner, compiled.get(), nullptr));
+      return std::shared_ptr<const ops::Subgraph>(std::move(compiled));
+    };
+    auto built = (*builder)(ctx);
+    if (!built.ok()) return built.status().WithContext(label);
+    step.op = std::move(built).value();
+    bool runs_sparse = step.op.sparse;
+    if (!step.op.weight.empty()) {
+      layer_kernels.push_back(
+          {step.name, step.op_type, step.op.weight, step.op.density, step.op.sparse});
+    }
+    for (const ops::OpWeight& w : step.op.more_weights) {
+      layer_kernels.push_back({step.name, step.op_type, w.name, w.density, w.sparse});
+      runs_sparse = runs_sparse || w.sparse;
+    }
+    for (const std::string& out : node.outputs) {
+      if (out.empty()) {
+        step.out.push_back(-1);
+        continue;
+      }
+      if (slot.count(out)) return Status::Error(label + ": output '" + out + "' is defined twice");
+      step.out.push_back(new_slot(out));
+    }
+    bool all_constant = true;
+    for (int s : step.in) all_constant = all_constant && (s < 0 || p->constants[s] != nullptr);
+    if (all_constant && !runs_sparse) {
+      // Fold: evaluate once now and keep the outputs as constants.
+      ops::Inputs in;
+      for (int s : step.in) in.push_back(s < 0 ? nullptr : p->constants[s].get());
+      std::vector<Value> outs(step.out.size());
+      Status st = step.op.run(in, &outs);
+      if (!st.ok()) return st.WithContext(label);
+      for (size_t k = 0; k < step.out.size(); ++k) {
+        fit_to_dtype(&outs[k]);
+        if (step.out[k] >= 0) p->constants[step.out[k]] = std::make_shared<const Value>(std::move(outs[k]));
+      }
+      continue;
+    }
+    p->steps.push_back(std::move(step));
+  }
+  for (const ValueInfo& vi : g.outputs) {
+    std::optional<int> s = lookup(vi.name);
+    if (!s) return Status::Error("graph output '" + vi.name + "' is not produced by any node");
+    p->output_slots.push_back(*s);
+  }
+  // Free each intermediate after its last reader (graph outputs are kept).
+  std::vector<int> last_reader(p->num_slots, -1);
+  for (size_t k = 0; k < p->steps.size(); ++k) {
+    for (int s : p->steps[k].in) {
+      if (s >= 0) last_reader[s] = static_cast<int>(k);
+    }
+  }
+  for (int s : p->output_slots) last_reader[s] = -1;
+  for (int s = 0; s < p->num_slots; ++s) {
+    if (last_reader[s] >= 0 && !p->constants[s]) p->steps[last_reader[s]].release.push_back(s);
+  }
+  return Status::Ok();
 }
 
 }  // namespace
 
 struct Session::Impl {
-  struct Step {
-    std::string name, op_type;
-    ops::CompiledOp op;
-    std::vector<int> in;   // slot per input, -1 for omitted
-    std::vector<int> out;  // slot per output, -1 for omitted
-    std::vector<int> release;  // slots whose last reader is this step
-  };
   SessionOptions options;
   std::vector<ValueInfo> inputs, outputs;
-  std::vector<int> input_slots, output_slots;
-  int num_slots = 0;
-  std::vector<std::unique_ptr<Value>> constants;  // by slot; null when not constant
-  std::vector<Step> steps;
+  Program main;
   std::vector<NodeTiming> timings;
   std::vector<LayerKernel> layer_kernels;
 };
@@ -70,132 +335,20 @@ Result<Session> Session::create(const Model& model, SessionOptions options) {
   if (!(crossover >= 0 && crossover <= 1)) {
     return Status::Error("dense_above_density must be in [0, 1], got " + std::to_string(crossover));
   }
-  const Graph& g = model.graph;
-  int64_t opset = 0;
+  Compiler compiler{model, impl->options, 0, {}, {}};
   for (const OpsetImport& o : model.opsets) {
-    if (is_default_domain(o.domain)) opset = o.version;
-  }
-  std::unordered_map<std::string, int> slot;
-  auto new_slot = [&](const std::string& name) {
-    const int s = impl->num_slots++;
-    slot[name] = s;
-    impl->constants.emplace_back();
-    return s;
-  };
-  for (const std::string& name : g.initializers) {
-    const Tensor* t = model.find_tensor(name);
-    if (!t) return Status::Error("initializer '" + name + "' has no tensor in the model");
-    DEEPCOMP_ASSIGN_OR_RETURN(Value v, value_from_tensor(*t));
-    const int s = new_slot(name);
-    impl->constants[s] = std::make_unique<Value>(std::move(v));
-  }
-  for (const ValueInfo& vi : g.inputs) {
-    if (slot.count(vi.name)) continue;  // an initializer listed as input too (old IR)
-    impl->inputs.push_back(vi);
-    impl->input_slots.push_back(new_slot(vi.name));
+    if (is_default_domain(o.domain)) compiler.opset = o.version;
   }
   // Every sparse weight given must be used by some layer, so a misspelled name is an error.
-  std::set<std::string> unused_sparse;
-  for (const auto& [name, m] : impl->options.csr_weights) unused_sparse.insert(name);
-  for (const auto& [name, m] : impl->options.codebook_weights) unused_sparse.insert(name);
-
-  std::vector<int> last_reader;
-  for (size_t n = 0; n < g.nodes.size(); ++n) {
-    const Node& node = g.nodes[n];
-    const std::string label = node_label(node, n);
-    if (!is_default_domain(node.domain)) {
-      return Status::Error(label + ": operator not supported (domain '" + node.domain + "')");
-    }
-    const ops::Builder* builder = ops::find_builder(node.op_type);
-    if (!builder) return Status::Error(label + ": operator not supported");
-    Impl::Step step;
-    step.name = node_name(node, n);
-    step.op_type = node.op_type;
-    bool all_constant = true;
-    for (const std::string& in : node.inputs) {
-      if (in.empty()) {
-        step.in.push_back(-1);
-        continue;
-      }
-      auto it = slot.find(in);
-      if (it == slot.end()) {
-        return Status::Error(label + ": input '" + in + "' is not a graph input, initializer or output of an earlier node");
-      }
-      step.in.push_back(it->second);
-      all_constant = all_constant && impl->constants[it->second] != nullptr;
-    }
-    ops::BuildContext ctx;
-    ctx.node = &node;
-    ctx.opset = opset;
-    ctx.model = &model;
-    ctx.sparse_from_dense = impl->options.sparse_from_dense;
-    ctx.kernel = impl->options.kernel;
-    ctx.dense_above_density = crossover;
-    ctx.constant = [&](size_t k) -> const Value* {
-      if (k >= step.in.size() || step.in[k] < 0) return nullptr;
-      return impl->constants[step.in[k]].get();
-    };
-    ctx.sparse_weight = [&](const std::string& name) {
-      ops::SparseWeight w;
-      if (auto it = impl->options.codebook_weights.find(name); it != impl->options.codebook_weights.end()) {
-        w.codebook = it->second;
-      } else if (auto it2 = impl->options.csr_weights.find(name); it2 != impl->options.csr_weights.end()) {
-        w.csr = it2->second;
-      }
-      if (w.present()) unused_sparse.erase(name);
-      return w;
-    };
-    auto built = (*builder)(ctx);
-    if (!built.ok()) return built.status().WithContext(label);
-    step.op = std::move(built).value();
-    if (!step.op.weight.empty()) {
-      impl->layer_kernels.push_back(
-          {step.name, step.op_type, step.op.weight, step.op.density, step.op.sparse});
-    }
-    for (const std::string& out : node.outputs) {
-      if (out.empty()) {
-        step.out.push_back(-1);
-        continue;
-      }
-      if (slot.count(out)) return Status::Error(label + ": output '" + out + "' is defined twice");
-      step.out.push_back(new_slot(out));
-    }
-    if (all_constant && !step.op.sparse) {
-      // Fold: evaluate once now and keep the outputs as constants.
-      ops::Inputs in;
-      for (int s : step.in) in.push_back(s < 0 ? nullptr : impl->constants[s].get());
-      std::vector<Value> outs(step.out.size());
-      Status st = step.op.run(in, &outs);
-      if (!st.ok()) return st.WithContext(label);
-      for (size_t k = 0; k < step.out.size(); ++k) {
-        fit_to_dtype(&outs[k]);
-        if (step.out[k] >= 0) impl->constants[step.out[k]] = std::make_unique<Value>(std::move(outs[k]));
-      }
-      continue;
-    }
-    impl->steps.push_back(std::move(step));
+  for (const auto& [name, m] : impl->options.csr_weights) compiler.unused_sparse.insert(name);
+  for (const auto& [name, m] : impl->options.codebook_weights) compiler.unused_sparse.insert(name);
+  DEEPCOMP_RETURN_IF_ERROR(compiler.compile(model.graph, nullptr, &impl->main, &impl->inputs));
+  if (!compiler.unused_sparse.empty()) {
+    return Status::Error("sparse weight '" + *compiler.unused_sparse.begin() +
+                         "' is not the constant weight of any Gemm, MatMul, Conv or recurrent node");
   }
-  if (!unused_sparse.empty()) {
-    return Status::Error("sparse weight '" + *unused_sparse.begin() +
-                         "' is not the constant weight of any Gemm, MatMul or Conv node");
-  }
-  for (const ValueInfo& vi : g.outputs) {
-    auto it = slot.find(vi.name);
-    if (it == slot.end()) return Status::Error("graph output '" + vi.name + "' is not produced by any node");
-    impl->outputs.push_back(vi);
-    impl->output_slots.push_back(it->second);
-  }
-  // Free each intermediate after its last reader (graph outputs are kept).
-  last_reader.assign(impl->num_slots, -1);
-  for (size_t k = 0; k < impl->steps.size(); ++k) {
-    for (int s : impl->steps[k].in) {
-      if (s >= 0) last_reader[s] = static_cast<int>(k);
-    }
-  }
-  for (int s : impl->output_slots) last_reader[s] = -1;
-  for (int s = 0; s < impl->num_slots; ++s) {
-    if (last_reader[s] >= 0 && !impl->constants[s]) impl->steps[last_reader[s]].release.push_back(s);
-  }
+  impl->outputs = model.graph.outputs;
+  impl->layer_kernels = std::move(compiler.layer_kernels);
   return Session(std::move(impl));
 }
 
@@ -206,9 +359,7 @@ Result<std::vector<Value>> Session::run(const std::vector<Value>& inputs) {
                          std::to_string(inputs.size()));
   }
   if (im.options.threads > 0) omp_set_num_threads(im.options.threads);
-  std::vector<Value> owned(im.num_slots);
-  std::vector<const Value*> ptr(im.num_slots, nullptr);
-  for (int s = 0; s < im.num_slots; ++s) ptr[s] = im.constants[s].get();
+  std::vector<const Value*> ptr = im.main.initial_pointers();
   for (size_t k = 0; k < inputs.size(); ++k) {
     const Value& v = inputs[k];
     int64_t n = 0;
@@ -221,38 +372,14 @@ Result<std::vector<Value>> Session::run(const std::vector<Value>& inputs) {
       return Status::Error("run: input '" + im.inputs[k].name + "' must be " + dtype_name(want) +
                            ", got " + describe(v));
     }
-    ptr[im.input_slots[k]] = &v;
+    ptr[im.main.input_slots[k]] = &v;
   }
   im.timings.clear();
-  ops::Inputs in;
-  std::vector<Value> outs;
-  for (const Impl::Step& step : im.steps) {
-    in.clear();
-    for (int s : step.in) in.push_back(s < 0 ? nullptr : ptr[s]);
-    outs.assign(step.out.size(), Value{});
-    const auto t0 = std::chrono::steady_clock::now();
-    Status st = step.op.run(in, &outs);
-    if (!st.ok()) return st.WithContext("node '" + step.name + "' (" + step.op_type + ")");
-    if (im.options.profile) {
-      const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-      NodeTiming timing{step.name, step.op_type, step.op.weight, ms, step.op.sparse, {}, {}};
-      for (const Value* v : in) timing.input_shapes.push_back(v ? v->shape : std::vector<int64_t>{});
-      for (const Value& v : outs) timing.output_shapes.push_back(v.shape);
-      im.timings.push_back(std::move(timing));
-    }
-    for (size_t k = 0; k < step.out.size(); ++k) {
-      if (step.out[k] < 0) continue;
-      fit_to_dtype(&outs[k]);
-      owned[step.out[k]] = std::move(outs[k]);
-      ptr[step.out[k]] = &owned[step.out[k]];
-    }
-    for (int s : step.release) {
-      owned[s] = Value{};
-      ptr[s] = nullptr;
-    }
-  }
+  std::vector<Value> owned(im.main.num_slots);
+  DEEPCOMP_RETURN_IF_ERROR(
+      im.main.execute(&ptr, &owned, im.options.profile ? &im.timings : nullptr));
   std::vector<Value> result;
-  for (int s : im.output_slots) result.push_back(ptr[s] ? *ptr[s] : Value{});
+  im.main.collect_outputs(ptr, &owned, &result);
   return result;
 }
 
