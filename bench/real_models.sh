@@ -59,7 +59,7 @@ bench_ms() {  # model field batch -> ms or "n/a"
   fi
 }
 
-echo "| case | params | nodes | .onnx KB | .dcz KB (ratio) | out0 max diff / max(1, max\|ref\|): defaults | --prune 0.7 | top-1 agree (defaults, 0.7) | deepcomp runtime vs ORT | batch | deepcomp dense ms | deepcomp .dcz ms | ORT ms |"
+echo "| case | params | nodes | .onnx KB | .dcz KB (ratio) | out0 max diff / max(1, max\|ref\|): defaults | --prune 0.7 | top-1 / mask agree (defaults, 0.7) | deepcomp runtime vs ORT | batch | deepcomp dense ms | deepcomp .dcz ms | ORT ms |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for d in "$dir"/cases/*/; do
   case="$(basename "$d")"
@@ -91,6 +91,8 @@ def rel(path):
     agree = None
     if ref.ndim in (2, 3) and ref.shape[-1] > 1:  # class scores on the last axis
         agree = float((out.argmax(-1) == ref.argmax(-1)).mean())
+    elif ref.ndim == 4 and ref.shape[1] == 1 and ref.min() >= 0 and ref.max() <= 1:
+        agree = float(((out > 0.3) == (ref > 0.3)).mean())  # probability map: DBNet's 0.3 mask
     return f"{float(np.abs(out - ref).max()) / scale:.3g}", agree
 
 dflt, a1 = rel(os.path.join(d, "ort_dcz_0.npy"))
