@@ -7,7 +7,9 @@
 # Prints a Markdown section for bench/RESULTS.md on stdout; progress goes to stderr.
 #
 # Usage: bench/real_models.sh [BUILD_DIR] [REPEAT]   (BUILD_DIR defaults to build, REPEAT to 20)
-# Needs: scripts/fetch-real-models.sh and scripts/make-real-references.sh run first.
+# Needs: scripts/fetch-real-models.sh and scripts/make-real-references.sh run first; BUILD_DIR
+# configured with -DDEEPCOMP_BUILD_BENCH=ON for bench/real_models_bench (else the deepcomp
+# latency columns are n/a).
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
