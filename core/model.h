@@ -77,7 +77,10 @@ struct Attribute {
   std::vector<float> floats;
   std::vector<int64_t> ints;
   std::vector<std::string> strings;
-  std::string tensor;            // kTensor: name of the tensor in Model::tensors
+  std::string tensor;            // kTensor of a Constant node: name of the tensor in Model::tensors
+  // kTensor of any other node (ConstantOfShape's value, ...): the decoded tensor with its dtype,
+  // kept out of Model::tensors because compression never rewrites it; null if undecodable.
+  std::shared_ptr<const Tensor> value;
   std::shared_ptr<Graph> graph;  // kGraph
 };
 

@@ -93,9 +93,11 @@ class Program : public ops::Subgraph {
       if (!st.ok()) return st.WithContext(node_label(step.name, step.op_type));
       if (timings) {
         const double ms =
-            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                .count();
         NodeTiming timing{step.name, step.op_type, step.op.weight, ms, step.op.sparse, {}, {}};
-        for (const Value* v : in) timing.input_shapes.push_back(v ? v->shape : std::vector<int64_t>{});
+        for (const Value* v : in)
+          timing.input_shapes.push_back(v ? v->shape : std::vector<int64_t>{});
         for (const Value& v : outs) timing.output_shapes.push_back(v.shape);
         timings->push_back(std::move(timing));
       }
@@ -292,7 +294,8 @@ Status Compiler::compile(const Graph& g, const OuterLookup* outer, Program* p,
       if (!st.ok()) return st.WithContext(label);
       for (size_t k = 0; k < step.out.size(); ++k) {
         fit_to_dtype(&outs[k]);
-        if (step.out[k] >= 0) p->constants[step.out[k]] = std::make_shared<const Value>(std::move(outs[k]));
+        if (step.out[k] >= 0)
+          p->constants[step.out[k]] = std::make_shared<const Value>(std::move(outs[k]));
       }
       const bool rearranges = node.op_type == "Identity" || node.op_type == "Transpose" ||
                               node.op_type == "Reshape" || node.op_type == "Squeeze" ||
@@ -347,7 +350,9 @@ const std::vector<ValueInfo>& Session::outputs() const { return impl_->outputs; 
 const std::vector<NodeTiming>& Session::profile() const { return impl_->timings; }
 const std::vector<LayerKernel>& Session::layer_kernels() const { return impl_->layer_kernels; }
 std::vector<std::string> Session::supported_ops() { return ops::supported_op_types(); }
-bool Session::supports_op(const std::string& op_type) { return ops::find_builder(op_type) != nullptr; }
+bool Session::supports_op(const std::string& op_type) {
+  return ops::find_builder(op_type) != nullptr;
+}
 
 Result<Session> Session::create(const Model& model, SessionOptions options) {
   auto impl = std::make_unique<Impl>();
