@@ -3,8 +3,9 @@
 // the protobuf-free Graph, in the main graph and every subgraph (a subgraph may use a tensor of an
 // outer graph). Identity nodes are looked through, since exporters sometimes put one between an
 // initializer and its consumer; for Gemm/MatMul and LSTM/GRU/RNN also Transpose, Reshape, Squeeze
-// and Unsqueeze, since PyTorch exports a Linear layer as MatMul(x, Transpose(W)) and an LSTMCell
-// with W = Unsqueeze(weight_ih), and some exporters reshape a stored weight first.
+// and Unsqueeze (and Slice / Concat of pieces of one tensor), since PyTorch exports a Linear layer
+// as MatMul(x, Transpose(W)) and an LSTM cell with W = Unsqueeze(Concat(Slice(weight_ih), ...)),
+// its gates reordered, and some exporters reshape a stored weight first.
 // Conv weights that are a fixed Fourier basis (fourier_basis.cc) get the "basis" role instead.
 #include <unordered_map>
 #include <unordered_set>
@@ -63,16 +64,27 @@ void collect(const Graph& g, RoleContext* ctx) {
       if (auto v = ctx->view.find(n.inputs[0]); v != ctx->view.end())
         ctx->view[n.outputs[0]] = v->second;
     }
-    const bool rearranges = n.op_type == "Transpose" || n.op_type == "Reshape" ||
-                            n.op_type == "Squeeze" || n.op_type == "Unsqueeze";
-    if (rearranges && !n.inputs.empty() && n.outputs.size() == 1) {
-      const std::string& in = n.inputs[0];
+    // The tensor a value rearranges, or "" when it is none.
+    auto source = [ctx](const std::string& in) -> std::string {
       auto v = ctx->view.find(in);
       auto a = ctx->alias.find(in);
       const std::string& src = v != ctx->view.end()    ? v->second
                                : a != ctx->alias.end() ? a->second
                                                        : in;
-      if (ctx->tensors.count(src)) ctx->view[n.outputs[0]] = src;
+      return ctx->tensors.count(src) ? src : "";
+    };
+    // Slice and Concat of pieces of one tensor: PyTorch reorders LSTM gates this way.
+    const bool rearranges = n.op_type == "Transpose" || n.op_type == "Reshape" ||
+                            n.op_type == "Squeeze" || n.op_type == "Unsqueeze" ||
+                            n.op_type == "Slice";
+    if (rearranges && !n.inputs.empty() && n.outputs.size() == 1) {
+      if (std::string src = source(n.inputs[0]); !src.empty()) ctx->view[n.outputs[0]] = src;
+    }
+    if (n.op_type == "Concat" && !n.inputs.empty() && n.outputs.size() == 1) {
+      std::string src = source(n.inputs[0]);
+      for (const std::string& in : n.inputs)
+        if (source(in) != src) src.clear();
+      if (!src.empty()) ctx->view[n.outputs[0]] = src;
     }
     for (const std::string& out : n.outputs) ctx->producer[out] = n.op_type;
     for (const Attribute& attr : n.attributes)

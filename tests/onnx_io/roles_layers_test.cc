@@ -63,6 +63,21 @@ TEST(OnnxRolesLayers, RecurrentTransposedReshapedAndTransposedConvWeights) {
   add_int64(g, "axes0", {0});
   add_node(g, "Unsqueeze", {"cell.weight_ih", "axes0"}, {"cell_w"});
   add_node(g, "LSTM", {"x", "cell_w", "lstm_r"}, {"cy"});
+  // Gates reordered as PyTorch exports nn.LSTM without folding: Concat of Slices, unsqueezed.
+  add_init(g, "torch.weight_hh", {16, 4}, 17);
+  add_int64(g, "s0", {0});
+  add_int64(g, "s8", {8});
+  add_int64(g, "s16", {16});
+  add_node(g, "Slice", {"torch.weight_hh", "s0", "s8", "s0"}, {"gates_a"});
+  add_node(g, "Slice", {"torch.weight_hh", "s8", "s16", "s0"}, {"gates_b"});
+  add_node(g, "Concat", {"gates_b", "gates_a"}, {"gates"});
+  add_node(g, "Unsqueeze", {"gates", "axes0"}, {"r3"});
+  add_node(g, "LSTM", {"x", "cell_w", "r3"}, {"cy2"});
+  // A Concat mixing two tensors is no rearrangement of either.
+  add_init(g, "mix_a", {2, 4}, 18);
+  add_init(g, "mix_b", {2, 4}, 19);
+  add_node(g, "Concat", {"mix_a", "mix_b"}, {"mixed"});
+  add_node(g, "MatMul", {"h9", "mixed"}, {"h10"});
   add_init(g, "deconv_w", {4, 2, 3, 3}, 10);
   add_init(g, "deconv_b", {2}, 11);
   add_node(g, "ConvTranspose", {"img", "deconv_w", "deconv_b"}, {"up"});
@@ -86,7 +101,7 @@ TEST(OnnxRolesLayers, RecurrentTransposedReshapedAndTransposedConvWeights) {
   auto model = parse_model(serialize(m), "layers", "");
   ASSERT_TRUE(model.ok()) << model.status().message();
   for (const char* fc : {"lstm_w", "lstm_r", "gru_w", "gru_r", "rnn_w", "rnn_r", "linear_w",
-                         "flat_w", "cell.weight_ih"}) {
+                         "flat_w", "cell.weight_ih", "torch.weight_hh"}) {
     EXPECT_EQ(role_of(*model, fc), TensorRole::kFcWeight) << fc;
   }
   EXPECT_EQ(role_of(*model, "lstm_b"), TensorRole::kBias);
@@ -97,6 +112,8 @@ TEST(OnnxRolesLayers, RecurrentTransposedReshapedAndTransposedConvWeights) {
   EXPECT_EQ(role_of(*model, "shape_5x4"), TensorRole::kOther);
   EXPECT_EQ(role_of(*model, "scale_table"), TensorRole::kOther);
   EXPECT_EQ(role_of(*model, "emb"), TensorRole::kEmbedding);
+  EXPECT_EQ(role_of(*model, "mix_a"), TensorRole::kOther);
+  EXPECT_EQ(role_of(*model, "mix_b"), TensorRole::kOther);
 }
 
 // An STFT analysis bank as torch-style conv front ends build it: rows window * cos(2 pi k n / N)
