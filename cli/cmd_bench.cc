@@ -2,7 +2,8 @@
 // size and thread count. .dcz: dense = the decoded weights, sparse = codebook-CSR from the
 // compressed streams; .onnx: dense against CSR built from its weights. Inputs are uniform random
 // in [0, 1) (fixed seed) of the model's input shape, the batch substituted where the batch
-// dimension is free; a batch-1 model runs B single-sample runs for batch B.
+// dimension is free; a batch-1 model runs B single-sample runs for batch B. Other inputs come
+// from --input NAME=FILE.npy, unchanged in every run.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -16,6 +17,7 @@
 #include <string>
 
 #include "cli/command.h"
+#include "cli/model_inputs.h"
 #include "cli/model_source.h"
 #include "cli/preprocess.h"
 #include "runtime/session.h"
@@ -30,7 +32,8 @@ struct BenchArgs {
   int repeat = 20;
   int warmup = 3;
   bool json = false;
-  std::string kernel = "sparse";  // what the second side runs: sparse, auto or dense
+  std::string kernel = "sparse";    // what the second side runs: sparse, auto or dense
+  std::vector<std::string> inputs;  // --input NAME=FILE.npy: fixed inputs
 };
 
 Result<std::vector<int>> parse_list(const std::string& text, const std::string& option) {
@@ -65,14 +68,14 @@ struct Timings {
   std::vector<runtime::NodeTiming> layers;  // the weight layers, in graph order
 };
 
-Result<Timings> time_batches(runtime::Session& session, const runtime::Value& input, int runs,
-                             int warmup, int repeat) {
+Result<Timings> time_batches(runtime::Session& session, const std::vector<runtime::Value>& inputs,
+                             int runs, int warmup, int repeat) {
   Timings t;
   for (int rep = -warmup; rep < repeat; ++rep) {
     std::map<std::string, double> node_sum;
     const auto t0 = std::chrono::steady_clock::now();
     for (int r = 0; r < runs; ++r) {
-      auto out = session.run({input});
+      auto out = session.run(inputs);
       if (!out.ok()) return out.status();
       for (const runtime::NodeTiming& n : session.profile()) node_sum[n.node] += n.ms;
     }
@@ -89,7 +92,7 @@ Result<Timings> time_batches(runtime::Session& session, const runtime::Value& in
 }
 
 struct Plan {
-  runtime::Value input;
+  std::vector<runtime::Value> inputs;  // every graph input, in order
   int runs = 1;
 };
 
@@ -124,13 +127,42 @@ Result<Plan> make_input(const ValueInfo& info, int batch, const std::string& mod
   std::uniform_real_distribution<float> uniform(0.0f, 1.0f);
   std::vector<float> values(static_cast<size_t>(n));
   for (float& v : values) v = uniform(rng);
-  plan.input = runtime::Value::floats(shape, std::move(values));
+  plan.inputs.push_back(runtime::Value::floats(shape, std::move(values)));
+  return plan;
+}
+
+// The inputs of one batch: the --input arrays as given, and the one input left (if any) random
+// for `batch` samples. Without such an input every batch is the given tensors, run once.
+Result<Plan> plan_batch(const std::vector<ValueInfo>& infos,
+                        const std::vector<std::optional<runtime::Value>>& given, int batch,
+                        const std::string& model) {
+  std::optional<size_t> free;
+  for (size_t k = 0; k < infos.size(); ++k) {
+    if (given[k]) continue;
+    if (free) {
+      return Status::Error(model + ": inputs '" + infos[*free].name + "' and '" + infos[k].name +
+                           "' are not given; bench generates one (give the others with --input "
+                           "NAME=FILE.npy)");
+    }
+    free = k;
+  }
+  Plan plan;
+  if (free) {
+    DEEPCOMP_ASSIGN_OR_RETURN(plan, make_input(infos[*free], batch, model));
+  }
+  runtime::Value generated = free ? std::move(plan.inputs[0]) : runtime::Value{};
+  plan.inputs.clear();
+  for (size_t k = 0; k < infos.size(); ++k) {
+    plan.inputs.push_back(k == free ? generated : *given[k]);
+  }
   return plan;
 }
 
 int run_bench(const BenchArgs& args) {
   auto batches = parse_list(args.batches, "--batch");
   if (!batches.ok()) return print_error(batches.status());
+  auto specs = parse_input_specs(args.inputs, /*allow_plain=*/false);
+  if (!specs.ok()) return print_error(specs.status());
   auto thread_counts = parse_list(args.threads, "--threads");
   if (!thread_counts.ok()) return print_error(thread_counts.status());
   auto dense = open_model(args.model, Mode::kDense);
@@ -163,15 +195,18 @@ int run_bench(const BenchArgs& args) {
         layer_choice[layer.node] = {layer.density, layer.sparse};
       }
     }
-    if (dense_session->inputs().size() != 1) {
-      return print_error(args.model + ": bench takes models with exactly one input");
-    }
-    for (int batch : *batches) {
-      auto plan = make_input(dense_session->inputs()[0], batch, args.model);
+    auto given = load_named_inputs(*specs, dense_session->inputs());
+    if (!given.ok()) return print_error(given.status().WithContext(args.model));
+    const bool all_given =
+        std::all_of(given->begin(), given->end(), [](const auto& v) { return v.has_value(); });
+    for (int listed : *batches) {
+      if (all_given && listed != batches->front()) continue;  // the batch is the given tensors
+      const int batch = all_given ? 1 : listed;
+      auto plan = plan_batch(dense_session->inputs(), *given, batch, args.model);
       if (!plan.ok()) return print_error(plan.status());
-      auto d = time_batches(*dense_session, plan->input, plan->runs, args.warmup, args.repeat);
+      auto d = time_batches(*dense_session, plan->inputs, plan->runs, args.warmup, args.repeat);
       if (!d.ok()) return print_error(d.status().WithContext(args.model + " (dense)"));
-      auto s = time_batches(*sparse_session, plan->input, plan->runs, args.warmup, args.repeat);
+      auto s = time_batches(*sparse_session, plan->inputs, plan->runs, args.warmup, args.repeat);
       if (!s.ok()) return print_error(s.status().WithContext(args.model + " (sparse)"));
       const double dense_ms = median(d->total_ms), sparse_ms = median(s->total_ms);
       nlohmann::ordered_json run;
@@ -251,6 +286,11 @@ std::function<int()> setup(CLI::App& app) {
   cmd->add_option("--warmup", args->warmup, "Untimed repetitions first (default 3)")
       ->check(CLI::Range(0, 100000));
   cmd->add_flag("--json", args->json, "Print the results as JSON");
+  add_input_option(cmd, &args->inputs,
+                   "Repeatable, NAME=FILE.npy: a fixed array for input NAME (its dtype, a shape "
+                   "fitting the declared one). One input may be left out: it gets the random "
+                   "float32 batch. When every input is given, one batch (the given tensors) is "
+                   "timed per thread count and --batch is ignored");
   cmd->add_option("--kernel", args->kernel,
                   "What the sparse side runs: sparse (default: every weight that can), auto "
                   "(dense above the density crossover, as run/eval do by default) or dense")

@@ -6,6 +6,7 @@
 
 #include "cli/command.h"
 #include "cli/energy_report.h"
+#include "cli/model_inputs.h"
 #include "compress/container.h"
 #include "compress/pipeline.h"
 #include "onnx_io/onnx_io.h"
@@ -18,10 +19,15 @@ struct EnergyArgs {
   std::string compressed;
   bool json = false;
   EnergySettings settings;
+  std::vector<std::string> inputs;
 };
 
 int run_energy(const EnergyArgs& args) {
   if (Status s = validate_energy_settings(args.settings); !s.ok()) return print_error(s);
+  auto specs = parse_input_specs(args.inputs, /*allow_plain=*/false);
+  if (!specs.ok()) return print_error(specs.status());
+  EnergySettings settings = args.settings;
+  settings.inputs = std::move(*specs);
   auto model = onnx_io::load_model(args.input);
   if (!model.ok()) return print_error(model.status());
   std::error_code ec;
@@ -45,8 +51,7 @@ int run_energy(const EnergyArgs& args) {
     stats = compressed_stats_from_report(out->report);
     container = std::move(out->container);
   }
-  auto report =
-      energy_report(*model, container, stats, dense_bytes, compressed_bytes, args.settings);
+  auto report = energy_report(*model, container, stats, dense_bytes, compressed_bytes, settings);
   if (!report.ok()) return print_error(report.status().WithContext(args.input));
   (*report)["model"] = args.input;
   (*report)["compressed"] =
@@ -72,6 +77,11 @@ std::function<int()> setup(CLI::App& app) {
                   "Its .dcz (default: compress in memory with the default settings)")
       ->check(CLI::ExistingFile);
   cmd->add_flag("--json", args->json, "Print the report as JSON");
+  add_input_option(cmd, &args->inputs,
+                   "Repeatable, NAME=FILE.npy: what input NAME holds in one inference (its dtype, "
+                   "a shape fitting the declared one); needed when a shape is not static. Inputs "
+                   "not given get a batch-1 sample of their declared shape (floats pseudo-random "
+                   "in [0,1), integers and bools zero)");
   add_energy_options(cmd, &args->settings);
   return [args] { return run_energy(*args); };
 }

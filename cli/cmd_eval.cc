@@ -10,10 +10,12 @@
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "cli/command.h"
 #include "cli/image_set.h"
+#include "cli/model_inputs.h"
 #include "cli/model_source.h"
 #include "runtime/batch.h"
 #include "runtime/session.h"
@@ -35,7 +37,32 @@ struct EvalArgs {
   bool json = false;
   KernelFlags kernel;
   int threads = 1;
+  std::vector<std::string> inputs;  // --input NAME=FILE.npy: the model's other inputs
 };
+
+// The input the images feed: the only one --input does not give. Fills `values` with the given
+// arrays (the image slot left empty).
+Result<size_t> image_input(const runtime::Session& session, const std::vector<InputSpec>& specs,
+                           std::vector<runtime::Value>* values) {
+  DEEPCOMP_ASSIGN_OR_RETURN(auto given, load_named_inputs(specs, session.inputs()));
+  std::optional<size_t> image;
+  std::string left;
+  for (size_t k = 0; k < given.size(); ++k) {
+    if (given[k]) {
+      values->push_back(std::move(*given[k]));
+      continue;
+    }
+    left += (left.empty() ? "'" : ", '") + session.inputs()[k].name + "'";
+    if (!image) image = k;
+    values->emplace_back();
+  }
+  if (!image) return Status::Error("--input gives every input; the images need one left");
+  if (left.find(',') != std::string::npos) {
+    return Status::Error("the images feed one input, " + left +
+                         " are not given: give all but the image input with --input NAME=FILE.npy");
+  }
+  return *image;
+}
 
 int run_eval(const EvalArgs& args) {
   ImageOptions image_options;
@@ -50,12 +77,13 @@ int run_eval(const EvalArgs& args) {
   auto loaded = load_for_kernel_flags(args.model, args.kernel, args.threads);
   if (!loaded.ok()) return print_error(loaded.status());
   runtime::Session* session = &loaded->session;
-  if (session->inputs().size() != 1) {
-    return print_error(args.model + ": eval takes models with one input, this one has " +
-                       std::to_string(session->inputs().size()));
-  }
+  auto specs = parse_input_specs(args.inputs, /*allow_plain=*/false);
+  if (!specs.ok()) return print_error(specs.status());
+  std::vector<runtime::Value> inputs;
+  auto slot = image_input(*session, *specs, &inputs);
+  if (!slot.ok()) return print_error(slot.status().WithContext(args.model));
   auto set =
-      load_image_set(args.images, args.labels, session->inputs()[0], image_options, args.limit);
+      load_image_set(args.images, args.labels, session->inputs()[*slot], image_options, args.limit);
   if (!set.ok()) return print_error(set.status());
 
   const int64_t count = set->count;
@@ -64,7 +92,8 @@ int run_eval(const EvalArgs& args) {
   const auto t0 = std::chrono::steady_clock::now();
   for (int64_t first = 0; first < count; first += args.batch) {
     const int64_t n = std::min(args.batch, count - first);
-    auto run = runtime::run_batch(*session, image_batch(*set, image_options, first, n));
+    inputs[*slot] = image_batch(*set, image_options, first, n);
+    auto run = runtime::run_batch(*session, inputs, *slot);
     if (!run.ok()) {
       return print_error(
           run.status()
@@ -142,6 +171,10 @@ std::function<int()> setup(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--json", args->json, "Print the result as JSON");
   add_kernel_flags(cmd, &args->kernel);
+  add_input_option(cmd, &args->inputs,
+                   "Repeatable, NAME=FILE.npy: the model's inputs other than the images, each a "
+                   "whole tensor given to every batch (its dtype, a shape fitting the declared "
+                   "one); the images feed the one input left");
   return [args] { return run_eval(*args); };
 }
 

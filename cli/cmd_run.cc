@@ -11,7 +11,6 @@
 #include "core/file_io.h"
 #include "data/npy.h"
 #include "data/npz.h"
-#include "runtime/batch.h"
 #include "runtime/session.h"
 
 namespace deepcomp::cli {
@@ -59,16 +58,7 @@ int run_run(const RunArgs& args) {
   runtime::Session* session = &loaded->session;
   auto inputs = load_model_inputs(*specs, session->inputs());
   if (!inputs.ok()) return print_error(inputs.status().WithContext(args.model));
-  Result<std::vector<runtime::Value>> outputs = Status::Error("not run");
-  if (inputs->batched) {
-    auto run = runtime::run_batch(*session, inputs->values, *inputs->batched);
-    if (run.ok())
-      outputs = std::move(run->outputs);
-    else
-      outputs = run.status();
-  } else {
-    outputs = session->run(inputs->values);
-  }
+  auto outputs = run_on_inputs(*session, *inputs);
   if (!outputs.ok()) return print_error(outputs.status().WithContext(args.model));
   auto bytes = output_bytes(args.output, *session, std::move(*outputs));
   if (!bytes.ok()) return print_error(bytes.status().WithContext(args.output));

@@ -1,8 +1,10 @@
 // `deepcomp sweep MODEL.onnx --prune LIST --bits LIST --init LIST --images F --labels F -o CSV`:
 // compresses the model at every combination of settings, rebuilds each compressed model dense in
 // memory and measures its accuracy, and writes one row per setting (CSV, optionally JSON and an
-// SVG plot of accuracy against size). Combinations run in parallel (OpenMP, each one
-// single-threaded inside); the rows come out in a fixed order whatever the thread count.
+// SVG plot of accuracy against size); with --input instead of labels, each row measures how well
+// the compressed model's first output agrees with the original's (cli/output_compare.h).
+// Combinations run in parallel (OpenMP, each one single-threaded inside); the rows come out in a
+// fixed order whatever the thread count.
 #include <fmt/format.h>
 #include <omp.h>
 
@@ -14,6 +16,8 @@
 #include "cli/command.h"
 #include "cli/dcz_model.h"
 #include "cli/image_set.h"
+#include "cli/model_inputs.h"
+#include "cli/output_compare.h"
 #include "cli/sweep_table.h"
 #include "compress/container.h"
 #include "compress/pipeline.h"
@@ -27,6 +31,7 @@ namespace {
 
 struct SweepArgs {
   std::string model, images, labels, output, json, svg;
+  std::vector<std::string> inputs;
   bool json_given = false;
   std::string prune = "0.5,0.7,0.8,0.9,0.95", bits = "8,6,5,4,3", init = "linear,density,random";
   std::string layout = "nchw";
@@ -120,11 +125,46 @@ Result<AccuracyCounter> evaluate_model(const Model& model, const ImageSet& set,
   return counter;
 }
 
-// The images, preprocessed once for every setting.
+// What every setting is measured on, prepared once: labelled images (preprocessed), or
+// --input arrays and the original model's first output on them.
 struct EvalInputs {
+  bool unlabelled = false;
   ImageSet set;
   runtime::Value stacked;
+  ModelInputs inputs;
+  runtime::Value reference;  // the original model's first output
+  std::string output_name;
 };
+
+// Runs `model` single-threaded (the sweep runs settings in parallel instead) on the unlabelled
+// inputs and compares its first output with the original's.
+Status score_unlabelled(const Model& model, const EvalInputs& eval, SweepRow* row) {
+  runtime::SessionOptions options;
+  options.threads = 1;
+  DEEPCOMP_ASSIGN_OR_RETURN(runtime::Session session, runtime::Session::create(model, options));
+  DEEPCOMP_ASSIGN_OR_RETURN(std::vector<runtime::Value> outs, run_on_inputs(session, eval.inputs));
+  if (outs.empty()) return Status::Error("the model has no outputs");
+  DEEPCOMP_ASSIGN_OR_RETURN(OutputComparison c, compare_outputs(eval.output_name, eval.reference,
+                                                                outs[0], eval.inputs.samples));
+  row->unlabelled = true;
+  row->top1_agreement = c.top1_agreement;
+  row->rel_l2 = c.rel_l2;
+  row->cosine = c.cosine;
+  row->samples = c.samples;
+  return Status::Ok();
+}
+
+// The row's quality columns: accuracy on the labelled images, or agreement with the original.
+Status score_model(const Model& model, const EvalInputs& eval, const std::string& name,
+                   SweepRow* row) {
+  if (eval.unlabelled) return score_unlabelled(model, eval, row);
+  DEEPCOMP_ASSIGN_OR_RETURN(AccuracyCounter acc,
+                            evaluate_model(model, eval.set, eval.stacked, name));
+  row->correct = acc.top1();
+  row->correct5 = acc.top5();
+  row->count = eval.set.count;
+  return Status::Ok();
+}
 
 Result<SweepRow> run_setting(const Model& model, const Setting& s, const SweepArgs& args,
                              const EvalInputs& eval) {
@@ -140,9 +180,8 @@ Result<SweepRow> run_setting(const Model& model, const Setting& s, const SweepAr
                                              std::filesystem::path(args.model).filename().string());
   DEEPCOMP_ASSIGN_OR_RETURN(std::string bytes, compress::serialize_container(out.container));
   DEEPCOMP_ASSIGN_OR_RETURN(Model rebuilt, container_to_model(out.container, args.model));
-  DEEPCOMP_ASSIGN_OR_RETURN(AccuracyCounter acc,
-                            evaluate_model(rebuilt, eval.set, eval.stacked, args.model));
   SweepRow row;
+  DEEPCOMP_RETURN_IF_ERROR(score_model(rebuilt, eval, args.model, &row));
   row.prune = s.prune;
   row.bits = s.bits;
   row.init = std::string(compress::kmeans_init_name(s.init));
@@ -154,9 +193,6 @@ Result<SweepRow> run_setting(const Model& model, const Setting& s, const SweepAr
   row.huffman_bytes = out.report.bytes.huffman;
   row.file_bytes = static_cast<double>(bytes.size());
   row.ratio = out.report.ratio();
-  row.correct = acc.top1();
-  row.correct5 = acc.top5();
-  row.count = eval.set.count;
   row.weight_energy_uj = compressed_weight_energy_uj(row.huffman_bytes, row.nonzero);
   return row;
 }
@@ -175,11 +211,7 @@ Result<SweepRow> baseline_row(const Model& model, const SweepArgs& args, const E
   row.pruned_bytes = row.quantized_bytes = row.huffman_bytes = row.original_bytes;
   std::error_code ec;
   row.file_bytes = static_cast<double>(std::filesystem::file_size(args.model, ec));
-  DEEPCOMP_ASSIGN_OR_RETURN(AccuracyCounter acc,
-                            evaluate_model(model, eval.set, eval.stacked, args.model));
-  row.correct = acc.top1();
-  row.correct5 = acc.top5();
-  row.count = eval.set.count;
+  DEEPCOMP_RETURN_IF_ERROR(score_model(model, eval, args.model, &row));
   row.weight_energy_uj = dense_weight_energy_uj(row.params);
   return row;
 }
@@ -206,9 +238,20 @@ int run_sweep(SweepArgs args) {
   if (args.json_given && args.json.empty())
     args.json = std::filesystem::path(args.output).replace_extension(".json").string();
 
+  auto specs = parse_input_specs(args.inputs, /*allow_plain=*/true);
+  if (!specs.ok()) return print_error(specs.status());
+  const bool unlabelled = !specs->empty();
+  if (unlabelled && (!args.images.empty() || !args.labels.empty()))
+    return print_error("--input and --images/--labels exclude each other");
+  if (!unlabelled && (args.images.empty() || args.labels.empty()))
+    return print_error(
+        "sweep needs --images and --labels (accuracy), or --input (agreement with the original)");
+
   WriteOptions write;
   write.force = args.force;
-  write.inputs = {args.model, args.images, args.labels};
+  write.inputs = {args.model};
+  if (!unlabelled) write.inputs.insert(write.inputs.end(), {args.images, args.labels});
+  for (const InputSpec& spec : *specs) write.inputs.push_back(spec.path);
   std::vector<std::string> outputs{args.output};
   if (!args.json.empty()) outputs.push_back(args.json);
   if (!args.svg.empty()) outputs.push_back(args.svg);
@@ -216,14 +259,33 @@ int run_sweep(SweepArgs args) {
 
   auto model = onnx_io::load_model(args.model);
   if (!model.ok()) return print_error(model.status());
-  if (model->graph.inputs.size() != 1)
-    return print_error(fmt::format(
-        "{}: the model has {} graph inputs; sweep evaluates models with one image input",
-        args.model, model->graph.inputs.size()));
-  auto set = load_image_set(args.images, args.labels, model->graph.inputs[0], args.pre, args.limit);
-  if (!set.ok()) return print_error(set.status());
-  EvalInputs eval{std::move(*set), {}};
-  eval.stacked = image_batch(eval.set, args.pre, 0, eval.set.count);
+  EvalInputs eval;
+  if (unlabelled) {
+    auto inputs = load_model_inputs(*specs, model->graph.inputs);
+    if (!inputs.ok()) return print_error(inputs.status().WithContext(args.model));
+    eval.unlabelled = true;
+    eval.inputs = std::move(*inputs);
+    if (model->graph.outputs.empty()) return print_error(args.model + ": the model has no outputs");
+    eval.output_name = model->graph.outputs[0].name;
+    runtime::SessionOptions options;
+    options.threads = threads;
+    auto session = runtime::Session::create(*model, options);
+    if (!session.ok()) return print_error(session.status().WithContext(args.model));
+    auto outs = run_on_inputs(*session, eval.inputs);
+    if (!outs.ok()) return print_error(outs.status().WithContext(args.model));
+    eval.reference = std::move(outs->at(0));
+  } else {
+    if (model->graph.inputs.size() != 1)
+      return print_error(fmt::format(
+          "{}: the model has {} graph inputs; sweep evaluates models with one image input (or "
+          "use --input)",
+          args.model, model->graph.inputs.size()));
+    auto set =
+        load_image_set(args.images, args.labels, model->graph.inputs[0], args.pre, args.limit);
+    if (!set.ok()) return print_error(set.status());
+    eval.set = std::move(*set);
+    eval.stacked = image_batch(eval.set, args.pre, 0, eval.set.count);
+  }
 
   const auto start = std::chrono::steady_clock::now();
   auto baseline = baseline_row(*model, args, eval);
@@ -272,8 +334,13 @@ int run_sweep(SweepArgs args) {
   if (!args.quiet) {
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::printf("%d settings + baseline on %lld images in %.1f s; wrote %s\n", total,
-                static_cast<long long>(baseline->count), seconds, args.output.c_str());
+    if (unlabelled) {
+      std::printf("%d settings + baseline on %lld samples (no labels) in %.1f s; wrote %s\n", total,
+                  static_cast<long long>(baseline->samples), seconds, args.output.c_str());
+    } else {
+      std::printf("%d settings + baseline on %lld images in %.1f s; wrote %s\n", total,
+                  static_cast<long long>(baseline->count), seconds, args.output.c_str());
+    }
   }
   return 0;
 }
@@ -283,8 +350,8 @@ std::function<int()> setup(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "sweep",
       "Compress a model at every combination of pruning rate, bit width and k-means init, "
-      "measure each one's accuracy on a labelled image set, and tabulate size against accuracy "
-      "(CSV, JSON, SVG plot).");
+      "measure each one's accuracy on a labelled image set (or, with --input, its agreement with "
+      "the original model), and tabulate size against it (CSV, JSON, SVG plot).");
   cmd->add_option("MODEL", args->model, "The .onnx model")->required();
   cmd->add_option("--prune", args->prune, "Comma-separated sparsities, each in [0,1)")
       ->default_val(args->prune);
@@ -295,9 +362,12 @@ std::function<int()> setup(CLI::App& app) {
                   "Comma-separated k-means inits: linear, density, random, kmeans++, optimal")
       ->default_val(args->init);
   cmd->add_option("--images", args->images,
-                  "Images: IDX (gzipped or not) or .npy, [N,H,W], [N,H,W,C] or [N,D]")
-      ->required();
-  cmd->add_option("--labels", args->labels, "Labels: IDX or .npy, [N]")->required();
+                  "Images: IDX (gzipped or not) or .npy, [N,H,W], [N,H,W,C] or [N,D]");
+  cmd->add_option("--labels", args->labels, "Labels: IDX or .npy, [N]");
+  add_input_option(cmd, &args->inputs,
+                   "Instead of --images/--labels: inputs as for run (NAME=FILE.npy whole tensors, "
+                   "or FILE with samples along the first axis); each setting is then ranked by "
+                   "the top-1 agreement (and rel_l2) of its first output with the original's");
   cmd->add_option("--scale", args->pre.scale, "Pixel scale: input = (pixel * scale - mean) / std")
       ->default_val(args->pre.scale);
   cmd->add_option("--mean", args->pre.mean, "Subtracted after scaling")->default_val(0.0);

@@ -95,13 +95,22 @@ CompressedStats compressed_stats_from_container(const compress::Container& conta
   return stats;
 }
 
-Result<std::vector<runtime::Value>> sample_inputs(const runtime::Session& session) {
+Result<std::vector<runtime::Value>> sample_inputs(const runtime::Session& session,
+                                                  const std::vector<InputSpec>& given) {
+  DEEPCOMP_ASSIGN_OR_RETURN(auto named, load_named_inputs(given, session.inputs()));
   std::vector<runtime::Value> values;
   uint32_t state = 12345;
-  for (const ValueInfo& info : session.inputs()) {
+  for (size_t k = 0; k < session.inputs().size(); ++k) {
+    if (named[k]) {
+      values.push_back(std::move(*named[k]));
+      continue;
+    }
+    const ValueInfo& info = session.inputs()[k];
     if (!info.has_shape)
       return Status::Error("input '" + info.name +
-                           "' has no declared shape; the energy report needs one to run the model");
+                           "' has no declared shape; the energy report needs one to run the "
+                           "model (give it with --input " +
+                           info.name + "=FILE.npy)");
     std::vector<int64_t> shape = info.dims;
     for (int64_t& d : shape)
       if (d < 0) d = 1;
@@ -109,21 +118,19 @@ Result<std::vector<runtime::Value>> sample_inputs(const runtime::Session& sessio
     if (!runtime::checked_numel(shape, &n) || n > (int64_t{1} << 28))
       return Status::Error("input '" + info.name + "' shape " + runtime::shape_string(shape) +
                            " is too large for a sample run");
-    if (info.dtype == DType::kFloat32 || info.dtype == DType::kUndefined) {
-      std::vector<float> data(static_cast<size_t>(n));
-      // A fixed LCG: the same sample every run, no zeros that sparse-aware code could skip.
-      for (float& v : data) {
-        state = state * 1664525u + 1013904223u;
-        v = static_cast<float>(state >> 8) / static_cast<float>(1u << 24);
-      }
-      values.push_back(runtime::Value::floats(shape, std::move(data)));
-    } else if (info.dtype == DType::kInt64) {
-      values.push_back(
-          runtime::Value::ints(shape, std::vector<int64_t>(static_cast<size_t>(n), 0)));
-    } else {
-      return Status::Error("input '" + info.name + "' has dtype " + dtype_name(info.dtype) +
-                           ", which the sample run does not generate");
+    const DType dtype = info.dtype == DType::kUndefined ? DType::kFloat32 : info.dtype;
+    if (!runtime::is_runtime_dtype(dtype))
+      return Status::Error("input '" + info.name + "' has dtype " + dtype_name(dtype) +
+                           ", which the runtime does not run");
+    runtime::Value v = runtime::zeros_like_dtype(dtype, shape);
+    // A fixed LCG: the same sample every run, no zeros that sparse-aware code could skip.
+    // Integer and bool inputs (ids, masks, lengths) stay zero: always a valid index.
+    for (float& x : v.f) {
+      state = state * 1664525u + 1013904223u;
+      x = static_cast<float>(state >> 8) / static_cast<float>(1u << 24);
     }
+    runtime::fit_to_dtype(&v);
+    values.push_back(std::move(v));
   }
   return values;
 }
@@ -159,11 +166,12 @@ std::optional<std::vector<WeightNode>> static_weight_nodes(const Model& dense) {
   return nodes;
 }
 
-Result<std::vector<WeightNode>> profiled_weight_nodes(const Model& dense) {
+Result<std::vector<WeightNode>> profiled_weight_nodes(const Model& dense,
+                                                      const std::vector<InputSpec>& given) {
   runtime::SessionOptions options;
   options.profile = true;
   DEEPCOMP_ASSIGN_OR_RETURN(runtime::Session session, runtime::Session::create(dense, options));
-  DEEPCOMP_ASSIGN_OR_RETURN(std::vector<runtime::Value> inputs, sample_inputs(session));
+  DEEPCOMP_ASSIGN_OR_RETURN(std::vector<runtime::Value> inputs, sample_inputs(session, given));
   DEEPCOMP_RETURN_IF_ERROR(session.run(inputs).status());
   std::vector<WeightNode> nodes;
   for (const runtime::NodeTiming& t : session.profile()) {
@@ -175,11 +183,15 @@ Result<std::vector<WeightNode>> profiled_weight_nodes(const Model& dense) {
 }
 
 Result<std::vector<compress::LayerWork>> gather_layer_work(const Model& dense,
-                                                           const CompressedStats& compressed) {
-  // Shape inference needs no copy of the weights and no run; the run covers what it cannot see.
-  std::optional<std::vector<WeightNode>> nodes = static_weight_nodes(dense);
+                                                           const CompressedStats& compressed,
+                                                           const std::vector<InputSpec>& given) {
+  // Shape inference needs no copy of the weights and no run; the run covers what it cannot see,
+  // and given inputs fix shapes that the declared ones may leave free.
+  std::optional<std::vector<WeightNode>> nodes;
+  if (given.empty()) nodes = static_weight_nodes(dense);
   if (!nodes) {
-    DEEPCOMP_ASSIGN_OR_RETURN(std::vector<WeightNode> profiled, profiled_weight_nodes(dense));
+    DEEPCOMP_ASSIGN_OR_RETURN(std::vector<WeightNode> profiled,
+                              profiled_weight_nodes(dense, given));
     nodes = std::move(profiled);
   }
   std::vector<compress::LayerWork> layers;

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/model_inputs.h"
 #include "compress/container.h"
 #include "compress/energy.h"
 #include "compress/report.h"
@@ -36,9 +37,12 @@ CompressedStats compressed_stats_from_report(const compress::CompressReport& rep
 // From a container's encoded tensors (stream and codebook sizes).
 CompressedStats compressed_stats_from_container(const compress::Container& container);
 
-// One sample (batch 1) for every graph input of `session`: declared dims, unknown ones set to 1,
-// float inputs filled with a fixed pseudo-random pattern in [0, 1), integer inputs with zeros.
-Result<std::vector<runtime::Value>> sample_inputs(const runtime::Session& session);
+// One sample for every graph input of `session`: the arrays `given` names (`energy --input
+// NAME=FILE.npy`, checked as `run` checks them: cli/model_inputs.h); for the others their declared
+// dims (unknown ones set to 1, batch 1), float inputs of any float dtype filled with a fixed
+// pseudo-random pattern in [0, 1), integer and bool inputs with zeros.
+Result<std::vector<runtime::Value>> sample_inputs(const runtime::Session& session,
+                                                  const std::vector<InputSpec>& given);
 
 // A Gemm/MatMul/Conv node with a weight tensor, and the shapes of its first input and output at
 // batch 1.
@@ -50,14 +54,16 @@ struct WeightNode {
 // From ONNX shape inference (no weights copied, nothing run); nullopt when a needed shape is
 // unknown statically.
 std::optional<std::vector<WeightNode>> static_weight_nodes(const Model& dense);
-// From one profiled batch-1 run of the runtime on sample_inputs.
-Result<std::vector<WeightNode>> profiled_weight_nodes(const Model& dense);
+// From one profiled run of the runtime on sample_inputs(given).
+Result<std::vector<WeightNode>> profiled_weight_nodes(const Model& dense,
+                                                      const std::vector<InputSpec>& given);
 
-// Turns every weight node (static_weight_nodes, else profiled_weight_nodes) into a LayerWork
-// (shapes from those, dense storage from the model, compressed side from `compressed`; a weight
-// missing there is priced as stored dense).
+// Turns every weight node into a LayerWork (shapes from static_weight_nodes, or, when that fails
+// or inputs are `given` (their shapes decide), from profiled_weight_nodes; dense storage from the
+// model, compressed side from `compressed`; a weight missing there is priced as stored dense).
 Result<std::vector<compress::LayerWork>> gather_layer_work(const Model& dense,
-                                                           const CompressedStats& compressed);
+                                                           const CompressedStats& compressed,
+                                                           const std::vector<InputSpec>& given);
 
 // Package energy counters of /sys/class/powercap/intel-rapl:N (top-level domains only: their
 // subdomains are parts of the same package and would be counted twice).

@@ -130,7 +130,7 @@ Result<nlohmann::json> energy_report(const Model& dense, const compress::Contain
   prices.on_chip_bytes = s.on_chip_mb.value_or(kDefaultOnChipMb) * 1024 * 1024;
 
   DEEPCOMP_ASSIGN_OR_RETURN(std::vector<compress::LayerWork> work,
-                            gather_layer_work(dense, compressed));
+                            gather_layer_work(dense, compressed, s.inputs));
   DEEPCOMP_ASSIGN_OR_RETURN(compress::InferenceEnergy inference,
                             compress::inference_energy(work, prices, s.batch));
 
@@ -142,7 +142,7 @@ Result<nlohmann::json> energy_report(const Model& dense, const compress::Contain
     runtime::SessionOptions options;
     options.threads = s.threads;
     DEEPCOMP_ASSIGN_OR_RETURN(runtime::Session session, runtime::Session::create(dense, options));
-    DEEPCOMP_ASSIGN_OR_RETURN(std::vector<runtime::Value> inputs, sample_inputs(session));
+    DEEPCOMP_ASSIGN_OR_RETURN(std::vector<runtime::Value> inputs, sample_inputs(session, s.inputs));
     DEEPCOMP_ASSIGN_OR_RETURN(dense_run, measure_latency(session, inputs, s.runs));
   }
   if (!s.latency_ms_compressed && deploy_known) {
@@ -151,7 +151,7 @@ Result<nlohmann::json> energy_report(const Model& dense, const compress::Contain
     options.sparse_from_dense = true;
     options.threads = s.threads;
     DEEPCOMP_ASSIGN_OR_RETURN(runtime::Session session, runtime::Session::create(decoded, options));
-    DEEPCOMP_ASSIGN_OR_RETURN(std::vector<runtime::Value> inputs, sample_inputs(session));
+    DEEPCOMP_ASSIGN_OR_RETURN(std::vector<runtime::Value> inputs, sample_inputs(session, s.inputs));
     DEEPCOMP_ASSIGN_OR_RETURN(compressed_run, measure_latency(session, inputs, s.runs));
   }
   const double dense_ms = s.latency_ms_dense ? *s.latency_ms_dense

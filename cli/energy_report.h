@@ -39,6 +39,9 @@ struct EnergySettings {
   std::optional<double> carbon;
   std::string region;
   std::optional<double> inferences, downloads, kwh_per_gb;
+  // `energy --input NAME=FILE.npy`: the arrays one inference runs on (others are generated:
+  // sample_inputs in cli/energy_inputs.h).
+  std::vector<InputSpec> inputs;
 };
 
 // Adds the flags above to `cmd` (in an option group "Energy model").

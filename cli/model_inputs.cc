@@ -5,6 +5,7 @@
 
 #include "cli/preprocess.h"
 #include "data/idx.h"
+#include "runtime/batch.h"
 
 namespace deepcomp::cli {
 namespace {
@@ -190,6 +191,14 @@ Result<ModelInputs> load_model_inputs(const std::vector<InputSpec>& specs,
     result.values.push_back(std::move(*named[k]));
   }
   return result;
+}
+
+Result<std::vector<runtime::Value>> run_on_inputs(runtime::Session& session,
+                                                  const ModelInputs& inputs) {
+  if (!inputs.batched) return session.run(inputs.values);
+  DEEPCOMP_ASSIGN_OR_RETURN(runtime::BatchRun run,
+                            runtime::run_batch(session, inputs.values, *inputs.batched));
+  return std::move(run.outputs);
 }
 
 data::TypedArray typed_array_from_value(runtime::Value value) {

@@ -4,7 +4,7 @@
 // and batched as `run` always did). Every check happens before a model runs or a file is written,
 // with one-line errors naming the input: unknown name (listing the model's inputs), missing
 // input, duplicate, dtype and static-shape mismatch. Depends on data/, runtime/value.h and
-// cli/preprocess.h (the plain form's batch shape); runs nothing.
+// cli/preprocess.h (the plain form's batch shape) and runtime/batch.h (run_on_inputs).
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -16,6 +16,7 @@
 #include "core/model.h"
 #include "core/status.h"
 #include "data/npy.h"
+#include "runtime/session.h"
 #include "runtime/value.h"
 
 namespace deepcomp::cli {
@@ -62,6 +63,11 @@ Result<std::vector<std::optional<runtime::Value>>> load_named_inputs(
 std::string missing_input_message(const ValueInfo& input);
 // "int64[1,?]" (dtype "any" when undeclared, dims_string for the shape).
 std::string declared_type(const ValueInfo& input);
+
+// Runs `session` on `inputs`: run_batch over the plain form's samples, else one run. Returns the
+// graph outputs in order (stacked along axis 0 when batched).
+Result<std::vector<runtime::Value>> run_on_inputs(runtime::Session& session,
+                                                  const ModelInputs& inputs);
 
 // A runtime value as a typed array for .npy / .npz writing (same dtype, storage moved).
 data::TypedArray typed_array_from_value(runtime::Value value);

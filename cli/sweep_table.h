@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,16 @@ struct SweepRow {
   double top1() const { return count > 0 ? static_cast<double>(correct) / count : 0; }
   double top5() const { return count > 0 ? static_cast<double>(correct5) / count : 0; }
   double weight_energy_uj = 0;
+  // Unlabelled sweeps (--input instead of --images/--labels): the first output against the
+  // original model's on the same inputs (cli/output_compare.h); top1 / top5 / correct / count
+  // are then unused.
+  bool unlabelled = false;
+  std::optional<double> top1_agreement;  // nullopt when the output's last axis has one element
+  double rel_l2 = 0, cosine = 1;
+  int64_t samples = 0;
+  // What the sweep ranks and plots: top-1 accuracy, or for an unlabelled sweep the top-1
+  // agreement, or 1 - rel_l2 when the output has no top-1.
+  double score() const;
 };
 
 // Horowitz (ISSCC 2014, 45 nm) figures used by the per-inference weight energy estimate.
@@ -35,6 +46,9 @@ inline constexpr double kFloatAddPj = 0.9;
 double dense_weight_energy_uj(int64_t params);
 double compressed_weight_energy_uj(double huffman_bytes, int64_t nonzero);
 
+// Labelled rows: ...,top1,top5,correct,count,weight_energy_uj. Unlabelled rows (rows[0] decides):
+// ...,top1_agreement,rel_l2,cosine,samples,weight_energy_uj (top1_agreement empty / null when
+// undefined).
 std::string sweep_csv(const std::vector<SweepRow>& rows);
 nlohmann::ordered_json sweep_json(const std::vector<SweepRow>& rows);
 // rows[0] is the baseline; `model_name` goes into the title.

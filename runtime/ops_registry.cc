@@ -25,6 +25,9 @@ const Table& table() {
     register_signal_ops(built);
     register_rnn_ops(built);
     register_control_ops(built);
+    register_reduce_ops(built);
+    register_math_ops(built);
+    register_matrix_ops(built);
     return built;
   }();
   return *t;
