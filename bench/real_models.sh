@@ -3,11 +3,13 @@
 # real inputs of scripts/make-real-references.sh: size, what compression at the defaults and at
 # --prune 0.7 does to their outputs (measured with ONNX Runtime on the decompressed model, so the
 # figures do not depend on deepcomp's runtime), whether deepcomp's runtime reproduces ONNX Runtime
-# (tests/runtime/real_models_test.cc), and latency on one thread at the batch of the case's input.
+# (tests/runtime/real_models_test.cc), and latency on one thread on the case's real inputs.
 # Prints a Markdown section for bench/RESULTS.md on stdout; progress goes to stderr.
 #
 # Usage: bench/real_models.sh [BUILD_DIR] [REPEAT]   (BUILD_DIR defaults to build, REPEAT to 20)
-# Needs: scripts/fetch-real-models.sh and scripts/make-real-references.sh run first.
+# Needs: scripts/fetch-real-models.sh and scripts/make-real-references.sh run first; BUILD_DIR
+# configured with -DDEEPCOMP_BUILD_BENCH=ON for bench/real_models_bench (else the deepcomp
+# latency columns are n/a).
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -48,19 +50,15 @@ prune_variant() {  # case flags...
     node "$root/bench/ort_reference.js" "$d/m.onnx" "$d" --prefix ort_p_ 2> /dev/null
 }
 
-# deepcomp bench: random inputs of the declared shape at the case's batch (single-input models
-# whose other dimensions are fixed); ORT is timed on the case's real inputs, same batch.
-bench_ms() {  # model field batch -> ms or "n/a"
-  if "$bin" bench "$1" --batch "$3" --threads 1 --repeat "$repeat" --warmup 2 --kernel auto --json \
-       > "$tmp/bench.json" 2> "$tmp/bench.err"; then
-    "$py" -c 'import json,sys; print("%.3f" % json.load(open(sys.argv[1]))["runs"][0][sys.argv[2]])' "$tmp/bench.json" "$2"
-  else
-    echo "n/a"
-  fi
-}
+# deepcomp's runtime on the cases' real inputs, one thread (bench/real_models_bench.cc; built with
+# -DDEEPCOMP_BUILD_BENCH=ON). Cases it cannot build are absent from its JSON (n/a below).
+if [ -x "$build/bench/real_models_bench" ]; then
+  "$build/bench/real_models_bench" "$dir/cases" --benchmark_format=json --benchmark_min_time=0.5 \
+    > "$tmp/deepcomp.json" 2> /dev/null || true
+fi
 
-echo "| case | params | nodes | .onnx KB | .dcz KB (ratio) | out0 max diff / max(1, max\|ref\|): defaults | --prune 0.7 | top-1 agree (defaults, 0.7) | deepcomp runtime vs ORT | batch | deepcomp dense ms | deepcomp .dcz ms | ORT ms |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| case | params | nodes | .onnx KB | .dcz KB (ratio) | out0 max diff / max(1, max\|ref\|): defaults | --prune 0.7 | top-1 / mask agree (defaults, 0.7) | deepcomp runtime vs ORT | batch | deepcomp .onnx ms | deepcomp .dcz ms | ORT ms | deepcomp / ORT |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for d in "$dir"/cases/*/; do
   case="$(basename "$d")"
   [ -f "$d/model.txt" ] && [ -f "$d/ort_0.npy" ] || continue
@@ -69,14 +67,21 @@ for d in "$dir"/cases/*/; do
   prune_variant "$case" --prune 0.7 || true
   ort_ms="$(node "$root/bench/ort_reference.js" "$model" "$d" --prefix "$tmp/timing_" --repeat "$repeat" 2> /dev/null || echo n/a)"
   batch="$("$py" -c 'import sys, numpy as np; a = np.load(sys.argv[1]); print(a.shape[0] if a.ndim else 1)' "$d/in_0.npy")"
-  dense_ms="$(bench_ms "$model" dense_ms "$batch")"
-  dcz_ms="n/a"
-  [ -f "$d/model.dcz" ] && dcz_ms="$(bench_ms "$d/model.dcz" sparse_ms "$batch")"
   status="$(runtime_status "$case")"
-  "$py" - "$root" "$case" "$model" "$d" "$tmp/$case" "$status" "$batch" "$dense_ms" "$dcz_ms" "$ort_ms" <<'EOF'
+  "$py" - "$root" "$case" "$model" "$d" "$tmp/$case" "$status" "$batch" "$tmp/deepcomp.json" "$ort_ms" <<'EOF'
 import os, sys
 import numpy as np
-root, case, model, d, pd, status, batch, dense_ms, dcz_ms, ort_ms = sys.argv[1:]
+import json
+root, case, model, d, pd, status, batch, deepcomp_json, ort_ms = sys.argv[1:]
+times = {}
+if os.path.isfile(deepcomp_json) and os.path.getsize(deepcomp_json) > 0:
+    for b in json.load(open(deepcomp_json))["benchmarks"]:
+        times[b["name"]] = b["real_time"]  # ms (the benchmarks use kMillisecond)
+def ms(kind):
+    t = times.get(f"{case}/{kind}/real_time")
+    return "n/a" if t is None else f"{t:.3f}"
+dense_ms, dcz_ms = ms("onnx_dense"), ms("dcz_csr_auto")
+ratio = "n/a" if dense_ms == "n/a" or ort_ms in ("n/a", "") else f"{float(dense_ms) / float(ort_ms):.1f}"
 sys.path.insert(0, os.path.join(root, "models", "real"))
 from describe_onnx import describe
 info = describe(model)
@@ -91,6 +96,8 @@ def rel(path):
     agree = None
     if ref.ndim in (2, 3) and ref.shape[-1] > 1:  # class scores on the last axis
         agree = float((out.argmax(-1) == ref.argmax(-1)).mean())
+    elif ref.ndim == 4 and ref.shape[1] == 1 and ref.min() >= 0 and ref.max() <= 1:
+        agree = float(((out > 0.3) == (ref > 0.3)).mean())  # probability map: DBNet's 0.3 mask
     return f"{float(np.abs(out - ref).max()) / scale:.3g}", agree
 
 dflt, a1 = rel(os.path.join(d, "ort_dcz_0.npy"))
@@ -100,6 +107,6 @@ kb = os.path.getsize(model) / 1024
 dcz = os.path.join(d, "model.dcz")
 dcz_txt = f"{os.path.getsize(dcz) / 1024:.0f} ({os.path.getsize(model) / os.path.getsize(dcz):.1f}x)" if os.path.isfile(dcz) else "failed"
 print(f"| {case} | {info['params']:,} | {info['nodes']} | {kb:.0f} | {dcz_txt} | {dflt} | {p7} | {agree} | {status} | "
-      f"{batch} | {dense_ms} | {dcz_ms} | {ort_ms} |")
+      f"{batch} | {dense_ms} | {dcz_ms} | {ort_ms} | {ratio} |")
 EOF
 done

@@ -262,8 +262,9 @@ std::function<int()> setup(CLI::App& app) {
                     fmt::format("Sparsity of fc layers (default {})", compress::kDefaultPruneFc));
   prune->add_flag("--no-prune", args->options.no_prune, "Do not prune");
   prune->add_option("--layer", args->layer_specs,
-                    "Per-layer override 'GLOB=prune:0.9,bits:4,index-bits:5' or 'GLOB=skip' "
-                    "(glob on tensor names; repeatable, later ones win)");
+                    "Per-layer override 'GLOB=prune:0.9,bits:4,index-bits:5', 'GLOB=skip' or "
+                    "'GLOB=compress' (a fixed STFT/DFT basis, lossless by default; glob on tensor "
+                    "names; repeatable, later ones win)");
 
   auto* share = cmd->add_option_group("Weight sharing", "k-means over each layer's surviving weights");
   share->add_option("--bits-conv", args->options.bits_conv, "Bits per shared weight in conv layers (1..16)")

@@ -153,7 +153,8 @@ json model_summary_json(const Model& model) {
   for (const ValueInfo& v : model.graph.outputs) doc["outputs"].push_back(value_info_json(v));
 
   const TensorRole roles[] = {TensorRole::kConvWeight, TensorRole::kFcWeight,
-                              TensorRole::kEmbedding, TensorRole::kBias, TensorRole::kOther};
+                              TensorRole::kEmbedding, TensorRole::kBias, TensorRole::kOther,
+                              TensorRole::kFixedBasis};
   json by_role = json::object();
   for (TensorRole r : roles) by_role[role_name(r)] = {{"tensors", 0}, {"params", 0}, {"bytes", 0}};
   int64_t params = 0, bytes = 0, init_params = 0, const_params = 0;

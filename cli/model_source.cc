@@ -2,8 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 
 #include "cli/dcz_model.h"
@@ -15,12 +17,23 @@
 namespace deepcomp::cli {
 namespace {
 
-// How a weight feeds the layers that read it, in the Session's sparse layout (session.h).
+// How a weight feeds the layers that read it, in the Session's sparse layout (session.h): the
+// stored tensor's row-major data viewed as a rows x cols matrix, or that matrix's transpose.
 struct SparseLayout {
   bool eligible = false;
-  bool transpose = false;  // the matrix is W^T (Gemm transB=0, MatMul with W on the right)
-  int64_t rows = 0;        // of W as stored, before any transpose
+  bool transpose = false;  // the layer's matrix is the transpose of the rows x cols view
+  int64_t rows = 0;        // of the stored tensor viewed as a matrix, before any transpose
   int64_t cols = 0;
+  bool operator==(const SparseLayout&) const = default;
+};
+
+// A value the Session folds from a main-graph initializer through Identity, Transpose and Reshape:
+// its shape, and whether its row-major data is the initializer's (`transposed` false) or the
+// transpose of the initializer viewed as [shape[1], shape[0]].
+struct Derived {
+  std::string source;
+  std::vector<int64_t> shape;
+  bool transposed = false;
 };
 
 void mark_graph_uses(const Graph& graph, std::set<std::string>* names) {
@@ -32,49 +45,147 @@ void mark_graph_uses(const Graph& graph, std::set<std::string>* names) {
   }
 }
 
-// Decides for every main-graph initializer whether all its readers are Gemm/MatMul/Conv taking
-// it as the weight (input 1) in one common layout. Anything else (a Transpose or Reshape of the
-// weight, MatMul with the weight on the left, a use inside a subgraph, a graph output) needs the
-// dense values, because the Session would compute with the placeholder.
+int64_t product(const std::vector<int64_t>& shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+// Reshape's target shape when its shape input is a constant int64 tensor (else nullopt: the
+// Session would not fold it, and would compute with the placeholder).
+std::optional<std::vector<int64_t>> reshape_target(const Model& model, const Node& node,
+                                                   const std::vector<int64_t>& in_shape) {
+  const Tensor* t = node.inputs.size() == 2 ? model.find_tensor(node.inputs[1]) : nullptr;
+  if (!t || t->dtype != DType::kInt64 || t->shape.size() != 1 ||
+      t->raw.size() != static_cast<size_t>(t->shape[0]) * sizeof(int64_t))
+    return std::nullopt;
+  std::vector<int64_t> target(static_cast<size_t>(t->shape[0]));
+  if (!target.empty()) std::memcpy(target.data(), t->raw.data(), t->raw.size());
+  const Attribute* az = node.attr("allowzero");
+  const bool allowzero = az && az->i != 0;
+  int64_t known = 1, infer = -1;
+  for (size_t k = 0; k < target.size(); ++k) {
+    if (target[k] == 0 && !allowzero) {
+      if (k >= in_shape.size()) return std::nullopt;
+      target[k] = in_shape[k];
+    }
+    if (target[k] == -1) {
+      if (infer >= 0) return std::nullopt;
+      infer = static_cast<int64_t>(k);
+    } else if (target[k] < 0) {
+      return std::nullopt;
+    } else {
+      known *= target[k];
+    }
+  }
+  const int64_t n = product(in_shape);
+  if (infer >= 0) {
+    if (known == 0 || n % known != 0) return std::nullopt;
+    target[infer] = n / known;
+  }
+  if (product(target) != n) return std::nullopt;
+  return target;
+}
+
+// What a rearranging node (Identity, 2-D Transpose, Reshape of untransposed data) makes of `in`.
+std::optional<Derived> rearranged(const Model& model, const Node& node, const Derived& in) {
+  if (node.outputs.size() != 1) return std::nullopt;
+  if (node.op_type == "Identity") return in;
+  if (node.op_type == "Transpose") {
+    const Attribute* perm = node.attr("perm");
+    if (in.shape.size() != 2 || (perm && perm->ints != std::vector<int64_t>{1, 0}))
+      return std::nullopt;
+    return Derived{in.source, {in.shape[1], in.shape[0]}, !in.transposed};
+  }
+  if (node.op_type == "Reshape" && !in.transposed) {
+    auto target = reshape_target(model, node, in.shape);
+    if (target) return Derived{in.source, *target, false};
+  }
+  return std::nullopt;
+}
+
+// The layout in which input `k` of `node`, holding `v`, needs its weight (eligible false when the
+// node cannot take a sparse weight there).
+SparseLayout consumer_layout(const Node& node, size_t k, const Derived& v) {
+  const std::string& op = node.op_type;
+  const std::vector<int64_t>& s = v.shape;
+  const size_t rank = s.size();
+  const int64_t numel = product(s);
+  if (k == 1 && (op == "Gemm" || op == "MatMul") && rank == 2) {
+    // The Session's matrix has rows = output features: B^T, or B itself for Gemm transB=1.
+    const Attribute* tb = node.attr("transB");
+    const bool want_b_transposed = !(op == "Gemm" && tb && tb->i != 0);
+    const int64_t p = s[0], q = s[1];
+    return {true, want_b_transposed != v.transposed, v.transposed ? q : p, v.transposed ? p : q};
+  }
+  if (v.transposed || numel <= 0) return {};
+  if (k == 1 && op == "Conv" && rank >= 3 && rank <= 5) return {true, false, s[0], numel / s[0]};
+  if (k == 1 && op == "ConvTranspose" && rank >= 3) return {true, false, s[0], numel / s[0]};
+  if ((k == 1 || k == 2) && (op == "LSTM" || op == "GRU" || op == "RNN") && rank == 3)
+    return {true, false, s[0] * s[1], s[2]};
+  if (k == 0 && op == "Gather" && rank == 2) {
+    const Attribute* axis = node.attr("axis");
+    if (!axis || axis->i == 0 || axis->i == -2) return {true, false, s[0], s[1]};
+  }
+  return {};
+}
+
+// Decides for every main-graph initializer whether all its readers are layers taking it as their
+// weight in one common layout, directly or through Identity / Transpose / Reshape nodes the
+// Session folds (it then hands the initializer's sparse form to the layer reading the folded
+// value). Anything else (a use as data, inside a subgraph, a graph output, a Reshape whose shape
+// is not constant, two layers wanting different layouts) needs the dense values, because the
+// Session would compute with the placeholder.
 std::map<std::string, SparseLayout> sparse_layouts(const Model& model) {
   std::map<std::string, SparseLayout> layouts;
-  std::set<std::string> blocked;
-  for (const ValueInfo& out : model.graph.outputs) blocked.insert(out.name);
+  std::set<std::string> blocked;  // initializers that must stay dense
+  std::set<std::string> escaped;  // values read outside the main graph's nodes
+  for (const ValueInfo& out : model.graph.outputs) escaped.insert(out.name);
   for (const Node& node : model.graph.nodes) {
     for (const Attribute& a : node.attributes) {
-      if (a.graph) mark_graph_uses(*a.graph, &blocked);
+      if (a.graph) mark_graph_uses(*a.graph, &escaped);
     }
+  }
+  std::map<std::string, Derived> derived;
+  auto add_derived = [&](const std::string& value, Derived d) {
+    if (escaped.count(value)) blocked.insert(d.source);
+    derived[value] = std::move(d);
+  };
+  for (const std::string& name : model.graph.initializers) {
+    if (const Tensor* t = model.find_tensor(name))
+      add_derived(name, Derived{name, t->shape, false});
   }
   for (const Node& node : model.graph.nodes) {
+    const bool domain_ok = node.domain.empty() || node.domain == "ai.onnx";
     for (size_t k = 0; k < node.inputs.size(); ++k) {
-      const std::string& name = node.inputs[k];
-      if (name.empty() || blocked.count(name)) continue;
-      const Tensor* t = model.find_tensor(name);
-      if (!t) continue;
-      const bool domain_ok = node.domain.empty() || node.domain == "ai.onnx";
-      SparseLayout use;
-      const int64_t rank = static_cast<int64_t>(t->shape.size());
-      if (k == 1 && domain_ok && (node.op_type == "Gemm" || node.op_type == "MatMul") &&
-          rank == 2) {
-        const Attribute* tb = node.attr("transB");
-        const bool trans_b = node.op_type == "Gemm" && tb && tb->i != 0;
-        use = {true, !trans_b, t->shape[0], t->shape[1]};
-      } else if (k == 1 && domain_ok && node.op_type == "Conv" && (rank == 3 || rank == 4) &&
-                 t->shape[0] > 0) {
-        use = {true, false, t->shape[0], t->numel() / t->shape[0]};
+      auto d = derived.find(node.inputs[k]);
+      if (d == derived.end()) continue;
+      const Derived v = d->second;
+      if (!domain_ok) {
+        blocked.insert(v.source);
+        continue;
       }
-      auto it = layouts.find(name);
+      if (k == 0 && (node.op_type == "Identity" || node.op_type == "Transpose" ||
+                     node.op_type == "Reshape")) {
+        if (auto out = rearranged(model, node, v)) {
+          add_derived(node.outputs[0], std::move(*out));
+        } else {
+          blocked.insert(v.source);
+        }
+        continue;
+      }
+      const SparseLayout use = consumer_layout(node, k, v);
+      auto it = layouts.find(v.source);
       if (!use.eligible) {
-        blocked.insert(name);
-        layouts.erase(name);
+        blocked.insert(v.source);
       } else if (it == layouts.end()) {
-        layouts[name] = use;
-      } else if (it->second.transpose != use.transpose || it->second.rows != use.rows) {
-        blocked.insert(name);
-        layouts.erase(it);
+        layouts[v.source] = use;
+      } else if (!(it->second == use)) {
+        blocked.insert(v.source);
       }
     }
   }
+  for (const std::string& name : blocked) layouts.erase(name);
   return layouts;
 }
 

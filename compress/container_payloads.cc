@@ -29,6 +29,8 @@ uint8_t role_code(TensorRole role) {
       return 3;
     case TensorRole::kOther:
       return 4;
+    case TensorRole::kFixedBasis:
+      return 5;
   }
   return 255;
 }
@@ -36,7 +38,7 @@ uint8_t role_code(TensorRole role) {
 bool role_from_code(uint8_t code, TensorRole* role) {
   static constexpr TensorRole kRoles[] = {TensorRole::kConvWeight, TensorRole::kFcWeight,
                                           TensorRole::kEmbedding, TensorRole::kBias,
-                                          TensorRole::kOther};
+                                          TensorRole::kOther, TensorRole::kFixedBasis};
   if (code >= std::size(kRoles)) return false;
   *role = kRoles[code];
   return true;

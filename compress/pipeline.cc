@@ -25,7 +25,10 @@ using pipeline_internal::compress_layer;
 using pipeline_internal::run_tuned;
 using pipeline_internal::store_lossless;
 
-bool is_conv(TensorRole role) { return role == TensorRole::kConvWeight; }
+// A fixed basis is a conv weight too (8 bits, 8-bit index) when it is compressed on request.
+bool is_conv(TensorRole role) {
+  return role == TensorRole::kConvWeight || role == TensorRole::kFixedBasis;
+}
 
 bool wants_compression(const Tensor& t, const CompressOptions& options) {
   if (!is_float_dtype(t.dtype) || t.numel() <= 0) return false;
@@ -52,7 +55,10 @@ LayerPlan plan_layer(const Tensor& t, const CompressOptions& options) {
   }
   for (const LayerOverride& o : options.layers) {
     if (fnmatch(o.pattern.c_str(), t.name.c_str(), 0) != 0) continue;
-    if (o.skip) plan.compress = !*o.skip && plan.compress;
+    // "compress" (skip = false) turns on a fixed basis, which is lossless by default.
+    if (o.skip)
+      plan.compress = !*o.skip && (plan.compress || (t.role == TensorRole::kFixedBasis &&
+                                                     is_float_dtype(t.dtype) && t.numel() > 0));
     if (o.prune) {
       sparsity = o.prune;
       plan.use_threshold = false;
@@ -120,8 +126,8 @@ Result<LayerOverride> parse_layer_override(const std::string& spec) {
     std::string item = rest.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
     pos = comma == std::string::npos ? rest.size() + 1 : comma + 1;
     if (item.empty()) continue;
-    if (item == "skip") {
-      o.skip = true;
+    if (item == "skip" || item == "compress") {
+      o.skip = item == "skip";
       continue;
     }
     const size_t colon = item.find(':');
@@ -140,7 +146,7 @@ Result<LayerOverride> parse_layer_override(const std::string& spec) {
       (key == "bits" ? o.bits : o.index_bits) = static_cast<int>(number);
     } else {
       return Status::Error("--layer '" + spec + "': unknown key '" + key +
-                           "' (expected prune, bits, index-bits or skip)");
+                           "' (expected prune, bits, index-bits, skip or compress)");
     }
   }
   return o;

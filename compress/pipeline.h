@@ -19,14 +19,16 @@
 
 namespace deepcomp::compress {
 
-// --layer 'PATTERN=prune:0.9,bits:4,index-bits:5': settings for the tensors whose name matches
-// the glob PATTERN (* ? [..]); later overrides win.
+// --layer 'PATTERN=prune:0.9,bits:4,index-bits:5' (or PATTERN=skip, PATTERN=compress): settings
+// for the tensors whose name matches the glob PATTERN (* ? [..]); later overrides win.
 struct LayerOverride {
   std::string pattern;
   std::optional<double> prune;
   std::optional<int> bits;
   std::optional<int> index_bits;
-  std::optional<bool> skip;  // "skip": leave the tensor uncompressed (lossless)
+  // "skip": leave the tensor uncompressed (lossless); "compress" (false): compress a fixed basis,
+  // which is lossless by default (docs/ROLES.md). Later overrides win.
+  std::optional<bool> skip;
 };
 Result<LayerOverride> parse_layer_override(const std::string& spec);
 
@@ -115,8 +117,8 @@ struct CompressOutput {
   CompressReport report;
 };
 
-// Compresses every compressible tensor of `model` (role conv / fc / embedding, float dtype);
-// every other tensor is stored losslessly. Deterministic for a given seed and independent of the
+// Compresses every compressible tensor of `model` (role conv / fc / embedding, float dtype, and a
+// fixed basis only under a "compress" override); every other tensor is stored losslessly. Deterministic for a given seed and independent of the
 // number of OpenMP threads. Errors name the tensor (NaN/Inf weights, bad settings).
 Result<CompressOutput> compress_model(const Model& model, const CompressOptions& options);
 

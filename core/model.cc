@@ -9,6 +9,7 @@ const char* role_name(TensorRole role) {
     case TensorRole::kEmbedding: return "embedding";
     case TensorRole::kBias: return "bias";
     case TensorRole::kOther: return "other";
+    case TensorRole::kFixedBasis: return "basis";
   }
   return "other";
 }

@@ -14,15 +14,20 @@
 namespace deepcomp {
 
 // What a tensor is used for, decided from the graph (onnx_io/roles.cc).
+// docs/ROLES.md lists which operator inputs get which role.
 enum class TensorRole {
   kConvWeight,  // input 1 of Conv / ConvTranspose
-  kFcWeight,    // input 1 of Gemm, or the constant operand of MatMul
+  kFcWeight,    // input 1 of Gemm, the constant operand of MatMul (also through Transpose or
+                // Reshape), W and R of LSTM / GRU / RNN
   kEmbedding,   // data input of Gather with float data
-  kBias,        // input 2 of Conv / ConvTranspose / Gemm, or a 1-D float added to a layer output
+  kBias,        // input 2 of Conv / ConvTranspose / Gemm, B of LSTM / GRU / RNN, or a 1-D float
+                // added to a layer output
   kOther,       // everything else (shapes, normalization constants, ...)
+  kFixedBasis,  // a Conv / ConvTranspose weight that is a fixed Fourier (STFT / DFT) basis
 };
-const char* role_name(TensorRole role);  // "conv", "fc", "embedding", "bias", "other"
-// Compressible by default: conv, fc and embedding tensors.
+// "conv", "fc", "embedding", "bias", "other", "basis"
+const char* role_name(TensorRole role);
+// Compressible by default: conv, fc and embedding tensors (a basis only when asked for).
 bool is_weight_role(TensorRole role);
 
 enum class LocationKind {
@@ -72,7 +77,10 @@ struct Attribute {
   std::vector<float> floats;
   std::vector<int64_t> ints;
   std::vector<std::string> strings;
-  std::string tensor;            // kTensor: name of the tensor in Model::tensors
+  std::string tensor;            // kTensor of a Constant node: name of the tensor in Model::tensors
+  // kTensor of any other node (ConstantOfShape's value, ...): the decoded tensor with its dtype,
+  // kept out of Model::tensors because compression never rewrites it; null if undecodable.
+  std::shared_ptr<const Tensor> value;
   std::shared_ptr<Graph> graph;  // kGraph
 };
 

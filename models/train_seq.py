@@ -167,7 +167,7 @@ def main():
     configs = [
         # name, class, epochs, Adam lr, batch size
         ("seq-transformer", SeqTransformer, 3, 2e-3, 128),
-        ("seq-lstm", SeqLSTM, 2, 3e-3, 128),
+        ("seq-lstm", SeqLSTM, 1, 3e-3, 128),
     ]
     summary = []
     for name, cls, epochs, lr, batch in configs:

@@ -65,6 +65,16 @@ Result<Model> assemble_model(const onnx::ModelProto& stripped, std::vector<Tenso
 // Sets Tensor::role for every tensor from how the graph uses it (roles.cc).
 void assign_roles(Model* model);
 
+// Whether a Conv / ConvTranspose weight [M, C, k...] is a fixed Fourier basis: one kernel slice
+// (of prod(k) taps) is a non-negative window w (the k = 0 row), and every nonzero slice is
+// w[n] * (a cos(2 pi f n / N) + b sin(2 pi f n / N)) for an integer f, within 1e-4 of the largest
+// magnitude, with at least two distinct f > 0. N is the slice length, or the next power of two
+// (fourier_basis.cc).
+bool is_fourier_basis(const Tensor& t);
+// The same for two weights of one shape taken together: the real (cosine) and imaginary (sine)
+// halves of one bank stored as two Conv weights, as torchlibrosa-style STFT front ends do.
+bool is_fourier_basis_pair(const Tensor& a, const Tensor& b);
+
 // Parses serialized ModelProto bytes of any size protobuf accepts (raising the 64 MB default).
 bool parse_model_proto(std::string_view bytes, onnx::ModelProto* model);
 

@@ -1,7 +1,10 @@
 // Tensor roles from how the graph uses each tensor: the weight input of Conv/ConvTranspose, Gemm
-// and MatMul, Gather's embedding table, and biases. Works on the protobuf-free Graph, in the main
-// graph and every subgraph (a subgraph may use a tensor of an outer graph). Identity nodes are
-// looked through, since exporters sometimes put one between an initializer and its consumer.
+// and MatMul, the W and R inputs of LSTM/GRU/RNN, Gather's embedding table, and biases. Works on
+// the protobuf-free Graph, in the main graph and every subgraph (a subgraph may use a tensor of an
+// outer graph). Identity nodes are looked through, since exporters sometimes put one between an
+// initializer and its consumer; for Gemm/MatMul also Transpose and Reshape, since PyTorch exports
+// a Linear layer as MatMul(x, Transpose(W)) and some exporters reshape a stored weight first.
+// Conv weights that are a fixed Fourier basis (fourier_basis.cc) get the "basis" role instead.
 #include <unordered_map>
 #include <unordered_set>
 
@@ -14,6 +17,7 @@ namespace {
 struct RoleContext {
   std::unordered_map<std::string, Tensor*> tensors;
   std::unordered_map<std::string, std::string> alias;     // Identity output -> tensor name
+  std::unordered_map<std::string, std::string> view;      // Transpose/Reshape output -> tensor
   std::unordered_map<std::string, std::string> producer;  // value name -> op_type producing it
 
   Tensor* constant(const std::string& value) const {
@@ -23,6 +27,12 @@ struct RoleContext {
   }
   Tensor* float_constant(const std::string& value) const {
     Tensor* t = constant(value);
+    return t && is_float_dtype(t->dtype) ? t : nullptr;
+  }
+  // A matrix operand: a float constant, or a Transpose / Reshape (of ...) of one.
+  Tensor* matrix_constant(const std::string& value) const {
+    auto v = view.find(value);
+    Tensor* t = constant(v != view.end() ? v->second : value);
     return t && is_float_dtype(t->dtype) ? t : nullptr;
   }
 };
@@ -48,6 +58,18 @@ void collect(const Graph& g, RoleContext* ctx) {
       auto a = ctx->alias.find(n.inputs[0]);
       const std::string& src = a != ctx->alias.end() ? a->second : n.inputs[0];
       if (ctx->tensors.count(src)) ctx->alias[n.outputs[0]] = src;
+      if (auto v = ctx->view.find(n.inputs[0]); v != ctx->view.end())
+        ctx->view[n.outputs[0]] = v->second;
+    }
+    if ((n.op_type == "Transpose" || n.op_type == "Reshape") && !n.inputs.empty() &&
+        n.outputs.size() == 1) {
+      const std::string& in = n.inputs[0];
+      auto v = ctx->view.find(in);
+      auto a = ctx->alias.find(in);
+      const std::string& src = v != ctx->view.end()    ? v->second
+                               : a != ctx->alias.end() ? a->second
+                                                       : in;
+      if (ctx->tensors.count(src)) ctx->view[n.outputs[0]] = src;
     }
     for (const std::string& out : n.outputs) ctx->producer[out] = n.op_type;
     for (const Attribute& attr : n.attributes)
@@ -71,17 +93,23 @@ void classify(const Graph& g, const RoleContext& ctx) {
       if (auto* w = input(n, 1)) set_role(ctx.constant(*w), TensorRole::kConvWeight);
       if (auto* b = input(n, 2)) set_role(ctx.constant(*b), TensorRole::kBias);
     } else if (op == "Gemm") {
-      Tensor* b = input(n, 1) ? ctx.constant(*input(n, 1)) : nullptr;
-      Tensor* a = input(n, 0) ? ctx.constant(*input(n, 0)) : nullptr;
+      Tensor* b = input(n, 1) ? ctx.matrix_constant(*input(n, 1)) : nullptr;
+      Tensor* a = input(n, 0) ? ctx.matrix_constant(*input(n, 0)) : nullptr;
       if (b)
         set_role(b, TensorRole::kFcWeight);
       else if (a)
         set_role(a, TensorRole::kFcWeight);
       if (auto* c = input(n, 2)) set_role(ctx.constant(*c), TensorRole::kBias);
     } else if (op == "MatMul") {
-      Tensor* a = input(n, 0) ? ctx.float_constant(*input(n, 0)) : nullptr;
-      Tensor* b = input(n, 1) ? ctx.float_constant(*input(n, 1)) : nullptr;
+      Tensor* a = input(n, 0) ? ctx.matrix_constant(*input(n, 0)) : nullptr;
+      Tensor* b = input(n, 1) ? ctx.matrix_constant(*input(n, 1)) : nullptr;
       if ((a != nullptr) != (b != nullptr)) set_role(a ? a : b, TensorRole::kFcWeight);
+    } else if (op == "LSTM" || op == "GRU" || op == "RNN") {
+      // W [D, G*H, I] and R [D, G*H, H] are fully-connected maps (one per gate and direction);
+      // B [D, 2*G*H] is their bias. Peepholes and initial states stay "other".
+      for (size_t k : {1, 2})
+        if (auto* w = input(n, k)) set_role(ctx.float_constant(*w), TensorRole::kFcWeight);
+      if (auto* b = input(n, 3)) set_role(ctx.float_constant(*b), TensorRole::kBias);
     } else if (op == "Gather") {
       if (auto* d = input(n, 0)) set_role(ctx.float_constant(*d), TensorRole::kEmbedding);
     } else if (op == "Add" && n.inputs.size() == 2) {
@@ -96,6 +124,29 @@ void classify(const Graph& g, const RoleContext& ctx) {
   }
 }
 
+// Conv weights that are a fixed Fourier basis, alone or as the cosine / sine halves of one bank
+// in two same-shaped weights (the sine half alone has no window row to go by), become "basis".
+// Pairs are only tried among a bounded number of conv weights (an STFT front end has a few).
+void mark_fourier_bases(Model* model) {
+  std::vector<Tensor*> conv;
+  for (Tensor& t : model->tensors) {
+    if (t.role != TensorRole::kConvWeight) continue;
+    conv.push_back(&t);
+    if (is_fourier_basis(t)) t.role = TensorRole::kFixedBasis;
+  }
+  constexpr size_t kMaxPairCandidates = 64;
+  if (conv.size() > kMaxPairCandidates) return;
+  for (Tensor* t : conv) {
+    for (Tensor* partner : conv) {
+      if (t->role == TensorRole::kFixedBasis) break;
+      if (partner != t && partner->shape == t->shape && is_fourier_basis_pair(*partner, *t)) {
+        t->role = TensorRole::kFixedBasis;
+        partner->role = TensorRole::kFixedBasis;
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void assign_roles(Model* model) {
@@ -106,6 +157,7 @@ void assign_roles(Model* model) {
   }
   collect(model->graph, &ctx);
   classify(model->graph, ctx);
+  mark_fourier_bases(model);
 }
 
 }  // namespace deepcomp::onnx_io::internal

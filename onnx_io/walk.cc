@@ -96,70 +96,6 @@ ValueInfo convert_value_info(const onnx::ValueInfoProto& v) {
   return out;
 }
 
-// Decoded values of a tensor attribute deepcomp does not extract (e.g. ConstantOfShape's value),
-// as floats, so that the runtime can read small constants without protobuf.
-std::vector<float> attribute_tensor_floats(const onnx::TensorProto& t) {
-  auto decoded = decode_tensor_proto(t, t.name(), "");
-  if (!decoded.ok()) return {};
-  const Tensor& x = *decoded;
-  if (!x.values.empty()) return x.values;
-  std::vector<float> out;
-  const size_t n = static_cast<size_t>(x.numel());
-  const size_t elem = dtype_size(x.dtype);
-  if (elem == 0 || x.raw.size() != n * elem) return {};
-  for (size_t i = 0; i < n; ++i) {
-    const char* p = x.raw.data() + i * elem;
-    switch (x.dtype) {
-      case DType::kInt64: {
-        int64_t v;
-        std::memcpy(&v, p, 8);
-        out.push_back(float(v));
-        break;
-      }
-      case DType::kInt32: {
-        int32_t v;
-        std::memcpy(&v, p, 4);
-        out.push_back(float(v));
-        break;
-      }
-      case DType::kUInt64: {
-        uint64_t v;
-        std::memcpy(&v, p, 8);
-        out.push_back(float(v));
-        break;
-      }
-      case DType::kUInt32: {
-        uint32_t v;
-        std::memcpy(&v, p, 4);
-        out.push_back(float(v));
-        break;
-      }
-      case DType::kInt16: {
-        int16_t v;
-        std::memcpy(&v, p, 2);
-        out.push_back(v);
-        break;
-      }
-      case DType::kUInt16: {
-        uint16_t v;
-        std::memcpy(&v, p, 2);
-        out.push_back(v);
-        break;
-      }
-      case DType::kInt8:
-        out.push_back(static_cast<int8_t>(*p));
-        break;
-      case DType::kUInt8:
-      case DType::kBool:
-        out.push_back(static_cast<uint8_t>(*p));
-        break;
-      default:
-        return {};
-    }
-  }
-  return out;
-}
-
 Attribute convert_attribute(const onnx::AttributeProto& a, const onnx::NodeProto& node) {
   Attribute out;
   out.name = a.name();
@@ -196,7 +132,11 @@ Attribute convert_attribute(const onnx::AttributeProto& a, const onnx::NodeProto
       break;
     case onnx::AttributeProto::TENSOR:
       out.type = Attribute::Type::kTensor;
-      out.floats = attribute_tensor_floats(a.t());
+      // Not extracted (it stays verbatim in the skeleton); decoded here with its dtype so the
+      // runtime reads it without protobuf. An undecodable tensor leaves `value` null.
+      if (auto decoded = decode_tensor_proto(a.t(), a.t().name(), ""); decoded.ok()) {
+        out.value = std::make_shared<const Tensor>(std::move(decoded).value());
+      }
       break;
     case onnx::AttributeProto::GRAPH:
       out.type = Attribute::Type::kGraph;

@@ -124,6 +124,9 @@ void register_nn_ops(Table* table);
 void register_pool_ops(Table* table);
 void register_conv_transpose_ops(Table* table);
 void register_resize_ops(Table* table);
+void register_norm_ops(Table* table);
+void register_space_ops(Table* table);
+void register_detect_ops(Table* table);
 void register_index_ops(Table* table);           // ops_index.cc
 void register_gather_scatter_ops(Table* table);  // called by register_index_ops
 void register_einsum_ops(Table* table);
@@ -131,6 +134,15 @@ void register_loss_ops(Table* table);
 void register_signal_ops(Table* table);
 void register_rnn_ops(Table* table);
 void register_control_ops(Table* table);
+void register_reduce_ops(Table* table);
+void register_math_ops(Table* table);
+void register_matrix_ops(Table* table);
+
+// Reduces `x` over `axes` (every axis when empty) on any numeric dtype; the result keeps x's
+// dtype. Shared by the Reduce* operators and GlobalAveragePool / GlobalMaxPool.
+enum class ReduceKind { kMean, kSum, kMax, kMin, kProd, kL1, kL2, kLogSum, kLogSumExp, kSumSquare };
+Status reduce_axes(const Value& x, const std::vector<int64_t>& axes, bool keepdims, ReduceKind kind,
+                   Value* y);
 
 // Attribute helpers.
 int64_t attr_int(const Node& node, const std::string& name, int64_t fallback);

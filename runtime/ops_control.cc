@@ -15,6 +15,7 @@ Result<std::shared_ptr<const Subgraph>> graph_attribute(const BuildContext& ctx,
   if (!a || a->type != Attribute::Type::kGraph || !a->graph) {
     return Status::Error("graph attribute '" + name + "' is missing");
   }
+  if (!ctx.subgraph) return Status::Error("subgraphs cannot be compiled here");
   auto sub = ctx.subgraph(*a->graph);
   if (!sub.ok()) return sub.status().WithContext(name);
   return sub;
@@ -22,7 +23,8 @@ Result<std::shared_ptr<const Subgraph>> graph_attribute(const BuildContext& ctx,
 
 Status scalar_flag(const Value* v, const char* what, int64_t* out) {
   DEEPCOMP_RETURN_IF_ERROR(require_present(v, what));
-  if (v->numel() != 1) return Status::Error(std::string(what) + " must hold one element, is " + describe(*v));
+  if (v->numel() != 1)
+    return Status::Error(std::string(what) + " must hold one element, is " + describe(*v));
   *out = v->is_float() ? (v->f[0] != 0.0f) : v->i[0];
   return Status::Ok();
 }
@@ -61,7 +63,8 @@ Result<Value> stack(const std::vector<Value>& parts, int64_t axis, const char* w
 // subgraph states it.
 Value empty_stack(const ValueInfo& vi) {
   std::vector<int64_t> shape = {0};
-  if (vi.has_shape && std::all_of(vi.dims.begin(), vi.dims.end(), [](int64_t d) { return d >= 0; })) {
+  if (vi.has_shape &&
+      std::all_of(vi.dims.begin(), vi.dims.end(), [](int64_t d) { return d >= 0; })) {
     shape.insert(shape.end(), vi.dims.begin(), vi.dims.end());
   }
   return zeros_like_dtype(vi.dtype == DType::kUndefined ? DType::kFloat32 : vi.dtype, shape);
@@ -108,8 +111,8 @@ Result<CompiledOp> build_loop(const BuildContext& ctx) {
   }
   const size_t scans = body->num_outputs() - 1 - carried;
   if (node.outputs.size() > carried + scans) {
-    return Status::Error("has " + std::to_string(node.outputs.size()) + " outputs, the body gives " +
-                         std::to_string(carried + scans));
+    return Status::Error("has " + std::to_string(node.outputs.size()) +
+                         " outputs, the body gives " + std::to_string(carried + scans));
   }
   std::vector<ValueInfo> scan_infos;
   const Graph& g = *node.attr("body")->graph;
@@ -236,7 +239,8 @@ Status run_scan(const ScanSpec& spec, const Subgraph& body, std::vector<const Va
 
 Status check_01(const std::vector<int64_t>& v, const char* what) {
   for (int64_t d : v) {
-    if (d != 0 && d != 1) return Status::Error(std::string("attribute ") + what + " must hold 0 or 1");
+    if (d != 0 && d != 1)
+      return Status::Error(std::string("attribute ") + what + " must hold 0 or 1");
   }
   return Status::Ok();
 }
@@ -266,7 +270,8 @@ Result<CompiledOp> build_scan(const BuildContext& ctx) {
   }
   spec.scan_outputs = body->num_outputs() - spec.states;
   if (node.outputs.size() != spec.states + spec.scan_outputs) {
-    return Status::Error("has " + std::to_string(node.outputs.size()) + " outputs, the body gives " +
+    return Status::Error("has " + std::to_string(node.outputs.size()) +
+                         " outputs, the body gives " +
                          std::to_string(spec.states + spec.scan_outputs));
   }
   auto list = [&](const char* name, size_t n, int64_t fallback, std::vector<int64_t>* out) {

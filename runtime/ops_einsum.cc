@@ -3,10 +3,13 @@
 // One general evaluation: every label becomes a loop, each input walks its own strides (a label
 // repeated in one term has the sum of its dimensions' strides, which walks the diagonal), and
 // labels missing from the output are summed. Accumulates in double (floats) or int64 (integers).
+// Two float operands (the exporters' batched matmuls, attention scores) instead run as batched
+// matrix products on kernels::matmul after packing each operand; tests compare both paths.
 #include <algorithm>
 #include <array>
 #include <string>
 
+#include "kernels/dense.h"
 #include "runtime/ops.h"
 #include "runtime/tensor_index.h"
 
@@ -197,6 +200,83 @@ bool advance(const Plan& plan, const std::vector<int64_t>& sizes, size_t begin, 
   return false;
 }
 
+// Largest operand the batched-matmul path packs (elements); beyond it the loop evaluation runs.
+constexpr int64_t kMaxPackedElements = int64_t{1} << 26;
+
+// Copies src through `strides` (per loop entry) over the loop entries `order`, odometer-style
+// with the last entry fastest, into dst (contiguous) or, when `scatter`, the other way round.
+void pack(const float* src, float* dst, const std::vector<size_t>& order,
+          const std::vector<int64_t>& sizes, const std::vector<int64_t>& strides, bool scatter) {
+  int64_t total = 1;
+  for (size_t d : order) total *= sizes[d];
+  std::vector<int64_t> idx(order.size(), 0);
+  int64_t offset = 0;
+  for (int64_t i = 0; i < total; ++i) {
+    if (scatter) {
+      dst[offset] = src[i];
+    } else {
+      dst[i] = src[offset];
+    }
+    for (size_t p = order.size(); p-- > 0;) {
+      const size_t d = order[p];
+      offset += strides[d];
+      if (++idx[p] < sizes[d]) break;
+      offset -= strides[d] * sizes[d];
+      idx[p] = 0;
+    }
+  }
+}
+
+// Two float operands as batched matrix products C[b] = A[b] (M x K) * B[b] (K x N). Each output
+// label is a batch label (both operands vary along it), M (only the first) or N; summed labels
+// are K. Packing through the label strides also covers diagonals and broadcast dimensions (a
+// stride of 0 repeats the operand). False when a packed operand would be too large.
+bool einsum_by_matmul(const Plan& plan, const Value& a, const Value& b, Value* y) {
+  std::vector<int64_t> sizes;
+  for (int label : plan.loop) sizes.push_back(plan.size[label]);
+  std::vector<size_t> batch, m_dims, n_dims, k_dims;
+  for (size_t d = 0; d < plan.loop.size(); ++d) {
+    const bool in_a = plan.strides[0][d] != 0, in_b = plan.strides[1][d] != 0;
+    if (d >= plan.num_out) {
+      k_dims.push_back(d);
+    } else if (in_a && in_b) {
+      batch.push_back(d);
+    } else if (in_b) {
+      n_dims.push_back(d);
+    } else {
+      m_dims.push_back(d);
+    }
+  }
+  auto product = [&](const std::vector<size_t>& dims) {
+    int64_t p = 1;
+    for (size_t d : dims) p *= sizes[d];
+    return p;
+  };
+  const int64_t nb = product(batch), m = product(m_dims), n = product(n_dims), k = product(k_dims);
+  if (k == 0 || nb * m * k > kMaxPackedElements || nb * k * n > kMaxPackedElements) return false;
+  auto concat = [](std::vector<size_t> x, const std::vector<size_t>& y2,
+                   const std::vector<size_t>& z) {
+    x.insert(x.end(), y2.begin(), y2.end());
+    x.insert(x.end(), z.begin(), z.end());
+    return x;
+  };
+  std::vector<float> pa(nb * m * k), pb(nb * k * n), pc(nb * m * n);
+  pack(a.f.data(), pa.data(), concat(batch, m_dims, k_dims), sizes, plan.strides[0], false);
+  pack(b.f.data(), pb.data(), concat(batch, k_dims, n_dims), sizes, plan.strides[1], false);
+  for (int64_t t = 0; t < nb; ++t) {
+    kernels::matmul(pa.data() + t * m * k, pb.data() + t * k * n, m, k, n, pc.data() + t * m * n);
+  }
+  // Output strides per loop entry: row-major over the output labels, 0 for summed ones.
+  std::vector<int64_t> out_strides(plan.loop.size(), 0);
+  int64_t s = 1;
+  for (size_t d = plan.num_out; d-- > 0;) {
+    out_strides[d] = s;
+    s *= sizes[d];
+  }
+  pack(pc.data(), y->f.data(), concat(batch, m_dims, n_dims), sizes, out_strides, true);
+  return true;
+}
+
 template <typename T, typename Acc>
 void evaluate(const Plan& plan, const std::vector<const std::vector<T>*>& data, int64_t out_n,
               std::vector<T>* y) {
@@ -242,7 +322,11 @@ Result<CompiledOp> build_einsum(const BuildContext& ctx) {
     for (size_t d = 0; d < plan.num_out; ++d) shape.push_back(plan.size[plan.loop[d]]);
     DEEPCOMP_RETURN_IF_ERROR(check_output_shape(shape, "output"));
     Value y = zeros_of(in[0]->dtype, shape);
-    if (y.is_float()) {
+    const bool by_matmul = y.is_float() && in.size() == 2 && y.numel() > 0 &&
+                           einsum_by_matmul(plan, *in[0], *in[1], &y);
+    if (by_matmul) {
+      // y is complete.
+    } else if (y.is_float()) {
       std::vector<const std::vector<float>*> data;
       for (const Value* v : in) data.push_back(&v->f);
       evaluate<float, double>(plan, data, y.numel(), &y.f);

@@ -397,7 +397,10 @@ Result<CompiledOp> build_split(const BuildContext& ctx) {
       }
       int64_t total = 0;
       for (int64_t s : sizes) {
-        if (s < 0) return Status::Error("split has a negative entry " + std::to_string(s));
+        if (s < 0 || s > dim) {
+          return Status::Error("split entry " + std::to_string(s) + " is out of range [0, " +
+                               std::to_string(dim) + "]");
+        }
         total += s;
       }
       if (total != dim) {

@@ -1,6 +1,6 @@
-// Pooling and reductions: MaxPool (optional Indices output), AveragePool (1-D to 3-D, pads,
-// dilations, ceil_mode, count_include_pad, auto_pad), GlobalAveragePool, GlobalMaxPool and
-// ReduceMean / ReduceSum / ReduceMax / ReduceMin.
+// Pooling: MaxPool (optional Indices output), AveragePool (1-D to 3-D, pads, dilations,
+// ceil_mode, count_include_pad, auto_pad), GlobalAveragePool and GlobalMaxPool (reduce_axes of
+// ops_reduce.cc over the spatial dimensions).
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -133,86 +133,24 @@ Builder pool_builder(bool max) {
     a.storage_order = attr_int(node, "storage_order", 0);
     CompiledOp op;
     op.run = [a](const Inputs& in, std::vector<Value>* out) -> Status {
-      DEEPCOMP_RETURN_IF_ERROR(require_float(in[0], "X"));
-      return pool(a, *in[0], out);
-    };
-    return op;
-  };
-}
-
-enum class Reduce { kMean, kSum, kMax, kMin };
-
-// Reduces `x` over `axes` (all when empty and `all_if_empty`).
-Status reduce(const Value& x, std::vector<int64_t> axes, bool keepdims, bool all_if_empty, Reduce kind, Value* y) {
-  const int64_t r = x.rank();
-  std::vector<bool> red(r, false);
-  if (axes.empty()) {
-    if (!all_if_empty) { *y = x; return Status::Ok(); }
-    std::fill(red.begin(), red.end(), true);
-  }
-  for (int64_t a : axes) {
-    int64_t n = 0;
-    if (!normalize_axis(a, r, &n)) return Status::Error("axis " + std::to_string(a) + " out of range for " + describe(x));
-    red[n] = true;
-  }
-  std::vector<int64_t> shape, kept_shape(r);
-  for (int64_t d = 0; d < r; ++d) {
-    kept_shape[d] = red[d] ? 1 : x.shape[d];
-    if (!red[d]) shape.push_back(x.shape[d]);
-    else if (keepdims) shape.push_back(1);
-  }
-  int64_t n_out = 1;
-  for (int64_t d : kept_shape) n_out *= d;
-  const int64_t n_in = x.numel();
-  const int64_t group = n_out > 0 ? n_in / std::max<int64_t>(n_out, 1) : 0;
-  std::vector<double> acc(n_out, kind == Reduce::kMax ? -INFINITY : kind == Reduce::kMin ? INFINITY : 0.0);
-  const auto strides = broadcast_strides(kept_shape, x.shape);
-  std::vector<int64_t> idx(r, 0);
-  int64_t o = 0;
-  for (int64_t k = 0; k < n_in; ++k) {
-    const double v = x.f[k];
-    switch (kind) {
-      case Reduce::kMax: acc[o] = std::max(acc[o], v); break;
-      case Reduce::kMin: acc[o] = std::min(acc[o], v); break;
-      default: acc[o] += v;
-    }
-    for (int64_t d = r - 1; d >= 0; --d) {
-      o += strides[d];
-      if (++idx[d] < x.shape[d]) break;
-      o -= strides[d] * x.shape[d];
-      idx[d] = 0;
-    }
-  }
-  *y = Value::floats(shape, std::vector<float>(n_out));
-  for (int64_t k = 0; k < n_out; ++k) {
-    y->f[k] = static_cast<float>(kind == Reduce::kMean ? (group ? acc[k] / group : NAN) : acc[k]);
-  }
-  return Status::Ok();
-}
-
-Builder reduce_builder(Reduce kind) {
-  return [kind](const BuildContext& ctx) -> Result<CompiledOp> {
-    const Node& node = *ctx.node;
-    DEEPCOMP_RETURN_IF_ERROR(check_arity(node, 1, 2, 1));
-    DEEPCOMP_RETURN_IF_ERROR(check_attributes(node, {"axes", "keepdims", "noop_with_empty_axes"}));
-    const std::vector<int64_t> axes_attr = attr_ints(node, "axes");
-    const bool keepdims = attr_int(node, "keepdims", 1) != 0;
-    const bool noop = attr_int(node, "noop_with_empty_axes", 0) != 0;
-    CompiledOp op;
-    op.run = [=](const Inputs& in, std::vector<Value>* out) -> Status {
-      DEEPCOMP_RETURN_IF_ERROR(require_float(in[0], "data"));
-      std::vector<int64_t> axes = axes_attr;
-      if (in.size() > 1 && in[1]) {
-        DEEPCOMP_RETURN_IF_ERROR(require_int(in[1], "axes"));
-        axes = in[1]->i;
+      DEEPCOMP_RETURN_IF_ERROR(require_present(in[0], "X"));
+      const DType dtype = in[0]->dtype;
+      if (dtype == DType::kFloat32) return pool(a, *in[0], out);
+      if (dtype == DType::kBool || (!a.max && !in[0]->is_float())) {
+        return Status::Error("X must be a float tensor (or an integer one for MaxPool), is " +
+                             describe(*in[0]));
       }
-      return reduce(*in[0], axes, keepdims, !noop, kind, &(*out)[0]);
+      // Other dtypes pool in float32 (exact for the 8-bit integers MaxPool takes since opset
+      // 12) and return to the input's dtype.
+      DEEPCOMP_RETURN_IF_ERROR(pool(a, cast_value(*in[0], DType::kFloat32), out));
+      (*out)[0] = cast_value((*out)[0], dtype);
+      return Status::Ok();
     };
     return op;
   };
 }
 
-Builder global_pool(Reduce kind) {
+Builder global_pool(ReduceKind kind) {
   return [kind](const BuildContext& ctx) -> Result<CompiledOp> {
     DEEPCOMP_RETURN_IF_ERROR(check_arity(*ctx.node, 1, 1, 1));
     DEEPCOMP_RETURN_IF_ERROR(check_attributes(*ctx.node, {}));
@@ -222,7 +160,7 @@ Builder global_pool(Reduce kind) {
       if (in[0]->rank() < 3) return Status::Error("input needs spatial dimensions, is " + describe(*in[0]));
       std::vector<int64_t> axes;
       for (int64_t d = 2; d < in[0]->rank(); ++d) axes.push_back(d);
-      return reduce(*in[0], axes, true, true, kind, &(*out)[0]);
+      return reduce_axes(*in[0], axes, true, kind, &(*out)[0]);
     };
     return op;
   };
@@ -233,12 +171,8 @@ Builder global_pool(Reduce kind) {
 void register_pool_ops(Table* t) {
   (*t)["MaxPool"] = pool_builder(true);
   (*t)["AveragePool"] = pool_builder(false);
-  (*t)["GlobalAveragePool"] = global_pool(Reduce::kMean);
-  (*t)["GlobalMaxPool"] = global_pool(Reduce::kMax);
-  (*t)["ReduceMean"] = reduce_builder(Reduce::kMean);
-  (*t)["ReduceSum"] = reduce_builder(Reduce::kSum);
-  (*t)["ReduceMax"] = reduce_builder(Reduce::kMax);
-  (*t)["ReduceMin"] = reduce_builder(Reduce::kMin);
+  (*t)["GlobalAveragePool"] = global_pool(ReduceKind::kMean);
+  (*t)["GlobalMaxPool"] = global_pool(ReduceKind::kMax);
 }
 
 }  // namespace deepcomp::runtime::ops

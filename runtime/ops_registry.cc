@@ -16,12 +16,18 @@ const Table& table() {
     register_pool_ops(built);
     register_conv_transpose_ops(built);
     register_resize_ops(built);
+    register_norm_ops(built);
+    register_space_ops(built);
+    register_detect_ops(built);
     register_index_ops(built);
     register_einsum_ops(built);
     register_loss_ops(built);
     register_signal_ops(built);
     register_rnn_ops(built);
     register_control_ops(built);
+    register_reduce_ops(built);
+    register_math_ops(built);
+    register_matrix_ops(built);
     return built;
   }();
   return *t;

@@ -23,25 +23,45 @@ size_t activation_count(Cell cell) { return cell == Cell::kLstm ? 3 : cell == Ce
 
 struct Activation {
   enum Kind {
-    kRelu, kTanh, kSigmoid, kAffine, kLeakyRelu, kThresholdedRelu, kScaledTanh, kHardSigmoid,
-    kElu, kSoftsign, kSoftplus
+    kRelu,
+    kTanh,
+    kSigmoid,
+    kAffine,
+    kLeakyRelu,
+    kThresholdedRelu,
+    kScaledTanh,
+    kHardSigmoid,
+    kElu,
+    kSoftsign,
+    kSoftplus
   };
   Kind kind = kTanh;
   float alpha = 0, beta = 0;
 
   float operator()(float x) const {
     switch (kind) {
-      case kRelu: return x > 0 ? x : 0.0f;
-      case kTanh: return std::tanh(x);
-      case kSigmoid: return 1.0f / (1.0f + std::exp(-x));
-      case kAffine: return alpha * x + beta;
-      case kLeakyRelu: return x >= 0 ? x : alpha * x;
-      case kThresholdedRelu: return x > alpha ? x : 0.0f;
-      case kScaledTanh: return alpha * std::tanh(beta * x);
-      case kHardSigmoid: return std::clamp(alpha * x + beta, 0.0f, 1.0f);
-      case kElu: return x >= 0 ? x : alpha * (std::exp(x) - 1.0f);
-      case kSoftsign: return x / (1.0f + std::fabs(x));
-      case kSoftplus: return x > 20.0f ? x : std::log1p(std::exp(x));
+      case kRelu:
+        return x > 0 ? x : 0.0f;
+      case kTanh:
+        return std::tanh(x);
+      case kSigmoid:
+        return 1.0f / (1.0f + std::exp(-x));
+      case kAffine:
+        return alpha * x + beta;
+      case kLeakyRelu:
+        return x >= 0 ? x : alpha * x;
+      case kThresholdedRelu:
+        return x > alpha ? x : 0.0f;
+      case kScaledTanh:
+        return alpha * std::tanh(beta * x);
+      case kHardSigmoid:
+        return std::clamp(alpha * x + beta, 0.0f, 1.0f);
+      case kElu:
+        return x >= 0 ? x : alpha * (std::exp(x) - 1.0f);
+      case kSoftsign:
+        return x / (1.0f + std::fabs(x));
+      case kSoftplus:
+        return x > 20.0f ? x : std::log1p(std::exp(x));
     }
     return x;
   }
@@ -154,12 +174,13 @@ void split_sparse(const SparseWeight& s, int64_t rows, int64_t cols, const Range
     b.cols = cols;
     const bool whole = r0 == 0 && r1 == rows;
     if (s.codebook) {
-      b.codebook = whole ? s.codebook
-                         : std::make_shared<const kernels::CodebookCsrMatrix>(
-                               slice_rows(*s.codebook, r0, r1));
+      b.codebook =
+          whole
+              ? s.codebook
+              : std::make_shared<const kernels::CodebookCsrMatrix>(slice_rows(*s.codebook, r0, r1));
     } else {
-      b.csr = whole ? s.csr
-                    : std::make_shared<const kernels::CsrMatrix>(slice_rows(*s.csr, r0, r1));
+      b.csr =
+          whole ? s.csr : std::make_shared<const kernels::CsrMatrix>(slice_rows(*s.csr, r0, r1));
     }
     w->blocks.push_back(b);
   }
@@ -167,8 +188,8 @@ void split_sparse(const SparseWeight& s, int64_t rows, int64_t cols, const Range
 
 // The constant weight `name` ([D, G*H, cols]) as the session's kernel choice runs it.
 Result<std::shared_ptr<const CellWeight>> constant_weight(const BuildContext& ctx,
-                                                          const std::string& name,
-                                                          const Value& v, const Ranges& ranges) {
+                                                          const std::string& name, const Value& v,
+                                                          const Ranges& ranges) {
   const int64_t rows = v.shape[0] * v.shape[1], cols = v.shape[2];
   const SparseWeight given = ctx.sparse_weight(name);
   if (given.present()) {
@@ -239,9 +260,10 @@ Status run_cell(const Spec& spec, const CellWeight* w_const, const CellWeight* r
                          "*hidden, hidden], is " + describe(r));
   }
   const int64_t H = r.shape[2], GH = G * H;
+  if (H < 1) return Status::Error("R " + describe(r) + " has no hidden units");
   if (spec.hidden_attr >= 0 && spec.hidden_attr != H) {
-    return Status::Error("hidden_size " + std::to_string(spec.hidden_attr) +
-                         " does not match R " + describe(r));
+    return Status::Error("hidden_size " + std::to_string(spec.hidden_attr) + " does not match R " +
+                         describe(r));
   }
   DEEPCOMP_RETURN_IF_ERROR(check_shape(in[1], "W", {D, GH, I}));
   const Value* bias = in.size() > 3 ? in[3] : nullptr;
@@ -256,9 +278,9 @@ Status run_cell(const Spec& spec, const CellWeight* w_const, const CellWeight* r
     for (int64_t b = 0; b < batch; ++b) {
       lens[b] = in[4]->i[b];
       if (lens[b] < 0 || lens[b] > seq) {
-        return Status::Error("sequence_lens[" + std::to_string(b) + "] = " +
-                             std::to_string(lens[b]) + " is outside [0, " + std::to_string(seq) +
-                             "]");
+        return Status::Error("sequence_lens[" + std::to_string(b) +
+                             "] = " + std::to_string(lens[b]) + " is outside [0, " +
+                             std::to_string(seq) + "]");
       }
     }
   }
@@ -318,7 +340,8 @@ Status run_cell(const Spec& spec, const CellWeight* w_const, const CellWeight* r
   Value y_h = zeros_like_dtype(x.dtype, state_shape);
   Value y_c = zeros_like_dtype(x.dtype, state_shape);
   auto y_at = [&](int64_t t, int64_t d, int64_t b) {
-    return y.f.data() + (spec.layout == 0 ? ((t * D + d) * batch + b) : ((b * seq + t) * D + d)) * H;
+    return y.f.data() +
+           (spec.layout == 0 ? ((t * D + d) * batch + b) : ((b * seq + t) * D + d)) * H;
   };
 
   const size_t na = activation_count(cell);
@@ -420,9 +443,9 @@ Result<CompiledOp> build_cell(const BuildContext& ctx, Cell cell) {
         node, {"activation_alpha", "activation_beta", "activations", "clip", "direction",
                "hidden_size", "layout", "linear_before_reset", "output_sequence"}));
   } else {
-    DEEPCOMP_RETURN_IF_ERROR(check_attributes(
-        node, {"activation_alpha", "activation_beta", "activations", "clip", "direction",
-               "hidden_size", "layout", "output_sequence"}));
+    DEEPCOMP_RETURN_IF_ERROR(
+        check_attributes(node, {"activation_alpha", "activation_beta", "activations", "clip",
+                                "direction", "hidden_size", "layout", "output_sequence"}));
   }
   Spec spec;
   spec.cell = cell;
@@ -478,15 +501,16 @@ Result<CompiledOp> build_cell(const BuildContext& ctx, Cell cell) {
   const Value* r = ctx.constant(2);
   const int64_t G = gate_count(cell);
   // Constant weights are compiled once, with the session's sparse/dense choice.
-  if (w && w->is_float() && w->rank() == 3 && w->shape[0] == spec.dirs && w->shape[1] % G == 0) {
-    DEEPCOMP_ASSIGN_OR_RETURN(w_const,
-                              constant_weight(ctx, node.inputs[1], *w, {{0, w->numel() / w->shape[2]}}));
+  if (w && w->is_float() && w->rank() == 3 && w->shape[0] == spec.dirs && w->shape[1] > 0 &&
+      w->shape[1] % G == 0 && w->shape[2] > 0 && w->stored() == w->numel()) {
+    DEEPCOMP_ASSIGN_OR_RETURN(
+        w_const, constant_weight(ctx, node.inputs[1], *w, {{0, w->shape[0] * w->shape[1]}}));
     op.weight = node.inputs[1];
     op.sparse = w_const->sparse;
     op.density = w_const->density;
   }
-  if (r && r->is_float() && r->rank() == 3 && r->shape[0] == spec.dirs &&
-      r->shape[1] == G * r->shape[2]) {
+  if (r && r->is_float() && r->rank() == 3 && r->shape[0] == spec.dirs && r->shape[2] > 0 &&
+      r->shape[1] == G * r->shape[2] && r->stored() == r->numel()) {
     const int64_t H = r->shape[2], GH = G * H;
     Ranges ranges;
     for (int64_t d = 0; d < spec.dirs; ++d) {

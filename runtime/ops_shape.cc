@@ -1,13 +1,18 @@
 // Data-movement operators: Reshape, Flatten, Transpose, Concat, Squeeze, Unsqueeze, Shape, Size,
-// Gather, Cast, Slice, Pad, Expand, Identity, Dropout, Constant, ConstantOfShape. They work on
-// float32, int64 and bool values alike.
+// Gather, Cast, CastLike, Slice, Pad, Expand, Identity, Dropout, Constant, ConstantOfShape. They
+// work on every dtype a Value holds.
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "runtime/ops.h"
 
 namespace deepcomp::runtime::ops {
+
+// Gather on a constant table with a sparse form (ops_embedding.cc); nullopt for a plain Gather.
+std::optional<Result<CompiledOp>> build_embedding_gather(const BuildContext& ctx,
+                                                         int64_t axis_attr);
 
 namespace {
 
@@ -190,7 +195,8 @@ Result<CompiledOp> build_concat(const BuildContext& ctx) {
 
 // Squeeze and Unsqueeze: axes from the attribute (opset < 13) or the optional second input.
 Result<CompiledOp> build_squeeze(const BuildContext& ctx, bool unsqueeze) {
-  DEEPCOMP_RETURN_IF_ERROR(check_arity(*ctx.node, unsqueeze && !has_attr(*ctx.node, "axes") ? 2 : 1, 2, 1));
+  DEEPCOMP_RETURN_IF_ERROR(
+      check_arity(*ctx.node, unsqueeze && !has_attr(*ctx.node, "axes") ? 2 : 1, 2, 1));
   DEEPCOMP_RETURN_IF_ERROR(check_attributes(*ctx.node, {"axes"}));
   const bool has_axes_attr = has_attr(*ctx.node, "axes");
   const std::vector<int64_t> axes_attr = attr_ints(*ctx.node, "axes");
@@ -269,6 +275,7 @@ Result<CompiledOp> build_gather(const BuildContext& ctx) {
   DEEPCOMP_RETURN_IF_ERROR(check_arity(*ctx.node, 2, 2, 1));
   DEEPCOMP_RETURN_IF_ERROR(check_attributes(*ctx.node, {"axis"}));
   const int64_t axis_attr = attr_int(*ctx.node, "axis", 0);
+  if (auto embedding = build_embedding_gather(ctx, axis_attr)) return std::move(*embedding);
   return simple([=](const Inputs& in, std::vector<Value>* out) -> Status {
     DEEPCOMP_RETURN_IF_ERROR(require_present(in[0], "data"));
     DEEPCOMP_RETURN_IF_ERROR(require_int(in[1], "indices"));
@@ -286,7 +293,8 @@ Result<CompiledOp> build_gather(const BuildContext& ctx) {
     for (int64_t k = 0; k < count; ++k) {
       int64_t j = idx.i[k];
       if (j < -dim || j >= dim) {
-        return Status::Error("index " + std::to_string(j) + " out of range for dimension " + std::to_string(dim));
+        return Status::Error("index " + std::to_string(j) + " out of range for dimension " +
+                             std::to_string(dim));
       }
       resolved[k] = j < 0 ? j + dim : j;
     }
@@ -301,32 +309,39 @@ Result<CompiledOp> build_gather(const BuildContext& ctx) {
   });
 }
 
+Status check_cast_target(DType to) {
+  if (to == DType::kString) return Status::Error("cast to string is not supported");
+  if (!is_runtime_dtype(to)) {
+    return Status::Error("cast to " + dtype_name(to) +
+                         " is not supported (numeric dtypes and bool)");
+  }
+  return Status::Ok();
+}
+
+// Cast to the `to` attribute; "saturate" (opset 19) only concerns float8 targets, which the
+// runtime does not hold, so it has no effect here.
 Result<CompiledOp> build_cast(const BuildContext& ctx) {
   DEEPCOMP_RETURN_IF_ERROR(check_arity(*ctx.node, 1, 1, 1));
-  DEEPCOMP_RETURN_IF_ERROR(check_attributes(*ctx.node, {"to"}));
+  DEEPCOMP_RETURN_IF_ERROR(check_attributes(*ctx.node, {"to", "saturate"}));
+  if (!has_attr(*ctx.node, "to")) return Status::Error("attribute 'to' is required");
   const auto to = static_cast<DType>(attr_int(*ctx.node, "to", 0));
-  if (to != DType::kFloat32 && to != DType::kInt64 && to != DType::kBool) {
-    return Status::Error("attribute to=" + dtype_name(to) + " is not supported (float32, int64, bool only)");
-  }
+  DEEPCOMP_RETURN_IF_ERROR(check_cast_target(to));
   return simple([=](const Inputs& in, std::vector<Value>* out) -> Status {
     DEEPCOMP_RETURN_IF_ERROR(require_present(in[0], "input"));
-    const Value& x = *in[0];
-    const int64_t n = x.numel();
-    Value y = zeros_of(to, x.shape);
-    for (int64_t k = 0; k < n; ++k) {
-      if (to == DType::kFloat32) {
-        y.f[k] = x.is_float() ? x.f[k] : static_cast<float>(x.i[k]);
-      } else if (to == DType::kBool) {
-        y.i[k] = x.is_float() ? x.f[k] != 0.0f : x.i[k] != 0;
-      } else if (x.is_float()) {
-        const float v = x.f[k];
-        // Out-of-range and NaN casts are undefined in C++; saturate instead.
-        y.i[k] = std::isnan(v) ? 0 : v >= 9.2e18f ? INT64_MAX : v <= -9.2e18f ? INT64_MIN : static_cast<int64_t>(v);
-      } else {
-        y.i[k] = x.i[k];
-      }
-    }
-    (*out)[0] = std::move(y);
+    (*out)[0] = cast_value(*in[0], to);
+    return Status::Ok();
+  });
+}
+
+// CastLike: Cast to the dtype of the second input (whose values are not used).
+Result<CompiledOp> build_cast_like(const BuildContext& ctx) {
+  DEEPCOMP_RETURN_IF_ERROR(check_arity(*ctx.node, 2, 2, 1));
+  DEEPCOMP_RETURN_IF_ERROR(check_attributes(*ctx.node, {"saturate"}));
+  return simple([](const Inputs& in, std::vector<Value>* out) -> Status {
+    DEEPCOMP_RETURN_IF_ERROR(require_present(in[0], "input"));
+    if (!in[1]) return Status::Error("target_type is missing");
+    DEEPCOMP_RETURN_IF_ERROR(check_cast_target(in[1]->dtype));
+    (*out)[0] = cast_value(*in[0], in[1]->dtype);
     return Status::Ok();
   });
 }
@@ -340,9 +355,12 @@ Result<CompiledOp> build_passthrough(const BuildContext& ctx, bool dropout) {
   }
   return simple([](const Inputs& in, std::vector<Value>* out) -> Status {
     DEEPCOMP_RETURN_IF_ERROR(require_present(in[0], "input"));
-    // Dropout's optional training_mode input must be false: inference only.
+    // Dropout's optional training_mode input must be false (inference), or the ratio 0, which
+    // drops nothing: random masks are not supported.
     if (in.size() > 2 && in[2] && in[2]->stored() > 0 && in[2]->as_int(0) != 0) {
-      return Status::Error("training_mode=true is not supported");
+      const bool zero_ratio = in[1] && in[1]->stored() == 1 && in[1]->as_double(0) == 0.0;
+      if (!zero_ratio)
+        return Status::Error("training_mode=true is not supported (unless ratio is 0)");
     }
     (*out)[0] = *in[0];
     if (out->size() > 1)
@@ -364,6 +382,7 @@ void register_shape_ops(Table* t) {
   (*t)["Size"] = build_size;
   (*t)["Gather"] = build_gather;
   (*t)["Cast"] = build_cast;
+  (*t)["CastLike"] = build_cast_like;
   (*t)["Identity"] = [](const BuildContext& c) { return build_passthrough(c, false); };
   (*t)["Dropout"] = [](const BuildContext& c) { return build_passthrough(c, true); };
   register_slice_pad_ops(t);

@@ -76,6 +76,7 @@ Result<CompiledOp> build_dft(const BuildContext& ctx) {
       if (length < 1)
         return Status::Error("dft_length must be positive, is " + std::to_string(length));
     }
+    if (length < 1) return Status::Error("the signal dimension of " + describe(x) + " is empty");
     const int64_t n_out = onesided ? length / 2 + 1 : length;
     std::vector<int64_t> shape = x.shape;
     shape[axis] = n_out;
@@ -246,12 +247,14 @@ Result<CompiledOp> build_mel_weight_matrix(const BuildContext& ctx) {
     std::vector<int64_t> bin(mel_bins + 2);
     for (int64_t p = 0; p < mel_bins + 2; ++p) {
       const double hz = 700.0 * (std::pow(10.0, (p * mel_step + low_mel) / 2595.0) - 1.0);
-      bin[p] = static_cast<int64_t>(std::floor((dft_length + 1) * hz / sample_rate));
-    }
-    if (bin[mel_bins] >= spectrogram_bins) {
-      return Status::Error("upper_edge_hertz " + std::to_string(upper) +
-                           " lies beyond the spectrogram's " + std::to_string(spectrogram_bins) +
-                           " bins");
+      const double b = std::floor((dft_length + 1) * hz / sample_rate);
+      // Only the last point may lie past the spectrogram (it bounds the last filter's slope).
+      if (!(b >= 0 && (b < spectrogram_bins || (p == mel_bins + 1 && b < 9e18)))) {
+        return Status::Error("upper_edge_hertz " + std::to_string(upper) +
+                             " lies beyond the spectrogram's " + std::to_string(spectrogram_bins) +
+                             " bins");
+      }
+      bin[p] = static_cast<int64_t>(b);
     }
     Value y = zeros_of(dtype, shape);
     for (int64_t m = 0; m < mel_bins; ++m) {

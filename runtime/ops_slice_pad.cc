@@ -1,6 +1,7 @@
 // Slice, Pad, Expand, Constant and ConstantOfShape: operators whose output element comes from an
 // index computed per dimension (or from attributes alone).
 #include <algorithm>
+#include <cmath>
 
 #include "runtime/ops.h"
 
@@ -119,7 +120,8 @@ Result<CompiledOp> build_pad(const BuildContext& ctx) {
     const int64_t r = x.rank();
     std::vector<int64_t> pads = a_pads, axes;
     float fill_f = a_value;
-    int64_t fill_i = 0;
+    // The legacy float `value` also fills integer data (truncated; out of range gives 0).
+    int64_t fill_i = std::fabs(a_value) < 9e18f ? static_cast<int64_t>(a_value) : 0;
     if (!legacy) {
       DEEPCOMP_RETURN_IF_ERROR(int_list(in[1], "pads", &pads));
       if (in.size() > 2 && in[2] && in[2]->stored() > 0) {
@@ -242,14 +244,9 @@ Result<CompiledOp> build_constant_of_shape(const BuildContext& ctx) {
   DEEPCOMP_RETURN_IF_ERROR(check_attributes(*ctx.node, {"value"}));
   Value fill = Value::floats({1}, {0.0f});
   if (const Attribute* a = ctx.node->attr("value")) {
-    // The Model keeps only Constant nodes' tensors; other tensor attributes arrive as their
-    // float values (Attribute::floats) without a dtype, so the fill is float32.
-    const Tensor* t = a->tensor.empty() ? nullptr : ctx.model->find_tensor(a->tensor);
-    if (t) {
-      DEEPCOMP_ASSIGN_OR_RETURN(fill, value_from_tensor(*t));
-    } else {
-      fill = Value::floats({1}, a->floats);
-    }
+    // A non-Constant node's tensor attribute is decoded into Attribute::value with its dtype.
+    if (!a->value) return Status::Error("attribute 'value' must be a numeric tensor");
+    DEEPCOMP_ASSIGN_OR_RETURN(fill, value_from_tensor(*a->value));
     if (fill.stored() != 1) return Status::Error("value must hold one element");
   }
   CompiledOp op;

@@ -93,9 +93,11 @@ class Program : public ops::Subgraph {
       if (!st.ok()) return st.WithContext(node_label(step.name, step.op_type));
       if (timings) {
         const double ms =
-            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                .count();
         NodeTiming timing{step.name, step.op_type, step.op.weight, ms, step.op.sparse, {}, {}};
-        for (const Value* v : in) timing.input_shapes.push_back(v ? v->shape : std::vector<int64_t>{});
+        for (const Value* v : in)
+          timing.input_shapes.push_back(v ? v->shape : std::vector<int64_t>{});
         for (const Value& v : outs) timing.output_shapes.push_back(v.shape);
         timings->push_back(std::move(timing));
       }
@@ -167,6 +169,12 @@ struct Compiler {
 Status Compiler::compile(const Graph& g, const OuterLookup* outer, Program* p,
                          std::vector<ValueInfo>* main_inputs) {
   std::unordered_map<std::string, int> slot;
+  // Constant slots holding an initializer, or a rearrangement of one folded here (Identity,
+  // Transpose, Reshape): the initializer's name. A sparse weight given for that initializer is
+  // the sparse form of such a folded constant too, in the layout its consumer needs (the caller
+  // chose it from the graph: cli/model_source.cc), e.g. MatMul(x, Transpose(W)) as PyTorch
+  // exports a Linear layer.
+  std::unordered_map<int, std::string> folded_from;
   auto new_slot = [&](const std::string& name) {
     const int s = p->num_slots++;
     slot[name] = s;
@@ -193,6 +201,7 @@ Status Compiler::compile(const Graph& g, const OuterLookup* outer, Program* p,
     DEEPCOMP_ASSIGN_OR_RETURN(Value v, value_from_tensor(*t));
     const int s = new_slot(name);
     p->constants[s] = std::make_shared<const Value>(std::move(v));
+    folded_from[s] = name;
   }
   for (const ValueInfo& vi : g.inputs) {
     if (!outer && slot.count(vi.name)) continue;  // an initializer listed as input too (old IR)
@@ -235,7 +244,11 @@ Status Compiler::compile(const Graph& g, const OuterLookup* outer, Program* p,
       if (k >= declared || step.in[k] < 0) return nullptr;
       return p->constants[step.in[k]].get();
     };
-    ctx.sparse_weight = [&](const std::string& name) { return sparse_weight(name); };
+    ctx.sparse_weight = [&](const std::string& name) {
+      auto it = slot.find(name);
+      auto from = it != slot.end() ? folded_from.find(it->second) : folded_from.end();
+      return sparse_weight(from != folded_from.end() ? from->second : name);
+    };
     ctx.subgraph = [&](const Graph& sub) -> Result<std::shared_ptr<const ops::Subgraph>> {
       // The subgraph's free names: constants are shared, other values become implicit inputs
       // of this node.
@@ -281,7 +294,17 @@ Status Compiler::compile(const Graph& g, const OuterLookup* outer, Program* p,
       if (!st.ok()) return st.WithContext(label);
       for (size_t k = 0; k < step.out.size(); ++k) {
         fit_to_dtype(&outs[k]);
-        if (step.out[k] >= 0) p->constants[step.out[k]] = std::make_shared<const Value>(std::move(outs[k]));
+        if (step.out[k] >= 0)
+          p->constants[step.out[k]] = std::make_shared<const Value>(std::move(outs[k]));
+      }
+      const bool rearranges =
+          node.op_type == "Identity" || node.op_type == "Transpose" || node.op_type == "Reshape";
+      if (rearranges && !step.in.empty() && step.in[0] >= 0 && !step.out.empty() &&
+          step.out[0] >= 0) {
+        if (auto f = folded_from.find(step.in[0]); f != folded_from.end()) {
+          std::string source = f->second;
+          folded_from[step.out[0]] = std::move(source);
+        }
       }
       continue;
     }
@@ -326,7 +349,9 @@ const std::vector<ValueInfo>& Session::outputs() const { return impl_->outputs; 
 const std::vector<NodeTiming>& Session::profile() const { return impl_->timings; }
 const std::vector<LayerKernel>& Session::layer_kernels() const { return impl_->layer_kernels; }
 std::vector<std::string> Session::supported_ops() { return ops::supported_op_types(); }
-bool Session::supports_op(const std::string& op_type) { return ops::find_builder(op_type) != nullptr; }
+bool Session::supports_op(const std::string& op_type) {
+  return ops::find_builder(op_type) != nullptr;
+}
 
 Result<Session> Session::create(const Model& model, SessionOptions options) {
   auto impl = std::make_unique<Impl>();
@@ -345,7 +370,8 @@ Result<Session> Session::create(const Model& model, SessionOptions options) {
   DEEPCOMP_RETURN_IF_ERROR(compiler.compile(model.graph, nullptr, &impl->main, &impl->inputs));
   if (!compiler.unused_sparse.empty()) {
     return Status::Error("sparse weight '" + *compiler.unused_sparse.begin() +
-                         "' is not the constant weight of any Gemm, MatMul, Conv or recurrent node");
+                         "' is not the constant weight of any layer (Gemm, MatMul, Conv, "
+                         "ConvTranspose, LSTM/GRU/RNN, Gather)");
   }
   impl->outputs = model.graph.outputs;
   impl->layer_kernels = std::move(compiler.layer_kernels);

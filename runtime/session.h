@@ -1,14 +1,26 @@
 // Runs an ONNX graph (deepcomp's protobuf-free Model) on float32/int64 tensors, NCHW, with the
-// layer kernels of kernels/: dense Eigen products, or CSR / codebook-CSR weights for Gemm, MatMul
-// and Conv. Every node is validated when the Session is created, so an unsupported operator or
-// attribute is reported up front, naming the node and the op. Depends on core/ and kernels/;
-// never on onnx_io, compress or protobuf.
+// layer kernels of kernels/: dense Eigen products, or CSR / codebook-CSR weights for Gemm, MatMul,
+// Conv, ConvTranspose, LSTM, GRU and RNN. Every node is validated when the Session is created, so
+// an unsupported operator or attribute is reported up front, naming the node and the op. Depends
+// on core/ and kernels/; never on onnx_io, compress or protobuf. If, Loop and Scan run their
+// subgraphs (compiled here too); a subgraph may read any value of its enclosing graphs.
 //
 // Sparse weight layout (SessionOptions::csr_weights / codebook_weights, by initializer name):
 //   Gemm transB=1 (B is out x in):         the matrix of B itself, rows = output features.
 //   Gemm transB=0 and MatMul with a constant right operand W (in x out): the matrix of W^T,
 //                                          rows = output features.
-//   Conv (W is M x C/group x kh x kw):     W reshaped to [M, C/group * kh * kw].
+//   Conv (W is M x C/group x k...):         W reshaped to [M, C/group * prod(k)] (1-D to 3-D).
+//   ConvTranspose (W is C_in x M/group x k...): W reshaped to [C_in, M/group * prod(k)],
+//                                          rows = input channels (the col2im product of
+//                                          kernels/conv_transpose.h).
+//   LSTM / GRU / RNN W ([D, G*H, I]):      the tensor's own row-major order as [D*G*H, I]
+//                                          (rows = directions x gates x hidden, no transpose).
+//   LSTM / GRU / RNN R ([D, G*H, H]):      likewise [D*G*H, H].
+//                                          (G = 4 gates i,o,f,c for LSTM, 3 z,r,h for GRU, 1 RNN.)
+//   Gather (axis 0, data V x D float):    the table itself, rows = V (one embedding per row).
+// A constant the Session folds from an initializer through Identity, Transpose or Reshape (e.g.
+// MatMul(x, Transpose(W)), PyTorch's Linear) takes the initializer's sparse form, which must then
+// be in the layout of the layer reading the folded value (for that example W itself, out x in).
 // sparse_from_dense builds these (as CSR) from the Model's dense tensors. `kernel` then decides,
 // per layer, whether the sparse form runs or is expanded to dense once here (kernel_choice.h).
 #pragma once
@@ -34,8 +46,8 @@ struct SessionOptions {
   // Weights to use in sparse form instead of dense, by initializer name (layout above).
   std::map<std::string, std::shared_ptr<const kernels::CodebookCsrMatrix>> codebook_weights;
   std::map<std::string, std::shared_ptr<const kernels::CsrMatrix>> csr_weights;
-  // Build CSR for every constant Gemm/MatMul/Conv weight of the Model (benchmarking an .onnx
-  // sparse). Explicit entries above take precedence.
+  // Build CSR for every constant Gemm/MatMul/Conv weight and LSTM/GRU/RNN W and R of the Model
+  // (benchmarking an .onnx sparse). Explicit entries above take precedence.
   bool sparse_from_dense = false;
   // What a layer with a sparse form (given above, or built by sparse_from_dense) runs on. The
   // default keeps every sparse form sparse; kAuto expands the layers whose density is above
@@ -44,7 +56,9 @@ struct SessionOptions {
   double dense_above_density = kDefaultDenseAboveDensity;
 };
 
-// A Gemm, MatMul or Conv node with a constant weight, and the kernel it was compiled to.
+// A Gemm, MatMul, Conv or ConvTranspose node with a constant weight, and the kernel it was
+// compiled to. A recurrent node (LSTM, GRU, RNN) gives one entry per constant weight: W, then R.
+// Layers inside If / Loop / Scan subgraphs are listed too.
 struct LayerKernel {
   std::string node;
   std::string op_type;
@@ -56,7 +70,7 @@ struct LayerKernel {
 struct NodeTiming {
   std::string node;     // node name (or "#index" when the file left it empty)
   std::string op_type;
-  std::string weight;   // the Gemm/MatMul/Conv weight initializer, else ""
+  std::string weight;   // the Gemm/MatMul/Conv weight (LSTM/GRU/RNN: W, else R), else ""
   double ms = 0;
   bool sparse = false;  // ran on a sparse weight
   // Shapes seen in this run, in node input/output order ({} for an omitted optional one); the

@@ -1,6 +1,7 @@
 // Value helpers and the Model tensor -> Value conversion.
 #include "runtime/value.h"
 
+#include <cmath>
 #include <cstring>
 
 namespace deepcomp::runtime {
@@ -33,9 +34,7 @@ int64_t Value::numel() const {
   return n;
 }
 
-int64_t Value::stored() const {
-  return static_cast<int64_t>(is_float() ? f.size() : i.size());
-}
+int64_t Value::stored() const { return static_cast<int64_t>(is_float() ? f.size() : i.size()); }
 
 double Value::as_double(int64_t k) const { return is_float() ? f[k] : static_cast<double>(i[k]); }
 
@@ -54,8 +53,14 @@ std::string describe(const Value& v) { return dtype_name(v.dtype) + shape_string
 
 bool is_integer_dtype(DType dtype) {
   switch (dtype) {
-    case DType::kInt8: case DType::kInt16: case DType::kInt32: case DType::kInt64:
-    case DType::kUInt8: case DType::kUInt16: case DType::kUInt32: case DType::kUInt64:
+    case DType::kInt8:
+    case DType::kInt16:
+    case DType::kInt32:
+    case DType::kInt64:
+    case DType::kUInt8:
+    case DType::kUInt16:
+    case DType::kUInt32:
+    case DType::kUInt64:
       return true;
     default:
       return false;
@@ -91,18 +96,61 @@ void fit_to_dtype(Value* v) {
     case DType::kBFloat16:
       for (float& x : v->f) x = bfloat16_to_float(float_to_bfloat16(x));
       break;
-    case DType::kInt8: wrap(int8_t{}); break;
-    case DType::kInt16: wrap(int16_t{}); break;
-    case DType::kInt32: wrap(int32_t{}); break;
-    case DType::kUInt8: wrap(uint8_t{}); break;
-    case DType::kUInt16: wrap(uint16_t{}); break;
-    case DType::kUInt32: wrap(uint32_t{}); break;
+    case DType::kInt8:
+      wrap(int8_t{});
+      break;
+    case DType::kInt16:
+      wrap(int16_t{});
+      break;
+    case DType::kInt32:
+      wrap(int32_t{});
+      break;
+    case DType::kUInt8:
+      wrap(uint8_t{});
+      break;
+    case DType::kUInt16:
+      wrap(uint16_t{});
+      break;
+    case DType::kUInt32:
+      wrap(uint32_t{});
+      break;
     case DType::kBool:
       for (int64_t& x : v->i) x = x != 0;
       break;
     default:
       break;
   }
+}
+
+Value cast_value(const Value& x, DType to) {
+  Value y = zeros_like_dtype(to, x.shape);
+  const size_t n = static_cast<size_t>(x.stored());
+  const bool from_u64 = x.dtype == DType::kUInt64;
+  if (y.is_float()) {
+    for (size_t k = 0; k < n; ++k) {
+      y.f[k] = x.is_float() ? x.f[k]
+               : from_u64   ? static_cast<float>(static_cast<uint64_t>(x.i[k]))
+                            : static_cast<float>(x.i[k]);
+    }
+  } else if (to == DType::kBool) {
+    for (size_t k = 0; k < n; ++k) y.i[k] = x.is_float() ? x.f[k] != 0.0f : x.i[k] != 0;
+  } else if (x.is_float()) {
+    for (size_t k = 0; k < n; ++k) {
+      // Out-of-range and NaN conversions are undefined in C++; saturate instead.
+      const float v = x.f[k];
+      if (std::isnan(v)) {
+        y.i[k] = 0;
+      } else if (to == DType::kUInt64 && v >= 9.2e18f) {
+        y.i[k] = v >= 1.8e19f ? -1 : static_cast<int64_t>(static_cast<uint64_t>(v));
+      } else {
+        y.i[k] = v >= 9.2e18f ? INT64_MAX : v <= -9.2e18f ? INT64_MIN : static_cast<int64_t>(v);
+      }
+    }
+  } else {
+    y.i.assign(x.i.begin(), x.i.end());
+  }
+  fit_to_dtype(&y);
+  return y;
 }
 
 bool checked_numel(const std::vector<int64_t>& shape, int64_t* out) {
@@ -159,15 +207,33 @@ Result<Value> value_from_tensor(const Tensor& tensor) {
   }
   v.dtype = tensor.dtype;
   switch (tensor.dtype) {
-    case DType::kInt64: decode_ints<int64_t>(tensor.raw, n, &v.i); break;
-    case DType::kInt32: decode_ints<int32_t>(tensor.raw, n, &v.i); break;
-    case DType::kInt16: decode_ints<int16_t>(tensor.raw, n, &v.i); break;
-    case DType::kInt8: decode_ints<int8_t>(tensor.raw, n, &v.i); break;
-    case DType::kUInt64: decode_ints<uint64_t>(tensor.raw, n, &v.i); break;
-    case DType::kUInt32: decode_ints<uint32_t>(tensor.raw, n, &v.i); break;
-    case DType::kUInt16: decode_ints<uint16_t>(tensor.raw, n, &v.i); break;
-    case DType::kUInt8: decode_ints<uint8_t>(tensor.raw, n, &v.i); break;
-    case DType::kBool: decode_ints<uint8_t>(tensor.raw, n, &v.i); break;
+    case DType::kInt64:
+      decode_ints<int64_t>(tensor.raw, n, &v.i);
+      break;
+    case DType::kInt32:
+      decode_ints<int32_t>(tensor.raw, n, &v.i);
+      break;
+    case DType::kInt16:
+      decode_ints<int16_t>(tensor.raw, n, &v.i);
+      break;
+    case DType::kInt8:
+      decode_ints<int8_t>(tensor.raw, n, &v.i);
+      break;
+    case DType::kUInt64:
+      decode_ints<uint64_t>(tensor.raw, n, &v.i);
+      break;
+    case DType::kUInt32:
+      decode_ints<uint32_t>(tensor.raw, n, &v.i);
+      break;
+    case DType::kUInt16:
+      decode_ints<uint16_t>(tensor.raw, n, &v.i);
+      break;
+    case DType::kUInt8:
+      decode_ints<uint8_t>(tensor.raw, n, &v.i);
+      break;
+    case DType::kBool:
+      decode_ints<uint8_t>(tensor.raw, n, &v.i);
+      break;
     default:
       return Status::Error(where + ": dtype " + dtype_name(tensor.dtype) +
                            " is not supported by the runtime");

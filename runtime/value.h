@@ -56,6 +56,12 @@ bool is_runtime_dtype(DType dtype);
 // (int8 300 -> 44, uint8 -1 -> 255), bool to 0/1; float32, float64, int64 and uint64 unchanged.
 void fit_to_dtype(Value* v);
 
+// `x` converted to `to` (a runtime dtype), with ONNX Cast semantics: float -> integer truncates
+// toward zero (NaN -> 0, beyond int64 saturates, then wraps to the width like every integer
+// result), anything -> bool is "!= 0" (NaN -> true), uint64 reads as unsigned, and
+// float16/bfloat16/narrow integers are fitted to their dtype (fit_to_dtype).
+Value cast_value(const Value& x, DType to);
+
 // "float32[1,3,224,224]" for messages.
 std::string describe(const Value& v);
 std::string shape_string(const std::vector<int64_t>& shape);

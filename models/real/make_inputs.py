@@ -65,7 +65,7 @@ def write_case(root, case, model_rel, named_inputs):
     with open(os.path.join(d, "model.txt"), "w") as f:
         f.write(model_path + "\n")
     for k, name in enumerate(names):
-        np.save(os.path.join(d, f"in_{k}.npy"), np.ascontiguousarray(named_inputs[name]))
+        np.save(os.path.join(d, f"in_{k}.npy"), np.array(named_inputs[name], order="C"))  # keeps 0-d
     print(case)
 
 

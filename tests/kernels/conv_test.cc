@@ -1,5 +1,5 @@
-// 2-D convolution (kernels/conv.h) with dense, CSR and codebook-CSR weights against the direct
-// seven-loop reference: strides, asymmetric pads, dilations, groups (incl. depthwise), 1x1.
+// Convolution (kernels/conv.h) with dense, CSR and codebook-CSR weights against the direct
+// reference loop: strides, asymmetric pads, dilations, groups (incl. depthwise), 1x1, and 3-D.
 #include "kernels/conv.h"
 
 #include <gtest/gtest.h>
@@ -23,8 +23,8 @@ using testing::random_weights;
 using testing::to_codebook_csr;
 
 ConvParams make(int64_t N, int64_t C, int64_t H, int64_t W, int64_t M, int64_t kh, int64_t kw,
-                  int64_t stride_h, int64_t stride_w, int64_t pt, int64_t pl, int64_t pb,
-                  int64_t pr, int64_t dh, int64_t dw, int64_t group) {
+                int64_t stride_h, int64_t stride_w, int64_t pt, int64_t pl, int64_t pb, int64_t pr,
+                int64_t dh, int64_t dw, int64_t group) {
   ConvParams p;
   p.N = N, p.C = C, p.H = H, p.W = W, p.M = M, p.kh = kh, p.kw = kw;
   p.stride_h = stride_h, p.stride_w = stride_w;
@@ -45,12 +45,12 @@ void check_conv(std::mt19937& rng, const ConvParams& p, double density) {
   const std::string what = describe(p) + " density " + std::to_string(density);
   const int64_t k = p.patch_size();
   const auto w = random_weights(rng, p.M, k, density, 32, 4);
-  const auto x = random_vector(rng, p.N * p.C * p.H * p.W);
+  const auto x = random_vector(rng, p.N * p.C * p.in_spatial());
   const auto bias = random_vector(rng, p.M);
   const auto want = reference::conv(p, x.data(), w.dense.data(), bias.data());
   const auto ax = absolute(x), aw = absolute(w.dense), ab = absolute(bias);
   const auto scale = reference::conv(p, ax.data(), aw.data(), ab.data());
-  std::vector<float> y(p.N * p.M * p.out_h() * p.out_w(), 55.0f);
+  std::vector<float> y(p.N * p.M * p.out_spatial(), 55.0f);
   conv_dense(p, x.data(), w.dense.data(), bias.data(), y.data());
   expect_close(y, want, scale, "dense " + what);
   std::fill(y.begin(), y.end(), 55.0f);
@@ -110,6 +110,43 @@ TEST(Conv2d, MatchesReferenceAcrossStridesPadsDilationsAndGroups) {
   for (const auto& p : cases) {
     for (double density : {0.0, 0.3, 1.0}) check_conv(rng, p, density);
   }
+}
+
+// A 3-D problem: depth d, kernel depth kd, depth stride sd, depth pads pf/pk, depth dilation dd
+// on top of a 2-D one.
+ConvParams with_depth(ConvParams p, int64_t d, int64_t kd, int64_t sd, int64_t pf, int64_t pk,
+                      int64_t dd) {
+  p.D = d, p.kd = kd, p.stride_d = sd, p.pad_front = pf, p.pad_back = pk, p.dil_d = dd;
+  return p;
+}
+
+TEST(Conv3d, MatchesReferenceAcrossStridesPadsDilationsAndGroups) {
+  std::mt19937 rng(31);
+  const ConvParams cases[] = {
+      with_depth(make(1, 3, 5, 6, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), 4, 3, 1, 1, 1, 1),
+      with_depth(make(2, 4, 6, 5, 6, 2, 3, 2, 1, 0, 1, 1, 0, 1, 2, 2), 7, 3, 2, 0, 2, 2),
+      with_depth(make(1, 6, 4, 4, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 6), 5, 3, 2, 1, 1,
+                 1),  // depthwise
+      with_depth(make(1, 5, 3, 4, 7, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1), 3, 1, 1, 0, 0, 1),  // 1x1x1
+      with_depth(make(1, 2, 4, 4, 3, 4, 4, 1, 1, 0, 0, 0, 0, 1, 1, 1), 2, 2, 1, 0, 0,
+                 1),  // 1 output
+  };
+  for (const auto& p : cases) {
+    for (double density : {0.0, 0.3, 1.0}) check_conv(rng, p, density);
+  }
+}
+
+TEST(Conv3d, HandWorkedDepthSum) {
+  // 2x1x1 volume [1, 2] (depth 2), kernel 2x1x1 of [3, 5], pad 1 front and back:
+  // padded [0, 1, 2, 0] -> windows (0,1), (1,2), (2,0) = 5, 3 + 10, 6.
+  ConvParams p = with_depth(make(1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1), 2, 2, 1, 1, 1, 1);
+  ASSERT_EQ(p.out_d(), 3);
+  const std::vector<float> x = {1, 2}, w = {3, 5};
+  std::vector<float> y(3);
+  conv_dense(p, x.data(), w.data(), nullptr, y.data());
+  EXPECT_EQ(y, (std::vector<float>{5, 13, 6}));
+  conv_csr(p, x.data(), CsrMatrix::from_dense(w.data(), 1, 2), nullptr, y.data());
+  EXPECT_EQ(y, (std::vector<float>{5, 13, 6}));
 }
 
 TEST(Conv2d, SparseBitIdenticalWithOneAndTwoThreads) {

@@ -285,7 +285,9 @@ TEST(OnnxLocations, SparseInitializersAndOtherTensorAttributesPassThroughInTheSk
   ASSERT_NE(a, nullptr);
   EXPECT_EQ(a->type, Attribute::Type::kTensor);
   EXPECT_TRUE(a->tensor.empty());
-  EXPECT_EQ(a->floats, std::vector<float>{0.75f});
+  ASSERT_NE(a->value, nullptr);
+  EXPECT_EQ(a->value->dtype, DType::kFloat32);
+  EXPECT_EQ(a->value->values, std::vector<float>{0.75f});
 }
 
 TEST(OnnxTensorFile, ReadsATensorProtoFile) {

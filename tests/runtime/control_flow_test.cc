@@ -13,10 +13,10 @@
 namespace deepcomp::runtime {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::attr_i;
 using testing::attr_ints;
 using testing::GraphBuilder;
+using ::testing::HasSubstr;
 
 Attribute attr_graph(const std::string& name, const Graph& g) {
   Attribute a;
@@ -44,7 +44,8 @@ Node make_node(const std::string& op, std::vector<std::string> in, std::vector<s
   return n;
 }
 
-Graph graph(std::vector<std::string> inputs, std::vector<Node> nodes, std::vector<std::string> outputs) {
+Graph graph(std::vector<std::string> inputs, std::vector<Node> nodes,
+            std::vector<std::string> outputs) {
   Graph g;
   for (const std::string& n : inputs) g.inputs.push_back(info(n));
   g.nodes = std::move(nodes);
@@ -70,8 +71,8 @@ Model if_model() {
   b.node("Neg", {"x"}, {"nx"}, {}, "neg");
   Graph then_g = graph({}, {make_node("Mul", {"s", "x"}, {"t"}, "mul")}, {"t"});
   Graph else_g = graph({}, {make_node("Sub", {"s", "w"}, {"e"}, "sub")}, {"e"});
-  b.node("If", {"cond"}, {"r"}, {attr_graph("then_branch", then_g), attr_graph("else_branch", else_g)},
-         "iff");
+  b.node("If", {"cond"}, {"r"},
+         {attr_graph("then_branch", then_g), attr_graph("else_branch", else_g)}, "iff");
   b.output("r").output("nx");
   return b.model();
 }
@@ -136,16 +137,18 @@ TEST(ControlFlow, IfInsideLoopReadsAValueTwoLevelsUp) {
   // Odd iterations add x (an input of the main graph), even ones subtract it.
   Graph add_g = graph({}, {make_node("Add", {"acc", "x"}, {"a"}, "add_x")}, {"a"});
   Graph sub_g = graph({}, {make_node("Sub", {"acc", "x"}, {"s"}, "sub_x")}, {"s"});
-  Graph body = graph({"i", "cond_in", "acc"},
-                     {make_node("Equal", {"i", "one"}, {"is_one"}, "eq"),
-                      make_node("If", {"is_one"}, {"acc_out"}, "inner_if",
-                                {attr_graph("then_branch", add_g), attr_graph("else_branch", sub_g)}),
-                      make_node("Identity", {"cond_in"}, {"cond_out"}, "id")},
-                     {"cond_out", "acc_out"});
+  Graph body =
+      graph({"i", "cond_in", "acc"},
+            {make_node("Equal", {"i", "one"}, {"is_one"}, "eq"),
+             make_node("If", {"is_one"}, {"acc_out"}, "inner_if",
+                       {attr_graph("then_branch", add_g), attr_graph("else_branch", sub_g)}),
+             make_node("Identity", {"cond_in"}, {"cond_out"}, "id")},
+            {"cond_out", "acc_out"});
   b.node("Loop", {"m", "", "acc0"}, {"acc_final"}, {attr_graph("body", body)}, "loop");
   b.output("acc_final");
   // i = 0: -x, i = 1: +x, i = 2: -x.
-  const auto out = run_ok(b.model(), {Value::ints({}, {3}), Value::floats({1}, {2}), Value::floats({1}, {100})});
+  const auto out =
+      run_ok(b.model(), {Value::ints({}, {3}), Value::floats({1}, {2}), Value::floats({1}, {100})});
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].f, (std::vector<float>{98}));
 }
@@ -158,12 +161,13 @@ TEST(ControlFlow, ScanRunsReverseAndStacksAlongTheOutputAxis) {
                       make_node("Identity", {"sum_out"}, {"scan_out"}, "id")},
                      {"sum_out", "scan_out"});
   b.node("Scan", {"init", "xs"}, {"final", "partial"},
-         {attr_graph("body", body), attr_i("num_scan_inputs", 1), attr_ints("scan_input_directions", {1}),
-          attr_ints("scan_output_axes", {1})},
+         {attr_graph("body", body), attr_i("num_scan_inputs", 1),
+          attr_ints("scan_input_directions", {1}), attr_ints("scan_output_axes", {1})},
          "scan");
   b.output("final").output("partial");
   // xs rows [1,2], [3,4], [5,6] taken last first: sums [5,6], [8,10], [9,12].
-  const auto out = run_ok(b.model(), {Value::floats({2}, {0, 0}), Value::floats({3, 2}, {1, 2, 3, 4, 5, 6})});
+  const auto out =
+      run_ok(b.model(), {Value::floats({2}, {0, 0}), Value::floats({3, 2}, {1, 2, 3, 4, 5, 6})});
   ASSERT_EQ(out.size(), 2u);
   EXPECT_EQ(out[0].f, (std::vector<float>{9, 12}));
   EXPECT_EQ(out[1].shape, (std::vector<int64_t>{2, 3}));  // the iterations along axis 1
@@ -178,12 +182,14 @@ TEST(ControlFlow, ScanInputAxisAndReversedOutput) {
                       make_node("Identity", {"sum_out"}, {"scan_out"}, "id")},
                      {"sum_out", "scan_out"});
   b.node("Scan", {"init", "xs"}, {"final", "partial"},
-         {attr_graph("body", body), attr_i("num_scan_inputs", 1), attr_ints("scan_input_axes", {-1}),
-          attr_ints("scan_output_directions", {1})},
+         {attr_graph("body", body), attr_i("num_scan_inputs", 1),
+          attr_ints("scan_input_axes", {-1}), attr_ints("scan_output_directions", {1})},
          "scan");
   b.output("final").output("partial");
-  // Columns of [[1,2,3],[4,5,6]]: [1,4], [2,5], [3,6]; sums [1,4], [3,9], [6,15], stacked last first.
-  const auto out = run_ok(b.model(), {Value::floats({2}, {0, 0}), Value::floats({2, 3}, {1, 2, 3, 4, 5, 6})});
+  // Columns of [[1,2,3],[4,5,6]]: [1,4], [2,5], [3,6]; sums [1,4], [3,9], [6,15], stacked last
+  // first.
+  const auto out =
+      run_ok(b.model(), {Value::floats({2}, {0, 0}), Value::floats({2, 3}, {1, 2, 3, 4, 5, 6})});
   ASSERT_EQ(out.size(), 2u);
   EXPECT_EQ(out[0].f, (std::vector<float>{6, 15}));
   EXPECT_EQ(out[1].shape, (std::vector<int64_t>{3, 2}));
@@ -196,27 +202,35 @@ TEST(ControlFlow, ErrorsInsideASubgraphNameTheInnerNode) {
   b.input("cond", DType::kBool).input("x").input("y");
   Graph bad = graph({}, {make_node("Add", {"x", "y"}, {"t"}, "inner_add")}, {"t"});
   Graph fine = graph({}, {make_node("Identity", {"x"}, {"e"}, "inner_id")}, {"e"});
-  b.node("If", {"cond"}, {"r"}, {attr_graph("then_branch", bad), attr_graph("else_branch", fine)}, "iff");
+  b.node("If", {"cond"}, {"r"}, {attr_graph("then_branch", bad), attr_graph("else_branch", fine)},
+         "iff");
   b.output("r");
   auto s = Session::create(b.model());
   ASSERT_TRUE(s.ok()) << s.status().message();
-  auto out = s->run({Value::bools({}, {1}), Value::floats({2}, {1, 2}), Value::floats({3}, {1, 2, 3})});
+  auto out =
+      s->run({Value::bools({}, {1}), Value::floats({2}, {1, 2}), Value::floats({3}, {1, 2, 3})});
   ASSERT_FALSE(out.ok());
-  EXPECT_THAT(out.status().message(),
-              HasSubstr("node 'iff' (If): then_branch: node 'inner_add' (Add): shapes [2] and [3]"));
-  EXPECT_TRUE(s->run({Value::bools({}, {0}), Value::floats({2}, {1, 2}), Value::floats({3}, {1, 2, 3})}).ok());
+  EXPECT_THAT(
+      out.status().message(),
+      HasSubstr("node 'iff' (If): then_branch: node 'inner_add' (Add): shapes [2] and [3]"));
+  EXPECT_TRUE(
+      s->run({Value::bools({}, {0}), Value::floats({2}, {1, 2}), Value::floats({3}, {1, 2, 3})})
+          .ok());
 
   // At create time: an unsupported operator and an undefined name inside a Loop body.
   for (const auto& [inner, want] :
-       {std::pair<Node, std::string>{make_node("NoSuchOp", {"acc"}, {"acc_out"}, "weird"),
-                                     "node 'loop' (Loop): body: node 'weird' (NoSuchOp): operator not supported"},
-        std::pair<Node, std::string>{make_node("Add", {"acc", "nowhere"}, {"acc_out"}, "add"),
-                                     "node 'loop' (Loop): body: node 'add' (Add): input 'nowhere'"}}) {
+       {std::pair<Node, std::string>{
+            make_node("NoSuchOp", {"acc"}, {"acc_out"}, "weird"),
+            "node 'loop' (Loop): body: node 'weird' (NoSuchOp): operator not supported"},
+        std::pair<Node, std::string>{
+            make_node("Add", {"acc", "nowhere"}, {"acc_out"}, "add"),
+            "node 'loop' (Loop): body: node 'add' (Add): input 'nowhere'"}}) {
     GraphBuilder l;
     l.input("m", DType::kInt64).input("acc0");
     Graph body = graph({"i", "c", "acc"}, {inner, make_node("Identity", {"c"}, {"c_out"}, "id")},
                        {"c_out", "acc_out"});
-    l.node("Loop", {"m", "", "acc0"}, {"acc_final"}, {attr_graph("body", body)}, "loop").output("acc_final");
+    l.node("Loop", {"m", "", "acc0"}, {"acc_final"}, {attr_graph("body", body)}, "loop")
+        .output("acc_final");
     auto t = Session::create(l.model());
     ASSERT_FALSE(t.ok());
     EXPECT_THAT(t.status().message(), HasSubstr(want));
@@ -226,10 +240,12 @@ TEST(ControlFlow, ErrorsInsideASubgraphNameTheInnerNode) {
 TEST(ControlFlow, LoopWithoutTripCountOrCondIsRejected) {
   GraphBuilder b;
   b.input("acc0");
-  Graph body = graph({"i", "c", "acc"}, {make_node("Identity", {"c"}, {"c_out"}, "id"),
-                                         make_node("Identity", {"acc"}, {"acc_out"}, "id2")},
+  Graph body = graph({"i", "c", "acc"},
+                     {make_node("Identity", {"c"}, {"c_out"}, "id"),
+                      make_node("Identity", {"acc"}, {"acc_out"}, "id2")},
                      {"c_out", "acc_out"});
-  b.node("Loop", {"", "", "acc0"}, {"acc_final"}, {attr_graph("body", body)}, "loop").output("acc_final");
+  b.node("Loop", {"", "", "acc0"}, {"acc_final"}, {attr_graph("body", body)}, "loop")
+      .output("acc_final");
   auto s = Session::create(b.model());
   ASSERT_FALSE(s.ok());
   EXPECT_THAT(s.status().message(), HasSubstr("node 'loop' (Loop): neither M nor cond"));

@@ -6,20 +6,19 @@
 // Every output must match within 1e-4 + 1e-3 * max|reference| (per output tensor):
 //   original .onnx in the Session            vs ORT on the original
 //   .dcz decoded dense in the Session          vs ORT on the decompressed .onnx
-//   .dcz run by `deepcomp run` (compressed form, single-input models) vs the same
+//   .dcz run by `deepcomp run` (compressed form), first output     vs the same
 // A case whose files are absent skips with the command that makes them.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
 #include "compress/container.h"
 #include "compress/pipeline.h"
+#include "data/npy.h"
 #include "onnx_io/onnx_io.h"
 #include "runtime/session.h"
 #include "tests/test_util.h"
@@ -52,73 +51,14 @@ const std::vector<std::string> kCases = {
 
 std::string cases_dir() { return testing::source_dir() + "/third_party/real-models/cases"; }
 
-// Test-local typed .npy reader (v1-3, C order): the dtype decides the Value's storage, so int64
-// inputs such as Silero's sample rate stay exact. Returns false with `error` set on anything else.
+// A .npy in its own dtype (int64 inputs such as Silero's sample rate stay exact) as a Value.
 bool read_npy(const std::string& path, Value* v, std::string* error) {
-  std::ifstream in(path, std::ios::binary);
-  const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (data.size() < 12 || data.compare(0, 6, "\x93NUMPY") != 0)
-    return *error = path + ": not .npy", false;
-  const int major = static_cast<unsigned char>(data[6]);
-  uint32_t header_len = 0;
-  size_t offset = 0;
-  if (major == 1) {
-    header_len = static_cast<unsigned char>(data[8]) | (static_cast<unsigned char>(data[9]) << 8);
-    offset = 10;
-  } else {
-    std::memcpy(&header_len, data.data() + 8, 4);
-    offset = 12;
-  }
-  if (offset + header_len > data.size()) return *error = path + ": truncated header", false;
-  const std::string header = data.substr(offset, header_len);
-  if (header.find("'fortran_order': False") == std::string::npos)
-    return *error = path + ": fortran order", false;
-  const size_t d0 = header.find('\'', header.find("'descr'") + 7) + 1;
-  const std::string descr = header.substr(d0, header.find('\'', d0) - d0);
-  const size_t open = header.find('(', header.find("'shape'")), close = header.find(')', open);
-  std::vector<int64_t> shape;
-  const std::string dims = header.substr(open + 1, close - open - 1);
-  for (size_t pos = 0; pos < dims.size();) {
-    const size_t comma = dims.find(',', pos);
-    const std::string tok =
-        dims.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-    if (tok.find_first_of("0123456789") != std::string::npos) shape.push_back(std::stoll(tok));
-    if (comma == std::string::npos) break;
-    pos = comma + 1;
-  }
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  const char* p = data.data() + offset + header_len;
-  const size_t bytes = data.size() - offset - header_len;
-  auto need = [&](size_t width) { return bytes == static_cast<size_t>(n) * width; };
-  if (descr == "<f4" && need(4)) {
-    *v = Value::floats(shape, std::vector<float>(n));
-    std::memcpy(v->f.data(), p, bytes);
-  } else if (descr == "<f8" && need(8)) {
-    *v = zeros_like_dtype(DType::kFloat64, shape);
-    for (int64_t k = 0; k < n; ++k) {
-      double x;
-      std::memcpy(&x, p + 8 * k, 8);
-      v->f[k] = static_cast<float>(x);
-    }
-  } else if (descr == "<i8" && need(8)) {
-    *v = Value::ints(shape, std::vector<int64_t>(n));
-    std::memcpy(v->i.data(), p, bytes);
-  } else if (descr == "<i4" && need(4)) {
-    *v = zeros_like_dtype(DType::kInt32, shape);
-    for (int64_t k = 0; k < n; ++k) {
-      int32_t x;
-      std::memcpy(&x, p + 4 * k, 4);
-      v->i[k] = x;
-    }
-  } else if ((descr == "|b1" || descr == "|u1") && need(1)) {
-    *v = zeros_like_dtype(descr == "|b1" ? DType::kBool : DType::kUInt8, shape);
-    for (int64_t k = 0; k < n; ++k) v->i[k] = static_cast<unsigned char>(p[k]);
-  } else {
-    return *error = path + ": dtype " + descr + " with " + std::to_string(bytes) + " bytes for " +
-                    std::to_string(n) + " elements is not supported here",
-           false;
-  }
+  auto array = data::read_npy_typed(path);
+  if (!array.ok()) return *error = array.status().message(), false;
+  v->dtype = array->dtype;
+  v->shape = std::move(array->shape);
+  v->f = std::move(array->f);
+  v->i = std::move(array->i);
   return true;
 }
 
@@ -223,17 +163,23 @@ TEST_P(RealModelTest, CompressedDecodedMatchesOnnxRuntimeOnDecompressed) {
   run_and_compare(*model, inputs_, read_numbered(dir_, "ort_dcz_"), GetParam() + " (.dcz dense)");
 }
 
-// `deepcomp run` keeps each compressed layer in its codebook-CSR form (kernel auto). It takes one
-// input whose first axis is the samples and writes the first output as float32.
+// `deepcomp run` keeps each compressed layer in its codebook-CSR form (kernel auto). Every graph
+// input is given by name (NAME=FILE.npy, the whole tensor in its dtype); OUT.npy is the first
+// graph output.
 TEST_P(RealModelTest, CompressedFormRunByCliMatchesOnnxRuntimeOnDecompressed) {
   if (!fs::exists(dir_ + "/model.dcz") || !fs::exists(dir_ + "/ort_dcz_0.npy")) {
     GTEST_SKIP() << dir_ << ": no model.dcz / ort_dcz_0.npy";
   }
-  if (inputs_.size() != 1)
-    GTEST_SKIP() << "deepcomp run takes single-input models; this has " << inputs_.size();
+  auto model = onnx_io::load_model(model_path_);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  ASSERT_EQ(model->graph.inputs.size(), inputs_.size());
   const std::string out = testing::temp_dir() + "/out.npy";
-  const testing::CommandResult r = testing::run_deepcomp(
-      "run '" + dir_ + "/model.dcz' --input '" + dir_ + "/in_0.npy' -o '" + out + "' --force");
+  std::string args = "run '" + dir_ + "/model.dcz' -o '" + out + "' --force";
+  for (size_t k = 0; k < inputs_.size(); ++k) {
+    args += " --input '" + model->graph.inputs[k].name + "=" + dir_ + "/in_" + std::to_string(k) +
+            ".npy'";
+  }
+  const testing::CommandResult r = testing::run_deepcomp(args);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   Value got;
   std::string error;
@@ -241,8 +187,6 @@ TEST_P(RealModelTest, CompressedFormRunByCliMatchesOnnxRuntimeOnDecompressed) {
   std::vector<Value> want = read_numbered(dir_, "ort_dcz_");
   ASSERT_FALSE(want.empty());
   want.resize(1);
-  // run stacks per-sample outputs on a first axis of samples; the element order is unchanged.
-  if (got.numel() == want[0].numel()) got.shape = want[0].shape;
   expect_outputs_match({got}, want, GetParam() + " (deepcomp run .dcz)");
 }
 

@@ -48,7 +48,7 @@ const Case kCases[] = {
 };
 
 // Loads NAME.onnx, or skips the test when the reference files are absent.
-#define LOAD_OR_SKIP(model, c)                                                              \
+#define LOAD_OR_SKIP(model, c)                                                             \
   if (!fs::exists(kDir / ((c).name + ".onnx"))) GTEST_SKIP() << "no " << kDir << " files"; \
   auto model = onnx_io::load_model((kDir / ((c).name + ".onnx")).string());                \
   ASSERT_TRUE(model.ok()) << model.status().message()
@@ -59,7 +59,8 @@ std::vector<Value> inputs_of(const Case& c) {
   return in;
 }
 
-std::vector<Value> run(const Model& m, const SessionOptions& options, const std::vector<Value>& in) {
+std::vector<Value> run(const Model& m, const SessionOptions& options,
+                       const std::vector<Value>& in) {
   auto s = Session::create(m, options);
   EXPECT_TRUE(s.ok()) << s.status().message();
   if (!s.ok()) return {};
@@ -147,7 +148,8 @@ TEST(RnnTorch, CodebookRecurrentWeightMatchesDense) {
     const int64_t cols = r->shape[2], rows = r->numel() / cols;
     auto cb = std::make_shared<kernels::CodebookCsrMatrix>();
     std::string error;
-    ASSERT_TRUE(kernels::codebook_csr_from(rows, cols, positions, clusters, codebook, cb.get(), &error))
+    ASSERT_TRUE(
+        kernels::codebook_csr_from(rows, cols, positions, clusters, codebook, cb.get(), &error))
         << error;
     const std::vector<Value> in = inputs_of(c);
     const std::vector<Value> dense = run(*model, {}, in);

@@ -19,8 +19,8 @@ namespace fs = std::filesystem;
 const fs::path kDir = fs::path(DEEPCOMP_SOURCE_DIR) / "tests/runtime/rnn_reference";
 
 const char* const kVariants[] = {
-    "lstm_reverse_seqlens_peepholes", "lstm_bidir_clip_forget_acts",  "gru_bidir_seqlens_acts",
-    "gru_reverse_lbr_clip_yh_only",   "rnn_bidir_relu_seqlens",       "rnn_reverse_clip_no_states",
+    "lstm_reverse_seqlens_peepholes", "lstm_bidir_clip_forget_acts", "gru_bidir_seqlens_acts",
+    "gru_reverse_lbr_clip_yh_only",   "rnn_bidir_relu_seqlens",      "rnn_reverse_clip_no_states",
 };
 
 std::vector<Value> read_all(const std::string& prefix) {
