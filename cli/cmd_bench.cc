@@ -2,8 +2,8 @@
 // size and thread count. .dcz: dense = the decoded weights, sparse = codebook-CSR from the
 // compressed streams; .onnx: dense against CSR built from its weights. Inputs are uniform random
 // in [0, 1) (fixed seed) of the model's input shape, the batch substituted where the batch
-// dimension is free; a batch-1 model runs B single-sample runs for batch B. Other inputs come
-// from --input NAME=FILE.npy, unchanged in every run.
+// dimension is free; a batch-1 model runs B single-sample runs for batch B. Integer and bool
+// inputs are zeros; --input NAME=FILE.npy gives an input instead, unchanged in every run.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -96,65 +96,81 @@ struct Plan {
   int runs = 1;
 };
 
-// Random input for `batch` samples; errors name the model and the input.
-Result<Plan> make_input(const ValueInfo& info, int batch, const std::string& model) {
-  if (info.dtype != DType::kFloat32 && info.dtype != DType::kUndefined) {
-    return Status::Error(model + ": input '" + info.name + "' is " + dtype_name(info.dtype) +
-                         "; bench feeds float32 inputs only");
+// A generated input: floats uniform in [0, 1), integers and bools zero (always a valid index).
+// A free leading dimension becomes `batch` (*free = true); a fixed one keeps the declared shape,
+// and *runs is how many runs would make the batch (0 when that leading dimension does not divide
+// it). Errors name the model and the input.
+Result<runtime::Value> make_input(const ValueInfo& info, int batch, const std::string& model,
+                                  bool* free, int* runs) {
+  const DType dtype = info.dtype == DType::kUndefined ? DType::kFloat32 : info.dtype;
+  if (!runtime::is_runtime_dtype(dtype)) {
+    return Status::Error(model + ": input '" + info.name + "' is " + dtype_name(dtype) +
+                         ", which bench cannot generate");
   }
   if (!info.has_shape || info.dims.empty()) {
-    return Status::Error(model + ": input '" + info.name + "' has no declared shape");
+    return Status::Error(model + ": input '" + info.name +
+                         "' has no declared shape (give it with --input " + info.name +
+                         "=FILE.npy)");
   }
   for (size_t k = 1; k < info.dims.size(); ++k) {
     if (info.dims[k] < 0) {
       return Status::Error(model + ": input '" + info.name + "' " + dims_string(info) +
-                           " has free non-batch dimensions");
+                           " has free non-batch dimensions (give it with --input " + info.name +
+                           "=FILE.npy)");
     }
   }
-  Plan plan;
   std::vector<int64_t> shape = info.dims;
-  if (shape[0] < 0) {
+  *free = shape[0] < 0;
+  *runs = 1;
+  if (*free) {
     shape[0] = batch;
-  } else if (batch % shape[0] == 0) {
-    plan.runs = batch / static_cast<int>(shape[0]);
   } else {
-    return Status::Error(model + ": input '" + info.name + "' " + dims_string(info) +
-                         " has a fixed batch that does not divide " + std::to_string(batch));
+    *runs = shape[0] > 0 && batch % shape[0] == 0 ? batch / static_cast<int>(shape[0]) : 0;
   }
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
+  runtime::Value v = runtime::zeros_like_dtype(dtype, shape);
   std::mt19937 rng(20160201);
   std::uniform_real_distribution<float> uniform(0.0f, 1.0f);
-  std::vector<float> values(static_cast<size_t>(n));
-  for (float& v : values) v = uniform(rng);
-  plan.inputs.push_back(runtime::Value::floats(shape, std::move(values)));
-  return plan;
+  for (float& x : v.f) x = uniform(rng);
+  runtime::fit_to_dtype(&v);
+  return v;
 }
 
-// The inputs of one batch: the --input arrays as given, and the one input left (if any) random
-// for `batch` samples. Without such an input every batch is the given tensors, run once.
+// The inputs of one batch: the --input arrays as given, every other input generated
+// (make_input). Inputs with a free leading dimension carry the batch in one run; when none has
+// one, the batch is that many runs of the first generated input whose fixed leading dimension
+// divides it (a batch-1 model runs B times), else once. Every input given: the given tensors, run
+// once.
 Result<Plan> plan_batch(const std::vector<ValueInfo>& infos,
                         const std::vector<std::optional<runtime::Value>>& given, int batch,
                         const std::string& model) {
-  std::optional<size_t> free;
-  for (size_t k = 0; k < infos.size(); ++k) {
-    if (given[k]) continue;
-    if (free) {
-      return Status::Error(model + ": inputs '" + infos[*free].name + "' and '" + infos[k].name +
-                           "' are not given; bench generates one (give the others with --input "
-                           "NAME=FILE.npy)");
-    }
-    free = k;
-  }
   Plan plan;
-  if (free) {
-    DEEPCOMP_ASSIGN_OR_RETURN(plan, make_input(infos[*free], batch, model));
-  }
-  runtime::Value generated = free ? std::move(plan.inputs[0]) : runtime::Value{};
-  plan.inputs.clear();
+  bool any_free = false, any_generated = false;
+  int fixed_runs = 0;
+  std::string first_fixed;
   for (size_t k = 0; k < infos.size(); ++k) {
-    plan.inputs.push_back(k == free ? generated : *given[k]);
+    if (given[k]) {
+      plan.inputs.push_back(*given[k]);
+      continue;
+    }
+    bool free = false;
+    int runs = 0;
+    DEEPCOMP_ASSIGN_OR_RETURN(runtime::Value v, make_input(infos[k], batch, model, &free, &runs));
+    any_generated = true;
+    any_free |= free;
+    if (!free && fixed_runs == 0) fixed_runs = runs;
+    if (!free && first_fixed.empty())
+      first_fixed = "'" + infos[k].name + "' " + dims_string(infos[k]);
+    plan.inputs.push_back(std::move(v));
   }
+  if (!any_generated || any_free) return plan;
+  if (fixed_runs == 0 && infos.size() == 1) {
+    return Status::Error(model + ": input " + first_fixed +
+                         " has a fixed batch that does not divide " + std::to_string(batch));
+  }
+  // Several inputs, none of whose fixed leading dimensions divides the batch: the declared
+  // shapes are run as they are, once per batch.
+  if (fixed_runs == 0) fixed_runs = 1;
+  plan.runs = fixed_runs;
   return plan;
 }
 
@@ -288,9 +304,10 @@ std::function<int()> setup(CLI::App& app) {
   cmd->add_flag("--json", args->json, "Print the results as JSON");
   add_input_option(cmd, &args->inputs,
                    "Repeatable, NAME=FILE.npy: a fixed array for input NAME (its dtype, a shape "
-                   "fitting the declared one). One input may be left out: it gets the random "
-                   "float32 batch. When every input is given, one batch (the given tensors) is "
-                   "timed per thread count and --batch is ignored");
+                   "fitting the declared one). Inputs left out are generated for each batch "
+                   "(floats uniform in [0,1), integers and bools zero). When every input is "
+                   "given, one batch (the given tensors) is timed per thread count and --batch "
+                   "is ignored");
   cmd->add_option("--kernel", args->kernel,
                   "What the sparse side runs: sparse (default: every weight that can), auto "
                   "(dense above the density crossover, as run/eval do by default) or dense")

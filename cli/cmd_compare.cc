@@ -162,6 +162,13 @@ std::function<int()> setup(CLI::App& app) {
   add_kernel_flags(cmd, &args->kernel);
   cmd->add_option("--threads", args->threads, "OpenMP threads (default 1; 0 = OpenMP default)")
       ->check(CLI::NonNegativeNumber);
+  cmd->footer(
+      "Per output, r = reference, c = candidate: max_abs = max |c - r|; rel_l2 = ||c - r|| / "
+      "||r||; cosine = c.r / (||c|| ||r||); top1_agreement = fraction of positions whose argmax "
+      "over the last axis agrees (null when the last axis has one element). With the plain "
+      "--input form each sample is compared alone: max_abs is the largest over samples, rel_l2 "
+      "and cosine the mean over samples, top-1 counts every sample's positions. Both models "
+      "must have the same input and output names.");
   return [args] { return run_compare(*args); };
 }
 

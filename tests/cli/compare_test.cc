@@ -124,6 +124,27 @@ TEST(CompareCli, TopOneIsNullForAScalarOutput) {
   EXPECT_EQ(doc["outputs"][1]["shape"], json::array());
 }
 
+TEST(CompareCli, ZeroReferenceFollowsTheDocumentedConventions) {
+  Pair p;
+  write_text(p.dir + "/zero.npy", data::npy_bytes({1, 3}, {0, 0, 0}));
+  // Reference y = 0, candidate y = [0,2,0]: rel_l2 infinite (null), cosine 0, argmax 0 vs 1.
+  auto r = run_deepcomp("compare " + p.models() + " --input x=" + p.dir + "/zero.npy --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json o = json::parse(r.out)["outputs"][0];
+  EXPECT_EQ(o["max_abs"].get<double>(), 2.0);
+  EXPECT_TRUE(o["rel_l2"].is_null()) << o.dump();
+  EXPECT_EQ(o["cosine"].get<double>(), 0.0);
+  EXPECT_EQ(o["top1_agreement"].get<double>(), 0.0);
+  // Both zero: no error at all.
+  r = run_deepcomp("compare " + p.dir + "/ref.onnx " + p.dir + "/ref.onnx --input x=" + p.dir +
+                   "/zero.npy --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  o = json::parse(r.out)["outputs"][0];
+  EXPECT_EQ(o["rel_l2"].get<double>(), 0.0);
+  EXPECT_EQ(o["cosine"].get<double>(), 1.0);
+  EXPECT_EQ(o["top1_agreement"].get<double>(), 1.0);
+}
+
 TEST(CompareCli, DifferentOutputNamesAreAClearError) {
   const std::string dir = temp_dir();
   write_text(dir + "/a.onnx", testing::offset_model({0, 0, 0}, "y"));
