@@ -109,20 +109,22 @@ Result<CompiledOp> build_where(const BuildContext& ctx) {
       r.f.resize(n);
     else
       r.i.resize(n);
+    // The three source offsets advance with the output multi-index (odometer), O(1) amortized.
     std::vector<int64_t> idx(shape.size(), 0);
+    int64_t oc = 0, ox = 0, oy = 0;
     for (int64_t k = 0; k < n; ++k) {
-      int64_t oc = 0, ox = 0, oy = 0;
-      for (size_t d = 0; d < shape.size(); ++d) {
-        oc += idx[d] * sc[d];
-        ox += idx[d] * sx[d];
-        oy += idx[d] * sy[d];
-      }
       if (x->is_float())
         r.f[k] = c->i[oc] ? x->f[ox] : y->f[oy];
       else
         r.i[k] = c->i[oc] ? x->i[ox] : y->i[oy];
       for (size_t d = shape.size(); d-- > 0;) {
+        oc += sc[d];
+        ox += sx[d];
+        oy += sy[d];
         if (++idx[d] < shape[d]) break;
+        oc -= sc[d] * shape[d];
+        ox -= sx[d] * shape[d];
+        oy -= sy[d] * shape[d];
         idx[d] = 0;
       }
     }

@@ -238,6 +238,33 @@ TEST(CnnOps, NonMaxSuppressionScoreThresholdAndLimit) {
   EXPECT_EQ((*all)[0].i, (std::vector<int64_t>{0, 0, 0, 0, 0, 2}));
 }
 
+TEST(CnnOps, Float16InputsKeepTheirDtype) {
+  // Conv, ConvTranspose, Resize and LayerNormalization on float16 tensors answer float16, rounded
+  // to half precision by the Session (1 + 2^-11 is not a half: it rounds to 1).
+  Value x = Value::floats({1, 1, 1, 2}, {1.0f, 2.0f});
+  x.dtype = DType::kFloat16;
+  Value w = Value::floats({1, 1, 1, 1}, {1.0f + 1.0f / 2048});
+  w.dtype = DType::kFloat16;
+  for (const char* op : {"Conv", "ConvTranspose"}) {
+    auto out = run_op(op, {x, w}, {});
+    ASSERT_TRUE(out.ok()) << op << ": " << out.status().message();
+    EXPECT_EQ((*out)[0].dtype, DType::kFloat16) << op;
+    EXPECT_EQ((*out)[0].f, (std::vector<float>{1.0f, 2.0f})) << op;
+  }
+  auto resized = run_op("Resize", {x, Value::floats({0}, {}), Value::floats({4}, {1, 1, 1, 2})},
+                        {attr_s("mode", "nearest")});
+  ASSERT_TRUE(resized.ok()) << resized.status().message();
+  EXPECT_EQ((*resized)[0].dtype, DType::kFloat16);
+  EXPECT_EQ((*resized)[0].f, (std::vector<float>{1, 1, 2, 2}));
+  Value scale = Value::floats({2}, {1, 1});
+  scale.dtype = DType::kFloat16;
+  auto normed = run_op("LayerNormalization", {x, scale}, {}, 1, 17);
+  ASSERT_TRUE(normed.ok()) << normed.status().message();
+  EXPECT_EQ((*normed)[0].dtype, DType::kFloat16);
+  // (x - 1.5) / sqrt(0.25 + 1e-5) = -/+ 0.99998, which rounds to 1 in half precision.
+  EXPECT_EQ((*normed)[0].f, (std::vector<float>{-1, 1}));
+}
+
 TEST(CnnOps, BadInputsAreErrorsNotCrashes) {
   const Value x = Value::floats({1, 4, 2, 2}, std::vector<float>(16, 1.0f));
   EXPECT_FALSE(run_op("DepthToSpace", {Value::floats({1, 3, 2, 2}, std::vector<float>(12))},

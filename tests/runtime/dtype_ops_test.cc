@@ -294,6 +294,20 @@ TEST(RuntimeDtypes, ComparisonsAndWhereOnNarrowIntegers) {
   EXPECT_THAT(w.i, ElementsAre(2, 5, 65535));
 }
 
+// All three inputs broadcast: condition [2, 1], X [1, 3], Y a scalar.
+TEST(RuntimeDtypes, WhereBroadcastsConditionAndBothBranches) {
+  Value y = run_ok(single_op("Where", 3),
+                   {Value::bools({2, 1}, {1, 0}), typed(DType::kInt32, {1, 3}, {1, 2, 3}),
+                    typed(DType::kInt32, {}, {9})});
+  EXPECT_EQ(y.dtype, DType::kInt32);
+  EXPECT_THAT(y.shape, ElementsAre(2, 3));
+  EXPECT_THAT(y.i, ElementsAre(1, 2, 3, 9, 9, 9));
+  Value z =
+      run_ok(single_op("Where", 3), {Value::bools({3}, {0, 1, 0}), Value::floats({2, 1}, {5, 6}),
+                                     Value::floats({2, 3}, {0, 1, 2, 3, 4, 5})});
+  EXPECT_THAT(z.f, ElementsAre(0, 5, 2, 3, 6, 5));
+}
+
 TEST(RuntimeDtypes, PReluBroadcastsTheSlopePerChannel) {
   Value y = run_ok(single_op("PRelu", 2),
                    {Value::floats({2, 2}, {-1, 2, -3, 4}), Value::floats({2, 1}, {0.5f, 0.25f})});
