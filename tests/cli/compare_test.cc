@@ -89,7 +89,8 @@ TEST(CompareCli, IdenticalModelsAgreeExactlyAndTheTableShowsEveryOutput) {
   r = run_deepcomp("compare " + p.dir + "/ref.onnx " + p.dir + "/ref.onnx --input " + p.dir +
                    "/x.npy --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  for (const json& o : json::parse(r.out)["outputs"]) {
+  const json doc = json::parse(r.out);  // a variable: a range-for over a member of a temporary dangles
+  for (const json& o : doc["outputs"]) {
     EXPECT_EQ(o["max_abs"].get<double>(), 0.0);
     EXPECT_EQ(o["rel_l2"].get<double>(), 0.0);
     EXPECT_DOUBLE_EQ(o["cosine"].get<double>(), 1.0);

@@ -167,7 +167,8 @@ TEST(RolesCli, NewLayerKindsCompressInspectAndRunSparseFromTheDcz) {
 
   r = run_deepcomp("inspect " + dir + "/m.dcz --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  for (const auto& t : nlohmann::json::parse(r.out)["tensors"]) {
+  const auto listing = nlohmann::json::parse(r.out);  // not a temporary: the range-for would dangle
+  for (const auto& t : listing["tensors"]) {
     if (want.count(t["name"])) EXPECT_EQ(t["role"], want.at(t["name"])) << t["name"];
   }
 
