@@ -89,7 +89,8 @@ TEST(CompareCli, IdenticalModelsAgreeExactlyAndTheTableShowsEveryOutput) {
   r = run_deepcomp("compare " + p.dir + "/ref.onnx " + p.dir + "/ref.onnx --input " + p.dir +
                    "/x.npy --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const json doc = json::parse(r.out);  // a variable: a range-for over a member of a temporary dangles
+  // A variable: a range-for over a member of a temporary would dangle.
+  const json doc = json::parse(r.out);
   for (const json& o : doc["outputs"]) {
     EXPECT_EQ(o["max_abs"].get<double>(), 0.0);
     EXPECT_EQ(o["rel_l2"].get<double>(), 0.0);
