@@ -172,7 +172,10 @@ TEST(RunInputs, Float16InputTakesAFloat16ArrayAndTheNpzKeepsFloat16) {
 
 TEST(RunInputs, NumPyLoadsTheNpz) {
   const char* env = std::getenv("PYTHON");
-  const std::string python = env && *env ? env : "python3";
+  // Debian's python3 (where install-deps.sh puts numpy) before whatever python3 PATH finds.
+  const std::string python = env && *env                                   ? env
+                             : std::filesystem::exists("/usr/bin/python3") ? "/usr/bin/python3"
+                                                                           : "python3";
   if (testing::run_command(python + " -c 'import numpy'").exit_code != 0)
     GTEST_SKIP() << "python3 with numpy is not available (set $PYTHON)";
   Fixture f;

@@ -1,12 +1,13 @@
 // Typed .npy reading and writing, and .npz archives: hand-built files, round trips, and NumPy
 // itself (np.save files read by deepcomp, deepcomp's .npz read by np.load) when python3 with
-// numpy is available ($PYTHON, else python3 on PATH).
+// numpy is available ($PYTHON, else Debian's /usr/bin/python3, else python3 on PATH).
 #include "data/npy.h"
 
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 
 #include "data/idx.h"
 #include "data/npz.h"
@@ -40,7 +41,9 @@ std::string raw(std::initializer_list<T> values) {
 
 std::string python() {
   const char* env = std::getenv("PYTHON");
-  return env && *env ? env : "python3";
+  // Debian's python3 (where install-deps.sh puts numpy) before whatever python3 PATH finds.
+  if (env && *env) return env;
+  return std::filesystem::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
 }
 
 bool have_numpy() {
