@@ -49,6 +49,28 @@ Status resolve_pads(const std::string& auto_pad, const std::vector<int64_t>& in_
   return Status::Ok();
 }
 
+Result<ConvWindow> conv_window(const Node& node, const Inputs& in, const char* what) {
+  DEEPCOMP_RETURN_IF_ERROR(require_float(in[0], "X"));
+  DEEPCOMP_RETURN_IF_ERROR(require_float(in[1], "W"));
+  const Value& x = *in[0];
+  const Value& w = *in[1];
+  ConvWindow win;
+  win.spatial_rank = x.rank() - 2;
+  if (win.spatial_rank < 1 || win.spatial_rank > 3) {
+    return Status::Error("X " + describe(x) + ": " + what + " needs 1 to 3 spatial dimensions");
+  }
+  if (w.rank() != x.rank())
+    return Status::Error("W " + describe(w) + " does not match X " + describe(x));
+  const size_t sr = static_cast<size_t>(win.spatial_rank);
+  win.kernel.assign(w.shape.begin() + 2, w.shape.end());
+  DEEPCOMP_RETURN_IF_ERROR(spatial_attr(node, "strides", sr, 1, &win.strides));
+  DEEPCOMP_RETURN_IF_ERROR(spatial_attr(node, "dilations", sr, 1, &win.dilations));
+  if (has_attr(node, "kernel_shape") && attr_ints(node, "kernel_shape") != win.kernel) {
+    return Status::Error("kernel_shape does not match W " + describe(w));
+  }
+  return win;
+}
+
 Status spatial_attr(const Node& node, const char* name, size_t rank, int64_t fill,
                     std::vector<int64_t>* out) {
   *out = attr_ints(node, name, std::vector<int64_t>(rank, fill));
@@ -112,22 +134,13 @@ Result<CompiledOp> build_conv(const BuildContext& ctx) {
   op.density = weight.density;
   const Node node_copy = node;
   op.run = [=](const Inputs& in, std::vector<Value>* out) -> Status {
-    DEEPCOMP_RETURN_IF_ERROR(require_float(in[0], "X"));
-    DEEPCOMP_RETURN_IF_ERROR(require_float(in[1], "W"));
+    DEEPCOMP_ASSIGN_OR_RETURN(ConvWindow win, conv_window(node_copy, in, "convolution"));
     const Value& x = *in[0];
     const Value& w = *in[1];
-    const int64_t sr = x.rank() - 2;
-    if (sr < 1 || sr > 3) {
-      return Status::Error("X " + describe(x) + ": convolution needs 1 to 3 spatial dimensions");
-    }
-    if (w.rank() != x.rank())
-      return Status::Error("W " + describe(w) + " does not match X " + describe(x));
-    std::vector<int64_t> strides, dil, kernel(w.shape.begin() + 2, w.shape.end());
-    DEEPCOMP_RETURN_IF_ERROR(spatial_attr(node_copy, "strides", sr, 1, &strides));
-    DEEPCOMP_RETURN_IF_ERROR(spatial_attr(node_copy, "dilations", sr, 1, &dil));
-    if (has_attr(node_copy, "kernel_shape") && attr_ints(node_copy, "kernel_shape") != kernel) {
-      return Status::Error("kernel_shape does not match W " + describe(w));
-    }
+    const int64_t sr = win.spatial_rank;
+    const std::vector<int64_t>& strides = win.strides;
+    const std::vector<int64_t>& dil = win.dilations;
+    const std::vector<int64_t>& kernel = win.kernel;
     std::vector<int64_t> in_dims(x.shape.begin() + 2, x.shape.end()), pb, pe;
     DEEPCOMP_RETURN_IF_ERROR(
         resolve_pads(auto_pad, in_dims, kernel, strides, dil, pads_attr, &pb, &pe));

@@ -28,4 +28,14 @@ Result<ConvLayerWeight> conv_layer_weight(const BuildContext& ctx);
 Status spatial_attr(const Node& node, const char* name, size_t rank, int64_t fill,
                     std::vector<int64_t>* out);
 
+// The window of a Conv or ConvTranspose run: X and W float tensors of equal rank with 1 to 3
+// spatial dimensions, strides and dilations from the node (default 1), and the kernel from W's
+// spatial dimensions (checked against a kernel_shape attribute). `what` names the operation in
+// the spatial-rank error ("convolution", "ConvTranspose").
+struct ConvWindow {
+  int64_t spatial_rank = 0;
+  std::vector<int64_t> strides, dilations, kernel;
+};
+Result<ConvWindow> conv_window(const Node& node, const Inputs& in, const char* what);
+
 }  // namespace deepcomp::runtime::ops

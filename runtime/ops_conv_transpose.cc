@@ -111,25 +111,16 @@ Result<CompiledOp> build_conv_transpose(const BuildContext& ctx) {
   op.density = weight.density;
   const Node node_copy = node;
   op.run = [=](const Inputs& in, std::vector<Value>* out) -> Status {
-    DEEPCOMP_RETURN_IF_ERROR(require_float(in[0], "X"));
-    DEEPCOMP_RETURN_IF_ERROR(require_float(in[1], "W"));
+    DEEPCOMP_ASSIGN_OR_RETURN(ConvWindow win, conv_window(node_copy, in, "ConvTranspose"));
     const Value& x = *in[0];
     const Value& w = *in[1];
-    const int64_t sr = x.rank() - 2;
-    if (sr < 1 || sr > 3) {
-      return Status::Error("X " + describe(x) + ": ConvTranspose needs 1 to 3 spatial dimensions");
-    }
-    if (w.rank() != x.rank())
-      return Status::Error("W " + describe(w) + " does not match X " + describe(x));
     if (w.shape[0] != x.shape[1]) {
       return Status::Error("W " + describe(w) + " does not match the channels of X " + describe(x));
     }
-    std::vector<int64_t> strides, dil, kernel(w.shape.begin() + 2, w.shape.end());
-    DEEPCOMP_RETURN_IF_ERROR(spatial_attr(node_copy, "strides", sr, 1, &strides));
-    DEEPCOMP_RETURN_IF_ERROR(spatial_attr(node_copy, "dilations", sr, 1, &dil));
-    if (has_attr(node_copy, "kernel_shape") && attr_ints(node_copy, "kernel_shape") != kernel) {
-      return Status::Error("kernel_shape does not match W " + describe(w));
-    }
+    const int64_t sr = win.spatial_rank;
+    const std::vector<int64_t>& strides = win.strides;
+    const std::vector<int64_t>& dil = win.dilations;
+    const std::vector<int64_t>& kernel = win.kernel;
     for (int64_t v : kernel) {
       if (v < 1) return Status::Error("W " + describe(w) + " has an empty kernel");
     }
