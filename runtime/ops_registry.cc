@@ -28,6 +28,7 @@ const Table& table() {
     register_reduce_ops(built);
     register_math_ops(built);
     register_matrix_ops(built);
+    register_quant_ops(built);
     return built;
   }();
   return *t;
