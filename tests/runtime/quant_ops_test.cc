@@ -10,6 +10,7 @@
 #include "onnx_io/onnx_io.h"
 #include "runtime/session.h"
 #include "tests/runtime/graph_builder.h"
+#include "tests/test_util.h"
 
 namespace deepcomp::runtime {
 namespace {
@@ -76,6 +77,58 @@ TEST(QuantOps, MatchOnnxRuntime) {
       }
       EXPECT_LE(off, static_cast<int>(g.f.size() / 50))
           << name << ": too many one-step differences";
+    }
+  }
+}
+
+// The 8-bit LeNets of scripts/quantize_onnx.py (QDQ and ONNX Runtime's integer-op form, int8
+// symmetric and uint8 asymmetric per channel), regenerated here, against ONNX Runtime's outputs
+// (make_lenet_refs.sh): the integer forms bit for bit, the QDQ forms (float layers on dequantized
+// weights, summed in another order) within 1e-5 relative.
+TEST(QuantOps, QuantizedLeNetsMatchOnnxRuntime) {
+  const char* env = std::getenv("PYTHON");
+  const std::string python = env && *env                                   ? env
+                             : std::filesystem::exists("/usr/bin/python3") ? "/usr/bin/python3"
+                                                                           : "python3";
+  if (deepcomp::testing::run_command(python + " -c 'import numpy, onnx'").exit_code != 0) {
+    GTEST_SKIP() << "python3 with numpy and onnx is not available (set $PYTHON)";
+  }
+  const std::string src = deepcomp::testing::source_dir();
+  const std::string dir = deepcomp::testing::temp_dir();
+  auto digits = data::read_npy((kDir / "lenet_in.npy").string());
+  ASSERT_TRUE(digits.ok()) << digits.status().message();
+  const Value in = Value::floats(digits->shape, digits->values);
+  for (const char* m : {"lenet-5", "lenet-300-100"}) {
+    for (const char* v : {"qdq sym", "qdq asym", "integer asym", "integer sym --reduce-range"}) {
+      std::string form(v), scheme, extra;
+      scheme = form.substr(form.find(' ') + 1);
+      form = form.substr(0, form.find(' '));
+      if (scheme.find(' ') != std::string::npos) {
+        extra = scheme.substr(scheme.find(' '));
+        scheme = scheme.substr(0, scheme.find(' '));
+      }
+      const std::string name =
+          std::string(m) + "." + form + "." + scheme + (extra.empty() ? "" : ".rr");
+      const std::string out = dir + "/" + name + ".onnx";
+      auto r = deepcomp::testing::run_command(python + " " + src + "/scripts/quantize_onnx.py " +
+                                              src + "/models/" + m + ".onnx " + out + " --form " +
+                                              form + " --scheme " + scheme + extra);
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+      auto model = onnx_io::load_model(out);
+      ASSERT_TRUE(model.ok()) << model.status().message();
+      auto want = data::read_npy((kDir / (name + ".ort.npy")).string());
+      ASSERT_TRUE(want.ok()) << want.status().message();
+      auto session = Session::create(*model);
+      ASSERT_TRUE(session.ok()) << name << ": " << session.status().message();
+      auto got = session->run({in});
+      ASSERT_TRUE(got.ok()) << name << ": " << got.status().message();
+      const Value& g = (*got)[0];
+      ASSERT_EQ(g.f.size(), want->values.size()) << name;
+      const float tol = form == "qdq" ? 1e-5f : 0.f;
+      for (size_t e = 0; e < g.f.size(); ++e) {
+        const float w = want->values[e];
+        ASSERT_LE(std::fabs(g.f[e] - w), tol * (1 + std::fabs(w))) << name << " [" << e << "]";
+      }
     }
   }
 }
