@@ -294,7 +294,8 @@ Result<OpenedModel> open_dcz_sparse(const std::string& path) {
   tensors.reserve(container.tensors.size());
   std::map<std::string, const compress::EncodedTensor*> compressed;
   for (const compress::EncodedTensor& e : container.tensors) {
-    if (e.encoding == compress::Encoding::kLossless) {
+    // 8-bit quantized layers run on their integer codes (dense integer kernels): decoded here.
+    if (e.encoding == compress::Encoding::kLossless || compress::is_quantized_layer(e)) {
       auto t = compress::decode_tensor(e);
       if (!t.ok()) return t.status().WithContext(path);
       tensors.push_back(std::move(*t));

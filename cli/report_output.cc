@@ -22,16 +22,18 @@ std::string shape_text(const std::vector<int64_t>& shape) {
 double ratio(double a, double b) { return b > 0 ? a / b : 0; }
 
 nlohmann::json bytes_json(const compress::StageBytes& b) {
-  return {{"original", b.original}, {"pruned", b.pruned}, {"quantized", b.quantized},
+  return {{"original", b.original},
+          {"pruned", b.pruned},
+          {"quantized", b.quantized},
           {"huffman", b.huffman}};
 }
 
 }  // namespace
 
 std::string format_report_table(const compress::CompressReport& r) {
-  std::string out = fmt::format("{:<28} {:<5} {:>12} {:>9} {:>7} {:>4} {:>4} {:>10} {:>10} {:>10} {:>7}\n",
-                                "tensor", "kind", "shape", "params", "density", "bits", "idx",
-                                "pruned", "quantized", "huffman", "ratio");
+  std::string out = fmt::format(
+      "{:<28} {:<5} {:>12} {:>9} {:>7} {:>4} {:>4} {:>10} {:>10} {:>10} {:>7}\n", "tensor", "kind",
+      "shape", "params", "density", "bits", "idx", "pruned", "quantized", "huffman", "ratio");
   int64_t hidden = 0;
   compress::StageBytes hidden_bytes;
   for (const auto& l : r.layers) {
@@ -41,13 +43,13 @@ std::string format_report_table(const compress::CompressReport& r) {
       continue;
     }
     std::string name = l.name.size() > 28 ? "..." + l.name.substr(l.name.size() - 25) : l.name;
-    out += fmt::format("{:<28} {:<5} {:>12} {:>9} {:>6.1f}% {:>4} {:>4} {:>10} {:>10} {:>10} {:>6.1f}x\n",
-                       name, l.kind, shape_text(l.shape), l.params,
-                       100.0 * ratio(static_cast<double>(l.nonzero), static_cast<double>(l.params)),
-                       l.bits ? std::to_string(l.bits) : "-",
-                       l.index_bits ? std::to_string(l.index_bits) : "-",
-                       human_bytes(l.bytes.pruned), human_bytes(l.bytes.quantized),
-                       human_bytes(l.bytes.huffman), ratio(l.bytes.original, l.bytes.huffman));
+    out += fmt::format(
+        "{:<28} {:<5} {:>12} {:>9} {:>6.1f}% {:>4} {:>4} {:>10} {:>10} {:>10} {:>6.1f}x\n", name,
+        l.kind, shape_text(l.shape), l.params,
+        100.0 * ratio(static_cast<double>(l.nonzero), static_cast<double>(l.params)),
+        l.bits ? std::to_string(l.bits) : "-", l.index_bits ? std::to_string(l.index_bits) : "-",
+        human_bytes(l.bytes.pruned), human_bytes(l.bytes.quantized), human_bytes(l.bytes.huffman),
+        ratio(l.bytes.original, l.bytes.huffman));
   }
   if (hidden > 0)
     out += fmt::format("{:<28} {:<5} {:>12} {:>9} {:>7} {:>4} {:>4} {:>10} {:>10} {:>10} {:>7}\n",
@@ -59,13 +61,17 @@ std::string format_report_table(const compress::CompressReport& r) {
       "size (paper accounting: weights + index + codebook):\n"
       "  original  {:>10}\n  pruned    {:>10}  {:>6.1f}x\n  quantized {:>10}  {:>6.1f}x\n"
       "  huffman   {:>10}  {:>6.1f}x\n",
-      r.params, r.nonzero, 100.0 * ratio(static_cast<double>(r.nonzero), static_cast<double>(r.params)),
+      r.params, r.nonzero,
+      100.0 * ratio(static_cast<double>(r.nonzero), static_cast<double>(r.params)),
       human_bytes(r.bytes.original), human_bytes(r.bytes.pruned),
       ratio(r.bytes.original, r.bytes.pruned), human_bytes(r.bytes.quantized),
       ratio(r.bytes.original, r.bytes.quantized), human_bytes(r.bytes.huffman), r.ratio());
   if (r.file_bytes > 0)
     out += fmt::format("files: .onnx {} -> .dcz {}  ({:.1f}x)\n", human_bytes(r.model_bytes),
                        human_bytes(r.file_bytes), ratio(r.model_bytes, r.file_bytes));
+  // Weights kept lossless for a reason worth knowing (an unusable scale or zero point, ...).
+  for (const auto& l : r.layers)
+    if (!l.note.empty()) out += "note: stored losslessly: " + l.note + "\n";
   return out;
 }
 
@@ -94,6 +100,7 @@ nlohmann::json report_json(const compress::CompressReport& r) {
                       {"kmeans_iterations", l.kmeans_iterations},
                       {"seconds", l.seconds},
                       {"bytes", bytes_json(l.bytes)}});
+    if (!l.note.empty()) layers.back()["note"] = l.note;
   }
   return {{"total",
            {{"params", r.params},

@@ -3,6 +3,7 @@
 #include "compress/container_payloads.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <memory>
 
@@ -37,8 +38,8 @@ uint8_t role_code(TensorRole role) {
 
 bool role_from_code(uint8_t code, TensorRole* role) {
   static constexpr TensorRole kRoles[] = {TensorRole::kConvWeight, TensorRole::kFcWeight,
-                                          TensorRole::kEmbedding, TensorRole::kBias,
-                                          TensorRole::kOther, TensorRole::kFixedBasis};
+                                          TensorRole::kEmbedding,  TensorRole::kBias,
+                                          TensorRole::kOther,      TensorRole::kFixedBasis};
   if (code >= std::size(kRoles)) return false;
   *role = kRoles[code];
   return true;
@@ -130,6 +131,27 @@ Status decode_header(ByteReader& r, ContainerHeader* header) {
   return Status::Ok();
 }
 
+// An 8-bit quantized layer's extra fields (FORMAT.md 3.6): one zero point, or one per index of
+// an axis of the shape, each in the dtype's range; integer levels within +-255.
+Status validate_quantized_levels(const EncodedTensor& t) {
+  const int64_t lo = t.dtype == DType::kInt8 ? -128 : 0, hi = t.dtype == DType::kInt8 ? 127 : 255;
+  const int64_t rank = static_cast<int64_t>(t.shape.size());
+  if (t.zero_point_axis < -1 || t.zero_point_axis >= rank)
+    return Err("zero point axis " + std::to_string(t.zero_point_axis) + " is out of range");
+  const uint64_t want =
+      t.zero_point_axis < 0 ? 1 : static_cast<uint64_t>(t.shape[t.zero_point_axis]);
+  if (t.zero_points.size() != want)
+    return Err(std::to_string(t.zero_points.size()) + " zero points, expected " +
+               std::to_string(want));
+  for (int32_t z : t.zero_points)
+    if (z < lo || z > hi)
+      return Err("zero point " + std::to_string(z) + " is outside " + dtype_name(t.dtype));
+  for (float c : t.codebook)
+    if (!(c == std::floor(c) && std::fabs(c) <= 255))
+      return Err("codebook level " + std::to_string(c) + " is not an integer in [-255, 255]");
+  return Status::Ok();
+}
+
 Status validate_tensor(const EncodedTensor& t) {
   if (!is_known_dtype(static_cast<int32_t>(t.dtype)))
     return Err("unknown dtype code " + std::to_string(static_cast<int32_t>(t.dtype)));
@@ -159,8 +181,9 @@ Status validate_tensor(const EncodedTensor& t) {
     default:
       return Err("unknown encoding " + std::to_string(static_cast<int>(t.encoding)));
   }
-  if (!is_float_dtype(t.dtype))
+  if (!is_float_dtype(t.dtype) && !is_quantized_layer(t))
     return Err("encoding " + enc + " needs a float dtype, not " + dtype_name(t.dtype));
+  if (is_quantized_layer(t)) DEEPCOMP_RETURN_IF_ERROR(validate_quantized_levels(t));
   if (t.encoding != Encoding::kSharedDense) {
     DEEPCOMP_RETURN_IF_ERROR(validate_index_bits(t.index_bits));
     DEEPCOMP_RETURN_IF_ERROR(validate_stream(t.index, numel, "index stream"));
@@ -227,6 +250,13 @@ void encode_tensor(const EncodedTensor& t, ByteWriter& w) {
     w.u32le(bits);
   }
   encode_stream(t.clusters, w);
+  if (is_quantized_layer(t)) {
+    w.varint(static_cast<uint64_t>(t.zero_point_axis + 1));
+    w.varint(t.zero_points.size());
+    // Zigzag: 0, -1, 1, -2, ... -> 0, 1, 2, 3, ...
+    for (int32_t z : t.zero_points)
+      w.varint(z < 0 ? (uint64_t(-int64_t{z}) << 1) - 1 : uint64_t(z) << 1);
+  }
 }
 
 Status decode_tensor(ByteReader& r, EncodedTensor* t) {
@@ -293,9 +323,12 @@ Status decode_tensor(ByteReader& r, EncodedTensor* t) {
     DEEPCOMP_RETURN_IF_ERROR(decode_blob(r, "lossless data", size, size, 1, &t->raw));
     return validate_tensor(*t);
   }
-  if (!is_float_dtype(t->dtype))
+  const bool quantized = t->dtype == DType::kInt8 || t->dtype == DType::kUInt8;
+  if (!is_float_dtype(t->dtype) && !(quantized && t->encoding != Encoding::kSparseFloat))
     return Err(std::string("encoding ") + encoding_name(t->encoding) +
                " needs a float dtype, not " + dtype_name(t->dtype));
+  t->zero_points.clear();
+  t->zero_point_axis = -1;
   if (t->encoding != Encoding::kSharedDense) {
     uint8_t index_bits = 0;
     DEEPCOMP_RETURN_IF_ERROR(r.u8("index_bits", &index_bits));
@@ -324,6 +357,21 @@ Status decode_tensor(ByteReader& r, EncodedTensor* t) {
     std::memcpy(&t->codebook[i], &bits, 4);
   }
   DEEPCOMP_RETURN_IF_ERROR(decode_stream(r, "cluster stream", &t->clusters));
+  if (quantized) {
+    uint64_t axis_plus_1 = 0, count = 0;
+    DEEPCOMP_RETURN_IF_ERROR(r.varint("zero point axis", &axis_plus_1));
+    DEEPCOMP_RETURN_IF_ERROR(r.varint("zero point count", &count));
+    if (axis_plus_1 > rank || count > r.remaining())
+      return Err("zero point axis or count out of range");
+    t->zero_point_axis = static_cast<int64_t>(axis_plus_1) - 1;
+    t->zero_points.resize(static_cast<size_t>(count));
+    for (int32_t& z : t->zero_points) {
+      uint64_t v = 0;
+      DEEPCOMP_RETURN_IF_ERROR(r.varint("zero point", &v));
+      if (v > 511) return Err("zero point code " + std::to_string(v) + " is out of range");
+      z = (v & 1) ? -static_cast<int32_t>((v + 1) >> 1) : static_cast<int32_t>(v >> 1);
+    }
+  }
   return validate_tensor(*t);
 }
 

@@ -45,7 +45,19 @@ struct EncodedTensor {
   uint32_t index_bits = 0;      // kSparse*: width of a relative index (code 0 = filler)
   SymbolStream index;           // kSparse*: relative gaps, one per nonzero or filler
   SymbolStream clusters;        // kShared*: one cluster symbol per stored weight
+  // An 8-bit quantized layer (dtype int8/uint8, kSharedDense / kSparseShared): the codebook holds
+  // integer levels relative to the zero point; element i decodes to codebook[cluster] plus the
+  // zero point of its index along `zero_point_axis` (-1: one zero point for all), a pruned
+  // element to the zero point itself.
+  std::vector<int32_t> zero_points;
+  int64_t zero_point_axis = -1;
 };
+
+// True for the tensors whose shared encodings carry integer levels and zero points.
+inline bool is_quantized_layer(const EncodedTensor& e) {
+  return (e.dtype == DType::kInt8 || e.dtype == DType::kUInt8) &&
+         (e.encoding == Encoding::kSharedDense || e.encoding == Encoding::kSparseShared);
+}
 
 // The tensor `e` describes (name, shape, dtype, role, location), without data.
 inline Tensor tensor_header(const EncodedTensor& e) {

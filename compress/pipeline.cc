@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdint>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <mutex>
 
@@ -19,9 +19,9 @@
 namespace deepcomp::compress {
 namespace {
 
+using pipeline_internal::compress_layer;
 using pipeline_internal::LayerPlan;
 using pipeline_internal::LayerResult;
-using pipeline_internal::compress_layer;
 using pipeline_internal::run_tuned;
 using pipeline_internal::store_lossless;
 
@@ -30,7 +30,14 @@ bool is_conv(TensorRole role) {
   return role == TensorRole::kConvWeight || role == TensorRole::kFixedBasis;
 }
 
+// An int8/uint8 weight of a quantized layer (onnx_io/roles.cc), compressed on its integer codes.
+bool is_quantized_weight(const Tensor& t) {
+  return (t.dtype == DType::kInt8 || t.dtype == DType::kUInt8) && t.quant.present &&
+         is_weight_role(t.role);
+}
+
 bool wants_compression(const Tensor& t, const CompressOptions& options) {
+  if (is_quantized_weight(t)) return t.numel() > 0;
   if (!is_float_dtype(t.dtype) || t.numel() <= 0) return false;
   if (is_weight_role(t.role)) return true;
   return options.include_biases && t.role == TensorRole::kBias;
@@ -45,9 +52,12 @@ LayerPlan plan_layer(const Tensor& t, const CompressOptions& options) {
   std::optional<double> sparsity;
   if (!options.no_prune && !options.prune_global && !options.prune_std) {
     const std::optional<double>& kind = conv ? options.prune_conv : options.prune_fc;
-    if (kind) sparsity = kind;
-    else if (options.prune) sparsity = options.prune;
-    else sparsity = conv ? kDefaultPruneConv : kDefaultPruneFc;
+    if (kind)
+      sparsity = kind;
+    else if (options.prune)
+      sparsity = options.prune;
+    else
+      sparsity = conv ? kDefaultPruneConv : kDefaultPruneFc;
   }
   if (!options.no_prune && options.prune_std) {
     plan.use_threshold = true;
@@ -104,9 +114,9 @@ std::vector<std::pair<std::string, std::string>> settings_metadata(const Compres
   if (o.tuner != nullptr) {
     m.emplace_back("retrain", "yes");
     m.emplace_back("prune-steps", std::to_string(o.prune_steps));
-    m.emplace_back("prune-schedule",
-                   o.prune_schedule == CompressOptions::PruneSchedule::kGeometric ? "geometric"
-                                                                                  : "linear");
+    m.emplace_back("prune-schedule", o.prune_schedule == CompressOptions::PruneSchedule::kGeometric
+                                         ? "geometric"
+                                         : "linear");
   }
   return m;
 }
@@ -116,14 +126,16 @@ std::vector<std::pair<std::string, std::string>> settings_metadata(const Compres
 Result<LayerOverride> parse_layer_override(const std::string& spec) {
   const size_t eq = spec.rfind('=');
   if (eq == std::string::npos || eq == 0)
-    return Status::Error("--layer '" + spec + "': expected 'PATTERN=prune:0.9,bits:4,index-bits:5'");
+    return Status::Error("--layer '" + spec +
+                         "': expected 'PATTERN=prune:0.9,bits:4,index-bits:5'");
   LayerOverride o;
   o.pattern = spec.substr(0, eq);
   std::string rest = spec.substr(eq + 1);
   size_t pos = 0;
   while (pos <= rest.size()) {
     size_t comma = rest.find(',', pos);
-    std::string item = rest.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    std::string item =
+        rest.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
     pos = comma == std::string::npos ? rest.size() + 1 : comma + 1;
     if (item.empty()) continue;
     if (item == "skip" || item == "compress") {
@@ -166,8 +178,7 @@ Status validate_options(const CompressOptions& o) {
     return Status::Ok();
   };
   auto check_bits = [](int v, const std::string& flag) -> Status {
-    if (v < 1 || v > 16)
-      return Status::Error(flag + " must be in 1..16, got " + std::to_string(v));
+    if (v < 1 || v > 16) return Status::Error(flag + " must be in 1..16, got " + std::to_string(v));
     return Status::Ok();
   };
   DEEPCOMP_RETURN_IF_ERROR(check_sparsity(o.prune, "--prune"));
@@ -175,11 +186,13 @@ Status validate_options(const CompressOptions& o) {
   DEEPCOMP_RETURN_IF_ERROR(check_sparsity(o.prune_conv, "--prune-conv"));
   DEEPCOMP_RETURN_IF_ERROR(check_sparsity(o.prune_fc, "--prune-fc"));
   if (o.prune_std && !(*o.prune_std >= 0.0 && std::isfinite(*o.prune_std)))
-    return Status::Error("--prune-std must be a finite number >= 0, got " + format_double(*o.prune_std));
-  const int exclusive = (o.prune ? 1 : 0) + (o.prune_std ? 1 : 0) + (o.prune_global ? 1 : 0) +
-                        (o.no_prune ? 1 : 0);
+    return Status::Error("--prune-std must be a finite number >= 0, got " +
+                         format_double(*o.prune_std));
+  const int exclusive =
+      (o.prune ? 1 : 0) + (o.prune_std ? 1 : 0) + (o.prune_global ? 1 : 0) + (o.no_prune ? 1 : 0);
   if (exclusive > 1)
-    return Status::Error("--prune, --prune-std, --prune-global and --no-prune are mutually exclusive");
+    return Status::Error(
+        "--prune, --prune-std, --prune-global and --no-prune are mutually exclusive");
   if (o.no_prune && (o.prune_conv || o.prune_fc))
     return Status::Error("--no-prune cannot be combined with --prune-conv / --prune-fc");
   DEEPCOMP_RETURN_IF_ERROR(check_bits(o.bits_conv, "--bits-conv"));
@@ -204,20 +217,42 @@ Result<CompressOutput> compress_model(const Model& model, const CompressOptions&
   const size_t n = model.tensors.size();
   std::vector<LayerPlan> plans(n);
   for (size_t i = 0; i < n; ++i) plans[i] = plan_layer(model.tensors[i], options);
+  // 8-bit weights: their scales and zero points, or the reason they stay lossless.
+  std::vector<pipeline_internal::QuantView> quant(n);
+  std::vector<std::string> notes(n);
+  for (size_t i = 0; i < n; ++i) {
+    const Tensor& t = model.tensors[i];
+    if (!is_quantized_weight(t) || !plans[i].compress) continue;
+    auto view = pipeline_internal::quant_view(model, t);
+    if (view.ok()) {
+      quant[i] = std::move(*view);
+    } else {
+      plans[i].compress = false;
+      notes[i] = view.status().message();
+    }
+  }
+  auto is_quantized = [&](size_t i) {
+    return plans[i].compress && is_quantized_weight(model.tensors[i]);
+  };
 
   if (options.prune_global) {
     // One threshold over every compressible layer that has no explicit per-layer sparsity.
     std::vector<std::span<const float>> layers;
+    // 8-bit weights take the global sparsity as their own target (their magnitudes are in
+    // their own scales).
     for (size_t i = 0; i < n; ++i) {
       const Tensor& t = model.tensors[i];
-      if (plans[i].compress && !has_prune_override(t, options)) {
+      if (is_quantized(i) && !has_prune_override(t, options)) {
+        plans[i].sparsity = *options.prune_global;
+        plans[i].prune = plans[i].sparsity > 0;
+      } else if (plans[i].compress && !has_prune_override(t, options)) {
         DEEPCOMP_RETURN_IF_ERROR(check_finite(t.values, t.name));
         layers.emplace_back(t.values);
       }
     }
     const float threshold = global_threshold_for_sparsity(layers, *options.prune_global);
     for (size_t i = 0; i < n; ++i) {
-      if (plans[i].compress && !has_prune_override(model.tensors[i], options)) {
+      if (plans[i].compress && !is_quantized(i) && !has_prune_override(model.tensors[i], options)) {
         plans[i].use_threshold = true;
         plans[i].threshold = threshold;
         plans[i].prune = threshold > 0;
@@ -236,17 +271,26 @@ Result<CompressOutput> compress_model(const Model& model, const CompressOptions&
   std::vector<LayerResult> results(n);
   std::mutex progress_mutex;
   int done = 0;
-  const int total = options.tuner != nullptr ? 0 : static_cast<int>(work.size());
+  // Retraining works on float weights: 8-bit weights are compressed as they are, in the loop below.
+  std::vector<size_t> float_work, loop = work;
+  for (size_t i : work)
+    if (!is_quantized(i)) float_work.push_back(i);
   Model tuned;
   if (options.tuner != nullptr) {
     tuned = model;
-    DEEPCOMP_RETURN_IF_ERROR(run_tuned(tuned, plans, work, options, &results));
+    DEEPCOMP_RETURN_IF_ERROR(run_tuned(tuned, plans, float_work, options, &results));
+    loop.clear();
+    for (size_t i : work)
+      if (is_quantized(i)) loop.push_back(i);
   }
+  const int total = static_cast<int>(loop.size());
   const Model& source = options.tuner != nullptr ? tuned : model;
 #pragma omp parallel for schedule(dynamic, 1)
   for (int w = 0; w < total; ++w) {
-    const size_t i = work[static_cast<size_t>(w)];
-    results[i] = compress_layer(model.tensors[i], plans[i], options);
+    const size_t i = loop[static_cast<size_t>(w)];
+    results[i] = is_quantized(i) ? pipeline_internal::compress_quantized_layer(
+                                       model.tensors[i], quant[i], plans[i], options)
+                                 : compress_layer(model.tensors[i], plans[i], options);
     if (options.progress) {
       std::lock_guard<std::mutex> lock(progress_mutex);
       options.progress(model.tensors[i].name, ++done, total);
@@ -262,6 +306,7 @@ Result<CompressOutput> compress_model(const Model& model, const CompressOptions&
     LayerResult& result = results[i];
     if (!plans[i].compress) result = store_lossless(source.tensors[i]);
     if (!result.status.ok()) return result.status;
+    result.report.note = notes[i];
     report.params += result.report.params;
     report.nonzero += result.report.nonzero;
     report.bytes.original += result.report.bytes.original;
@@ -285,7 +330,8 @@ Result<SparseTensor> decode_sparse(const EncodedTensor& e) {
   if (!shared && !sparse) return Status::Error(where + ": stored losslessly, not in sparse form");
   int64_t stored = 0;
   if (shared) {
-    DEEPCOMP_RETURN_IF_ERROR(decode_stream(e.clusters, &s.clusters).WithContext(where + " clusters"));
+    DEEPCOMP_RETURN_IF_ERROR(
+        decode_stream(e.clusters, &s.clusters).WithContext(where + " clusters"));
     stored = static_cast<int64_t>(s.clusters.size());
     s.codebook = e.codebook;
     s.values.resize(s.clusters.size());
@@ -324,12 +370,14 @@ Result<Tensor> decode_tensor(const EncodedTensor& e) {
     DEEPCOMP_RETURN_IF_ERROR(set_tensor_from_bytes(&t, e.raw));
     return t;
   }
+  if (is_quantized_layer(e)) return pipeline_internal::decode_quantized(e);
   if (!is_float_dtype(e.dtype))
     return Status::Error("tensor '" + e.name + "': compressed encoding on a " +
                          dtype_name(e.dtype) + " tensor");
   DEEPCOMP_ASSIGN_OR_RETURN(SparseTensor s, decode_sparse(e));
   t.values.assign(static_cast<size_t>(t.numel()), 0.0f);
-  for (size_t i = 0; i < s.positions.size(); ++i) t.values[static_cast<size_t>(s.positions[i])] = s.values[i];
+  for (size_t i = 0; i < s.positions.size(); ++i)
+    t.values[static_cast<size_t>(s.positions[i])] = s.values[i];
   return t;
 }
 

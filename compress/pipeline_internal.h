@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "compress/pipeline.h"
@@ -35,6 +36,39 @@ struct Preset {
   float threshold = 0;
   const SharedLayer* shared = nullptr;  // when options.share
 };
+
+struct CodedStream {
+  SymbolStream stream;
+  double bits = 0;     // exact payload bits (without the last byte's padding)
+  double entropy = 0;  // Shannon bound of the stream, in bits
+};
+
+// Huffman-codes a stream, or packs it at fixed width when that is smaller (or Huffman is off).
+Result<CodedStream> code_stream(std::span<const uint16_t> symbols, uint32_t alphabet,
+                                int fixed_bits, bool huffman);
+
+// A tensor's report before any stage: params and bytes as stored.
+LayerReport base_report(const Tensor& t);
+
+// An 8-bit weight's dequantization, resolved from Tensor::quant against the model: the scale and
+// zero point of every channel (one channel when per-tensor).
+struct QuantView {
+  std::vector<float> scale;         // per channel
+  std::vector<int32_t> zero_point;  // per channel
+  int64_t axis = -1;
+  int64_t inner = 1;  // elements after the axis
+  int64_t dim = 1;    // channels
+  int64_t channel(int64_t k) const { return axis < 0 ? 0 : (k / inner) % dim; }
+};
+// Errors (one line, naming the tensor) when the scale / zero point are missing, mismatched or
+// unusable; the caller then stores the weight losslessly with the message as its note.
+Result<QuantView> quant_view(const Model& model, const Tensor& t);
+
+// One 8-bit weight through the pipeline on its integer codes (pipeline_quantized.cc).
+LayerResult compress_quantized_layer(const Tensor& t, const QuantView& q, const LayerPlan& plan,
+                                     const CompressOptions& options);
+// Decodes a quantized layer (is_quantized_layer) to its integer bytes.
+Result<Tensor> decode_quantized(const EncodedTensor& e);
 
 // Runs one tensor through the pipeline (`preset` given: encodes the retraining phases' decisions).
 LayerResult compress_layer(const Tensor& t, const LayerPlan& plan, const CompressOptions& options,

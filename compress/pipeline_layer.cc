@@ -14,13 +14,6 @@
 #include "core/tensor_bytes.h"
 
 namespace deepcomp::compress::pipeline_internal {
-namespace {
-
-struct CodedStream {
-  SymbolStream stream;
-  double bits = 0;     // exact payload bits (without the last byte's padding)
-  double entropy = 0;  // Shannon bound of the stream, in bits
-};
 
 // Huffman-codes a stream, or packs it at fixed width when that is smaller (or Huffman is off).
 // The symbols are counted once: the choice is made from the code lengths before encoding.
@@ -31,14 +24,16 @@ Result<CodedStream> code_stream(std::span<const uint16_t> symbols, uint32_t alph
   DEEPCOMP_ASSIGN_OR_RETURN(std::vector<uint64_t> freqs, symbol_frequencies(symbols, alphabet));
   CodedStream out;
   out.entropy = entropy_bits(freqs);
-  const uint64_t fixed_total = static_cast<uint64_t>(symbols.size()) * static_cast<uint64_t>(fixed_bits);
+  const uint64_t fixed_total =
+      static_cast<uint64_t>(symbols.size()) * static_cast<uint64_t>(fixed_bits);
   if (huffman) {
     DEEPCOMP_ASSIGN_OR_RETURN(std::vector<uint8_t> lengths, huffman_code_lengths(freqs));
     uint64_t huffman_total = 0;
     for (size_t s = 0; s < freqs.size(); ++s) huffman_total += freqs[s] * lengths[s];
     // The code lengths cost about half a byte per symbol in the file.
     if ((huffman_total + 7) / 8 + lengths.size() / 2 < (fixed_total + 7) / 8) {
-      DEEPCOMP_ASSIGN_OR_RETURN(out.stream, huffman_encode_with_lengths(symbols, std::move(lengths)));
+      DEEPCOMP_ASSIGN_OR_RETURN(out.stream,
+                                huffman_encode_with_lengths(symbols, std::move(lengths)));
       out.bits = static_cast<double>(huffman_total);
       return out;
     }
@@ -47,6 +42,8 @@ Result<CodedStream> code_stream(std::span<const uint16_t> symbols, uint32_t alph
   out.bits = static_cast<double>(fixed_total);
   return out;
 }
+
+namespace {
 
 EncodedTensor identity_of(const Tensor& t) {
   EncodedTensor e;
@@ -58,6 +55,8 @@ EncodedTensor identity_of(const Tensor& t) {
   return e;
 }
 
+}  // namespace
+
 LayerReport base_report(const Tensor& t) {
   LayerReport r;
   r.name = t.name;
@@ -68,8 +67,6 @@ LayerReport base_report(const Tensor& t) {
   r.bytes = {bytes, bytes, bytes, bytes};
   return r;
 }
-
-}  // namespace
 
 LayerResult store_lossless(const Tensor& t) {
   LayerResult out;
@@ -109,7 +106,8 @@ LayerResult compress_layer(const Tensor& t, const LayerPlan& plan, const Compres
   // 1. Pruning, 2. the relative sparse index: the kept values and the index codes, in one scan.
   float threshold = 0;
   if (plan.prune && preset == nullptr) {
-    threshold = plan.use_threshold ? plan.threshold : magnitude_threshold_for_sparsity(w, plan.sparsity);
+    threshold =
+        plan.use_threshold ? plan.threshold : magnitude_threshold_for_sparsity(w, plan.sparsity);
   }
   const auto survives = [threshold](float x) { return std::fabs(x) >= threshold && x != 0.0f; };
   // Calls fn(value) for every stored weight, in order.
@@ -149,7 +147,9 @@ LayerResult compress_layer(const Tensor& t, const LayerPlan& plan, const Compres
     }
   }
   const int64_t nnz = plan.prune ? static_cast<int64_t>(kept.size()) : numel;
-  r.nonzero = plan.prune ? nnz : static_cast<int64_t>(std::count_if(w.begin(), w.end(), [](float v) { return v != 0.0f; }));
+  r.nonzero = plan.prune ? nnz
+                         : static_cast<int64_t>(std::count_if(w.begin(), w.end(),
+                                                              [](float v) { return v != 0.0f; }));
   r.sparsity = numel > 0 ? 1.0 - static_cast<double>(r.nonzero) / static_cast<double>(numel) : 0;
 
   double index_bits_fixed = 0;
@@ -169,7 +169,8 @@ LayerResult compress_layer(const Tensor& t, const LayerPlan& plan, const Compres
     r.index_huffman_bits = coded->bits;
     std::vector<uint16_t>().swap(index_codes);  // released before k-means allocates its own
   }
-  r.bytes.pruned = plan.prune ? static_cast<double>(nnz) * elem_bytes + index_bits_fixed / 8 : r.bytes.original;
+  r.bytes.pruned =
+      plan.prune ? static_cast<double>(nnz) * elem_bytes + index_bits_fixed / 8 : r.bytes.original;
 
   // 3. Weight sharing and 4. Huffman coding of the cluster indices.
   if (!options.share) {
@@ -235,7 +236,8 @@ LayerResult compress_layer(const Tensor& t, const LayerPlan& plan, const Compres
     r.cluster_entropy_bits = coded->entropy;
     r.cluster_huffman_bits = coded->bits;
     const double codebook_bytes = static_cast<double>(e.codebook.size()) * 4;
-    r.bytes.quantized = (static_cast<double>(nnz) * plan.bits + index_bits_fixed) / 8 + codebook_bytes;
+    r.bytes.quantized =
+        (static_cast<double>(nnz) * plan.bits + index_bits_fixed) / 8 + codebook_bytes;
     r.bytes.huffman = (r.cluster_huffman_bits + r.index_huffman_bits) / 8 + codebook_bytes;
     r.huffman_bits = r.cluster_huffman_bits + r.index_huffman_bits;
   }

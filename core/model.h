@@ -40,12 +40,25 @@ struct TensorLocation {
   // Path of the graph holding it: "" for the main graph, else "NODE/ATTR" segments joined by '/',
   // e.g. "if_node/then_branch" or "loop/body/inner_if/else_branch".
   std::string graph_path;
-  std::string node;            // kConstantNode: the Constant node's name (may be empty in the file)
-  std::string attribute;       // kConstantNode: "value", "value_float", "value_floats", ...
-  std::string external_file;   // non-empty when the data lives in an external file (as written)
+  std::string node;           // kConstantNode: the Constant node's name (may be empty in the file)
+  std::string attribute;      // kConstantNode: "value", "value_float", "value_floats", ...
+  std::string external_file;  // non-empty when the data lives in an external file (as written)
   int64_t external_offset = 0;
   int64_t external_length = -1;  // -1: to the end of the file
-  bool raw_data = true;        // data was in raw_data (else in the typed field: float_data, ...)
+  bool raw_data = true;          // data was in raw_data (else in the typed field: float_data, ...)
+};
+
+// How an 8-bit integer weight is dequantized (onnx_io/roles.cc): w = (q - zero_point) * scale,
+// per tensor (axis -1) or per index of `axis`. Set for int8/uint8 constants read as the weight of
+// ConvInteger / MatMulInteger (scale from the Mul after their Cast, when there is one), QLinearConv
+// / QLinearMatMul, or a DequantizeLinear feeding a layer. `note` says why such a weight cannot be
+// compressed (blocked scales, readers that disagree, ...); empty when it can.
+struct QuantParams {
+  bool present = false;
+  std::string scale;       // float tensor name; "" when unknown (then every scale counts as 1)
+  std::string zero_point;  // tensor name; "" when omitted (zero)
+  int64_t axis = -1;
+  std::string note;
 };
 
 struct Tensor {
@@ -60,6 +73,7 @@ struct Tensor {
   // copy is lossy: on save an element whose working copy still equals float(original) keeps its
   // original double). Empty for float32/16 and bfloat16, which float32 holds exactly.
   std::string raw;
+  QuantParams quant;  // int8/uint8 weights of quantized layers only
 
   int64_t numel() const;
   size_t byte_size() const { return static_cast<size_t>(numel()) * dtype_size(dtype); }
@@ -77,7 +91,7 @@ struct Attribute {
   std::vector<float> floats;
   std::vector<int64_t> ints;
   std::vector<std::string> strings;
-  std::string tensor;            // kTensor of a Constant node: name of the tensor in Model::tensors
+  std::string tensor;  // kTensor of a Constant node: name of the tensor in Model::tensors
   // kTensor of any other node (ConstantOfShape's value, ...): the decoded tensor with its dtype,
   // kept out of Model::tensors because compression never rewrites it; null if undecodable.
   std::shared_ptr<const Tensor> value;
@@ -107,7 +121,7 @@ struct ValueInfo {
 struct Graph {
   std::string name;
   std::vector<Node> nodes;
-  std::vector<ValueInfo> inputs;   // graph inputs that are not initializers
+  std::vector<ValueInfo> inputs;  // graph inputs that are not initializers
   std::vector<ValueInfo> outputs;
   std::vector<std::string> initializers;  // names of this graph's initializers
 };

@@ -1,0 +1,307 @@
+// Deep Compression of an 8-bit weight (int8/uint8 with its scale and zero point, Tensor::quant)
+// on its integer codes, so that the result stays a valid 8-bit model with the same scales and zero
+// points. With c = q - zero_point (the centered code) and w = c * scale:
+//   pruning   keeps the weights of largest |w| (per-channel scales respected); a pruned weight
+//             becomes c = 0, i.e. q = zero_point;
+//   sharing   picks at most 2^bits integer levels of c: Lloyd's k-means on the survivors' codes,
+//             each weighted by scale^2 so that it minimizes the squared error of the dequantized
+//             weights, centroids rounded to integers (a level valid in every channel: q stays
+//             in the dtype's range; a weight whose channel cannot take any level keeps its own
+//             code as an extra level);
+//   coding    Huffman-codes the level indices and the relative sparse index as for float layers.
+// The levels go into the codebook, the zero points into the encoded tensor (FORMAT.md 3.6).
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+
+#include "compress/huffman.h"
+#include "compress/pipeline_internal.h"
+#include "compress/prune.h"
+#include "compress/relative_index.h"
+
+namespace deepcomp::compress::pipeline_internal {
+
+namespace {
+
+constexpr int kSpan = 511;  // centered codes -255..255
+constexpr int kOffset = 255;
+
+void dtype_range(DType d, int32_t* lo, int32_t* hi) {
+  *lo = d == DType::kInt8 ? -128 : 0;
+  *hi = d == DType::kInt8 ? 127 : 255;
+}
+
+int32_t code_at(const Tensor& t, int64_t k) {
+  const auto b = static_cast<unsigned char>(t.raw[static_cast<size_t>(k)]);
+  return t.dtype == DType::kInt8 ? static_cast<int32_t>(static_cast<int8_t>(b)) : b;
+}
+
+// Weighted Lloyd's k-means over the histogram of centered codes, linear initialization between the
+// smallest and largest code (the paper's linear init). Returns sorted distinct integer levels.
+std::vector<int32_t> integer_levels(const std::vector<double>& weight, int k, int iters,
+                                    int* iterations) {
+  std::vector<int32_t> present;
+  for (int v = 0; v < kSpan; ++v)
+    if (weight[v] > 0) present.push_back(v - kOffset);
+  *iterations = 0;
+  if (static_cast<int>(present.size()) <= k) return present;
+  std::vector<double> c(static_cast<size_t>(k));
+  const double lo = present.front(), hi = present.back();
+  for (int j = 0; j < k; ++j) c[j] = lo + (hi - lo) * j / (k - 1);
+  for (int it = 0; it < std::max(iters, 1); ++it) {
+    std::vector<double> sum(c.size(), 0), mass(c.size(), 0);
+    size_t j = 0;
+    for (int32_t v : present) {
+      // Values ascend and centroids are kept sorted, so the nearest one only moves right.
+      while (j + 1 < c.size() && std::fabs(c[j + 1] - v) < std::fabs(c[j] - v)) ++j;
+      sum[j] += weight[v + kOffset] * v;
+      mass[j] += weight[v + kOffset];
+    }
+    std::vector<double> next = c;
+    for (size_t q = 0; q < c.size(); ++q)
+      if (mass[q] > 0) next[q] = sum[q] / mass[q];
+    std::sort(next.begin(), next.end());
+    *iterations = it + 1;
+    if (next == c) break;
+    c = std::move(next);
+  }
+  std::vector<int32_t> levels;
+  for (double v : c) levels.push_back(static_cast<int32_t>(std::lround(v)));
+  std::sort(levels.begin(), levels.end());
+  levels.erase(std::unique(levels.begin(), levels.end()), levels.end());
+  return levels;
+}
+
+}  // namespace
+
+Result<QuantView> quant_view(const Model& model, const Tensor& t) {
+  const std::string where = "tensor '" + t.name + "'";
+  if (t.dtype != DType::kInt8 && t.dtype != DType::kUInt8)
+    return Status::Error(where + ": " + dtype_name(t.dtype) +
+                         " weights are stored losslessly (8-bit only)");
+  if (!t.quant.present) return Status::Error(where + ": no scale / zero point known");
+  if (!t.quant.note.empty()) return Status::Error(where + ": " + t.quant.note);
+  if (static_cast<int64_t>(t.raw.size()) != t.numel())
+    return Status::Error(where + ": holds " + std::to_string(t.raw.size()) + " bytes for " +
+                         std::to_string(t.numel()) + " elements");
+  QuantView q;
+  const int64_t rank = static_cast<int64_t>(t.shape.size());
+  if (t.quant.axis >= rank)
+    return Status::Error(where + ": axis " + std::to_string(t.quant.axis) +
+                         " is out of range for rank " + std::to_string(rank));
+  if (t.quant.axis >= 0) {
+    q.axis = t.quant.axis;
+    q.dim = t.shape[q.axis];
+    for (int64_t d = q.axis + 1; d < rank; ++d) q.inner *= t.shape[d];
+  }
+  // A scale or zero point holds one value or one per channel (any shape of that size, e.g. the
+  // [1, M, 1, 1] a Mul broadcasts).
+  auto per_channel = [&](int64_t n) { return n == 1 || (q.axis >= 0 && n == q.dim); };
+  q.scale.assign(q.dim, 1.0f);
+  if (!t.quant.scale.empty()) {
+    const Tensor* s = model.find_tensor(t.quant.scale);
+    if (!s || !is_float_dtype(s->dtype) || static_cast<int64_t>(s->values.size()) != s->numel())
+      return Status::Error(where + ": scale '" + t.quant.scale + "' is not a float tensor");
+    if (!per_channel(s->numel()))
+      return Status::Error(where + ": scale '" + t.quant.scale + "' has " +
+                           std::to_string(s->numel()) + " values for " + std::to_string(q.dim) +
+                           " channels");
+    for (int64_t c = 0; c < q.dim; ++c) {
+      const float v = s->values[s->numel() == 1 ? 0 : c];
+      if (!std::isfinite(v) || v == 0)
+        return Status::Error(where + ": scale '" + t.quant.scale + "' holds " + std::to_string(v));
+      q.scale[c] = std::fabs(v);
+    }
+  }
+  q.zero_point.assign(q.dim, 0);
+  if (!t.quant.zero_point.empty()) {
+    const Tensor* z = model.find_tensor(t.quant.zero_point);
+    if (!z || z->dtype != t.dtype)
+      return Status::Error(where + ": zero point '" + t.quant.zero_point + "' is " +
+                           (z ? dtype_name(z->dtype) : std::string("missing")) + ", not " +
+                           dtype_name(t.dtype));
+    if (!per_channel(z->numel()) || static_cast<int64_t>(z->raw.size()) != z->numel())
+      return Status::Error(where + ": zero point '" + t.quant.zero_point + "' has " +
+                           std::to_string(z->numel()) + " values for " + std::to_string(q.dim) +
+                           " channels");
+    for (int64_t c = 0; c < q.dim; ++c) q.zero_point[c] = code_at(*z, z->numel() == 1 ? 0 : c);
+  }
+  return q;
+}
+
+LayerResult compress_quantized_layer(const Tensor& t, const QuantView& q, const LayerPlan& plan,
+                                     const CompressOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  LayerResult out;
+  LayerReport& r = out.report;
+  r = base_report(t);
+  r.compressed = true;
+  EncodedTensor& e = out.encoded;
+  e.name = t.name;
+  e.shape = t.shape;
+  e.dtype = t.dtype;
+  e.role = t.role;
+  e.location = t.location;
+  e.zero_point_axis = q.axis;
+  e.zero_points = q.zero_point;
+  const int64_t numel = t.numel();
+  int32_t lo = 0, hi = 0;
+  dtype_range(t.dtype, &lo, &hi);
+
+  // Centered codes and dequantized magnitudes.
+  std::vector<int16_t> code(static_cast<size_t>(numel));
+  std::vector<float> deq(static_cast<size_t>(numel));
+  for (int64_t k = 0; k < numel; ++k) {
+    const int64_t ch = q.channel(k);
+    code[k] = static_cast<int16_t>(code_at(t, k) - q.zero_point[ch]);
+    deq[k] = static_cast<float>(code[k]) * q.scale[ch];
+  }
+
+  // 1. Pruning on |dequantized| (a zero code is never stored), 2. the relative index.
+  float threshold = 0;
+  if (plan.prune) {
+    threshold =
+        plan.use_threshold ? plan.threshold : magnitude_threshold_for_sparsity(deq, plan.sparsity);
+    if (plan.use_threshold && options.prune_std && !options.prune_global)
+      threshold = std_threshold(deq, *options.prune_std);
+  }
+  r.threshold = threshold;
+  auto survives = [&](int64_t k) {
+    return code[k] != 0 && (!plan.prune || std::fabs(deq[k]) >= threshold);
+  };
+  std::vector<int64_t> stored;
+  std::vector<uint16_t> index_codes;
+  if (plan.prune) {
+    RelativeIndexWriter<uint16_t> writer(plan.index_bits, &index_codes);
+    for (int64_t k = 0; k < numel; ++k)
+      if (survives(k)) {
+        stored.push_back(k);
+        writer.add(k);
+      }
+  }
+  const int64_t nnz = plan.prune ? static_cast<int64_t>(stored.size()) : numel;
+  r.nonzero = 0;
+  for (int64_t k = 0; k < numel; ++k) r.nonzero += survives(k);
+  r.sparsity = numel > 0 ? 1.0 - static_cast<double>(r.nonzero) / static_cast<double>(numel) : 0;
+  double index_bits_fixed = 0;
+  if (plan.prune) {
+    r.index_bits = plan.index_bits;
+    r.fillers = static_cast<int64_t>(index_codes.size()) - nnz;
+    index_bits_fixed = static_cast<double>(index_codes.size()) * plan.index_bits;
+    auto coded =
+        code_stream(index_codes, uint32_t{1} << plan.index_bits, plan.index_bits, options.huffman);
+    if (!coded.ok()) {
+      out.status = coded.status().WithContext("tensor '" + t.name + "' index");
+      return out;
+    }
+    e.index_bits = static_cast<uint32_t>(plan.index_bits);
+    e.index = std::move(coded->stream);
+    r.index_entropy_bits = coded->entropy;
+    r.index_huffman_bits = coded->bits;
+  }
+  r.bytes.pruned = plan.prune ? static_cast<double>(nnz) + index_bits_fixed / 8 : r.bytes.original;
+
+  // 3. Sharing: integer levels (every level in use when sharing is off: lossless codes).
+  const auto for_each_stored = [&](auto&& fn) {
+    if (plan.prune) {
+      for (int64_t k : stored) fn(k);
+    } else {
+      for (int64_t k = 0; k < numel; ++k) fn(k);
+    }
+  };
+  std::vector<double> hist(kSpan, 0);
+  for_each_stored([&](int64_t k) {
+    const double s = q.scale[q.channel(k)];
+    hist[code[k] + kOffset] += std::max(s * s, 1e-30);
+  });
+  const int k_levels = options.share ? (1 << std::min(plan.bits, 9)) : kSpan;
+  std::vector<int32_t> levels = integer_levels(hist, k_levels, options.iters, &r.kmeans_iterations);
+  // Labels: the nearest level this weight's channel can hold (q = level + zero point in range).
+  const size_t main_levels = levels.size();
+  std::vector<uint16_t> clusters;
+  clusters.reserve(static_cast<size_t>(nnz));
+  double sse = 0;
+  for_each_stored([&](int64_t k) {
+    const int64_t ch = q.channel(k);
+    const int32_t zp = q.zero_point[ch], c = code[k];
+    auto valid = [&](int32_t l) { return l + zp >= lo && l + zp <= hi; };
+    int best = -1;
+    const int n_main = static_cast<int>(main_levels);
+    const auto it = std::lower_bound(levels.begin(), levels.begin() + n_main, c);
+    int right = static_cast<int>(it - levels.begin()), left = right - 1;
+    while (best < 0 && (left >= 0 || right < n_main)) {
+      const bool take_left =
+          left >= 0 && (right >= n_main || c - levels[left] <= levels[right] - c);
+      const int cand = take_left ? left-- : right++;
+      if (valid(levels[cand])) best = cand;
+    }
+    if (best < 0) {
+      // The code itself is always valid in its own channel: an extra level after the sorted ones.
+      const auto extra = std::find(levels.begin() + n_main, levels.end(), c);
+      best = static_cast<int>(extra - levels.begin());
+      if (extra == levels.end()) levels.push_back(c);
+    }
+    clusters.push_back(static_cast<uint16_t>(best));
+    const double d = (static_cast<double>(c) - levels[best]) * q.scale[ch];
+    sse += d * d;
+  });
+  r.sse = sse;
+  r.bits = options.share ? plan.bits : 8;
+  r.clusters = static_cast<int>(levels.size());
+  e.encoding = plan.prune ? Encoding::kSparseShared : Encoding::kSharedDense;
+  const uint32_t alphabet = static_cast<uint32_t>(std::max<size_t>(levels.size(), 1));
+  auto coded = code_stream(clusters, alphabet, r.bits, options.huffman);
+  if (!coded.ok()) {
+    out.status = coded.status().WithContext("tensor '" + t.name + "' clusters");
+    return out;
+  }
+  e.codebook.assign(levels.begin(), levels.end());
+  e.clusters = std::move(coded->stream);
+  r.cluster_entropy_bits = coded->entropy;
+  r.cluster_huffman_bits = coded->bits;
+  // Stored: levels as f32 (as the container holds them) and one byte per zero point.
+  const double side_bytes =
+      static_cast<double>(levels.size()) * 4 + static_cast<double>(q.zero_point.size());
+  const int fixed_bits = std::max(r.bits, bits_for_alphabet(alphabet));
+  r.bytes.quantized = (static_cast<double>(nnz) * fixed_bits + index_bits_fixed) / 8 + side_bytes;
+  r.bytes.huffman = (r.cluster_huffman_bits + r.index_huffman_bits) / 8 + side_bytes;
+  r.huffman_bits = r.cluster_huffman_bits + r.index_huffman_bits;
+  r.entropy_bits = r.index_entropy_bits + r.cluster_entropy_bits;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return out;
+}
+
+Result<Tensor> decode_quantized(const EncodedTensor& e) {
+  const std::string where = "tensor '" + e.name + "'";
+  DEEPCOMP_ASSIGN_OR_RETURN(SparseTensor s, decode_sparse(e));
+  Tensor t = tensor_header(e);
+  const int64_t numel = t.numel();
+  const int64_t rank = static_cast<int64_t>(e.shape.size());
+  int64_t inner = 1, dim = 1;
+  if (e.zero_point_axis >= 0) {
+    dim = e.shape[e.zero_point_axis];
+    for (int64_t d = e.zero_point_axis + 1; d < rank; ++d) inner *= e.shape[d];
+  }
+  if (e.zero_points.size() != static_cast<size_t>(dim))
+    return Status::Error(where + ": " + std::to_string(e.zero_points.size()) + " zero points for " +
+                         std::to_string(dim) + " channels");
+  int32_t lo = 0, hi = 0;
+  dtype_range(e.dtype, &lo, &hi);
+  auto channel = [&](int64_t k) { return e.zero_point_axis < 0 ? 0 : (k / inner) % dim; };
+  t.raw.assign(static_cast<size_t>(numel), 0);
+  for (int64_t k = 0; k < numel; ++k) t.raw[k] = static_cast<char>(e.zero_points[channel(k)]);
+  for (size_t i = 0; i < s.positions.size(); ++i) {
+    const int64_t k = s.positions[i];
+    const int32_t v = static_cast<int32_t>(s.values[i]) + e.zero_points[channel(k)];
+    // Never a model that decodes to other integers than were written: no wrap-around.
+    if (v < lo || v > hi)
+      return Status::Error(where + ": level " + std::to_string(static_cast<int32_t>(s.values[i])) +
+                           " at element " + std::to_string(k) + " decodes to " + std::to_string(v) +
+                           ", outside " + dtype_name(e.dtype));
+    t.raw[k] = static_cast<char>(static_cast<uint8_t>(v & 0xFF));
+  }
+  return t;
+}
+
+}  // namespace deepcomp::compress::pipeline_internal
