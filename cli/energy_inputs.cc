@@ -135,20 +135,39 @@ Result<std::vector<runtime::Value>> sample_inputs(const runtime::Session& sessio
   return values;
 }
 
+namespace {
+
+// ConvInteger, MatMulInteger, QLinearConv, QLinearMatMul: 8-bit weights and integer MACs.
+bool is_integer_layer(const std::string& op) {
+  return op == "ConvInteger" || op == "MatMulInteger" || op == "QLinearConv" ||
+         op == "QLinearMatMul";
+}
+size_t weight_input(const std::string& op) {
+  return op == "QLinearConv" || op == "QLinearMatMul" ? 3 : 1;
+}
+
+}  // namespace
+
 std::optional<std::vector<WeightNode>> static_weight_nodes(const Model& dense) {
   auto shapes = onnx_io::infer_static_shapes(dense);
   if (!shapes.ok()) return std::nullopt;
   std::vector<WeightNode> nodes;
   for (size_t i = 0; i < dense.graph.nodes.size(); ++i) {
     const Node& node = dense.graph.nodes[i];
-    const bool conv = node.op_type == "Conv";
-    if (!conv && node.op_type != "Gemm" && node.op_type != "MatMul") continue;
+    const bool integer = is_integer_layer(node.op_type);
+    const bool conv =
+        node.op_type == "Conv" || node.op_type == "ConvInteger" || node.op_type == "QLinearConv";
+    if (!conv && !integer && node.op_type != "Gemm" && node.op_type != "MatMul") continue;
     if (!node.domain.empty() && node.domain != "ai.onnx") continue;
-    if (node.inputs.size() < 2 || node.outputs.empty()) continue;
-    const Tensor* w = dense.find_tensor(node.inputs[1]);
+    const size_t wi = weight_input(node.op_type);
+    if (node.inputs.size() <= wi || node.outputs.empty()) continue;
+    const Tensor* w = dense.find_tensor(node.inputs[wi]);
     // The runtime's rule for a layer with a weight: a float constant of rank 2 (Gemm, MatMul) or
-    // 3-4 (Conv), applied to a computed input (a node on constants alone is folded away).
-    if (!w || !is_float_dtype(w->dtype)) continue;
+    // 3-4 (Conv), applied to a computed input (a node on constants alone is folded away); an
+    // 8-bit constant for the integer layers.
+    if (!w || (integer ? w->dtype != DType::kInt8 && w->dtype != DType::kUInt8
+                       : !is_float_dtype(w->dtype)))
+      continue;
     const size_t rank = w->shape.size();
     if (conv ? (rank < 3 || rank > 4) : rank != 2) continue;
     if (dense.find_tensor(node.inputs[0]) != nullptr) continue;
@@ -158,7 +177,7 @@ std::optional<std::vector<WeightNode>> static_weight_nodes(const Model& dense) {
     WeightNode n;
     n.node = node.name.empty() ? "#" + std::to_string(i) : node.name;
     n.op_type = node.op_type;
-    n.weight = node.inputs[1];
+    n.weight = node.inputs[wi];
     n.input_shape = in->second;
     n.output_shape = out->second;
     nodes.push_back(std::move(n));
@@ -198,7 +217,8 @@ Result<std::vector<compress::LayerWork>> gather_layer_work(const Model& dense,
   for (const WeightNode& t : *nodes) {
     const Tensor* w = dense.find_tensor(t.weight);
     const std::vector<int64_t>& out = t.output_shape;
-    const bool conv = t.op_type == "Conv";
+    const bool conv =
+        t.op_type == "Conv" || t.op_type == "ConvInteger" || t.op_type == "QLinearConv";
     if (out.empty() || (conv && out.size() < 2))
       return Status::Error("node '" + t.node + "' (" + t.op_type + ") produced output shape " +
                            runtime::shape_string(out));
@@ -208,6 +228,7 @@ Result<std::vector<compress::LayerWork>> gather_layer_work(const Model& dense,
     compress::LayerWork l;
     l.name = t.weight;
     l.kind = conv ? "conv" : "fc";
+    l.integer = is_integer_layer(t.op_type);
     l.weights = w->numel();
     l.out_elements = numel_of(out);
     l.positions = features > 0 ? l.out_elements / features : 0;
@@ -215,9 +236,10 @@ Result<std::vector<compress::LayerWork>> gather_layer_work(const Model& dense,
     l.dense_bits = 8.0 * static_cast<double>(w->byte_size());
     const Node* node = find_node(dense.graph, t.node);
     const Tensor* bias = nullptr;
-    if (node && (t.op_type == "Conv" || t.op_type == "Gemm") && node->inputs.size() > 2 &&
-        !node->inputs[2].empty())
-      bias = dense.find_tensor(node->inputs[2]);
+    const size_t bi = t.op_type == "QLinearConv" ? 8 : 2;
+    if (node && (t.op_type == "Conv" || t.op_type == "Gemm" || t.op_type == "QLinearConv") &&
+        node->inputs.size() > bi && !node->inputs[bi].empty())
+      bias = dense.find_tensor(node->inputs[bi]);
     if (bias) {
       l.bias = bias->numel();
       l.dense_bits += 8.0 * static_cast<double>(bias->byte_size());

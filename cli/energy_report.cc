@@ -60,6 +60,8 @@ void add_energy_options(CLI::App* cmd, EnergySettings* s) {
   g->add_option("--fadd-pj", s->fadd_pj, "pJ per fp32 add (default 0.9)");
   g->add_option("--int-add-pj", s->int_add_pj, "pJ per 32-bit integer add (default 0.1)");
   g->add_option("--int8-add-pj", s->int8_add_pj, "pJ per 8-bit integer add (default 0.03)");
+  g->add_option("--int8-mul-pj", s->int8_mul_pj,
+                "pJ per 8-bit integer multiply, quantized layers (default 0.2)");
   g->add_option("--codebook-pj", s->codebook_pj,
                 "pJ per codebook lookup (default 5: one SRAM read; 0 for a register file)");
   g->add_option("--on-chip-mb", s->on_chip_mb,
@@ -126,6 +128,7 @@ Result<nlohmann::json> energy_report(const Model& dense, const compress::Contain
   prices.fadd_pj = s.fadd_pj.value_or(prices.fadd_pj);
   prices.int_add_pj = s.int_add_pj.value_or(prices.int_add_pj);
   prices.int8_add_pj = s.int8_add_pj.value_or(prices.int8_add_pj);
+  prices.int8_mul_pj = s.int8_mul_pj.value_or(prices.int8_mul_pj);
   prices.codebook_pj = s.codebook_pj.value_or(prices.codebook_pj);
   prices.on_chip_bytes = s.on_chip_mb.value_or(kDefaultOnChipMb) * 1024 * 1024;
 
@@ -249,6 +252,8 @@ Result<nlohmann::json> energy_report(const Model& dense, const compress::Contain
   a["fadd_pj"] = assumption(s.fadd_pj, 0.9, "pJ", h + ": fp32 add", "--fadd-pj");
   a["int_add_pj"] = assumption(s.int_add_pj, 0.1, "pJ", h + ": 32-bit int add", "--int-add-pj");
   a["int8_add_pj"] = assumption(s.int8_add_pj, 0.03, "pJ", h + ": 8-bit int add", "--int8-add-pj");
+  a["int8_mul_pj"] =
+      assumption(s.int8_mul_pj, 0.2, "pJ", h + ": 8-bit int multiply", "--int8-mul-pj");
   a["codebook_pj"] = assumption(s.codebook_pj, 5, "pJ",
                                 "one SRAM read per decoded nonzero (codebook in a small SRAM, "
                                 "not a register file)",

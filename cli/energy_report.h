@@ -26,7 +26,8 @@ inline constexpr double kDefaultDownloads = 1e6;
 
 // Every assumption is optional here: unset means the default above (or Horowitz's price).
 struct EnergySettings {
-  std::optional<double> dram_pj, sram_pj, fmul_pj, fadd_pj, int_add_pj, int8_add_pj, codebook_pj;
+  std::optional<double> dram_pj, sram_pj, fmul_pj, fadd_pj, int_add_pj, int8_add_pj, int8_mul_pj,
+      codebook_pj;
   std::optional<double> on_chip_mb;
   int64_t batch = 1;
   int runs = 10;

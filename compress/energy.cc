@@ -42,8 +42,8 @@ struct WeightAndArith {
 // One model's copy of a layer (dense or compressed: only the counts differ): `bits` of weights
 // fetched at `fetch_pj` per 32-bit access once per batch of `batch` samples, and `macs`
 // multiply-accumulates plus the bias adds per sample.
-WeightAndArith price_layer(double bits, double fetch_pj, double macs, double mac_pj,
-                           double bias_pj, double batch) {
+WeightAndArith price_layer(double bits, double fetch_pj, double macs, double mac_pj, double bias_pj,
+                           double batch) {
   return {bits / 32 * fetch_pj / batch, macs * mac_pj + bias_pj};
 }
 
@@ -56,6 +56,7 @@ Status validate_prices(const EnergyPrices& p) {
                         {"--fadd-pj", p.fadd_pj},
                         {"--int-add-pj", p.int_add_pj},
                         {"--int8-add-pj", p.int8_add_pj},
+                        {"--int8-mul-pj", p.int8_mul_pj},
                         {"--codebook-pj", p.codebook_pj},
                         {"--on-chip-mb", p.on_chip_bytes}});
 }
@@ -90,11 +91,13 @@ Result<InferenceEnergy> inference_energy(const std::vector<LayerWork>& layers,
     // The bias add is one fp32 add per output element, in both models.
     const double bias_pj = l.bias > 0 ? static_cast<double>(l.out_elements) * prices.fadd_pj : 0;
     e.activation_pj = static_cast<double>(l.in_elements + l.out_elements) * prices.sram_pj;
-    const WeightAndArith dense = price_layer(l.dense_bits, dense_fetch, e.macs, mac_pj, bias_pj, b);
+    const double layer_mac_pj = l.integer ? prices.int8_mul_pj + prices.int_add_pj : mac_pj;
+    const WeightAndArith dense =
+        price_layer(l.dense_bits, dense_fetch, e.macs, layer_mac_pj, bias_pj, b);
     e.dense_weight_pj = dense.weight_pj;
     e.dense_arith_pj = dense.arith_pj;
-    const WeightAndArith compressed =
-        price_layer(l.compressed_bits, compressed_fetch, e.compressed_macs, mac_pj, bias_pj, b);
+    const WeightAndArith compressed = price_layer(l.compressed_bits, compressed_fetch,
+                                                  e.compressed_macs, layer_mac_pj, bias_pj, b);
     e.compressed_weight_pj = compressed.weight_pj;
     e.compressed_arith_pj = compressed.arith_pj;
     // Each stored weight is decoded once per batch (codebook lookup, running sum of relative
@@ -134,9 +137,8 @@ Result<Footprint> deployment_footprint(double dense_joules, double compressed_jo
                                           {"--pue", pue},
                                           {"--carbon", kg_co2e_per_kwh},
                                           {"--inferences", inferences}}));
-  return price_footprint(dense_joules, compressed_joules, kg_co2e_per_kwh, [&](double joules) {
-    return joules * inferences * pue / kJoulesPerKwh;
-  });
+  return price_footprint(dense_joules, compressed_joules, kg_co2e_per_kwh,
+                         [&](double joules) { return joules * inferences * pue / kJoulesPerKwh; });
 }
 
 Result<Footprint> download_footprint(double dense_bytes, double compressed_bytes, double downloads,
@@ -146,9 +148,8 @@ Result<Footprint> download_footprint(double dense_bytes, double compressed_bytes
                                           {"--downloads", downloads},
                                           {"--kwh-per-gb", kwh_per_gb},
                                           {"--carbon", kg_co2e_per_kwh}}));
-  return price_footprint(dense_bytes, compressed_bytes, kg_co2e_per_kwh, [&](double bytes) {
-    return bytes / 1e9 * kwh_per_gb * downloads;
-  });
+  return price_footprint(dense_bytes, compressed_bytes, kg_co2e_per_kwh,
+                         [&](double bytes) { return bytes / 1e9 * kwh_per_gb * downloads; });
 }
 
 }  // namespace deepcomp::compress

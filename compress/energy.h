@@ -23,6 +23,8 @@ struct EnergyPrices {
   double fadd_pj = 0.9;       // one fp32 add
   double int_add_pj = 0.1;    // one 32-bit integer add
   double int8_add_pj = 0.03;  // one 8-bit integer add (relative indices of at most 8 bits)
+  double int8_mul_pj = 0.2;   // one 8-bit integer multiply (quantized layers: int8 x int8 MACs
+                              // accumulate in 32 bits, so a MAC is int8 mul + int add)
   // One codebook lookup per decoded nonzero weight: priced as an SRAM read (the codebook is at
   // most 2^16 x 4 bytes and is read like any small on-chip table), not as a free register read.
   double codebook_pj = 5;
@@ -47,6 +49,7 @@ struct LayerWork {
   int64_t index_entries = 0;   // relative-index entries (nonzero + fillers); 0 when not pruned
   int index_bits = 0;          // width of a relative index
   bool shared = false;         // weights are codebook indices (one lookup per decoded weight)
+  bool integer = false;        // an 8-bit integer layer (ConvInteger, MatMulInteger, QLinear*)
 };
 
 // Per-inference energy of one layer, picojoules, split by where it goes.
