@@ -1,7 +1,8 @@
 // Glue from a compressed .dcz Container to onnx_io's compact ONNX export: every weight-shared
 // float32 tensor of the main graph (encodings shared-dense and sparse-shared) becomes a
-// CompactWeight; everything else (lossless tensors, --no-share values, subgraph and non-float32
-// tensors) stays a dense initializer, exactly as `deepcomp decompress` writes it.
+// CompactWeight, and so does every compressed 8-bit quantized layer (its integer codes from an
+// int8/uint8 codebook by Gather); everything else (lossless tensors, --no-share values, subgraph
+// and other tensors) stays a dense initializer, exactly as `deepcomp decompress` writes it.
 // Knows no protobuf; onnx_io does the ONNX side.
 #pragma once
 

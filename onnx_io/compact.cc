@@ -66,8 +66,12 @@ Result<Prepared> prepare(const Model& model, const CompactWeight& w, bool verify
   const std::string where = "compact: weight '" + w.name + "'";
   const Tensor* t = model.find_tensor(w.name);
   if (t == nullptr) return Status::Error(where + ": no such tensor in the model");
-  if (t->dtype != DType::kFloat32)
-    return Status::Error(where + ": is " + dtype_name(t->dtype) + ", only float32 is supported");
+  const bool integer = w.dtype == DType::kInt8 || w.dtype == DType::kUInt8;
+  if (t->dtype != w.dtype || (!integer && t->dtype != DType::kFloat32))
+    return Status::Error(where + ": is " + dtype_name(t->dtype) +
+                         ", only float32 (or int8 / uint8 given as such) is supported");
+  if (integer && !w.positions.empty())
+    return Status::Error(where + ": an 8-bit weight lists every element (no positions)");
   if (!t->location.graph_path.empty())
     return Status::Error(where + ": lives in subgraph '" + t->location.graph_path +
                          "'; only main-graph weights are supported");
@@ -113,7 +117,18 @@ Result<Prepared> prepare(const Model& model, const CompactWeight& w, bool verify
       break;
     }
   }
-  if (verify) {
+  if (verify && integer) {
+    if (static_cast<int64_t>(t->raw.size()) != p.numel)
+      return Status::Error(where + ": the model's tensor holds no 8-bit codes");
+    for (int64_t e = 0; e < p.numel; ++e) {
+      const auto b = static_cast<unsigned char>(t->raw[static_cast<size_t>(e)]);
+      const float have = t->dtype == DType::kInt8 ? static_cast<int8_t>(b) : b;
+      if (w.codebook[w.clusters[static_cast<size_t>(e)]] != have)
+        return Status::Error(where + ": element " + std::to_string(e) + " rebuilds as " +
+                             std::to_string(w.codebook[w.clusters[e]]) + " but the model holds " +
+                             std::to_string(have));
+    }
+  } else if (verify) {
     if (static_cast<int64_t>(t->values.size()) != p.numel)
       return Status::Error(where + ": the model's tensor holds no float values");
     size_t next = 0;
@@ -137,6 +152,10 @@ int64_t form_bytes(const Prepared& p, CompactForm form, int64_t opset) {
   const int64_t k = static_cast<int64_t>(p.w->codebook.size());
   const int64_t rank = static_cast<int64_t>(p.w->shape.size());
   const int64_t cl_width = width_for(static_cast<uint64_t>(k - 1));
+  if (p.w->dtype != DType::kFloat32) {
+    // 8-bit codes: one byte per codebook entry, every element indexed.
+    return form == CompactForm::kDenseIndices ? p.numel * cl_width + k : -1;
+  }
   switch (form) {
     case CompactForm::kDenseIndices: {
       const bool add_zero = nnz(p) < p.numel && p.zero_index < 0;
@@ -159,7 +178,7 @@ int64_t form_bytes(const Prepared& p, CompactForm form, int64_t opset) {
 CompactLayer plan_layer(const Prepared& p, CompactForm forced, int64_t opset) {
   CompactLayer layer;
   layer.name = p.w->name;
-  layer.dense_bytes = 4 * p.numel;
+  layer.dense_bytes = static_cast<int64_t>(dtype_size(p.w->dtype)) * p.numel;
   layer.compact_bytes = -1;
   for (CompactForm f :
        {CompactForm::kDenseIndices, CompactForm::kSparseAbsolute, CompactForm::kSparseDelta}) {
@@ -274,8 +293,15 @@ void build_layer(const Prepared& p, CompactForm form, int64_t opset, Namer* name
     const int width = width_for(codebook.size() - 1);
     const std::string cb = namer->make(base + "_codebook");
     const std::string ix = namer->make(base + "_indices");
-    inits->push_back(make_tensor(cb, onnx::TensorProto::FLOAT,
-                                 {static_cast<int64_t>(codebook.size())}, float_bytes(codebook)));
+    if (w.dtype == DType::kFloat32) {
+      inits->push_back(make_tensor(cb, onnx::TensorProto::FLOAT,
+                                   {static_cast<int64_t>(codebook.size())}, float_bytes(codebook)));
+    } else {
+      std::string codes;
+      for (float c : codebook) codes.push_back(static_cast<char>(static_cast<int>(c)));
+      inits->push_back(make_tensor(cb, static_cast<int>(w.dtype),
+                                   {static_cast<int64_t>(codebook.size())}, std::move(codes)));
+    }
     inits->push_back(make_tensor(ix, dtype_for_width(width), w.shape, pack(idx, width)));
     const std::string ix64 = add_cast(ix, base + "_indices64", namer, nodes);
     nodes->push_back(make_node("Gather", {cb, ix64}, w.name, namer->make(base + "_gather")));

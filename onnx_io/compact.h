@@ -32,6 +32,10 @@ struct CompactWeight {
   std::vector<float> codebook;
   std::vector<int64_t> positions;  // ascending flattened positions; empty = every element, in order
   std::vector<uint32_t> clusters;  // one per position (per element when positions is empty)
+  // int8 / uint8 for an 8-bit quantized weight: the codebook holds its integer codes (every
+  // element listed, positions empty), rebuilt as Gather(int8 codebook, indices): dense-indices
+  // only.
+  DType dtype = DType::kFloat32;
 };
 
 enum class CompactForm { kAuto, kDenseIndices, kSparseAbsolute, kSparseDelta };
