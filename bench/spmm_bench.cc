@@ -1,7 +1,8 @@
 // Times Y = X * W^T for AlexNet's fully-connected layers (fc6 4096x9216, fc7 4096x4096,
 // fc8 1000x4096 at the paper's 9%, 9%, 25% densities) with W dense (Eigen, the baseline), CSR and
 // Eigen's own row-major sparse matrix (the library baseline for CSR), deepcomp CSR and
-// codebook-CSR (5-bit, 32-entry codebook as in the paper's fc layers), batch 1 and 16, 1 and 2
+// codebook-CSR (5-bit, 32-entry codebook as in the paper's fc layers) in the int32-column and
+// the compact 16-bit-column layout, batch 1 and 16, 1 and 2
 // OpenMP threads. Counters: dense-equivalent GFLOP/s (2 * rows * cols * batch per run), the
 // weight bytes per nonzero of the form, ns per nonzero (per batch row) and the weight stream's
 // GB/s (weight bytes / time; compare with bench/stream_bench.cc).
@@ -31,6 +32,7 @@
 namespace {
 
 using deepcomp::kernels::CodebookCsrMatrix;
+using deepcomp::kernels::CompactCodebookCsr;
 using deepcomp::kernels::CsrMatrix;
 
 struct Layer {
@@ -51,6 +53,7 @@ struct Weights {
   EigenCsr eigen_csr;
   CsrMatrix csr;
   CodebookCsrMatrix codebook_csr;
+  CompactCodebookCsr compact;  // 16-bit columns; every layer here has cols <= 65536
   std::vector<float> bias;
 };
 
@@ -77,6 +80,7 @@ std::unique_ptr<Weights> make_weights(int64_t rows, int64_t cols, double density
   w->dense.resize(rows * cols);
   w->codebook_csr.to_dense(w->dense.data());
   w->csr = CsrMatrix::from_dense(w->dense.data(), rows, cols);
+  w->compact = CompactCodebookCsr::from(w->codebook_csr);
   std::vector<Eigen::Triplet<float, int32_t>> triplets;
   triplets.reserve(w->csr.nnz());
   for (int64_t r = 0; r < rows; ++r) {
@@ -102,7 +106,7 @@ const Weights& weights(int layer_index) {
   return *slot;
 }
 
-enum class Form { kDense, kEigenCsr, kCsr, kCodebookCsr };
+enum class Form { kDense, kEigenCsr, kCsr, kCodebookCsr, kCompact };
 
 // Bytes of weight data one product reads (values, indices, row pointers, codebook).
 double weight_bytes(Form form, const Weights& w, int64_t rows, int64_t cols) {
@@ -114,6 +118,8 @@ double weight_bytes(Form form, const Weights& w, int64_t rows, int64_t cols) {
       return nnz * (4 + 4) + 4.0 * (rows + 1);
     case Form::kCsr:
       return nnz * (4 + 4) + 8.0 * (rows + 1);
+    case Form::kCompact:
+      return static_cast<double>(w.compact.bytes());
     case Form::kCodebookCsr:
       return nnz * (4 + 1) + 8.0 * (rows + 1) + 4.0 * w.codebook_csr.codebook.size();
   }
@@ -154,6 +160,9 @@ void time_product(benchmark::State& state, Form form, int64_t rows, int64_t cols
       case Form::kCodebookCsr:
         deepcomp::kernels::gemm_codebook_csr(x.data(), batch, w.codebook_csr, w.bias.data(),
                                              y.data());
+        break;
+      case Form::kCompact:
+        deepcomp::kernels::gemm_codebook_csr(x.data(), batch, w.compact, w.bias.data(), y.data());
         break;
     }
     benchmark::DoNotOptimize(y.data());
@@ -211,6 +220,7 @@ void BM_Dense(benchmark::State& state) { run(state, Form::kDense); }
 void BM_EigenCsr(benchmark::State& state) { run(state, Form::kEigenCsr); }
 void BM_Csr(benchmark::State& state) { run(state, Form::kCsr); }
 void BM_CodebookCsr(benchmark::State& state) { run(state, Form::kCodebookCsr); }
+void BM_CompactCodebookCsr(benchmark::State& state) { run(state, Form::kCompact); }
 
 void crossover_shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"shape", "density_pct", "batch"});
@@ -234,7 +244,14 @@ BENCHMARK(BM_Dense)->Apply(shapes);
 BENCHMARK(BM_EigenCsr)->Apply(shapes);
 BENCHMARK(BM_Csr)->Apply(shapes);
 BENCHMARK(BM_CodebookCsr)->Apply(shapes);
+BENCHMARK(BM_CompactCodebookCsr)->Apply(shapes);
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  benchmark::AddCustomContext("simd_path", deepcomp::kernels::simd_path_name());
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
