@@ -57,6 +57,8 @@ DEEPCOMP_INLINE void tile_row(const SparseProblem& p, const Col* col, Values val
   for (int64_t k = p.row_ptr[r]; k < p.row_ptr[r + 1]; ++k) {
     const float v = value(k);
     const float* brow = b + static_cast<int64_t>(col[k]) * n;
+    // Forced: GCC left this loop scalar for 16-bit column indices (2x slower at batch 16).
+#pragma omp simd
     for (int64_t j = 0; j < w; ++j) acc[j] += v * brow[j];
   }
   float* c = p.C + r * n + j0;
