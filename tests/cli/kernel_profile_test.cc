@@ -105,6 +105,18 @@ TEST(KernelProfile, AutoUsesTheProfileCrossoverWhenPresent) {
       << r.out;
 }
 
+TEST(KernelProfile, BenchNamesTheSimdPathInTextAndJson) {
+  const std::string dir = temp_dir();
+  const std::string dcz = compressed_lenet(dir);
+  auto r = run_deepcomp("bench " + dcz + " --batch 1 --threads 1 --repeat 1 --warmup 0 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string simd = nlohmann::json::parse(r.out)["simd_path"];
+  EXPECT_FALSE(simd.empty());
+  r = run_deepcomp("bench " + dcz + " --batch 1 --threads 1 --repeat 1 --warmup 0");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("simd:   " + simd + "\n"), std::string::npos) << r.out;
+}
+
 TEST(KernelProfile, BrokenProfilesAreOneLineErrorsNamingTheFile) {
   const std::string dir = temp_dir();
   const std::string dcz = compressed_lenet(dir);
