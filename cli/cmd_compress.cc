@@ -34,6 +34,7 @@ struct CompressArgs {
   bool energy_latency = false;  // --energy-latency (cli/energy_report.h)
   std::vector<std::string> layer_specs;
   std::string init = "linear";
+  std::string empty_clusters = "split";
   std::optional<double> prune, prune_std, prune_global, prune_conv, prune_fc;
   compress::CompressOptions options;
   // --retrain (train/retrain.h).
@@ -114,6 +115,9 @@ int run_compress(const CompressArgs& args) {
   auto init = compress::parse_kmeans_init(args.init);
   if (!init.ok()) return print_error(init.status());
   options.init = *init;
+  auto empty = compress::parse_empty_clusters(args.empty_clusters);
+  if (!empty.ok()) return print_error(empty.status().WithContext("--empty-clusters"));
+  options.empty_clusters = *empty;
   for (const std::string& spec : args.layer_specs) {
     auto override_spec = compress::parse_layer_override(spec);
     if (!override_spec.ok()) return print_error(override_spec.status());
@@ -275,6 +279,10 @@ std::function<int()> setup(CLI::App& app) {
                     "Centroid initialization: linear, density, random, kmeans++ or optimal "
                     "(exact 1-D k-means by dynamic programming)")
       ->default_val("linear");
+  share->add_option("--empty-clusters", args->empty_clusters,
+                    "Clusters left empty by Lloyd: split (re-seed by splitting the cluster with "
+                    "the largest squared error, keeping 2^bits centroids) or drop")
+      ->default_val("split");
   share->add_option("--iters", args->options.iters, "Maximum Lloyd iterations")->default_val(100);
   share->add_option("--seed", args->options.seed, "Seed for the random and kmeans++ inits")
       ->default_val(0);
