@@ -27,6 +27,7 @@ struct SensitivityArgs {
   std::string layout = "nchw";
   std::string rates = "0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,0.95,0.97", bits = "8,6,5,4,3,2";
   int64_t subset = 1000;
+  int refine = 2;
   double max_loss = 1.0;
   std::string init = "linear";
   uint64_t seed = 0;
@@ -62,6 +63,7 @@ int run_sensitivity(SensitivityArgs args) {
   so.rates = *rates;
   so.bits = *bits;
   so.subset = args.subset;
+  so.refine = args.refine;
   so.edge_loss = args.max_loss / 100;
   compress::CompressOptions base;
   auto init = compress::parse_kmeans_init(args.init);
@@ -143,6 +145,10 @@ std::function<int()> setup(CLI::App& app) {
                   "Samples each point is scored on first (all of them near the --max-loss edge)")
       ->default_val(1000)
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--refine", args->refine,
+                  "Extra prune rates per layer, bisecting where the curve crosses --max-loss")
+      ->default_val(2)
+      ->check(CLI::Range(0, 20));
   cmd->add_option("--max-loss", args->max_loss,
                   "The budget edge in points: points whose subset loss is near it are scored on "
                   "every sample")
@@ -164,7 +170,8 @@ std::function<int()> setup(CLI::App& app) {
   cmd->add_option("--init", args->init, "k-means init: linear, density, random, kmeans++, optimal")
       ->default_val("linear");
   cmd->add_option("--seed", args->seed, "Seed for the random and kmeans++ inits")->default_val(0);
-  cmd->add_option("--threads", args->val.threads, "Threads per evaluation (0 = OpenMP default)")
+  cmd->add_option("--threads", args->val.threads,
+                  "Threads per evaluation (0 = OpenMP default; 1 suits batch-1 models)")
       ->default_val(0);
   cmd->add_option("-o,--output", args->output, "Output CSV")->required();
   CLI::Option* json =

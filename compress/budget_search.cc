@@ -295,7 +295,9 @@ Result<Sensitivity> analyze_sensitivity(const Model& model, const CompressOption
   bits.erase(std::unique(bits.begin(), bits.end()), bits.end());
 
   Sensitivity out;
-  const int total = static_cast<int>(layers.size() * (rates.size() + bits.size()));
+  const int total =
+      static_cast<int>(layers.size() * (rates.size() + bits.size() +
+                                        static_cast<size_t>(std::max(0, options.refine))));
   int done = 0;
   for (const std::string& name : layers) {
     LayerSensitivity ls;
@@ -322,6 +324,22 @@ Result<Sensitivity> analyze_sensitivity(const Model& model, const CompressOption
     for (double r : rates) {
       DEEPCOMP_ASSIGN_OR_RETURN(SensitivityPoint p, run_point(r, 0));
       ls.prune.push_back(p);
+    }
+    // Bisect where the curve crosses the edge.
+    size_t cross = 0;
+    while (cross < ls.prune.size() && ls.prune[cross].loss <= options.edge_loss) ++cross;
+    if (cross < ls.prune.size()) {
+      double lo = cross == 0 ? 0.0 : ls.prune[cross - 1].prune, hi = ls.prune[cross].prune;
+      for (int k = 0; k < options.refine; ++k) {
+        const double mid = std::round((lo + hi) / 2 * 1e4) / 1e4;  // short, replayable rates
+        if (!(mid > lo && mid < hi)) break;
+        DEEPCOMP_ASSIGN_OR_RETURN(SensitivityPoint p, run_point(mid, 0));
+        (p.loss <= options.edge_loss ? lo : hi) = mid;
+        ls.prune.insert(
+            std::upper_bound(ls.prune.begin(), ls.prune.end(), mid,
+                             [](double r, const SensitivityPoint& q) { return r < q.prune; }),
+            p);
+      }
     }
     for (int b : bits) {
       DEEPCOMP_ASSIGN_OR_RETURN(SensitivityPoint p, run_point(0.0, b));

@@ -5,7 +5,8 @@
 //  - analyze_sensitivity: each compressible layer alone pruned at a grid of rates (no sharing)
 //    and shared at a grid of bit widths (no pruning), every other layer left as it is; each point
 //    is scored on a subset of the validation samples first, and on all of them when the subset
-//    figure is near the budget edge (within twice its standard error, or half the budget).
+//    figure is near the budget edge (within twice its standard error, or half the budget); the
+//    prune curve is then refined by bisection where it crosses the edge.
 //  - search_budget: per-layer prune rates and bit widths that maximise the compression ratio
 //    (paper accounting) while the validation score stays >= min_score. The curves give each
 //    option's estimated loss (prune loss + share loss, made monotone); a Lagrangian choice per
@@ -49,6 +50,9 @@ struct SensitivityOptions {
   std::vector<int> bits = {8, 6, 5, 4, 3, 2};
   int64_t subset = 1000;    // samples scored first (all when the set is smaller)
   double edge_loss = 0.01;  // the budget edge, in score units (0.01 = 1 point)
+  // Extra prune rates per layer, by bisection between the last grid rate within the edge and the
+  // first beyond it (0 = the grid only): where the budget search needs resolution.
+  int refine = 2;
   BudgetProgress progress;
 };
 

@@ -91,7 +91,9 @@ TEST(SensitivityCli, PointsMatchIndependentCompressAndEvalRuns) {
                         "/s.csv --json --svg " + f.dir + "/s.svg -q");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto rows = parse_csv(read_text(f.dir + "/s.csv"));
-  ASSERT_EQ(rows.size(), 1u + 3 * 3);
+  // 3 layers x (2 rates + 1 width), plus up to 2 bisection rates per layer at the 1-point edge.
+  ASSERT_GE(rows.size(), 1u + 3 * 3);
+  ASSERT_LE(rows.size(), 1u + 3 * 5);
   const double base = eval_top1(lenet300(), f.images, f.labels, kVal);
   EXPECT_NEAR(std::stod(rows[0].at("top1")), base, 1e-9);
   int checked = 0;
@@ -117,7 +119,7 @@ TEST(SensitivityCli, PointsMatchIndependentCompressAndEvalRuns) {
     EXPECT_NEAR(std::stod(row.at("loss_points")), 100 * (base_n - top1), 1e-3);
     ++checked;
   }
-  EXPECT_EQ(checked, 9);
+  EXPECT_EQ(checked, static_cast<int>(rows.size()) - 1);
   auto j = nlohmann::json::parse(read_text(f.dir + "/s.json"));
   EXPECT_EQ(j["layers"].size(), 3u);
   EXPECT_EQ(j["metric"], "top1");

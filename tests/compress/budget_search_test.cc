@@ -84,6 +84,7 @@ TEST_F(BudgetSearch, SensitivityPointsMatchTheScorerByHand) {
   o.bits = {6, 2};
   o.subset = 500;
   o.edge_loss = 0.01;
+  o.refine = 0;
   auto s = analyze_sensitivity(model_, CompressOptions(), scorer, o);
   ASSERT_TRUE(s.ok()) << s.status().message();
   ASSERT_EQ(s->layers.size(), 3u);  // fc1, fc2, fc3 weights
