@@ -4,17 +4,17 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <memory>
-#include <nlohmann/json.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/compact_export.h"
 #include "cli/energy_inputs.h"
 #include "cli/energy_report.h"
-#include "cli/compact_export.h"
 #include "cli/report_output.h"
 #include "compress/container.h"
 #include "compress/pipeline.h"
@@ -212,8 +212,9 @@ int run_compress(const CompressArgs& args) {
   std::optional<nlohmann::json> energy;
   if (!args.no_energy && streaming && !static_weight_nodes(*model)) {
     // Without shape inference the energy model runs the model, which needs its weights.
-    energy = nlohmann::json{{"error", "streaming compress: layer shapes not inferable without "
-                                      "running the model (use --in-memory)"}};
+    energy = nlohmann::json{{"error",
+                             "streaming compress: layer shapes not inferable without "
+                             "running the model (use --in-memory)"}};
   } else if (!args.no_energy) {
     EnergySettings energy_settings;
     energy_settings.measure_latency = args.energy_latency;

@@ -52,9 +52,9 @@ Result<Model> model_from_proto(onnx::ModelProto& proto, const std::string& displ
   Status st = internal::visit_tensor_sites(&proto, [&](TensorSite& site) -> Status {
     if (!seen.insert(site.name).second)
       return Status::Error("duplicate tensor name '" + site.name + "'");
-    Result<Tensor> t = site.proto ? internal::decode_tensor_proto(*site.proto, site.name, base_dir,
-                                                                  defer_external)
-                                  : internal::decode_constant_attribute(*site.attr, site.name);
+    Result<Tensor> t =
+        site.proto ? internal::decode_tensor_proto(*site.proto, site.name, base_dir, defer_external)
+                   : internal::decode_constant_attribute(*site.attr, site.name);
     if (!t.ok()) return t.status();
     Tensor tensor = std::move(t).value();
     tensor.location.kind = site.kind;

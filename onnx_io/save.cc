@@ -203,7 +203,6 @@ Status StreamingModelWriter::add(const Tensor& t) {
     return Status::Error(m.path + ": tensor '" + t.name + "' does not appear in the model");
   bool& used = m.used[t.name];
   if (used) return Status::Error(m.path + ": duplicate tensor name '" + t.name + "'");
-  used = true;
   TensorSite& site = it->second;
   // model_from_skeleton's checks: the tensor is what the skeleton declares, with all its data.
   if (site.proto) {
@@ -221,9 +220,10 @@ Status StreamingModelWriter::add(const Tensor& t) {
   if (n < 0 || !sized)
     return Status::Error(m.path + ": tensor '" + t.name + "': data does not match shape " +
                          internal::shape_text(t.shape));
-  Status st = !site.proto                ? internal::fill_constant_attribute(t, site.attr)
-              : m.ext.wants(t, site)     ? m.ext.write(t, site.proto)
-                                         : internal::fill_tensor_proto(t, site.proto);
+  used = true;
+  Status st = !site.proto            ? internal::fill_constant_attribute(t, site.attr)
+              : m.ext.wants(t, site) ? m.ext.write(t, site.proto)
+                                     : internal::fill_tensor_proto(t, site.proto);
   return st.WithContext(m.path);
 }
 

@@ -318,8 +318,8 @@ Result<Tensor> decode_tensor_proto(const onnx::TensorProto& p, const std::string
   std::string_view bytes;
   if (p.data_location() == onnx::TensorProto::EXTERNAL) {
     if (t.dtype == DType::kString) return tensor_error(name, "external string data");
-    DEEPCOMP_ASSIGN_OR_RETURN(owned, read_external(p, name, base_dir, need, shape_dtype,
-                                                   &t.location, !defer_external));
+    DEEPCOMP_ASSIGN_OR_RETURN(
+        owned, read_external(p, name, base_dir, need, shape_dtype, &t.location, !defer_external));
     bytes = owned;
     t.location.raw_data = true;
     if (defer_external) return t;  // no data yet: read_external_data reads it
