@@ -274,6 +274,10 @@ LayerPlan layer_plan(const Tensor& t, const CompressOptions& options) {
   return plan_layer(t, options);
 }
 
+bool in_global_threshold(const Tensor& t, const LayerPlan& plan, const CompressOptions& options) {
+  return options.prune_global && plan.compress && !has_prune_override(t, options);
+}
+
 ContainerHeader container_header(const CompressOptions& options) {
   ContainerHeader header;
   header.producer = "deepcomp 0.1.0";

@@ -47,6 +47,9 @@ LayerResult store_lossless(const Tensor& t);
 // one-threshold-for-all-layers step of --prune-global.
 LayerPlan layer_plan(const Tensor& t, const CompressOptions& options);
 
+// Whether --prune-global's one threshold applies to `t` (compressible, no --layer prune).
+bool in_global_threshold(const Tensor& t, const LayerPlan& plan, const CompressOptions& options);
+
 // The container header compress_model writes: producer and the settings (metadata) in order.
 ContainerHeader container_header(const CompressOptions& options);
 

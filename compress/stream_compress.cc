@@ -11,6 +11,10 @@
 #include <algorithm>
 #include <chrono>
 #include <mutex>
+#include <optional>
+#include <span>
+
+#include "compress/prune.h"
 
 #include "compress/container_writer.h"
 #include "compress/pipeline_internal.h"
@@ -22,7 +26,6 @@ using pipeline_internal::LayerResult;
 
 std::string streaming_unsupported_reason(const CompressOptions& options) {
   if (options.tuner != nullptr) return "retraining needs every weight in memory at once";
-  if (options.prune_global) return "--prune-global needs every layer's magnitudes at once";
   return "";
 }
 
@@ -49,6 +52,34 @@ Result<CompressReport> compress_model_streaming(
         std::max(group_budget, static_cast<uint64_t>(std::max<int64_t>(t.numel(), 0)) * 4);
   int total = 0;
   for (const Tensor& t : model.tensors) total += pipeline_internal::layer_plan(t, options).compress;
+
+  // --prune-global: the one threshold from two (or three) extra reads of the layers it covers,
+  // one layer in memory at a time; the same float compress_model finds.
+  std::optional<float> global;
+  if (options.prune_global) {
+    std::vector<size_t> layers;
+    uint64_t values = 0;
+    for (size_t i = 0; i < n; ++i) {
+      const Tensor& t = model.tensors[i];
+      if (!pipeline_internal::in_global_threshold(t, pipeline_internal::layer_plan(t, options),
+                                                  options))
+        continue;
+      layers.push_back(i);
+      values += static_cast<uint64_t>(t.numel());
+    }
+    const LayerVisitor visit = [&](const std::function<void(std::span<const float>)>& fn) {
+      for (size_t i : layers) {
+        Tensor& t = model.tensors[i];
+        DEEPCOMP_RETURN_IF_ERROR(loader.load(&t));
+        Status finite = check_finite(t.values, t.name);
+        if (finite.ok()) fn(t.values);
+        loader.release(&t);
+        DEEPCOMP_RETURN_IF_ERROR(finite);
+      }
+      return Status::Ok();
+    };
+    DEEPCOMP_ASSIGN_OR_RETURN(global, global_threshold_streamed(values, visit, *options.prune_global));
+  }
   int done = 0;
   std::mutex progress_mutex;
   CompressReport report;
@@ -67,7 +98,12 @@ Result<CompressReport> compress_model_streaming(
       LayerResult& result = results[static_cast<size_t>(k)];
       result.status = loader.load(&t);
       if (!result.status.ok()) continue;
-      const LayerPlan plan = pipeline_internal::layer_plan(t, options);
+      LayerPlan plan = pipeline_internal::layer_plan(t, options);
+      if (global && pipeline_internal::in_global_threshold(t, plan, options)) {
+        plan.use_threshold = true;
+        plan.threshold = *global;
+        plan.prune = *global > 0;
+      }
       result = plan.compress ? pipeline_internal::compress_layer(t, plan, options)
                              : pipeline_internal::store_lossless(t);
       loader.release(&t);

@@ -28,7 +28,8 @@ struct TensorLoader {
 };
 
 // Why compress_model_streaming cannot honour these options ("" when it can): retraining needs
-// every weight at once. (--prune-global is done in two extra reading passes.)
+// every weight at once. (--prune-global's threshold takes two or three extra reads of the
+// layers, one at a time.)
 std::string streaming_unsupported_reason(const CompressOptions& options);
 
 // Compresses `model` to `path` (atomically: temporary file, renamed at the end; removed on any

@@ -66,7 +66,8 @@ TEST(StreamCli, StreamingCompressEqualsInMemoryByteForByte) {
     const std::string ext = with_external_data(path, dir);
     ASSERT_TRUE(fs::exists(ext + ".data"));
     for (const std::string flags : {"", " --prune-std 0.5 --bits-fc 4 --no-huffman",
-                                    " --no-share --include-biases", " --no-prune --init density"}) {
+                                    " --no-share --include-biases", " --no-prune --init density",
+                                    " --prune-global 0.8"}) {
       SCOPED_TRACE(flags);
       auto a = run_deepcomp("compress " + ext + " -o " + dir + "/stream.dcz -q --force" + flags);
       ASSERT_EQ(a.exit_code, 0) << a.err;
