@@ -5,7 +5,7 @@
 # 6.44 GB of weights. Each size is compressed and decompressed (--external-data) on 1 and 2
 # threads with /usr/bin/time -v; the load average is printed with each line (the machine is
 # shared). On the smallest model the streaming outputs are compared byte for byte with the
-# in-memory path's (--in-memory). Disk: the data file, one .dcz and one decompressed copy of the
+# in-memory path's (--in-memory; COMPARE=0 skips that). Disk: the data file, one .dcz and one decompressed copy of the
 # largest model at a time (~15 GB for 24 layers); everything is deleted at the end unless KEEP=1.
 #
 #   bench/stream_bench.sh [WORKDIR] [LAYER COUNTS...]   (defaults: /tmp/deepcomp-stream 4 8 15 24)
@@ -52,7 +52,7 @@ for n in $counts; do
     rm -f "$work/back.onnx" "$work/back.onnx.data"
   done
   echo "l$n.dcz: $(stat -c %s "$work/l$n.dcz") bytes"
-  if [ "$n" = "$min" ]; then
+  if [ "$n" = "$min" ] && [ "${COMPARE:-1}" = 1 ]; then
     export OMP_NUM_THREADS=2
     "$bin" compress "$work/l$n.onnx" -o "$work/mem.dcz" --force -q --in-memory
     cmp "$work/l$n.dcz" "$work/mem.dcz" && echo "l$n: streaming .dcz == in-memory .dcz"
