@@ -5,8 +5,9 @@
 # 6.44 GB of weights. Each size is compressed and decompressed (--external-data) on 1 and 2
 # threads with /usr/bin/time -v; the load average is printed with each line (the machine is
 # shared). On the smallest model the streaming outputs are compared byte for byte with the
-# in-memory path's (--in-memory; COMPARE=0 skips that). Disk: the data file, one .dcz and one decompressed copy of the
-# largest model at a time (~15 GB for 24 layers); everything is deleted at the end unless KEEP=1.
+# in-memory path's (--in-memory; COMPARE=0 skips that). Disk: the data file, one .dcz and one
+# decompressed copy of the largest model at a time (~15 GB for 24 layers); everything is deleted
+# at the end unless KEEP=1.
 #
 #   bench/stream_bench.sh [WORKDIR] [LAYER COUNTS...]   (defaults: /tmp/deepcomp-stream 4 8 15 24)
 set -euo pipefail
