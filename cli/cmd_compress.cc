@@ -1,6 +1,7 @@
 // `deepcomp compress IN.onnx -o OUT.dcz`: the Deep Compression pipeline, with the size report.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -13,11 +14,13 @@
 #include "cli/budget_scorer.h"
 #include "cli/command.h"
 #include "cli/compact_export.h"
+#include "cli/energy_inputs.h"
 #include "cli/energy_report.h"
 #include "cli/report_output.h"
 #include "compress/budget_search.h"
 #include "compress/container.h"
 #include "compress/pipeline.h"
+#include "compress/stream_compress.h"
 #include "core/file_io.h"
 #include "onnx_io/onnx_io.h"
 #include "train/retrain.h"
@@ -34,6 +37,7 @@ struct CompressArgs {
   bool quiet = false;
   bool no_energy = false;       // --no-energy
   bool energy_latency = false;  // --energy-latency (cli/energy_report.h)
+  bool in_memory = false;       // --in-memory: never the streaming path
   std::vector<std::string> layer_specs;
   std::string init = "linear";
   std::string empty_clusters = "split";
@@ -258,8 +262,23 @@ int run_compress(const CompressArgs& args) {
   }
 
   const auto start = std::chrono::steady_clock::now();
-  auto model = onnx_io::load_model(args.input);
+  // External data is read one tensor at a time unless something needs every weight at once
+  // (docs/CLI.md, "Models larger than memory").
+  onnx_io::LoadOptions load;
+  load.defer_external_data = !args.in_memory && !args.retrain && args.onnx_compact.empty() &&
+                             !args.energy_latency && !args.max_loss && !args.min_agreement &&
+                             compress::streaming_unsupported_reason(options).empty();
+  auto model = onnx_io::load_model(args.input, load);
   if (!model.ok()) return print_error(model.status());
+  // 8-bit layers read their scales and zero points from other tensors: the in-memory path.
+  if (load.defer_external_data && std::any_of(model->tensors.begin(), model->tensors.end(),
+                                              [](const Tensor& t) { return t.quant.present; })) {
+    load.defer_external_data = false;
+    model = onnx_io::load_model(args.input, load);
+    if (!model.ok()) return print_error(model.status());
+  }
+  const bool streaming = std::any_of(model->tensors.begin(), model->tensors.end(),
+                                     [](const Tensor& t) { return onnx_io::is_deferred(t); });
 
   const bool show_progress = stderr_is_tty() && !args.quiet;
   if (show_progress) {
@@ -275,33 +294,47 @@ int run_compress(const CompressArgs& args) {
       return print_error(s.WithContext(args.input));
     options.tuner = retrain.tuner.get();
   }
+  const std::pair<std::string, std::string> source{
+      "source", std::filesystem::path(args.input).filename().string()};
   const bool budget = args.max_loss || args.min_agreement;
   compress::BudgetResult search;
   std::string metric;
-  Result<compress::CompressOutput> result = Status::Error("not run");
-  if (budget) {
-    if (Status s = run_budget(args, *model, options, show_progress, &search, &metric); !s.ok())
-      return print_error(s.WithContext(args.input));
-    const double lost = 100 * (search.base_score - search.score);
-    if (!search.met && !args.best_effort) {
-      return print_error(fmt::format(
-          "{}: budget unreachable: the closest setting tried ({:.1f}x) scores {:.2f}% against "
-          "{:.2f}% uncompressed ({:.2f} points lost, {} >= {:.2f}% needed); nothing written "
-          "(--best-effort writes it)",
-          args.input, search.ratio, 100 * search.score, 100 * search.base_score, lost, metric,
-          100 * search.min_score));
-    }
-    result = std::move(search.output);
+  compress::CompressOutput out;
+  if (streaming) {
+    compress::TensorLoader loader;
+    const Model& m = *model;
+    loader.load = [&m](Tensor* t) { return onnx_io::read_external_data(m, t); };
+    loader.release = [](Tensor* t) { onnx_io::release_tensor_data(t); };
+    auto report =
+        compress::compress_model_streaming(*model, options, loader, {source}, args.output, write);
+    if (!report.ok()) return print_error(report.status().WithContext(args.input));
+    out.report = std::move(*report);
   } else {
-    result = compress::compress_model(*model, options);
+    Result<compress::CompressOutput> result = Status::Error("not run");
+    if (budget) {
+      if (Status s = run_budget(args, *model, options, show_progress, &search, &metric); !s.ok())
+        return print_error(s.WithContext(args.input));
+      const double lost = 100 * (search.base_score - search.score);
+      if (!search.met && !args.best_effort) {
+        return print_error(fmt::format(
+            "{}: budget unreachable: the closest setting tried ({:.1f}x) scores {:.2f}% against "
+            "{:.2f}% uncompressed ({:.2f} points lost, {} >= {:.2f}% needed); nothing written "
+            "(--best-effort writes it)",
+            args.input, search.ratio, 100 * search.score, 100 * search.base_score, lost, metric,
+            100 * search.min_score));
+      }
+      result = std::move(search.output);
+    } else {
+      result = compress::compress_model(*model, options);
+    }
+    if (!result.ok()) return print_error(result.status().WithContext(args.input));
+    out = std::move(*result);
+    out.container.header.metadata.push_back(source);
+    auto bytes = compress::serialize_container(out.container);
+    if (!bytes.ok()) return print_error(bytes.status().WithContext(args.output));
+    if (Status s = write_file_atomic(args.output, *bytes, write); !s.ok()) return print_error(s);
+    out.report.file_bytes = static_cast<double>(bytes->size());
   }
-  if (!result.ok()) return print_error(result.status().WithContext(args.input));
-  compress::CompressOutput& out = *result;
-  out.container.header.metadata.emplace_back("source", std::filesystem::path(args.input).filename().string());
-
-  auto bytes = compress::serialize_container(out.container);
-  if (!bytes.ok()) return print_error(bytes.status().WithContext(args.output));
-  if (Status s = write_file_atomic(args.output, *bytes, write); !s.ok()) return print_error(s);
   std::optional<onnx_io::CompactResult> compact;
   if (!args.onnx_compact.empty()) {
     auto c = compact_onnx_from_container(out.container, args.output);
@@ -313,7 +346,6 @@ int run_compress(const CompressArgs& args) {
 
   std::error_code ec;
   out.report.model_bytes = static_cast<double>(std::filesystem::file_size(args.input, ec));
-  out.report.file_bytes = static_cast<double>(bytes->size());
   out.report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
@@ -321,7 +353,12 @@ int run_compress(const CompressArgs& args) {
   // deployment footprint only with --energy-latency, since it times the runtime. A model the
   // runtime cannot run still compresses: the section then says why it is missing.
   std::optional<nlohmann::json> energy;
-  if (!args.no_energy) {
+  if (!args.no_energy && streaming && !static_weight_nodes(*model)) {
+    // Without shape inference the energy model runs the model, which needs its weights.
+    energy = nlohmann::json{{"error",
+                             "streaming compress: layer shapes not inferable without "
+                             "running the model (use --in-memory)"}};
+  } else if (!args.no_energy) {
     EnergySettings energy_settings;
     energy_settings.measure_latency = args.energy_latency;
     auto e = energy_report(*model, out.container, compressed_stats_from_report(out.report),
@@ -394,6 +431,9 @@ std::function<int()> setup(CLI::App& app) {
                   "CumSum)");
   cmd->add_flag("-q,--quiet", args->quiet, "Print nothing but errors");
   cmd->add_flag("--no-energy", args->no_energy, "Skip the energy section (docs/ENERGY.md)");
+  cmd->add_flag("--in-memory", args->in_memory,
+                "Load every weight before compressing; by default external-data weights are read, "
+                "compressed and written one tensor at a time (same output, bounded memory)");
   cmd->add_flag("--energy-latency", args->energy_latency,
                 "Also time the dense and compressed models for the energy section's deployment "
                 "footprint (defaults of `deepcomp energy`)");

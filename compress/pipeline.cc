@@ -309,8 +309,7 @@ Result<CompressOutput> compress_model(const Model& model, const CompressOptions&
   }
 
   CompressOutput out;
-  out.container.header.producer = "deepcomp 0.1.0";
-  out.container.header.metadata = settings_metadata(options);
+  out.container.header = pipeline_internal::container_header(options);
   out.container.skeleton = source.skeleton;
   CompressReport& report = out.report;
   for (size_t i = 0; i < n; ++i) {
@@ -318,18 +317,41 @@ Result<CompressOutput> compress_model(const Model& model, const CompressOptions&
     if (!plans[i].compress) result = store_lossless(source.tensors[i]);
     if (!result.status.ok()) return result.status;
     result.report.note = notes[i];
-    report.params += result.report.params;
-    report.nonzero += result.report.nonzero;
-    report.bytes.original += result.report.bytes.original;
-    report.bytes.pruned += result.report.bytes.pruned;
-    report.bytes.quantized += result.report.bytes.quantized;
-    report.bytes.huffman += result.report.bytes.huffman;
-    report.layers.push_back(std::move(result.report));
+    pipeline_internal::add_layer_report(std::move(result.report), &report);
     out.container.tensors.push_back(std::move(result.encoded));
   }
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return out;
 }
+
+namespace pipeline_internal {
+
+LayerPlan layer_plan(const Tensor& t, const CompressOptions& options) {
+  return plan_layer(t, options);
+}
+
+bool in_global_threshold(const Tensor& t, const LayerPlan& plan, const CompressOptions& options) {
+  return options.prune_global && plan.compress && !has_prune_override(t, options);
+}
+
+ContainerHeader container_header(const CompressOptions& options) {
+  ContainerHeader header;
+  header.producer = "deepcomp 0.1.0";
+  header.metadata = settings_metadata(options);
+  return header;
+}
+
+void add_layer_report(LayerReport layer, CompressReport* report) {
+  report->params += layer.params;
+  report->nonzero += layer.nonzero;
+  report->bytes.original += layer.bytes.original;
+  report->bytes.pruned += layer.bytes.pruned;
+  report->bytes.quantized += layer.bytes.quantized;
+  report->bytes.huffman += layer.bytes.huffman;
+  report->layers.push_back(std::move(layer));
+}
+
+}  // namespace pipeline_internal
 
 Result<SparseTensor> decode_sparse(const EncodedTensor& e) {
   SparseTensor s;

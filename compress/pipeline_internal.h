@@ -77,6 +77,19 @@ LayerResult compress_layer(const Tensor& t, const LayerPlan& plan, const Compres
 // A tensor that is not compressed: stored losslessly, with its report.
 LayerResult store_lossless(const Tensor& t);
 
+// What compress_model does to `t` (its data must be loaded: --prune-std reads it), before the
+// one-threshold-for-all-layers step of --prune-global.
+LayerPlan layer_plan(const Tensor& t, const CompressOptions& options);
+
+// Whether --prune-global's one threshold applies to `t` (compressible, no --layer prune).
+bool in_global_threshold(const Tensor& t, const LayerPlan& plan, const CompressOptions& options);
+
+// The container header compress_model writes: producer and the settings (metadata) in order.
+ContainerHeader container_header(const CompressOptions& options);
+
+// Appends one tensor's report to the model's and adds it to the totals.
+void add_layer_report(LayerReport layer, CompressReport* report);
+
 // The retraining phases (options.tuner set): prune (in options.prune_steps steps, after_prune
 // after each), k-means on the fine-tuned survivors, after_share, then encode with the final
 // codebooks into (*results)[i] for every i in `order`. `work` is the pipeline's copy of the model;

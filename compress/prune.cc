@@ -23,37 +23,33 @@ float from_bits(uint32_t u) {
   return x;
 }
 
-// Threshold over the magnitudes of every value in `layers`, without a copy of them: the r-th
-// smallest magnitude is found by radix selection on its bits (a histogram of the high 16 bits,
-// then of the low 16 bits within the bucket that holds rank r), two reads of the data.
-float threshold_from_magnitudes(const std::vector<std::span<const float>>& layers, double sparsity) {
-  size_t n = 0;
-  for (const auto& l : layers) n += l.size();
+// Threshold over the magnitudes of `n` values, without a copy of them: the r-th smallest
+// magnitude is found by radix selection on its bits (a histogram of the high 16 bits, then of the
+// low 16 bits within the bucket that holds rank r), two reads of the data. visit(fn) calls fn(x)
+// for every value (in any order) and may fail (a streamed layer that cannot be read).
+template <typename Visit>
+Result<float> threshold_by_visits(size_t n, Visit&& visit, double sparsity) {
   if (n == 0 || !(sparsity > 0)) return 0.0f;  // also catches NaN
   sparsity = std::min(sparsity, 1.0);
   const size_t r = static_cast<size_t>(std::llround(sparsity * static_cast<double>(n)));
   if (r == 0) return 0.0f;
   if (r >= n) {
     uint32_t max_bits = 0;
-    for (const auto& l : layers)
-      for (float x : l) max_bits = std::max(max_bits, magnitude_bits(x));
+    DEEPCOMP_RETURN_IF_ERROR(visit([&](float x) { max_bits = std::max(max_bits, magnitude_bits(x)); }));
     return std::nextafter(from_bits(max_bits), std::numeric_limits<float>::infinity());
   }
   std::vector<uint64_t> hist(65536, 0);
-  for (const auto& l : layers)
-    for (float x : l) ++hist[magnitude_bits(x) >> 16];
+  DEEPCOMP_RETURN_IF_ERROR(visit([&](float x) { ++hist[magnitude_bits(x) >> 16]; }));
   size_t below = 0;  // magnitudes in buckets below `high`
   uint32_t high = 0;
   while (below + hist[high] < r) below += hist[high++];
   std::fill(hist.begin(), hist.end(), 0);
   uint32_t above_bucket = std::numeric_limits<uint32_t>::max();  // smallest bits in a higher bucket
-  for (const auto& l : layers) {
-    for (float x : l) {
-      const uint32_t u = magnitude_bits(x);
-      if ((u >> 16) == high) ++hist[u & 0xffff];
-      else if ((u >> 16) > high) above_bucket = std::min(above_bucket, u);
-    }
-  }
+  DEEPCOMP_RETURN_IF_ERROR(visit([&](float x) {
+    const uint32_t u = magnitude_bits(x);
+    if ((u >> 16) == high) ++hist[u & 0xffff];
+    else if ((u >> 16) > high) above_bucket = std::min(above_bucket, u);
+  }));
   uint32_t low = 0;
   while (below + hist[low] < r) below += hist[low++];
   // v is the r-th smallest magnitude; the run of magnitudes equal to v spans ranks (lo, hi].
@@ -70,6 +66,17 @@ float threshold_from_magnitudes(const std::vector<std::span<const float>>& layer
     return hi < n ? above : std::nextafter(v, std::numeric_limits<float>::infinity());
   }
   return v;  // keep the run: prunes exactly the lo magnitudes below v
+}
+
+float threshold_from_magnitudes(const std::vector<std::span<const float>>& layers, double sparsity) {
+  size_t n = 0;
+  for (const auto& l : layers) n += l.size();
+  const auto visit = [&](auto&& fn) {
+    for (const auto& l : layers)
+      for (float x : l) fn(x);
+    return Status::Ok();
+  };
+  return *threshold_by_visits(n, visit, sparsity);
 }
 
 }  // namespace
@@ -92,6 +99,15 @@ float magnitude_threshold_for_sparsity(std::span<const float> w, double sparsity
 float global_threshold_for_sparsity(const std::vector<std::span<const float>>& layers,
                                     double sparsity) {
   return threshold_from_magnitudes(layers, sparsity);
+}
+
+Result<float> global_threshold_streamed(uint64_t n, const LayerVisitor& visit, double sparsity) {
+  const auto each_value = [&](auto&& fn) {
+    return visit([&](std::span<const float> layer) {
+      for (float x : layer) fn(x);
+    });
+  };
+  return threshold_by_visits(static_cast<size_t>(n), each_value, sparsity);
 }
 
 float std_threshold(std::span<const float> w, double q) {

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -31,6 +32,13 @@ float magnitude_threshold_for_sparsity(std::span<const float> w, double sparsity
 // One threshold for all layers together, with the same rule over the concatenated weights.
 float global_threshold_for_sparsity(const std::vector<std::span<const float>>& layers,
                                     double sparsity);
+
+// global_threshold_for_sparsity over layers too large to hold at once: `n` values in all, and
+// visit(fn) calls fn once per layer (loading it, then freeing it), in a fixed order, failing if a
+// layer cannot be read. The layers are visited two or three times; the result is the same float.
+using LayerVisitor =
+    std::function<Status(const std::function<void(std::span<const float>)>& fn)>;
+Result<float> global_threshold_streamed(uint64_t n, const LayerVisitor& visit, double sparsity);
 
 // Han's quality parameter: q times the population standard deviation (divide by n) of all the
 // layer's weights, zeros included, computed in double. 0 for an empty layer.

@@ -35,8 +35,10 @@ Status visit_tensor_sites(onnx::ModelProto* model, const std::function<Status(Te
 
 // Reads a TensorProto's data (raw_data, typed fields or external data under `base_dir`) into a
 // Tensor named `name`, checking dtype, dims and data length before allocating anything.
+// `defer_external`: external data is checked (path, file length) but not read; the Tensor comes
+// back without data (is_deferred; read_external_data reads it).
 Result<Tensor> decode_tensor_proto(const onnx::TensorProto& proto, const std::string& name,
-                                   const std::string& base_dir);
+                                   const std::string& base_dir, bool defer_external = false);
 // Reads a Constant node's value_float / value_floats / value_int / value_ints attribute.
 Result<Tensor> decode_constant_attribute(const onnx::AttributeProto& attr, const std::string& name);
 

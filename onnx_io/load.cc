@@ -46,14 +46,15 @@ namespace {
 
 // Extracts every tensor of a parsed proto (stripping each as it goes) and builds the Model.
 Result<Model> model_from_proto(onnx::ModelProto& proto, const std::string& display_name,
-                               const std::string& base_dir) {
+                               const std::string& base_dir, bool defer_external = false) {
   std::vector<Tensor> tensors;
   std::unordered_set<std::string> seen;
   Status st = internal::visit_tensor_sites(&proto, [&](TensorSite& site) -> Status {
     if (!seen.insert(site.name).second)
       return Status::Error("duplicate tensor name '" + site.name + "'");
-    Result<Tensor> t = site.proto ? internal::decode_tensor_proto(*site.proto, site.name, base_dir)
-                                  : internal::decode_constant_attribute(*site.attr, site.name);
+    Result<Tensor> t =
+        site.proto ? internal::decode_tensor_proto(*site.proto, site.name, base_dir, defer_external)
+                   : internal::decode_constant_attribute(*site.attr, site.name);
     if (!t.ok()) return t.status();
     Tensor tensor = std::move(t).value();
     tensor.location.kind = site.kind;
@@ -83,7 +84,7 @@ Result<Model> parse_model(std::string_view bytes, const std::string& display_nam
   return model_from_proto(proto, display_name, base_dir);
 }
 
-Result<Model> load_model(const std::string& path) {
+Result<Model> load_model(const std::string& path, const LoadOptions& options) {
   // Parsed straight from the file, without a copy of its bytes in memory: with the stripping of
   // each tensor as it is decoded, peak memory stays near one copy of the weights plus the proto.
   struct stat st {};
@@ -107,7 +108,8 @@ Result<Model> load_model(const std::string& path) {
   if (!parsed) return Status::Error(path + ": not a valid ONNX model (protobuf parse failed)");
   if (!proto.has_graph()) return Status::Error(path + ": not a valid ONNX model (no graph)");
   const fs::path dir = fs::path(path).parent_path();
-  return model_from_proto(proto, path, dir.empty() ? fs::path(".").string() : dir.string());
+  return model_from_proto(proto, path, dir.empty() ? fs::path(".").string() : dir.string(),
+                          options.defer_external_data);
 }
 
 Result<Model> model_from_skeleton(const std::string& skeleton, std::vector<Tensor> tensors,

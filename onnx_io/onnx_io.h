@@ -6,6 +6,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,9 +17,29 @@
 
 namespace deepcomp::onnx_io {
 
+struct LoadOptions {
+  // Check external data (path inside the model's folder, file long enough) but do not read it:
+  // those tensors come back without data (is_deferred), for streaming one tensor at a time
+  // (read_external_data, release_tensor_data). Inline tensors are decoded as usual.
+  bool defer_external_data = false;
+};
+
 // Loads an .onnx file; external data files are resolved relative to its folder and may not
 // escape it. Every error names the file and, where it applies, the tensor or node.
-Result<Model> load_model(const std::string& path);
+Result<Model> load_model(const std::string& path, const LoadOptions& options = {});
+
+// Whether a tensor's external data has not been read (or was released): it has an external
+// location, elements, and neither values nor raw bytes.
+bool is_deferred(const Tensor& tensor);
+
+// Reads a deferred tensor's external data (positioned reads of its byte range, float32 straight
+// into the working copy). Errors name the file and tensor, e.g. when the file has shrunk since
+// loading. A tensor that is not deferred is left as it is.
+Status read_external_data(const Model& model, Tensor* tensor);
+
+// Frees a tensor's data (it is deferred again), so that a streaming pass holds one tensor's data
+// at a time. Tensors without external data (nothing to read them back from) are kept.
+void release_tensor_data(Tensor* tensor);
 
 // Parses serialized ModelProto bytes. `display_name` is used in error messages; `base_dir` is the
 // folder external data is resolved against ("" refuses external data).
@@ -42,6 +63,29 @@ struct SaveOptions {
 // Writes `model` as an .onnx file (atomically). Tensors go back in their original dtype, location
 // and storage field.
 Status save_model(const Model& model, const std::string& path, const SaveOptions& options = {});
+
+// save_model with external data, one tensor at a time, for models larger than memory: open()
+// parses the skeleton and creates OUTPUT.data's temporary file; add() writes a tensor's data
+// there at once (or inline in the model when smaller than external_min_bytes, as save_model
+// does), so the caller can free it; finish() checks that every tensor of the skeleton came,
+// renames OUTPUT.data into place and writes the .onnx. Same bytes as save_model with
+// external_data for the same tensors in the skeleton's order. Destroyed unfinished (an error),
+// it leaves nothing behind.
+class StreamingModelWriter {
+ public:
+  StreamingModelWriter();
+  ~StreamingModelWriter();
+  StreamingModelWriter(const StreamingModelWriter&) = delete;
+  StreamingModelWriter& operator=(const StreamingModelWriter&) = delete;
+
+  Status open(const std::string& skeleton, const std::string& path, const SaveOptions& options);
+  Status add(const Tensor& tensor);
+  Status finish();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // The full serialized ModelProto (tensors inline); fails past 2 GB.
 Result<std::string> serialize_model(const Model& model);

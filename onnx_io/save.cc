@@ -50,7 +50,15 @@ struct ExternalWriter {
   }
 
   Status write(const Tensor& t, onnx::TensorProto* p) {
-    const std::string bytes = internal::element_bytes(t);
+    // float32's working copy is its little-endian bytes: written without a second copy.
+    std::string copy;
+    std::string_view bytes;
+    if (t.dtype == DType::kFloat32 && t.values.size() == static_cast<size_t>(t.numel())) {
+      bytes = std::string_view(reinterpret_cast<const char*>(t.values.data()), t.byte_size());
+    } else {
+      copy = internal::element_bytes(t);
+      bytes = copy;
+    }
     if (bytes.size() != t.byte_size())
       return Status::Error("tensor '" + t.name + "': data does not match shape " +
                            internal::shape_text(t.shape));
@@ -151,6 +159,86 @@ Status save_model(const Model& model, const std::string& path, const SaveOptions
   if (!bytes.ok()) return bytes.status().WithContext(path);
   if (ext.used) DEEPCOMP_RETURN_IF_ERROR(ext.file.commit());
   return write_file_atomic(path, *bytes, write);
+}
+
+struct StreamingModelWriter::Impl {
+  std::string path;
+  WriteOptions write;
+  onnx::ModelProto proto;
+  std::unordered_map<std::string, TensorSite> sites;  // pointers into `proto`, stable
+  std::unordered_map<std::string, bool> used;
+  ExternalWriter ext;
+};
+
+StreamingModelWriter::StreamingModelWriter() = default;
+StreamingModelWriter::~StreamingModelWriter() = default;
+
+Status StreamingModelWriter::open(const std::string& skeleton, const std::string& path,
+                                  const SaveOptions& options) {
+  impl_ = std::make_unique<Impl>();
+  Impl& m = *impl_;
+  m.path = path;
+  m.write = options.write;
+  DEEPCOMP_RETURN_IF_ERROR(check_output_path(path, m.write));
+  if (!internal::parse_model_proto(skeleton, &m.proto) || !m.proto.has_graph())
+    return Status::Error(path + ": model skeleton is not a valid ONNX model");
+  Status st = internal::visit_tensor_sites(&m.proto, [&](TensorSite& site) -> Status {
+    if (!m.sites.emplace(site.name, site).second)
+      return Status::Error("duplicate tensor name '" + site.name + "'");
+    m.used.emplace(site.name, false);
+    return Status::Ok();
+  });
+  if (!st.ok()) return st.WithContext(path);
+  const std::string data_path = path + ".data";
+  m.ext.location = fs::path(data_path).filename().string();
+  m.ext.min_bytes = options.external_min_bytes;
+  return m.ext.file.open(data_path, m.write);
+}
+
+Status StreamingModelWriter::add(const Tensor& t) {
+  if (!impl_) return Status::Error("model writer is not open");
+  Impl& m = *impl_;
+  auto it = m.sites.find(t.name);
+  if (it == m.sites.end())
+    return Status::Error(m.path + ": tensor '" + t.name + "' does not appear in the model");
+  bool& used = m.used[t.name];
+  if (used) return Status::Error(m.path + ": duplicate tensor name '" + t.name + "'");
+  TensorSite& site = it->second;
+  // model_from_skeleton's checks: the tensor is what the skeleton declares, with all its data.
+  if (site.proto) {
+    const std::vector<int64_t> dims(site.proto->dims().begin(), site.proto->dims().end());
+    if (static_cast<int32_t>(t.dtype) != site.proto->data_type() || dims != t.shape)
+      return Status::Error(m.path + ": tensor '" + t.name + "' is " + dtype_name(t.dtype) + " " +
+                           internal::shape_text(t.shape) + " but the model declares " +
+                           dtype_name(static_cast<DType>(site.proto->data_type())) + " " +
+                           internal::shape_text(dims));
+  }
+  const int64_t n = t.numel();
+  const bool sized = t.dtype == DType::kString ||
+                     (is_float_dtype(t.dtype) ? t.values.size() == static_cast<size_t>(n)
+                                              : t.raw.size() == t.byte_size());
+  if (n < 0 || !sized)
+    return Status::Error(m.path + ": tensor '" + t.name + "': data does not match shape " +
+                         internal::shape_text(t.shape));
+  used = true;
+  Status st = !site.proto            ? internal::fill_constant_attribute(t, site.attr)
+              : m.ext.wants(t, site) ? m.ext.write(t, site.proto)
+                                     : internal::fill_tensor_proto(t, site.proto);
+  return st.WithContext(m.path);
+}
+
+Status StreamingModelWriter::finish() {
+  if (!impl_) return Status::Error("model writer is not open");
+  Impl& m = *impl_;
+  DEEPCOMP_RETURN_IF_ERROR(internal::visit_tensor_sites(&m.proto, [&](TensorSite& site) -> Status {
+    if (!m.used[site.name])
+      return Status::Error(m.path + ": tensor '" + site.name + "' is missing");
+    return Status::Ok();
+  }));
+  auto bytes = serialize_proto(m.proto);
+  if (!bytes.ok()) return bytes.status().WithContext(m.path);
+  if (m.ext.used) DEEPCOMP_RETURN_IF_ERROR(m.ext.file.commit());
+  return write_file_atomic(m.path, *bytes, m.write);
 }
 
 Status check_model_bytes(std::string_view bytes, const std::string& display_name) {

@@ -219,10 +219,12 @@ Result<int64_t> parse_int(const std::string& name, const std::string& key, const
 }
 
 // Reads [offset, offset+length) of the external file after checking the path stays inside
-// `base_dir` and the file holds that many bytes.
+// `base_dir` and the file holds that many bytes. `read_data` false: the checks only (the data is
+// read later, one tensor at a time, by read_external_data).
 Result<std::string> read_external(const onnx::TensorProto& p, const std::string& name,
                                   const std::string& base_dir, uint64_t need_bytes,
-                                  const std::string& shape_dtype, TensorLocation* loc) {
+                                  const std::string& shape_dtype, TensorLocation* loc,
+                                  bool read_data) {
   std::string location;
   int64_t offset = 0, length = -1;
   for (const auto& kv : p.external_data()) {
@@ -269,6 +271,7 @@ Result<std::string> read_external(const onnx::TensorProto& p, const std::string&
   if (len != need_bytes)
     return tensor_error(name, "external data is " + std::to_string(len) + " bytes, shape " +
                                   shape_dtype + " needs " + std::to_string(need_bytes));
+  if (!read_data) return std::string();
   std::ifstream in(full, std::ios::binary);
   std::string data(len, '\0');
   in.seekg(static_cast<std::streamoff>(off));
@@ -290,7 +293,7 @@ std::string shape_text(const std::vector<int64_t>& shape) {
 }
 
 Result<Tensor> decode_tensor_proto(const onnx::TensorProto& p, const std::string& name,
-                                   const std::string& base_dir) {
+                                   const std::string& base_dir, bool defer_external) {
   Tensor t;
   t.name = name;
   if (!is_known_dtype(p.data_type()))
@@ -315,10 +318,11 @@ Result<Tensor> decode_tensor_proto(const onnx::TensorProto& p, const std::string
   std::string_view bytes;
   if (p.data_location() == onnx::TensorProto::EXTERNAL) {
     if (t.dtype == DType::kString) return tensor_error(name, "external string data");
-    DEEPCOMP_ASSIGN_OR_RETURN(owned,
-                              read_external(p, name, base_dir, need, shape_dtype, &t.location));
+    DEEPCOMP_ASSIGN_OR_RETURN(
+        owned, read_external(p, name, base_dir, need, shape_dtype, &t.location, !defer_external));
     bytes = owned;
     t.location.raw_data = true;
+    if (defer_external) return t;  // no data yet: read_external_data reads it
   } else if (p.has_raw_data()) {
     if (t.dtype == DType::kString) return tensor_error(name, "string tensor with raw_data");
     if (p.raw_data().size() != need)
