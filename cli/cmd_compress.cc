@@ -143,6 +143,11 @@ int run_compress(const CompressArgs& args) {
   const auto start = std::chrono::steady_clock::now();
   auto model = onnx_io::load_model(args.input);
   if (!model.ok()) return print_error(model.status());
+  // What the .dcz reader would refuse is refused here, against the input, before any work.
+  for (const Tensor& t : model->tensors) {
+    if (Status s = compress::check_storable(t); !s.ok())
+      return print_error(s.WithContext("tensor '" + t.name + "'").WithContext(args.input));
+  }
 
   const bool show_progress = stderr_is_tty() && !args.quiet;
   if (show_progress) {
@@ -164,7 +169,8 @@ int run_compress(const CompressArgs& args) {
   out.container.header.metadata.emplace_back("source", std::filesystem::path(args.input).filename().string());
 
   auto bytes = compress::serialize_container(out.container);
-  if (!bytes.ok()) return print_error(bytes.status().WithContext(args.output));
+  // A tensor the container refuses (or a model over the decompression cap) is the input's fault.
+  if (!bytes.ok()) return print_error(bytes.status().WithContext(args.input));
   if (Status s = write_file_atomic(args.output, *bytes, write); !s.ok()) return print_error(s);
   std::optional<onnx_io::CompactResult> compact;
   if (!args.onnx_compact.empty()) {
