@@ -4,7 +4,9 @@
 // SVG plot of accuracy against size); with --input instead of labels, each row measures how well
 // the compressed model's first output agrees with the original's (cli/output_compare.h).
 // Combinations run in parallel (OpenMP, each one single-threaded inside); the rows come out in a
-// fixed order whatever the thread count.
+// fixed order whatever the thread count. `--shard K/N` evaluates every N-th setting only, and
+// `--merge` puts the shards' CSVs back together into the unsharded sweep's files
+// (cli/sweep_merge.h), so that a grid can be spread over a cluster's job array.
 #include <fmt/format.h>
 #include <omp.h>
 
@@ -18,7 +20,9 @@
 #include "cli/image_set.h"
 #include "cli/model_inputs.h"
 #include "cli/output_compare.h"
+#include "cli/sweep_merge.h"
 #include "cli/sweep_table.h"
+#include "compress/checksum.h"
 #include "compress/container.h"
 #include "compress/pipeline.h"
 #include "core/file_io.h"
@@ -30,8 +34,8 @@ namespace deepcomp::cli {
 namespace {
 
 struct SweepArgs {
-  std::string model, images, labels, output, json, svg;
-  std::vector<std::string> inputs;
+  std::string model, images, labels, output, json, svg, shard;
+  std::vector<std::string> inputs, merge;
   bool json_given = false;
   std::string prune = "0.5,0.7,0.8,0.9,0.95", bits = "8,6,5,4,3", init = "linear,density,random";
   std::string layout = "nchw";
@@ -216,6 +220,18 @@ Result<SweepRow> baseline_row(const Model& model, const SweepArgs& args, const E
   return row;
 }
 
+// A fingerprint of what makes two shards parts of one sweep: the grid in order, the seed, the
+// kind of evaluation and the model's file name (the baseline row, equal in every shard, stands
+// for the model's contents and the data).
+std::string sweep_id(const std::vector<Setting>& settings, const SweepArgs& args, bool unlabelled) {
+  std::string text = fmt::format("deepcomp sweep;seed={};{};model={};", args.seed,
+                                 unlabelled ? "agreement" : "accuracy",
+                                 std::filesystem::path(args.model).filename().string());
+  for (const Setting& s : settings)
+    text += fmt::format("{}/{}/{};", s.prune, s.bits, compress::kmeans_init_name(s.init));
+  return fmt::format("{:08x}", compress::crc32(text));
+}
+
 void show_progress(int done, int total, double elapsed) {
   const int width = 30;
   const int filled = total > 0 ? done * width / total : width;
@@ -227,7 +243,58 @@ void show_progress(int done, int total, double elapsed) {
   std::fflush(stderr);
 }
 
+// Writes the CSV, and the JSON and SVG when asked for, of a whole sweep.
+Status write_sweep_files(const std::vector<SweepRow>& rows, const SweepArgs& args,
+                         const WriteOptions& write) {
+  DEEPCOMP_RETURN_IF_ERROR(write_file_atomic(args.output, sweep_csv(rows), write));
+  if (!args.json.empty())
+    DEEPCOMP_RETURN_IF_ERROR(write_file_atomic(args.json, sweep_json(rows).dump(2) + "\n", write));
+  if (!args.svg.empty())
+    DEEPCOMP_RETURN_IF_ERROR(
+        write_file_atomic(args.svg, sweep_svg(rows, rows.front().model), write));
+  return Status::Ok();
+}
+
+int run_merge(const SweepArgs& args) {
+  if (!args.model.empty())
+    return print_error("--merge takes the shards' CSV files, not a MODEL ('" + args.model + "')");
+  if (!args.shard.empty() || !args.images.empty() || !args.labels.empty() || !args.inputs.empty())
+    return print_error("--merge excludes --shard, --images, --labels and --input");
+  WriteOptions write;
+  write.force = args.force;
+  write.inputs = args.merge;
+  std::vector<std::string> outputs{args.output};
+  if (!args.json.empty()) outputs.push_back(args.json);
+  if (!args.svg.empty()) outputs.push_back(args.svg);
+  if (Status s = check_outputs(outputs, {}, write); !s.ok()) return print_error(s);
+  std::vector<ShardFile> shards;
+  for (const std::string& path : args.merge) {
+    auto text = read_file(path);
+    if (!text.ok()) return print_error(text.status());
+    auto rows = parse_sweep_csv(*text, path);
+    if (!rows.ok()) return print_error(rows.status());
+    shards.push_back({path, std::move(*rows)});
+  }
+  auto rows = merge_shards(shards);
+  if (!rows.ok()) return print_error(rows.status());
+  if (Status s = write_sweep_files(*rows, args, write); !s.ok()) return print_error(s);
+  if (!args.quiet)
+    std::printf("merged %zu shard files: %zu settings + baseline; wrote %s\n", shards.size(),
+                rows->size() - 1, args.output.c_str());
+  return 0;
+}
+
 int run_sweep(SweepArgs args) {
+  if (args.json_given && args.json.empty())
+    args.json = std::filesystem::path(args.output).replace_extension(".json").string();
+  if (!args.merge.empty()) return run_merge(args);
+  if (args.model.empty()) return print_error("sweep needs a MODEL (or --merge SHARD.csv ...)");
+  Shard shard;
+  if (!args.shard.empty()) {
+    auto parsed = parse_shard(args.shard);
+    if (!parsed.ok()) return print_error(parsed.status());
+    shard = *parsed;
+  }
   const int threads = args.threads > 0 ? args.threads : omp_get_max_threads();
   auto settings = parse_settings(args);
   if (!settings.ok()) return print_error(settings.status());
@@ -235,8 +302,6 @@ int run_sweep(SweepArgs args) {
     return print_error("--layout: '" + args.layout + "' is neither nchw nor nhwc");
   args.pre.layout = args.layout == "nhwc" ? Layout::kNhwc : Layout::kNchw;
   if (Status s = validate_image_options(args.pre); !s.ok()) return print_error(s);
-  if (args.json_given && args.json.empty())
-    args.json = std::filesystem::path(args.output).replace_extension(".json").string();
 
   auto specs = parse_input_specs(args.inputs, /*allow_plain=*/true);
   if (!specs.ok()) return print_error(specs.status());
@@ -291,16 +356,31 @@ int run_sweep(SweepArgs args) {
   auto baseline = baseline_row(*model, args, eval);
   if (!baseline.ok()) return print_error(baseline.status().WithContext(args.model));
 
-  const int total = static_cast<int>(settings->size());
-  std::vector<Result<SweepRow>> results(settings->size(), Status::Error("not run"));
+  const std::string id = sweep_id(*settings, args, unlabelled);
+  const std::string model_name = std::filesystem::path(args.model).filename().string();
+  baseline->settings = static_cast<int64_t>(settings->size());
+  baseline->model = model_name;
+  baseline->sweep_id = id;
+  std::vector<int> positions;  // this shard's settings, in grid order
+  for (int k = 0; k < static_cast<int>(settings->size()); ++k)
+    if (shard.owns(k)) positions.push_back(k);
+  const int total = static_cast<int>(positions.size());
+  std::vector<Result<SweepRow>> results(positions.size(), Status::Error("not run"));
   const bool progress = stderr_is_tty() && !args.quiet;
   std::mutex mutex;
   int done = 0;
   if (progress) show_progress(0, total, 0);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
   for (int k = 0; k < total; ++k) {
-    results[static_cast<size_t>(k)] =
-        run_setting(*model, (*settings)[static_cast<size_t>(k)], args, eval);
+    const size_t position = static_cast<size_t>(positions[static_cast<size_t>(k)]);
+    Result<SweepRow> row = run_setting(*model, (*settings)[position], args, eval);
+    if (row.ok()) {
+      row->setting = static_cast<int64_t>(position) + 1;
+      row->settings = baseline->settings;
+      row->model = model_name;
+      row->sweep_id = id;
+    }
+    results[static_cast<size_t>(k)] = std::move(row);
     std::lock_guard<std::mutex> lock(mutex);
     ++done;
     if (progress)
@@ -312,7 +392,7 @@ int run_sweep(SweepArgs args) {
   std::vector<SweepRow> rows{*baseline};
   for (size_t k = 0; k < results.size(); ++k) {
     if (!results[k].ok()) {
-      const Setting& s = (*settings)[k];
+      const Setting& s = (*settings)[static_cast<size_t>(positions[k])];
       return print_error(results[k].status().WithContext(
           fmt::format("{} (prune {}, bits {}, init {})", args.model, s.prune, s.bits,
                       compress::kmeans_init_name(s.init))));
@@ -320,20 +400,13 @@ int run_sweep(SweepArgs args) {
     rows.push_back(std::move(*results[k]));
   }
 
-  if (Status s = write_file_atomic(args.output, sweep_csv(rows), write); !s.ok())
-    return print_error(s);
-  if (!args.json.empty()) {
-    if (Status s = write_file_atomic(args.json, sweep_json(rows).dump(2) + "\n", write); !s.ok())
-      return print_error(s);
-  }
-  if (!args.svg.empty()) {
-    const std::string name = std::filesystem::path(args.model).filename().string();
-    if (Status s = write_file_atomic(args.svg, sweep_svg(rows, name), write); !s.ok())
-      return print_error(s);
-  }
+  if (Status s = write_sweep_files(rows, args, write); !s.ok()) return print_error(s);
   if (!args.quiet) {
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (shard.count > 1)
+      std::printf("shard %lld/%lld: ", static_cast<long long>(shard.index),
+                  static_cast<long long>(shard.count));
     if (unlabelled) {
       std::printf("%d settings + baseline on %lld samples (no labels) in %.1f s; wrote %s\n", total,
                   static_cast<long long>(baseline->samples), seconds, args.output.c_str());
@@ -352,7 +425,7 @@ std::function<int()> setup(CLI::App& app) {
       "Compress a model at every combination of pruning rate, bit width and k-means init, "
       "measure each one's accuracy on a labelled image set (or, with --input, its agreement with "
       "the original model), and tabulate size against it (CSV, JSON, SVG plot).");
-  cmd->add_option("MODEL", args->model, "The .onnx model")->required();
+  cmd->add_option("MODEL", args->model, "The .onnx model (not with --merge)");
   cmd->add_option("--prune", args->prune, "Comma-separated sparsities, each in [0,1)")
       ->default_val(args->prune);
   cmd->add_option("--bits", args->bits,
@@ -393,6 +466,14 @@ std::function<int()> setup(CLI::App& app) {
   cmd->add_option("--seed", args->seed, "Seed for the random and kmeans++ inits")->default_val(0);
   cmd->add_option("--threads", args->threads, "Settings run in parallel (0 = OpenMP's default)")
       ->default_val(0);
+  cmd->add_option("--shard", args->shard,
+                  "K/N: evaluate only the settings at grid positions K, K+N, K+2N, ... (1-based), "
+                  "e.g. one task of a job array; the rows carry their positions so that --merge "
+                  "rebuilds the whole sweep");
+  cmd->add_option("--merge", args->merge,
+                  "Instead of MODEL: the CSV files of a sharded sweep's shards; writes the whole "
+                  "sweep's CSV (and --json, --svg) exactly as one unsharded run would")
+      ->expected(1, -1);
   cmd->add_flag("--force", args->force, "Replace output files that exist");
   cmd->add_flag("-q,--quiet", args->quiet, "No progress bar or summary line");
   return [args, json] {

@@ -1,11 +1,15 @@
 #include "cli/energy_inputs.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <regex>
 
+#include "cli/command.h"
 #include "onnx_io/onnx_io.h"
 
 namespace deepcomp::cli {
@@ -281,28 +285,40 @@ double rapl_joules(const RaplReading& before, const RaplReading& after) {
 }
 
 Result<LatencyResult> measure_latency(runtime::Session& session,
-                                      const std::vector<runtime::Value>& inputs, int runs) {
+                                      const std::vector<runtime::Value>& inputs, int runs,
+                                      double max_seconds, const std::string& label) {
   if (runs < 1) return Status::Error("latency: runs must be >= 1, got " + std::to_string(runs));
+  const bool progress = !label.empty() && stderr_is_tty();
+  auto show = [&](const std::string& what) {
+    if (progress)
+      std::fprintf(stderr, "\r\033[Ktiming the %s model: %s", label.c_str(), what.c_str());
+  };
+  show("warm-up run");
   DEEPCOMP_RETURN_IF_ERROR(session.run(inputs).status());  // warm-up: caches, allocations
   std::vector<double> ms;
   ms.reserve(static_cast<size_t>(runs));
   const std::optional<RaplReading> before = read_rapl();
   const auto start = std::chrono::steady_clock::now();
-  for (int r = 0; r < runs; ++r) {
+  auto elapsed = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  for (int r = 0; r < runs && (r == 0 || elapsed() < max_seconds); ++r) {
+    show(fmt::format("run {} of at most {}", r + 1, runs));
     const auto t0 = std::chrono::steady_clock::now();
     DEEPCOMP_RETURN_IF_ERROR(session.run(inputs).status());
     ms.push_back(
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
+  if (progress) std::fprintf(stderr, "\r\033[K");
   LatencyResult out;
-  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  out.seconds = elapsed();
   const std::optional<RaplReading> after = read_rapl();
   if (before && after && before->energy_uj.size() == after->energy_uj.size())
-    out.rapl_joules_per_run = rapl_joules(*before, *after) / runs;
+    out.rapl_joules_per_run = rapl_joules(*before, *after) / static_cast<double>(ms.size());
   std::sort(ms.begin(), ms.end());
   const size_t mid = ms.size() / 2;
   out.median_ms = ms.size() % 2 ? ms[mid] : 0.5 * (ms[mid - 1] + ms[mid]);
-  out.runs = runs;
+  out.runs = static_cast<int>(ms.size());
   return out;
 }
 

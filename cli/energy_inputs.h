@@ -82,9 +82,13 @@ struct LatencyResult {
   std::optional<double> rapl_joules_per_run;  // when RAPL was readable before and after
   double seconds = 0;                         // wall time of the timed runs
 };
-// One warm-up run, then `runs` timed runs of `inputs`; the median per-run time.
+// One warm-up run, then up to `runs` timed runs of `inputs`, stopping early (after at least one)
+// once they have taken `max_seconds`, so that a model taking a minute per run is timed in two
+// runs, not eleven; the median per-run time. `label` names the model in the progress line shown
+// on stderr when it is a terminal (empty: no progress).
 Result<LatencyResult> measure_latency(runtime::Session& session,
-                                      const std::vector<runtime::Value>& inputs, int runs);
+                                      const std::vector<runtime::Value>& inputs, int runs,
+                                      double max_seconds = 1e300, const std::string& label = "");
 
 struct CacheInfo {
   int level = 0;

@@ -30,6 +30,7 @@ struct EnergySettings {
   std::optional<double> on_chip_mb;
   int64_t batch = 1;
   int runs = 10;
+  double max_seconds = 10;  // per model: timing stops after this, once a run is done
   // false: time nothing (the deployment section is then skipped unless both latencies are given).
   bool measure_latency = true;
   int threads = 1;  // OpenMP threads of the timed runs: batch-1 latency, no oversubscription

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "core/status.h"
+
 namespace deepcomp::cli {
 
 struct SweepRow {
@@ -31,6 +33,11 @@ struct SweepRow {
   std::optional<double> top1_agreement;  // nullopt when the output's last axis has one element
   double rel_l2 = 0, cosine = 1;
   int64_t samples = 0;
+  // Where the row sits in its sweep: `setting` is its 1-based position in the grid (0 for the
+  // baseline) out of `settings`; `model` is the model's file name and `sweep_id` a fingerprint of
+  // the grid, seed and evaluation data, equal for every shard of one sweep (`--shard`, `--merge`).
+  int64_t setting = 0, settings = 0;
+  std::string model, sweep_id;
   // What the sweep ranks and plots: top-1 accuracy, or for an unlabelled sweep the top-1
   // agreement, or 1 - rel_l2 when the output has no top-1.
   double score() const;
@@ -46,10 +53,13 @@ inline constexpr double kFloatAddPj = 0.9;
 double dense_weight_energy_uj(int64_t params);
 double compressed_weight_energy_uj(double huffman_bytes, int64_t nonzero);
 
-// Labelled rows: ...,top1,top5,correct,count,weight_energy_uj. Unlabelled rows (rows[0] decides):
-// ...,top1_agreement,rel_l2,cosine,samples,weight_energy_uj (top1_agreement empty / null when
-// undefined).
+// Labelled rows: ...,top1,top5,correct,count,weight_energy_uj,setting,settings,model,sweep_id.
+// Unlabelled rows (rows[0] decides): ...,top1_agreement,rel_l2,cosine,samples,weight_energy_uj,
+// setting,... (top1_agreement empty / null when undefined). Every real number is written in its
+// shortest round-trip form, so parse_sweep_csv(sweep_csv(rows)) gives the rows back exactly.
 std::string sweep_csv(const std::vector<SweepRow>& rows);
+// The rows of a CSV that sweep_csv wrote; `path` names the file in errors.
+Result<std::vector<SweepRow>> parse_sweep_csv(const std::string& text, const std::string& path);
 nlohmann::ordered_json sweep_json(const std::vector<SweepRow>& rows);
 // rows[0] is the baseline; `model_name` goes into the title.
 std::string sweep_svg(const std::vector<SweepRow>& rows, const std::string& model_name);

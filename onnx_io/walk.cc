@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "onnx_io/internal.h"
+#include "onnx_io/node_order.h"
 
 namespace deepcomp::onnx_io::internal {
 
@@ -175,6 +176,7 @@ Graph build_graph(const onnx::GraphProto& g) {
     for (const auto& a : n.attribute()) node.attributes.push_back(convert_attribute(a, n));
     out.nodes.push_back(std::move(node));
   }
+  order_nodes(&out);
   return out;
 }
 

@@ -138,6 +138,23 @@ TEST(EnergyCli, MeasuresLatencyWhenNotGiven) {
   EXPECT_NE(d["power_source"], "flag");
 }
 
+TEST(EnergyCli, MaxSecondsStopsTimingAfterOneRun) {
+  // A budget shorter than any run: one timed run per model (after the warm-up), and the
+  // assumptions say how many were made; without it, all --runs.
+  auto j = energy_json(lenet("lenet-300-100.onnx") + " --runs 4 --max-seconds 1e-9");
+  ASSERT_FALSE(j.is_null());
+  EXPECT_EQ(j["assumptions"]["latency_ms_dense"]["source"],
+            "median of 1 runs, batch 1, 1 thread(s), dense kernels");
+  EXPECT_GT(j["deployment"]["latency_ms_compressed"].get<double>(), 0.0);
+  j = energy_json(lenet("lenet-300-100.onnx") + " --runs 4");
+  ASSERT_FALSE(j.is_null());
+  EXPECT_EQ(j["assumptions"]["latency_ms_dense"]["source"],
+            "median of 4 runs, batch 1, 1 thread(s), dense kernels");
+  auto bad = run_deepcomp("energy " + lenet("lenet-300-100.onnx") + " --max-seconds 0");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("--max-seconds must be > 0"), std::string::npos) << bad.err;
+}
+
 TEST(EnergyCli, UsesAGivenDczAndItsFileSize) {
   const std::string dir = testing::temp_dir();
   const std::string dcz = dir + "/l.dcz";

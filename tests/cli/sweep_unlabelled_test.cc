@@ -35,7 +35,7 @@ TEST(SweepUnlabelled, RowsAgreeWithRunOutputsOfTheCompressedModel) {
   EXPECT_EQ(csv.substr(0, csv.find('\n')),
             "prune,bits,init,params,nonzero,original_bytes,pruned_bytes,quantized_bytes,"
             "huffman_bytes,file_bytes,ratio,top1_agreement,rel_l2,cosine,samples,"
-            "weight_energy_uj");
+            "weight_energy_uj,setting,settings,model,sweep_id");
   const auto doc = nlohmann::json::parse(testing::read_text(dir + "/s.json"));
   ASSERT_EQ(doc.size(), 3u);
   EXPECT_EQ(doc[0]["init"], "none");
