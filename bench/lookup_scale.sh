@@ -16,10 +16,12 @@ mkdir -p "$work"
 /usr/bin/python3 -c "import numpy as np; np.save('$work/x.npy', np.ones((1, 4), np.float32))"
 measure() {  # LABEL CMD...: wall seconds and peak RSS of one command
   local label=$1; shift
-  /usr/bin/time -f '%e %M' -o "$work/time.txt" "$@" >/dev/null 2>"$work/err.txt" ||
+  /usr/bin/time -f '%e %U %S %M' -o "$work/time.txt" "$@" >/dev/null 2>"$work/err.txt" ||
     { echo "$label failed: $(cat "$work/err.txt")"; return 1; }
-  read -r secs rss <"$work/time.txt"
-  printf '  %-14s %8.2f s  %7.1f MB\n' "$label" "$secs" "$(echo "$rss / 1024" | bc -l)"
+  read -r secs user sys rss <"$work/time.txt"
+  # CPU (user + sys) as well as wall: on a shared machine wall time mostly measures the queue.
+  printf '  %-14s wall %8.2f s  cpu %7.2f s  %7.1f MB\n' "$label" "$secs" \
+    "$(echo "$user + $sys" | bc -l)" "$(echo "$rss / 1024" | bc -l)"
 }
 for n in "${sizes[@]}"; do
   m="$work/m$n.onnx"
