@@ -1,7 +1,11 @@
 // Times Y = X * W^T for AlexNet's fully-connected layers (fc6 4096x9216, fc7 4096x4096,
 // fc8 1000x4096 at the paper's 9%, 9%, 25% densities) with W dense (Eigen, the baseline), CSR and
-// codebook-CSR (5-bit, 32-entry codebook as in the paper's fc layers), batch 1 and 16, 1 and 2
-// OpenMP threads. Counters: dense-equivalent GFLOP/s (2 * rows * cols * batch per run).
+// Eigen's own row-major sparse matrix (the library baseline for CSR), deepcomp CSR and
+// codebook-CSR (5-bit, 32-entry codebook as in the paper's fc layers) in the int32-column and
+// the compact 16-bit-column layout, batch 1 and 16, 1 and 2
+// OpenMP threads. Counters: dense-equivalent GFLOP/s (2 * rows * cols * batch per run), the
+// weight bytes per nonzero of the form, ns per nonzero (per batch row) and the weight stream's
+// GB/s (weight bytes / time; compare with bench/stream_bench.cc).
 // BM_Crossover*: the small layers of the shared MNIST MLPs and LeNet-300-100 over a range of
 // densities, 1 thread, to find the density above which the dense kernel wins (the runtime's
 // --kernel auto threshold, runtime/kernel_choice.h).
@@ -10,6 +14,8 @@
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
+#include <Eigen/Core>
+#include <Eigen/SparseCore>
 #include <cstdint>
 #include <iterator>
 #include <map>
@@ -26,6 +32,7 @@
 namespace {
 
 using deepcomp::kernels::CodebookCsrMatrix;
+using deepcomp::kernels::CompactCodebookCsr;
 using deepcomp::kernels::CsrMatrix;
 
 struct Layer {
@@ -39,10 +46,14 @@ constexpr Layer kLayers[] = {
 
 // The same weights in all three forms: pruned at random to `density`, every survivor one of 32
 // shared values.
+using EigenCsr = Eigen::SparseMatrix<float, Eigen::RowMajor, int32_t>;
+
 struct Weights {
   std::vector<float> dense;
+  EigenCsr eigen_csr;
   CsrMatrix csr;
   CodebookCsrMatrix codebook_csr;
+  CompactCodebookCsr compact;  // 16-bit columns; every layer here has cols <= 65536
   std::vector<float> bias;
 };
 
@@ -69,6 +80,17 @@ std::unique_ptr<Weights> make_weights(int64_t rows, int64_t cols, double density
   w->dense.resize(rows * cols);
   w->codebook_csr.to_dense(w->dense.data());
   w->csr = CsrMatrix::from_dense(w->dense.data(), rows, cols);
+  w->compact = CompactCodebookCsr::from(w->codebook_csr);
+  std::vector<Eigen::Triplet<float, int32_t>> triplets;
+  triplets.reserve(w->csr.nnz());
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t k = w->csr.row_ptr[r]; k < w->csr.row_ptr[r + 1]; ++k) {
+      triplets.emplace_back(static_cast<int32_t>(r), w->csr.col_idx[k], w->csr.values[k]);
+    }
+  }
+  w->eigen_csr.resize(rows, cols);
+  w->eigen_csr.setFromTriplets(triplets.begin(), triplets.end());
+  w->eigen_csr.makeCompressed();
   w->bias.resize(rows);
   for (auto& b : w->bias) b = uniform(rng) - 0.5f;
   return w;
@@ -84,7 +106,27 @@ const Weights& weights(int layer_index) {
   return *slot;
 }
 
-enum class Form { kDense, kCsr, kCodebookCsr };
+enum class Form { kDense, kEigenCsr, kCsr, kCodebookCsr, kCompact };
+
+// Bytes of weight data one product reads (values, indices, row pointers, codebook).
+double weight_bytes(Form form, const Weights& w, int64_t rows, int64_t cols) {
+  const double nnz = static_cast<double>(w.csr.nnz());
+  switch (form) {
+    case Form::kDense:
+      return 4.0 * rows * cols;
+    case Form::kEigenCsr:
+      return nnz * (4 + 4) + 4.0 * (rows + 1);
+    case Form::kCsr:
+      return nnz * (4 + 4) + 8.0 * (rows + 1);
+    case Form::kCompact:
+      return static_cast<double>(w.compact.bytes());
+    case Form::kCodebookCsr:
+      return nnz * (4 + 1) + 8.0 * (rows + 1) + 4.0 * w.codebook_csr.codebook.size();
+  }
+  return 0;
+}
+
+using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 void time_product(benchmark::State& state, Form form, int64_t rows, int64_t cols, int64_t batch,
                   int threads, const Weights& w) {
@@ -100,6 +142,18 @@ void time_product(benchmark::State& state, Form form, int64_t rows, int64_t cols
         deepcomp::kernels::gemm_dense(x.data(), batch, cols, w.dense.data(), rows, w.bias.data(),
                                       y.data());
         break;
+      case Form::kEigenCsr: {  // Y = X * W^T + b with Eigen's sparse-dense product
+        Eigen::Map<RowMajor> ym(y.data(), batch, rows);
+        Eigen::Map<const RowMajor> xm(x.data(), batch, cols);
+        if (batch == 1) {
+          Eigen::Map<Eigen::VectorXf> yv(y.data(), rows);
+          yv.noalias() = w.eigen_csr * Eigen::Map<const Eigen::VectorXf>(x.data(), cols);
+        } else {
+          ym.noalias() = xm * w.eigen_csr.transpose();
+        }
+        ym.rowwise() += Eigen::Map<const Eigen::RowVectorXf>(w.bias.data(), rows);
+        break;
+      }
       case Form::kCsr:
         deepcomp::kernels::gemm_csr(x.data(), batch, w.csr, w.bias.data(), y.data());
         break;
@@ -107,12 +161,24 @@ void time_product(benchmark::State& state, Form form, int64_t rows, int64_t cols
         deepcomp::kernels::gemm_codebook_csr(x.data(), batch, w.codebook_csr, w.bias.data(),
                                              y.data());
         break;
+      case Form::kCompact:
+        deepcomp::kernels::gemm_codebook_csr(x.data(), batch, w.compact, w.bias.data(), y.data());
+        break;
     }
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
   }
   state.counters["GFLOPs_dense_equiv"] = benchmark::Counter(
       2.0 * rows * cols * batch * 1e-9 * state.iterations(), benchmark::Counter::kIsRate);
+  const double nnz = static_cast<double>(w.csr.nnz());
+  const double bytes = weight_bytes(form, w, rows, cols);
+  state.counters["bytes_per_nnz"] = bytes / nnz;
+  // Per nonzero and batch row: (time / iterations) / (nnz * batch), in ns.
+  state.counters["ns_per_nnz"] =
+      benchmark::Counter(nnz * batch * 1e-9 * state.iterations(),
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["weight_GBps"] =
+      benchmark::Counter(bytes * 1e-9 * state.iterations(), benchmark::Counter::kIsRate);
 }
 
 void run(benchmark::State& state, Form form) {
@@ -151,8 +217,10 @@ void shapes(benchmark::internal::Benchmark* b) {
 }
 
 void BM_Dense(benchmark::State& state) { run(state, Form::kDense); }
+void BM_EigenCsr(benchmark::State& state) { run(state, Form::kEigenCsr); }
 void BM_Csr(benchmark::State& state) { run(state, Form::kCsr); }
 void BM_CodebookCsr(benchmark::State& state) { run(state, Form::kCodebookCsr); }
+void BM_CompactCodebookCsr(benchmark::State& state) { run(state, Form::kCompact); }
 
 void crossover_shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"shape", "density_pct", "batch"});
@@ -173,9 +241,17 @@ BENCHMARK(BM_CrossoverCsr)->Apply(crossover_shapes);
 BENCHMARK(BM_CrossoverCodebookCsr)->Apply(crossover_shapes);
 
 BENCHMARK(BM_Dense)->Apply(shapes);
+BENCHMARK(BM_EigenCsr)->Apply(shapes);
 BENCHMARK(BM_Csr)->Apply(shapes);
 BENCHMARK(BM_CodebookCsr)->Apply(shapes);
+BENCHMARK(BM_CompactCodebookCsr)->Apply(shapes);
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  benchmark::AddCustomContext("simd_path", deepcomp::kernels::simd_path_name());
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -17,9 +17,12 @@
 #include <string>
 
 #include "cli/command.h"
+#include "cli/kernel_profile.h"
 #include "cli/model_inputs.h"
 #include "cli/model_source.h"
 #include "cli/preprocess.h"
+#include "core/file_io.h"
+#include "kernels/spmm.h"
 #include "runtime/session.h"
 
 namespace deepcomp::cli {
@@ -34,6 +37,8 @@ struct BenchArgs {
   bool json = false;
   std::string kernel = "sparse";    // what the second side runs: sparse, auto or dense
   std::vector<std::string> inputs;  // --input NAME=FILE.npy: fixed inputs
+  bool calibrate = false;           // measure the dense/sparse crossover, write the profile
+  std::string profile;              // kernel profile path ("" = the default location)
 };
 
 Result<std::vector<int>> parse_list(const std::string& text, const std::string& option) {
@@ -174,7 +179,41 @@ Result<Plan> plan_batch(const std::vector<ValueInfo>& infos,
   return plan;
 }
 
+// `bench --calibrate`: measures this machine's dense/sparse crossover and writes the profile
+// --kernel auto reads (cli/kernel_profile.h).
+int run_calibrate(const BenchArgs& args) {
+  const std::string path = args.profile.empty() ? default_kernel_profile_path() : args.profile;
+  if (path.empty()) {
+    return print_error("--calibrate: no profile path; give --profile PATH (or set HOME)");
+  }
+  const KernelProfile profile = calibrate_kernels(args.repeat);
+  if (Status written = write_kernel_profile(path, profile); !written.ok()) {
+    return print_error(written);
+  }
+  if (args.json) {
+    auto text = read_file(path);
+    if (!text.ok()) return print_error(text.status());
+    std::cout << *text;
+    return 0;
+  }
+  std::cout << "kernel profile: " << path << "\nsimd:   " << profile.simd_path
+            << "\nbatch 1, 1 thread, median of " << args.repeat << " runs; ms (dense / sparse)\n";
+  for (const auto& s : profile.shapes) {
+    std::cout << fmt::format("  {}x{}: crossover {:g}%\n", s.rows, s.cols, 100 * s.crossover);
+    for (const auto& q : s.points) {
+      std::cout << fmt::format("    {:>5.1f}%  {:>9.4f} {:>9.4f}\n", 100 * q.density, q.dense_ms,
+                               q.sparse_ms);
+    }
+  }
+  std::cout << fmt::format("--kernel auto: dense above {:g}% density (was {:g}% built in)\n",
+                           100 * profile.dense_above_density,
+                           100 * runtime::kDefaultDenseAboveDensity);
+  return 0;
+}
+
 int run_bench(const BenchArgs& args) {
+  if (args.calibrate) return run_calibrate(args);
+  if (args.model.empty()) return print_error("bench: give a model (or --calibrate)");
   auto batches = parse_list(args.batches, "--batch");
   if (!batches.ok()) return print_error(batches.status());
   auto specs = parse_input_specs(args.inputs, /*allow_plain=*/false);
@@ -185,7 +224,7 @@ int run_bench(const BenchArgs& args) {
   if (!dense.ok()) return print_error(dense.status());
   const auto kernel = runtime::parse_kernel_choice(args.kernel);
   if (!kernel) return print_error("--kernel: '" + args.kernel + "' is not auto, sparse or dense");
-  auto sparse = open_model_for_kernel(args.model, *kernel);
+  auto sparse = open_model_for_kernel(args.model, *kernel, args.profile);
   if (!sparse.ok()) return print_error(sparse.status());
 
   nlohmann::ordered_json result;
@@ -193,6 +232,7 @@ int run_bench(const BenchArgs& args) {
   result["dense"] = dense->description;
   result["sparse"] = sparse->description;
   result["kernel"] = args.kernel;
+  result["simd_path"] = kernels::simd_path_name();  // the SIMD target the sparse kernels ran on
   result["repeat"] = args.repeat;
   result["warmup"] = args.warmup;
   result["runs"] = nlohmann::ordered_json::array();
@@ -260,6 +300,7 @@ int run_bench(const BenchArgs& args) {
   std::cout << "model:  " << args.model << "\n";
   std::cout << "dense:  " << dense->description << "\nsparse: " << sparse->description << "\n";
   std::cout << "        " << result["sparse_kernels"].get<std::string>() << "\n";
+  std::cout << "simd:   " << result["simd_path"].get<std::string>() << "\n";
   std::cout << fmt::format("median of {} repetitions after {} warm-up; ms per batch\n\n",
                            args.repeat, args.warmup);
   std::cout << fmt::format("{:>6} {:>7} {:>10} {:>10} {:>8} {:>13} {:>13}\n", "batch", "threads",
@@ -290,8 +331,7 @@ std::function<int()> setup(CLI::App& app) {
   auto args = std::make_shared<BenchArgs>();
   CLI::App* cmd = app.add_subcommand(
       "bench", "Latency of a model (.onnx or .dcz) dense vs sparse, whole and per layer.");
-  cmd->add_option("model", args->model, "Model: .onnx or .dcz")
-      ->required()
+  cmd->add_option("model", args->model, "Model: .onnx or .dcz (not with --calibrate)")
       ->check(CLI::ExistingFile);
   cmd->add_option("--batch", args->batches, "Batch sizes, comma-separated (default 1,16)");
   cmd->add_option("--threads", args->threads,
@@ -312,6 +352,14 @@ std::function<int()> setup(CLI::App& app) {
                   "What the sparse side runs: sparse (default: every weight that can), auto "
                   "(dense above the density crossover, as run/eval do by default) or dense")
       ->check(CLI::IsMember({"auto", "sparse", "dense"}));
+  cmd->add_flag("--calibrate", args->calibrate,
+                "Measure this machine's dense/sparse crossover density (batch 1, one thread, a "
+                "few layer shapes; --repeat runs each) and write the kernel profile that "
+                "--kernel auto then uses");
+  cmd->add_option("--profile", args->profile,
+                  "Kernel profile file written by --calibrate and read by --kernel auto "
+                  "(default $DEEPCOMP_KERNEL_PROFILE, else $XDG_CACHE_HOME/deepcomp/"
+                  "kernel-profile.json, else ~/.cache/deepcomp/kernel-profile.json)");
   return [args] { return run_bench(*args); };
 }
 

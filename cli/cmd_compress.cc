@@ -3,17 +3,19 @@
 
 #include <chrono>
 #include <cmath>
-#include <memory>
-#include <nlohmann/json.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 
+#include "cli/budget_scorer.h"
 #include "cli/command.h"
-#include "cli/energy_report.h"
 #include "cli/compact_export.h"
+#include "cli/energy_report.h"
 #include "cli/report_output.h"
+#include "compress/budget_search.h"
 #include "compress/container.h"
 #include "compress/pipeline.h"
 #include "core/file_io.h"
@@ -34,6 +36,7 @@ struct CompressArgs {
   bool energy_latency = false;  // --energy-latency (cli/energy_report.h)
   std::vector<std::string> layer_specs;
   std::string init = "linear";
+  std::string empty_clusters = "split";
   std::optional<double> prune, prune_std, prune_global, prune_conv, prune_fc;
   compress::CompressOptions options;
   // --retrain (train/retrain.h).
@@ -42,7 +45,118 @@ struct CompressArgs {
   train::Preprocess pre;
   train::RetrainOptions retrain_options;
   std::string optimizer = "sgd", lr_schedule = "constant";
+  // Accuracy budget (compress/budget_search.h).
+  std::optional<double> max_loss, min_agreement;
+  std::vector<std::string> val_inputs;
+  bool best_effort = false;
+  std::string budget_rates = "0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,0.95,0.97",
+              budget_bits = "8,6,5,4,3,2";
+  int64_t budget_subset = 1000;
+  int budget_verifications = 8;
 };
+
+// The budget search's part of the report JSON.
+nlohmann::json search_json(const compress::BudgetResult& r, const std::string& metric,
+                           const CompressArgs& args) {
+  nlohmann::json j;
+  j["metric"] = metric;
+  if (args.max_loss) j["max_loss_points"] = *args.max_loss;
+  if (args.min_agreement) j["min_agreement"] = *args.min_agreement;
+  j["met"] = r.met;
+  j["base_score"] = r.base_score;
+  j["min_score"] = r.min_score;
+  j["score"] = r.score;
+  j["loss_points"] = 100 * (r.base_score - r.score);
+  j["samples"] = r.sensitivity.samples;
+  j["ratio"] = r.ratio;
+  j["layers"] = nlohmann::json::array();
+  std::string flags;
+  for (const compress::LayerChoice& c : r.layers) {
+    j["layers"].push_back(
+        {{"name", c.tensor}, {"prune", c.prune}, {"bits", c.bits}, {"flag", c.flag()}});
+    flags += (flags.empty() ? "" : " ") + std::string("--layer '") + c.flag() + "'";
+  }
+  j["replay"] = flags;
+  j["verifications"] = nlohmann::json::array();
+  for (const compress::Verification& v : r.verifications)
+    j["verifications"].push_back({{"alpha", v.alpha},
+                                  {"estimated_loss_points", 100 * v.estimated_loss},
+                                  {"ratio", v.ratio},
+                                  {"score", v.score},
+                                  {"passed", v.passed}});
+  j["sensitivity_evaluations"] = r.sensitivity.evaluations;
+  j["sensitivity_full_evaluations"] = r.sensitivity.full_evaluations;
+  j["sensitivity_subset"] = r.sensitivity.subset;
+  return j;
+}
+
+// Runs the budget search; *search gets the result (its output is the compressed model).
+Status run_budget(const CompressArgs& args, const Model& model, compress::CompressOptions options,
+                  bool show_progress, compress::BudgetResult* search, std::string* metric) {
+  if (args.max_loss && args.min_agreement)
+    return Status::Error("--max-loss and --min-agreement exclude each other");
+  if (args.retrain)
+    return Status::Error("--max-loss / --min-agreement with --retrain: not supported yet");
+  ValidationArgs val;
+  val.images_flag = "--val-images";
+  val.labels_flag = "--val-labels";
+  val.input_flag = "--val-input";
+  if (args.max_loss) {
+    if (!(*args.max_loss >= 0) || !std::isfinite(*args.max_loss))
+      return Status::Error("--max-loss must be a non-negative number of points");
+    if (args.val_images.empty() || args.val_labels.empty())
+      return Status::Error(
+          "--max-loss needs labelled validation data: --val-images and --val-labels");
+    if (!args.val_inputs.empty())
+      return Status::Error(
+          "--max-loss measures accuracy: use --val-images/--val-labels, not --val-input");
+    val.images = args.val_images;
+    val.labels = args.val_labels;
+  } else {
+    if (!(*args.min_agreement >= 0 && *args.min_agreement <= 1))
+      return Status::Error("--min-agreement must be a fraction in [0, 1]");
+    if (args.val_inputs.empty())
+      return Status::Error("--min-agreement needs validation inputs: --val-input NAME=FILE.npy");
+    if (!args.val_images.empty() || !args.val_labels.empty())
+      return Status::Error("--min-agreement measures agreement: use --val-input, not --val-images");
+    val.inputs = args.val_inputs;
+  }
+  compress::BudgetOptions bo;
+  DEEPCOMP_ASSIGN_OR_RETURN(bo.sensitivity.rates,
+                            parse_rate_list(args.budget_rates, "--budget-rates"));
+  DEEPCOMP_ASSIGN_OR_RETURN(bo.sensitivity.bits,
+                            parse_bits_list(args.budget_bits, "--budget-bits"));
+  bo.sensitivity.subset = args.budget_subset;
+  bo.max_verifications = args.budget_verifications;
+  DEEPCOMP_ASSIGN_OR_RETURN(std::unique_ptr<compress::Scorer> scorer,
+                            make_scorer(model, args.input, val, metric));
+  if (args.max_loss) {
+    DEEPCOMP_ASSIGN_OR_RETURN(double base, scorer->score(model, scorer->samples()));
+    bo.min_score = base - *args.max_loss / 100;
+  } else {
+    bo.min_score = *args.min_agreement;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  if (show_progress) {
+    bo.sensitivity.progress = [start](const std::string& phase, const std::string& layer, int done,
+                                      int total, double ratio, double score) {
+      const double s =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      std::string line = fmt::format("\r\033[K{} {}/{}", phase, done, total);
+      if (!layer.empty()) line += " " + layer;
+      if (ratio > 0) line += fmt::format("  ratio {:.1f}x", ratio);
+      line += fmt::format("  validation {:.2f}%  {:.0f} s", 100 * score, s);
+      std::fputs(line.c_str(), stderr);
+      std::fflush(stderr);
+    };
+  }
+  options.progress = nullptr;
+  auto r = compress::search_budget(model, options, *scorer, bo);
+  if (show_progress) std::fputs("\r\033[K", stderr);
+  if (!r.ok()) return r.status();
+  *search = std::move(*r);
+  return Status::Ok();
+}
 
 // Sets up retraining before compress_model runs: the trainer (rejecting ops without a backward
 // pass before any work), the data, and the accuracy before compression.
@@ -114,6 +228,9 @@ int run_compress(const CompressArgs& args) {
   auto init = compress::parse_kmeans_init(args.init);
   if (!init.ok()) return print_error(init.status());
   options.init = *init;
+  auto empty = compress::parse_empty_clusters(args.empty_clusters);
+  if (!empty.ok()) return print_error(empty.status().WithContext("--empty-clusters"));
+  options.empty_clusters = *empty;
   for (const std::string& spec : args.layer_specs) {
     auto override_spec = compress::parse_layer_override(spec);
     if (!override_spec.ok()) return print_error(override_spec.status());
@@ -163,7 +280,26 @@ int run_compress(const CompressArgs& args) {
       return print_error(s.WithContext(args.input));
     options.tuner = retrain.tuner.get();
   }
-  auto result = compress::compress_model(*model, options);
+  const bool budget = args.max_loss || args.min_agreement;
+  compress::BudgetResult search;
+  std::string metric;
+  Result<compress::CompressOutput> result = Status::Error("not run");
+  if (budget) {
+    if (Status s = run_budget(args, *model, options, show_progress, &search, &metric); !s.ok())
+      return print_error(s.WithContext(args.input));
+    const double lost = 100 * (search.base_score - search.score);
+    if (!search.met && !args.best_effort) {
+      return print_error(fmt::format(
+          "{}: budget unreachable: the closest setting tried ({:.1f}x) scores {:.2f}% against "
+          "{:.2f}% uncompressed ({:.2f} points lost, {} >= {:.2f}% needed); nothing written "
+          "(--best-effort writes it)",
+          args.input, search.ratio, 100 * search.score, 100 * search.base_score, lost, metric,
+          100 * search.min_score));
+    }
+    result = std::move(search.output);
+  } else {
+    result = compress::compress_model(*model, options);
+  }
   if (!result.ok()) return print_error(result.status().WithContext(args.input));
   compress::CompressOutput& out = *result;
   out.container.header.metadata.emplace_back("source", std::filesystem::path(args.input).filename().string());
@@ -203,6 +339,7 @@ int run_compress(const CompressArgs& args) {
     WriteOptions report_write = write;
     nlohmann::json json = report_json(out.report);
     if (energy) json["energy"] = *energy;
+    if (budget) json["search"] = search_json(search, metric, args);
     if (args.retrain) {
       json["accuracy"] = accuracy_json(retrain.tuner->accuracy());
       json["retrain_seconds"] = retrain.tuner->seconds();
@@ -212,6 +349,19 @@ int run_compress(const CompressArgs& args) {
   }
   if (!args.quiet) {
     std::cout << format_report_table(out.report);
+    if (budget) {
+      std::cout << fmt::format(
+          "search ({}{}): validation {} {:.2f}% against {:.2f}% uncompressed ({:.2f} points "
+          "lost, budget {}) at {:.2f}x after {} verification runs\nreplay:",
+          metric, search.met ? "" : ", budget NOT met", metric, 100 * search.score,
+          100 * search.base_score, 100 * (search.base_score - search.score),
+          args.max_loss ? fmt::format("{:g} points", *args.max_loss)
+                        : fmt::format("agreement >= {:g}", *args.min_agreement),
+          search.ratio, search.verifications.size());
+      for (const compress::LayerChoice& c : search.layers)
+        std::cout << " --layer '" << c.flag() << "'";
+      std::cout << "\n";
+    }
     if (args.retrain) {
       const train::AccuracyLog& a = retrain.tuner->accuracy();
       auto pct = [](const std::optional<double>& v) {
@@ -281,6 +431,10 @@ std::function<int()> setup(CLI::App& app) {
                     "Centroid initialization: linear, density, random, kmeans++ or optimal "
                     "(exact 1-D k-means by dynamic programming)")
       ->default_val("linear");
+  share->add_option("--empty-clusters", args->empty_clusters,
+                    "Clusters left empty by Lloyd: split (re-seed by splitting the cluster with "
+                    "the largest squared error, keeping 2^bits centroids) or drop")
+      ->default_val("split");
   share->add_option("--iters", args->options.iters, "Maximum Lloyd iterations")->default_val(100);
   share->add_option("--seed", args->options.seed, "Seed for the random and kmeans++ inits")
       ->default_val(0);
@@ -298,12 +452,41 @@ std::function<int()> setup(CLI::App& app) {
                 "Store cluster and index streams at fixed width instead of Huffman-coding them");
   cmd->add_flag("--include-biases", args->options.include_biases,
                 "Also prune and share 1-D tensors (biases); off by default as in the paper");
+  auto* budget = cmd->add_option_group(
+      "Accuracy budget",
+      "Choose per-layer prune rates and bit widths for the largest ratio within a loss budget "
+      "(sensitivity curves, then verified runs of the combined setting; docs/CLI.md)");
+  budget->add_option("--max-loss", args->max_loss,
+                     "Top-1 points the compressed model may lose on --val-images/--val-labels");
+  budget->add_option("--min-agreement", args->min_agreement,
+                     "Fraction of --val-input samples whose top-1 must agree with the original");
+  budget->add_option("--val-input", args->val_inputs,
+                     "Validation inputs for --min-agreement: NAME=FILE.npy or FILE (samples along "
+                     "the first axis); repeatable");
+  budget->add_flag("--best-effort", args->best_effort,
+                   "Write the closest setting when the budget cannot be met (default: error)");
+  budget->add_option("--budget-rates", args->budget_rates, "Prune rates the search considers")
+      ->default_val(args->budget_rates);
+  budget->add_option("--budget-bits", args->budget_bits, "Bit widths the search considers")
+      ->default_val(args->budget_bits);
+  budget
+      ->add_option("--budget-subset", args->budget_subset,
+                   "Validation samples each sensitivity point is scored on first")
+      ->default_val(1000)
+      ->check(CLI::PositiveNumber);
+  budget
+      ->add_option("--budget-verifications", args->budget_verifications,
+                   "Most full compress + validate runs of combined settings")
+      ->default_val(8)
+      ->check(CLI::Range(1, 100));
   auto* retrain = cmd->add_option_group(
       "Retraining", "Masked fine-tuning after pruning and centroid fine-tuning after sharing");
   retrain->add_flag("--retrain", args->retrain, "Retrain after pruning and after weight sharing");
   retrain->add_option("--train-images", args->train_images, "Training images (IDX or .npy)");
   retrain->add_option("--train-labels", args->train_labels, "Training labels (IDX or .npy)");
-  retrain->add_option("--val-images", args->val_images, "Validation images for the accuracy report");
+  retrain->add_option("--val-images", args->val_images,
+                      "Validation images: the accuracy report of --retrain, the set --max-loss is "
+                      "measured on");
   retrain->add_option("--val-labels", args->val_labels, "Validation labels");
   retrain->add_option("--scale", args->pre.scale, "Pixel scale: (pixel*scale - mean)/std")
       ->default_val(1.0 / 255.0);

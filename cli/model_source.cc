@@ -10,6 +10,7 @@
 #include <set>
 
 #include "cli/dcz_model.h"
+#include "cli/kernel_profile.h"
 #include "compress/container.h"
 #include "compress/pipeline.h"
 #include "kernels/sparse_matrix.h"
@@ -403,10 +404,17 @@ Result<runtime::KernelChoice> kernel_for_flags(const KernelFlags& flags) {
   return *parsed;
 }
 
-Result<OpenedModel> open_model_for_kernel(const std::string& path, runtime::KernelChoice kernel) {
+Result<OpenedModel> open_model_for_kernel(const std::string& path, runtime::KernelChoice kernel,
+                                          const std::string& profile_path) {
   const Mode mode = kernel == runtime::KernelChoice::kDense ? Mode::kDense : Mode::kSparse;
   DEEPCOMP_ASSIGN_OR_RETURN(OpenedModel opened, open_model(path, mode));
   opened.options.kernel = kernel;
+  if (kernel == runtime::KernelChoice::kAuto) {
+    DEEPCOMP_ASSIGN_OR_RETURN(
+        std::optional<KernelProfile> profile,
+        read_kernel_profile(profile_path.empty() ? default_kernel_profile_path() : profile_path));
+    if (profile) opened.options.dense_above_density = profile->dense_above_density;
+  }
   if (kernel == runtime::KernelChoice::kAuto && !opened.is_dcz) {
     opened.description = path + " (dense; CSR for layers at or below the density crossover)";
   }

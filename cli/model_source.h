@@ -53,8 +53,11 @@ Result<runtime::KernelChoice> kernel_for_flags(const KernelFlags& flags);
 
 // Opens `path` for `kernel`: sparse and auto open the sparse form (a .dcz from its compressed
 // streams, an .onnx with CSR built from its weights) and set options.kernel, so that under auto
-// the Session expands the layers above the density crossover; dense opens the model dense.
-Result<OpenedModel> open_model_for_kernel(const std::string& path, runtime::KernelChoice kernel);
+// the Session expands the layers above the density crossover; dense opens the model dense. Under
+// auto the crossover is the kernel profile's (cli/kernel_profile.h) at `profile_path` when that
+// file exists ("" = the default location), the built-in 10% otherwise.
+Result<OpenedModel> open_model_for_kernel(const std::string& path, runtime::KernelChoice kernel,
+                                          const std::string& profile_path = "");
 
 // A model opened per the kernel flags and compiled, for run and eval.
 struct LoadedModel {

@@ -172,7 +172,9 @@ Status check_centroids(std::span<const float> c) {
   return Status::Ok();
 }
 
-double midpoint(float a, float b) { return 0.5 * static_cast<double>(a) + 0.5 * static_cast<double>(b); }
+double midpoint(float a, float b) {
+  return 0.5 * static_cast<double>(a) + 0.5 * static_cast<double>(b);
+}
 
 // 1-D clusters are intervals of the sorted values, so an assignment is k + 1 boundaries found by
 // one binary search per midpoint between consecutive sorted centroids: O(k log m). Among equal
@@ -216,40 +218,137 @@ KMeansFit finish_sorted(const SortedValues& sv, const std::vector<float>& c,
   return r;
 }
 
-KMeansFit lloyd_sorted(const SortedValues& sv, std::vector<float> c, int max_iters) {
+// Lloyd on strictly ascending centroids after merging repeats; leaves the centroids and the
+// boundaries of the last assignment in c and b, and adds the updates made to *iters.
+void lloyd_in_place(const SortedValues& sv, std::vector<float>& c, std::vector<uint32_t>& b,
+                    int max_iters, int* iters) {
   // Repeated centroids are merged: with strictly ascending centroids, means of consecutive
   // intervals stay strictly ascending, which the boundary search relies on.
   c.erase(std::unique(c.begin(), c.end()), c.end());
-  std::vector<uint32_t> b, next;
+  std::vector<uint32_t> next;
   std::vector<Fixed> sums;
   assign_sorted(sv, c, &b);
-  int iters = 0;
-  while (iters < max_iters) {
+  for (int done = 0; done < max_iters;) {
     sums.resize(b.size());
     for (size_t j = 0; j < b.size(); ++j) sums[j] = sv.prefix_sum(b[j]);
     for (size_t j = 0; j < c.size(); ++j) {
       const uint64_t cnt = sv.prefix_count(b[j + 1]) - sv.prefix_count(b[j]);
       if (cnt > 0) c[j] = sv.scale.mean(sums[j + 1] - sums[j], cnt);
     }
-    ++iters;
+    ++done;
+    ++*iters;
     assign_sorted(sv, c, &next);
     if (next == b) break;
     b.swap(next);
   }
+}
+
+KMeansFit lloyd_sorted(const SortedValues& sv, std::vector<float> c, int max_iters) {
+  std::vector<uint32_t> b;
+  int iters = 0;
+  lloyd_in_place(sv, c, b, max_iters, &iters);
   return finish_sorted(sv, c, b, iters);
+}
+
+// A cluster as an interval [lo, hi) of distinct values, with its exact mean and its SSE.
+struct Interval {
+  uint32_t lo = 0, hi = 0;
+  float mean = 0;
+  double sse = 0;
+};
+
+Interval make_interval(const SortedValues& sv, uint32_t lo, uint32_t hi) {
+  Interval r{lo, hi,
+             sv.scale.mean(sv.prefix_sum(hi) - sv.prefix_sum(lo),
+                           sv.prefix_count(hi) - sv.prefix_count(lo)),
+             0};
+  for (uint32_t d = lo; d < hi; ++d) {
+    const double diff = static_cast<double>(sv.v[d]) - r.mean;
+    r.sse += static_cast<double>(sv.multiplicity(d)) * diff * diff;
+  }
+  return r;
+}
+
+// Lloyd, then re-seeding: the clusters holding values are kept and the largest-SSE splittable
+// ones split at their means until min(k, m) clusters exist; Lloyd again; repeated while clusters
+// come out empty (bounded by kMaxSplitRounds).
+KMeansFit lloyd_split_sorted(const SortedValues& sv, std::vector<float> c, int k, int max_iters) {
+  std::vector<uint32_t> b;
+  int iters = 0, splits = 0;
+  lloyd_in_place(sv, c, b, max_iters, &iters);
+  const size_t target = std::min(static_cast<size_t>(k), sv.m());
+  for (int round = 0; round < kMaxSplitRounds; ++round) {
+    std::vector<Interval> parts;
+    for (size_t j = 0; j + 1 < b.size(); ++j)
+      if (b[j] < b[j + 1]) parts.push_back(make_interval(sv, b[j], b[j + 1]));
+    if (parts.size() >= target) break;
+    // Max-heap on SSE; among equal SSEs the lower interval first (deterministic).
+    auto less = [](const Interval& x, const Interval& y) {
+      return x.sse != y.sse ? x.sse < y.sse : x.lo > y.lo;
+    };
+    std::vector<Interval> heap, done;
+    for (const Interval& p : parts) (p.hi - p.lo >= 2 ? heap : done).push_back(p);
+    std::make_heap(heap.begin(), heap.end(), less);
+    size_t count = parts.size();
+    while (count < target && !heap.empty()) {
+      std::pop_heap(heap.begin(), heap.end(), less);
+      const Interval p = heap.back();
+      heap.pop_back();
+      // Values <= mean go left; clamped so that both halves hold a distinct value even when the
+      // mean rounds onto an end value.
+      uint32_t cut = static_cast<uint32_t>(
+          std::upper_bound(sv.v.begin() + p.lo, sv.v.begin() + p.hi, p.mean) - sv.v.begin());
+      cut = std::clamp(cut, p.lo + 1, p.hi - 1);
+      for (const Interval& half : {make_interval(sv, p.lo, cut), make_interval(sv, cut, p.hi)}) {
+        if (half.hi - half.lo >= 2) {
+          heap.push_back(half);
+          std::push_heap(heap.begin(), heap.end(), less);
+        } else {
+          done.push_back(half);
+        }
+      }
+      ++count;
+      ++splits;
+    }
+    done.insert(done.end(), heap.begin(), heap.end());
+    std::sort(done.begin(), done.end(),
+              [](const Interval& x, const Interval& y) { return x.lo < y.lo; });
+    c.clear();
+    for (const Interval& p : done) c.push_back(p.mean);
+    lloyd_in_place(sv, c, b, max_iters, &iters);
+  }
+  KMeansFit r = finish_sorted(sv, c, b, iters);
+  r.splits = splits;
+  return r;
 }
 
 }  // namespace
 
 std::string_view kmeans_init_name(KMeansInit init) {
   switch (init) {
-    case KMeansInit::kLinear: return "linear";
-    case KMeansInit::kDensity: return "density";
-    case KMeansInit::kRandom: return "random";
-    case KMeansInit::kKMeansPlusPlus: return "kmeans++";
-    case KMeansInit::kOptimal: return "optimal";
+    case KMeansInit::kLinear:
+      return "linear";
+    case KMeansInit::kDensity:
+      return "density";
+    case KMeansInit::kRandom:
+      return "random";
+    case KMeansInit::kKMeansPlusPlus:
+      return "kmeans++";
+    case KMeansInit::kOptimal:
+      return "optimal";
   }
   return "unknown";
+}
+
+std::string_view empty_clusters_name(EmptyClusters mode) {
+  return mode == EmptyClusters::kSplit ? "split" : "drop";
+}
+
+Result<EmptyClusters> parse_empty_clusters(std::string_view name) {
+  if (name == "split") return EmptyClusters::kSplit;
+  if (name == "drop") return EmptyClusters::kDrop;
+  return Status::Error("unknown empty-cluster mode '" + std::string(name) +
+                       "' (expected split or drop)");
 }
 
 Result<KMeansInit> parse_kmeans_init(std::string_view name) {
@@ -296,6 +395,7 @@ KMeansResult with_labels(KMeansFit fit, std::span<const float> values) {
   r.centroids = std::move(fit.centroids);
   r.inertia = fit.inertia;
   r.iterations = fit.iterations;
+  r.splits = fit.splits;
   return r;
 }
 
@@ -308,6 +408,8 @@ Result<KMeansFit> kmeans_1d_fit(std::vector<float> values, const KMeansOptions& 
   kmeans_internal::InputDraws draws = kmeans_internal::draw_from_input(values, options);
   const SortedValues sv = kmeans_internal::sort_values(std::move(values));
   DEEPCOMP_ASSIGN_OR_RETURN(std::vector<float> c, initial_from_sorted(sv, draws, options));
+  if (options.empty_clusters == EmptyClusters::kSplit)
+    return lloyd_split_sorted(sv, std::move(c), options.k, options.max_iters);
   return lloyd_sorted(sv, std::move(c), options.max_iters);
 }
 
@@ -323,8 +425,8 @@ Result<std::vector<float>> kmeans_1d_initial_centroids(std::span<const float> va
 }
 
 Result<KMeansResult> kmeans_1d(std::span<const float> values, const KMeansOptions& options) {
-  DEEPCOMP_ASSIGN_OR_RETURN(KMeansFit fit,
-                            kmeans_1d_fit(std::vector<float>(values.begin(), values.end()), options));
+  DEEPCOMP_ASSIGN_OR_RETURN(
+      KMeansFit fit, kmeans_1d_fit(std::vector<float>(values.begin(), values.end()), options));
   return with_labels(std::move(fit), values);
 }
 

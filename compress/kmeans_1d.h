@@ -19,9 +19,17 @@
 // comparisons with the midpoints of consecutive sorted centroids, in double).
 // Lloyd: repeat { centroids = means of their clusters; reassign } until no assignment changes or
 // max_iters updates were made. Repeated initial centroids are merged first (so the centroids stay
-// strictly ascending through the iterations). An empty cluster keeps its centroid during the iterations; at the
-// end, centroids without values are dropped, so the result may have fewer than k centroids (never
-// more than the number of distinct values), strictly ascending, each with at least one value.
+// strictly ascending through the iterations). An empty cluster keeps its centroid during the
+// iterations. Then, by KMeansOptions::empty_clusters:
+//  - split (the default): while clusters are empty and fewer than min(k, #distinct) hold values,
+//    the empty centroids are dropped and as many clusters are split, each time the one with the
+//    largest SSE (ties: the lower one) that has two or more distinct values, at its mean (values
+//    <= mean | values > mean; the two means become centroids); then Lloyd runs again (at most
+//    kMaxSplitRounds rounds). A linear init on weights leaves most of its centroids empty in the
+//    tails (resnet_2b conv layers kept 65-150 of 256); scikit-learn relocates empty clusters too.
+//  - drop: centroids without values are dropped, so the result may have fewer than k centroids.
+// Either way the result has at most min(k, #distinct values) centroids, strictly ascending, each
+// with at least one value.
 // Means are exact: each value is converted to a 128-bit fixed-point integer (unit 2^(e - 100)
 // for the largest magnitude 2^e, so only values below 2^-100 of the largest are rounded), summed
 // exactly, then mean = double(sum) / count, cast to float. Sums therefore do not depend on order,
@@ -42,10 +50,17 @@
 namespace deepcomp::compress {
 
 enum class KMeansInit { kLinear, kDensity, kRandom, kKMeansPlusPlus, kOptimal };
+enum class EmptyClusters { kSplit, kDrop };
 
 // "linear", "density", "random", "kmeans++", "optimal".
+
 std::string_view kmeans_init_name(KMeansInit init);
 Result<KMeansInit> parse_kmeans_init(std::string_view name);
+// "split", "drop".
+std::string_view empty_clusters_name(EmptyClusters mode);
+Result<EmptyClusters> parse_empty_clusters(std::string_view name);
+
+inline constexpr int kMaxSplitRounds = 16;  // split + Lloyd rounds after the first Lloyd
 
 inline constexpr int kMaxKMeansClusters = 65536;  // labels are uint16
 
@@ -57,6 +72,7 @@ struct KMeansOptions {
   // kKMeansPlusPlus: candidates drawn per centre, the best kept (greedy k-means++, as
   // scikit-learn); 0 = 2 + floor(ln k) like scikit-learn, 1 = plain D^2 sampling.
   int kmeanspp_trials = 0;
+  EmptyClusters empty_clusters = EmptyClusters::kSplit;
 };
 
 struct KMeansResult {
@@ -64,6 +80,7 @@ struct KMeansResult {
   std::vector<uint16_t> labels;  // per input value, in the input's order: index into centroids
   double inertia = 0;            // sum of squared distances to the assigned centroid
   int iterations = 0;            // Lloyd updates made (including the one that changed nothing)
+  int splits = 0;                // clusters split to re-seed empty ones (EmptyClusters::kSplit)
 };
 
 // The clustering without per-value labels, for large inputs: the centroids and, per centroid,
@@ -74,6 +91,7 @@ struct KMeansFit {
   std::vector<float> lower_bounds;  // per centroid: the smallest input value assigned to it
   double inertia = 0;
   int iterations = 0;
+  int splits = 0;
   uint16_t label(float x) const {
     // Branchless binary search for the last lower bound <= x (the first is never compared: every
     // value of the input is at least the smallest lower bound).
@@ -101,14 +119,14 @@ Result<KMeansResult> kmeans_1d(std::span<const float> values, const KMeansOption
 Result<std::vector<float>> kmeans_1d_initial_centroids(std::span<const float> values,
                                                        const KMeansOptions& options);
 
-// Fast Lloyd from given starting centroids (finite, ascending; repeats are merged).
+// Fast Lloyd from given starting centroids (finite, ascending; repeats are merged). Empty clusters
+// are dropped (no re-seeding: this is plain Lloyd, the reference the naive version checks).
 Result<KMeansResult> kmeans_1d_lloyd(std::span<const float> values,
                                      std::span<const float> initial_centroids, int max_iters);
 
 // Reference: textbook O(n k) Lloyd with the same rules (for tests and benchmarks).
 Result<KMeansResult> kmeans_1d_naive_lloyd(std::span<const float> values,
-                                           std::span<const float> initial_centroids,
-                                           int max_iters);
+                                           std::span<const float> initial_centroids, int max_iters);
 
 // Reference solvers of the exact problem, returning the minimum SSE (in double, from prefix sums)
 // for min(k, #distinct) clusters: the plain O(k m^2) DP over the m distinct values, and a brute

@@ -96,6 +96,7 @@ std::vector<std::pair<std::string, std::string>> settings_metadata(const Compres
   m.emplace_back("bits-conv", std::to_string(o.bits_conv));
   m.emplace_back("bits-fc", std::to_string(o.bits_fc));
   m.emplace_back("init", kmeans_init_name(o.init));
+  m.emplace_back("empty-clusters", empty_clusters_name(o.empty_clusters));
   m.emplace_back("iters", std::to_string(o.iters));
   m.emplace_back("seed", std::to_string(o.seed));
   m.emplace_back("index-bits-conv", std::to_string(o.index_bits_conv));
@@ -150,6 +151,16 @@ Result<LayerOverride> parse_layer_override(const std::string& spec) {
     }
   }
   return o;
+}
+
+KMeansOptions kmeans_options(const CompressOptions& options, int bits) {
+  KMeansOptions k;
+  k.k = 1 << bits;
+  k.init = options.init;
+  k.max_iters = options.iters;
+  k.seed = options.seed;
+  k.empty_clusters = options.empty_clusters;
+  return k;
 }
 
 Result<CompressOptions::PruneSchedule> parse_prune_schedule(const std::string& name) {

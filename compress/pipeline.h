@@ -72,6 +72,9 @@ struct CompressOptions {
   int bits_conv = 8;  // the paper's 8 bits for conv layers
   int bits_fc = 5;    // and 5 bits for fc layers
   KMeansInit init = KMeansInit::kLinear;
+  // Empty clusters after Lloyd: re-seeded by splitting the largest-SSE cluster (the default; keeps
+  // min(2^bits, #distinct) centroids) or dropped (the behaviour before; fewer codebook entries).
+  EmptyClusters empty_clusters = EmptyClusters::kSplit;
   int iters = 100;
   uint64_t seed = 0;
   // Relative sparse index width.
@@ -98,6 +101,9 @@ struct CompressOptions {
   enum class PruneSchedule { kLinear, kGeometric };
   PruneSchedule prune_schedule = PruneSchedule::kGeometric;
 };
+
+// The k-means settings of a layer shared with `bits` bits.
+KMeansOptions kmeans_options(const CompressOptions& options, int bits);
 
 // "linear" / "geometric".
 Result<CompressOptions::PruneSchedule> parse_prune_schedule(const std::string& name);

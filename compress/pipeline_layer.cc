@@ -205,8 +205,7 @@ LayerResult compress_layer(const Tensor& t, const LayerPlan& plan, const Compres
       });
     } else if (nnz > 0) {
       if (!plan.prune) kept.assign(w.begin(), w.end());
-      auto fit = kmeans_1d_fit(std::move(kept), KMeansOptions{1 << plan.bits, options.init,
-                                                              options.iters, options.seed});
+      auto fit = kmeans_1d_fit(std::move(kept), kmeans_options(options, plan.bits));
       if (!fit.ok()) {
         out.status = fit.status().WithContext("tensor '" + t.name + "'");
         return out;

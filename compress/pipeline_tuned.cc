@@ -83,8 +83,7 @@ Status run_tuned(Model& work, const std::vector<LayerPlan>& plans, const std::ve
     std::vector<float> kept;
     kept.reserve(layer.positions.size());
     for (int64_t p : layer.positions) kept.push_back(t.values[static_cast<size_t>(p)]);
-    auto km = kmeans_1d(kept, KMeansOptions{1 << plans[layer.tensor].bits, options.init,
-                                            options.iters, options.seed});
+    auto km = kmeans_1d(kept, kmeans_options(options, plans[layer.tensor].bits));
     if (!km.ok()) {
       statuses[static_cast<size_t>(l)] = km.status().WithContext("tensor '" + t.name + "'");
       continue;

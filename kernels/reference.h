@@ -1,7 +1,8 @@
 // Naive reference implementations of the kernels in dense.h, spmm.h, conv.h and
 // conv_transpose.h: plain loops with
-// double accumulation, obviously right and slow, for tests to compare the fast kernels against.
-// Header-only; depends only on the standard library.
+// double accumulation, obviously right and slow, for tests to compare the fast kernels against;
+// and spmv_row, the sparse matrix-vector product in the exact float order every SIMD path of
+// spmm.h keeps, for bit-exact checks. Header-only; depends only on the standard library.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +25,23 @@ inline std::vector<double> gemm(const float* X, int64_t batch, int64_t in, const
     }
   }
   return y;
+}
+
+// One output of the sparse matrix-vector product, in the fixed float order of
+// spmm_detail.h's matvec_rows: nonzero j of the row (weight(j), column col(j), j in [0, count))
+// goes to partial sum j % 16 as a rounded product then a rounded add; the 16 sums combine
+// pairwise, then the bias is added. Callables keep it independent of the storage layout.
+template <typename Weight, typename Column>
+float spmv_row(int64_t count, Weight weight, Column col, const float* x, const float* bias) {
+  float sum[16] = {};
+  for (int64_t j = 0; j < count; ++j) {
+    const float product = weight(j) * x[col(j)];
+    sum[j % 16] = sum[j % 16] + product;
+  }
+  for (int width = 8; width >= 1; width /= 2) {
+    for (int i = 0; i < width; ++i) sum[i] = sum[i] + sum[i + width];
+  }
+  return bias ? sum[0] + *bias : sum[0];
 }
 
 // C = A * B; A: M x K, B: K x N.

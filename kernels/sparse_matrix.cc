@@ -222,4 +222,25 @@ CodebookCsrMatrix codebook_csr_transpose(const CodebookCsrMatrix& m) {
   return t;
 }
 
+bool CompactCodebookCsr::fits(const CodebookCsrMatrix& m) {
+  return m.cols <= kMaxCols && !m.wide();
+}
+
+CompactCodebookCsr CompactCodebookCsr::from(const CodebookCsrMatrix& m) {
+  CompactCodebookCsr c;
+  c.rows = m.rows;
+  c.cols = m.cols;
+  c.row_ptr = m.row_ptr;
+  // A column index is < cols <= 65536, so it fits 16 bits.
+  c.col_idx.assign(m.col_idx.begin(), m.col_idx.end());
+  c.cluster = m.cluster;
+  c.codebook = m.codebook;
+  return c;
+}
+
+int64_t CompactCodebookCsr::bytes() const {
+  return nnz() * static_cast<int64_t>(sizeof(uint16_t) + sizeof(uint8_t)) +
+         static_cast<int64_t>(row_ptr.size() * sizeof(int64_t) + codebook.size() * sizeof(float));
+}
+
 }  // namespace deepcomp::kernels

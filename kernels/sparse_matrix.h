@@ -54,6 +54,28 @@ struct CodebookCsrMatrix {
   std::string check_structure() const;
 };
 
+// Codebook-CSR in the compact layout the kernels pick at layer setup when it fits: 16-bit column
+// indices (cols <= 65536) and 8-bit clusters (codebook <= 256 entries), 3 bytes per nonzero
+// instead of 5. The products (spmm.h) give bit-identical results to the CodebookCsrMatrix it was
+// made from, since they sum in the same order.
+struct CompactCodebookCsr {
+  static constexpr int64_t kMaxCols = 65536;
+  int64_t rows = 0;
+  int64_t cols = 0;
+  std::vector<int64_t> row_ptr;
+  std::vector<uint16_t> col_idx;
+  std::vector<uint8_t> cluster;
+  std::vector<float> codebook;
+
+  int64_t nnz() const { return static_cast<int64_t>(col_idx.size()); }
+  // Whether `m` has a compact form (cols <= kMaxCols and at most 256 clusters).
+  static bool fits(const CodebookCsrMatrix& m);
+  // The compact copy of `m`; call only when fits(m).
+  static CompactCodebookCsr from(const CodebookCsrMatrix& m);
+  // Bytes of weight data a product reads: indices, clusters, row pointers and codebook.
+  int64_t bytes() const;
+};
+
 // Builds a codebook-CSR matrix straight from Deep Compression's decoded streams: `positions` are
 // flattened row-major indices (row * cols + col), strictly ascending, one per nonzero; `clusters`
 // holds the matching cluster index of each. Codebooks of up to 65536 entries are accepted (8-bit

@@ -9,9 +9,11 @@
 
 #include "kernels/spmm_detail.h"
 
-// Release builds are portable x86-64 (SSE2); cloning the hot loops lets the loader pick an
-// AVX2/AVX-512 version on machines that have one. -ffp-contract=off (ISO C++ mode) keeps every
-// clone's arithmetic identical, so results do not depend on the clone either.
+// Release builds are portable x86-64 (SSE2); cloning the multi-column loops lets the loader pick
+// an AVX2/AVX-512 version on machines that have one (they vectorize over the tile of B columns,
+// which GCC does well; the gather-bound matrix-vector rows are written with Highway instead).
+// -ffp-contract=off (set for kernels/ in CMakeLists.txt; GCC would otherwise fuse into FMAs on
+// the FMA clones) keeps every clone's arithmetic identical, so results do not depend on the clone.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
     !defined(__SANITIZE_ADDRESS__)
 #define DEEPCOMP_CLONES \
@@ -40,44 +42,23 @@ DEEPCOMP_INLINE const float* group_b(const SparseProblem& p, int64_t r) {
   return p.B + (r / p.rows_per_group) * p.b_group_stride;
 }
 
-// One output per row. Four accumulators hide the add latency; the order they combine in is
-// fixed, so the result depends only on the row.
-template <typename Values>
-DEEPCOMP_INLINE void matvec_rows(const SparseProblem& p, Values value, int64_t r0, int64_t r1) {
-  const int32_t* col = p.col_idx;
-  for (int64_t r = r0; r < r1; ++r) {
-    const float* x = group_b(p, r);
-    const int64_t begin = p.row_ptr[r];
-    const int64_t end = p.row_ptr[r + 1];
-    float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
-    int64_t k = begin;
-    for (; k + 4 <= end; k += 4) {
-      a0 += value(k) * x[col[k]];
-      a1 += value(k + 1) * x[col[k + 1]];
-      a2 += value(k + 2) * x[col[k + 2]];
-      a3 += value(k + 3) * x[col[k + 3]];
-    }
-    for (; k < end; ++k) a0 += value(k) * x[col[k]];
-    const float sum = (a0 + a1) + (a2 + a3);
-    p.C[r] = p.bias ? sum + p.bias[r] : sum;
-  }
-}
-
 // Several outputs per row: a tile of kTile columns of B is accumulated in registers while the
 // row's nonzeros stream by. Tiles are the outer loop so a K x kTile panel of B stays in cache
-// across all rows of the block.
+// across all rows of the block. Each output sums its row's products in column order.
 constexpr int64_t kTile = 16;
 
-template <typename Values, int64_t kWidth>
-DEEPCOMP_INLINE void tile_row(const SparseProblem& p, Values value, int64_t r, int64_t j0,
-                              int64_t width) {
+template <typename Col, typename Values, int64_t kWidth>
+DEEPCOMP_INLINE void tile_row(const SparseProblem& p, const Col* col, Values value, int64_t r,
+                              int64_t j0, int64_t width) {
   const int64_t w = kWidth > 0 ? kWidth : width;
   const int64_t n = p.n;
   const float* b = group_b(p, r) + j0;
   float acc[kTile] = {};
   for (int64_t k = p.row_ptr[r]; k < p.row_ptr[r + 1]; ++k) {
     const float v = value(k);
-    const float* brow = b + static_cast<int64_t>(p.col_idx[k]) * n;
+    const float* brow = b + static_cast<int64_t>(col[k]) * n;
+    // Forced: GCC left this loop scalar for 16-bit column indices (2x slower at batch 16).
+#pragma omp simd
     for (int64_t j = 0; j < w; ++j) acc[j] += v * brow[j];
   }
   float* c = p.C + r * n + j0;
@@ -85,36 +66,38 @@ DEEPCOMP_INLINE void tile_row(const SparseProblem& p, Values value, int64_t r, i
   for (int64_t j = 0; j < w; ++j) c[j] = acc[j] + bias;
 }
 
-template <typename Values>
-DEEPCOMP_INLINE void spmm_rows(const SparseProblem& p, Values value, int64_t r0, int64_t r1) {
+template <typename Col, typename Values>
+DEEPCOMP_INLINE void spmm_rows(const SparseProblem& p, const Col* col, Values value, int64_t r0,
+                               int64_t r1) {
   int64_t j0 = 0;
   for (; j0 + kTile <= p.n; j0 += kTile) {
-    for (int64_t r = r0; r < r1; ++r) tile_row<Values, kTile>(p, value, r, j0, kTile);
+    for (int64_t r = r0; r < r1; ++r) tile_row<Col, Values, kTile>(p, col, value, r, j0, kTile);
   }
   if (j0 < p.n) {
-    for (int64_t r = r0; r < r1; ++r) tile_row<Values, 0>(p, value, r, j0, p.n - j0);
+    for (int64_t r = r0; r < r1; ++r) tile_row<Col, Values, 0>(p, col, value, r, j0, p.n - j0);
   }
 }
 
 template <typename Values>
-DEEPCOMP_INLINE void rows_kernel(const SparseProblem& p, Values value, int64_t r0, int64_t r1) {
-  if (p.n == 1) {
-    matvec_rows(p, value, r0, r1);
+DEEPCOMP_INLINE void spmm_rows_any_cols(const SparseProblem& p, Values value, int64_t r0,
+                                        int64_t r1) {
+  if (p.col_idx16) {
+    spmm_rows(p, p.col_idx16, value, r0, r1);
   } else {
-    spmm_rows(p, value, r0, r1);
+    spmm_rows(p, p.col_idx, value, r0, r1);
   }
 }
 
 DEEPCOMP_CLONES void rows_f32(const SparseProblem& p, const float* v, int64_t r0, int64_t r1) {
-  rows_kernel(p, FloatValues{v}, r0, r1);
+  spmm_rows_any_cols(p, FloatValues{v}, r0, r1);
 }
 DEEPCOMP_CLONES void rows_cb8(const SparseProblem& p, const uint8_t* c, const float* cb, int64_t r0,
                               int64_t r1) {
-  rows_kernel(p, CodebookValues<uint8_t>{c, cb}, r0, r1);
+  spmm_rows_any_cols(p, CodebookValues<uint8_t>{c, cb}, r0, r1);
 }
 DEEPCOMP_CLONES void rows_cb16(const SparseProblem& p, const uint16_t* c, const float* cb,
                                int64_t r0, int64_t r1) {
-  rows_kernel(p, CodebookValues<uint16_t>{c, cb}, r0, r1);
+  spmm_rows_any_cols(p, CodebookValues<uint16_t>{c, cb}, r0, r1);
 }
 
 // Splits [0, rows) into `parts` contiguous blocks of about equal cost (nonzeros plus a per-row
@@ -154,31 +137,30 @@ void run_parallel(const SparseProblem& p, RunRows run_rows) {
 
 }  // namespace
 
-// Matrix-vector products use the AVX-512 rows when the CPU has them (the gathers there are what
-// makes batch 1 fast); everything else goes through the cloned portable loops.
+// Matrix-vector products go to the Highway rows (spmv_simd.cc, gathers on the best SIMD target);
+// several right-hand columns to the cloned tile loops, which the compiler vectorizes over the
+// tile.
 void sparse_times_dense(const SparseProblem& p, const float* values) {
-  if (p.n == 1 && avx512_matvec_available()) {
-    run_parallel(p, [&](int64_t r0, int64_t r1) { matvec_rows_avx512(p, values, r0, r1); });
+  if (p.n == 1) {
+    run_parallel(p, [&](int64_t r0, int64_t r1) { matvec_rows(p, values, r0, r1); });
   } else {
     run_parallel(p, [&](int64_t r0, int64_t r1) { rows_f32(p, values, r0, r1); });
   }
 }
 void sparse_times_dense(const SparseProblem& p, const uint8_t* cluster, const float* codebook,
                         int64_t codebook_size) {
-  if (p.n == 1 && avx512_matvec_available()) {
+  if (p.n == 1) {
     run_parallel(p, [&](int64_t r0, int64_t r1) {
-      matvec_rows_avx512(p, cluster, codebook, codebook_size, r0, r1);
+      matvec_rows(p, cluster, codebook, codebook_size, r0, r1);
     });
   } else {
     run_parallel(p, [&](int64_t r0, int64_t r1) { rows_cb8(p, cluster, codebook, r0, r1); });
   }
 }
 void sparse_times_dense(const SparseProblem& p, const uint16_t* cluster, const float* codebook,
-                        int64_t codebook_size) {
-  if (p.n == 1 && avx512_matvec_available()) {
-    run_parallel(p, [&](int64_t r0, int64_t r1) {
-      matvec_rows_avx512(p, cluster, codebook, codebook_size, r0, r1);
-    });
+                        int64_t) {
+  if (p.n == 1) {
+    run_parallel(p, [&](int64_t r0, int64_t r1) { matvec_rows(p, cluster, codebook, r0, r1); });
   } else {
     run_parallel(p, [&](int64_t r0, int64_t r1) { rows_cb16(p, cluster, codebook, r0, r1); });
   }
@@ -214,6 +196,16 @@ void run_codebook(const CodebookCsrMatrix& A, const detail::SparseProblem& p) {
 
 // Y = X * W^T + b for batch > 1: X is transposed so each nonzero of W meets all batch rows in
 // one contiguous stretch, then the (out x batch) result is transposed back.
+template <typename Col>
+void set_cols(detail::SparseProblem* p, const Col* col) {
+  if constexpr (sizeof(Col) == 2) {
+    p->col_idx = nullptr;
+    p->col_idx16 = col;
+  } else {
+    p->col_idx = col;
+  }
+}
+
 template <typename Matrix, typename Run>
 void gemm_batched(const float* X, int64_t batch, const Matrix& W, const float* bias, float* Y,
                   Run run) {
@@ -221,7 +213,9 @@ void gemm_batched(const float* X, int64_t batch, const Matrix& W, const float* b
   const int64_t out = W.rows;
   if (batch <= 0 || out <= 0) return;
   if (batch == 1) {
-    run(problem(W.row_ptr.data(), W.col_idx.data(), out, X, 1, bias, Y));
+    detail::SparseProblem p = problem(W.row_ptr.data(), nullptr, out, X, 1, bias, Y);
+    set_cols(&p, W.col_idx.data());
+    run(p);
     return;
   }
   std::vector<float> xt(in * batch);
@@ -229,7 +223,10 @@ void gemm_batched(const float* X, int64_t batch, const Matrix& W, const float* b
     for (int64_t i = 0; i < in; ++i) xt[i * batch + b] = X[b * in + i];
   }
   std::vector<float> yt(out * batch);
-  run(problem(W.row_ptr.data(), W.col_idx.data(), out, xt.data(), batch, bias, yt.data()));
+  detail::SparseProblem p =
+      problem(W.row_ptr.data(), nullptr, out, xt.data(), batch, bias, yt.data());
+  set_cols(&p, W.col_idx.data());
+  run(p);
   for (int64_t o = 0; o < out; ++o) {
     for (int64_t b = 0; b < batch; ++b) Y[b * out + o] = yt[o * batch + b];
   }
@@ -247,6 +244,16 @@ void gemm_codebook_csr(const float* X, int64_t batch, const CodebookCsrMatrix& W
                        float* Y) {
   gemm_batched(X, batch, W, bias, Y, [&](const detail::SparseProblem& p) { run_codebook(W, p); });
 }
+
+void gemm_codebook_csr(const float* X, int64_t batch, const CompactCodebookCsr& W,
+                       const float* bias, float* Y) {
+  gemm_batched(X, batch, W, bias, Y, [&](const detail::SparseProblem& p) {
+    detail::sparse_times_dense(p, W.cluster.data(), W.codebook.data(),
+                               static_cast<int64_t>(W.codebook.size()));
+  });
+}
+
+const char* simd_path_name() { return detail::simd_target_name(); }
 
 void csr_times_dense(const CsrMatrix& A, const float* B, int64_t n, const float* bias, float* C) {
   detail::sparse_times_dense(problem(A.row_ptr.data(), A.col_idx.data(), A.rows, B, n, bias, C),

@@ -1,6 +1,7 @@
 // Sparse-weight products for fully-connected layers: Y = X * W^T + b with W stored as CSR or as
 // codebook-CSR (Deep Compression's shared weights), and the general sparse x dense product the
-// sparse convolution (conv.h) is built on. Depends only on Eigen, OpenMP and the standard library.
+// sparse convolution (conv.h) is built on. Depends on Eigen, OpenMP, Google Highway and the
+// standard library.
 //
 // Threading: output rows are split into nnz-balanced blocks over the OpenMP threads, and every
 // output element is summed by one thread in a fixed order (its row's nonzeros in column order), so
@@ -22,6 +23,14 @@ namespace deepcomp::kernels {
 void gemm_csr(const float* X, int64_t batch, const CsrMatrix& W, const float* bias, float* Y);
 void gemm_codebook_csr(const float* X, int64_t batch, const CodebookCsrMatrix& W, const float* bias,
                        float* Y);
+// The same product on the compact layout (16-bit columns): bit-identical to the overload above
+// on the matrix it was made from, with 3 instead of 5 bytes of weight traffic per nonzero.
+void gemm_codebook_csr(const float* X, int64_t batch, const CompactCodebookCsr& W,
+                       const float* bias, float* Y);
+
+// Which SIMD target the matrix-vector kernels run on this CPU (Highway's name: "AVX2", "AVX3",
+// "SSE4", "NEON", "EMU128", ...). Batch-1 results are the same bits on every target.
+const char* simd_path_name();
 
 // C = A * B (+ bias per row of C): A sparse rows x cols, B dense cols x n, C dense rows x n.
 // bias: A.rows entries or nullptr.

@@ -9,10 +9,12 @@ namespace deepcomp::kernels::detail {
 
 // C[r, :] = bias[r] + sum_k value(k) * B_r[col[k], :] over row r's nonzeros, for r in [0, rows),
 // where B_r = B + (r / rows_per_group) * b_group_stride and every row of B_r and C has n floats.
-// n == 1 takes the matrix-vector path.
+// Column indices are col_idx (int32) or, in the compact layout, col_idx16 (uint16): exactly one
+// of the two is set. n == 1 takes the matrix-vector path.
 struct SparseProblem {
   const int64_t* row_ptr = nullptr;
   const int32_t* col_idx = nullptr;
+  const uint16_t* col_idx16 = nullptr;
   int64_t rows = 0;
   const float* B = nullptr;
   int64_t n = 0;
@@ -28,13 +30,19 @@ void sparse_times_dense(const SparseProblem& p, const uint8_t* cluster, const fl
 void sparse_times_dense(const SparseProblem& p, const uint16_t* cluster, const float* codebook,
                         int64_t codebook_size);
 
-// The n == 1 rows [r0, r1) with AVX-512 (spmv_avx512.cc). Call only when
-// avx512_matvec_available(); elsewhere these do nothing.
-bool avx512_matvec_available();
-void matvec_rows_avx512(const SparseProblem& p, const float* values, int64_t r0, int64_t r1);
-void matvec_rows_avx512(const SparseProblem& p, const uint8_t* cluster, const float* codebook,
-                        int64_t codebook_size, int64_t r0, int64_t r1);
-void matvec_rows_avx512(const SparseProblem& p, const uint16_t* cluster, const float* codebook,
-                        int64_t codebook_size, int64_t r0, int64_t r1);
+// The matrix-vector rows [r0, r1) (n == 1), vectorized with Google Highway for the best SIMD
+// target of the CPU (spmv_simd.cc). Every target computes each row in the same fixed order, the
+// one reference::spmv_row (kernels/reference.h) spells out: 16 partial sums, nonzero j of the
+// row (j = k - row_ptr[r]) going to sum j % 16 as a rounded product then a rounded add, the 16
+// combined pairwise (s[i] += s[i + w] for w = 8, 4, 2, 1), then the bias added. Results are
+// therefore bit-identical on SSE4, AVX2, AVX-512, NEON and the scalar fallback.
+void matvec_rows(const SparseProblem& p, const float* values, int64_t r0, int64_t r1);
+void matvec_rows(const SparseProblem& p, const uint8_t* cluster, const float* codebook,
+                 int64_t codebook_size, int64_t r0, int64_t r1);
+void matvec_rows(const SparseProblem& p, const uint16_t* cluster, const float* codebook, int64_t r0,
+                 int64_t r1);
+
+// Name of the Highway target matvec_rows dispatches to on this CPU, e.g. "AVX2", "AVX3", "SSE4".
+const char* simd_target_name();
 
 }  // namespace deepcomp::kernels::detail

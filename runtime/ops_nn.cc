@@ -2,6 +2,7 @@
 // BatchNormalization (inference), Softmax, LogSoftmax and Hardmax. Conv is in ops_conv.cc.
 #include <cmath>
 #include <limits>
+#include <memory>
 
 #include "kernels/dense.h"
 #include "kernels/spmm.h"
@@ -16,10 +17,15 @@ struct FcWeight {
   int64_t out = 0, in = 0;
   std::vector<float> dense;  // out x in row-major, when not sparse
   SparseWeight sparse;
+  // The codebook weight in the compact layout (16-bit columns, 3 bytes per nonzero), made at
+  // setup when it fits; same results as sparse.codebook with less memory traffic.
+  std::shared_ptr<const kernels::CompactCodebookCsr> compact;
   double density = 1;
 
   void apply(const float* x, int64_t batch, const float* bias, float* y) const {
-    if (sparse.codebook) {
+    if (compact) {
+      kernels::gemm_codebook_csr(x, batch, *compact, bias, y);
+    } else if (sparse.codebook) {
       kernels::gemm_codebook_csr(x, batch, *sparse.codebook, bias, y);
     } else if (sparse.csr) {
       kernels::gemm_csr(x, batch, *sparse.csr, bias, y);
@@ -61,6 +67,10 @@ Result<FcWeight> make_fc_weight(const BuildContext& ctx, const Value& b, bool b_
   w.density = chosen.density;
   w.sparse = std::move(chosen.sparse);
   if (reads_b) *reads_b = false;
+  if (w.sparse.codebook && kernels::CompactCodebookCsr::fits(*w.sparse.codebook)) {
+    w.compact = std::make_shared<const kernels::CompactCodebookCsr>(
+        kernels::CompactCodebookCsr::from(*w.sparse.codebook));
+  }
   if (w.sparse.present()) return w;
   if (!chosen.expanded.empty()) {
     w.dense = std::move(chosen.expanded);  // already out x in

@@ -6,10 +6,11 @@ packages=(
   libeigen3-dev libprotobuf-dev protobuf-compiler libonnx-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libzstd-dev zlib1g-dev libcli11-dev nlohmann-json3-dev libfmt-dev
+  libhwy-dev  # Google Highway, the sparse kernels' SIMD dispatch
   libonnx-testdata dataset-fashion-mnist librsvg2-bin
   clang-14 libclang-rt-14-dev libomp-14-dev  # the libFuzzer targets (bench/fuzz.sh, CI smoke)
   # the real-model inputs and references (scripts/make-real-references.sh, models/real/README.md)
-  python3-onnx python3-pil fonts-dejavu-core espeak-ng sox nodejs
+  python3-onnx python3-sklearn python3-pil fonts-dejavu-core espeak-ng sox nodejs
 )
 if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive

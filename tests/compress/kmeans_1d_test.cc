@@ -43,7 +43,8 @@ std::vector<float> make_values(std::mt19937_64& rng, size_t n, int kind) {
   for (float& x : v) {
     const double u = (static_cast<double>(rng() >> 11) + 0.5) * 0x1p-53;
     if (kind == 0) x = static_cast<float>(2 * u - 1);
-    if (kind == 1) x = static_cast<float>(u < 0.5 ? 0.05 * std::log(2 * u) : -0.05 * std::log(2 - 2 * u));
+    if (kind == 1)
+      x = static_cast<float>(u < 0.5 ? 0.05 * std::log(2 * u) : -0.05 * std::log(2 - 2 * u));
     if (kind == 2) x = static_cast<float>(static_cast<int>(u * 9) - 4) * 0.25f;
   }
   return v;
@@ -133,6 +134,77 @@ TEST(KMeans1D, EmptyClustersAreDroppedAfterLloyd) {
     EXPECT_EQ(r->centroids, (std::vector<float>{0.5f, 9.5f}));
     EXPECT_EQ(r->labels, (std::vector<uint16_t>{0, 0, 1, 1}));
     EXPECT_DOUBLE_EQ(r->inertia, 1.0);
+  }
+}
+
+TEST(KMeans1D, SplitReseedsAnEmptyClusterHandWorked) {
+  // Linear init {0, 5.5, 11}; midpoints 2.75, 8.25: {0,1,2} {} {10,11} -> 1, 5.5, 10.5, stable.
+  // Drop: {1, 10.5}, SSE 2 + 0.5. Split: the empty 5.5 goes; the largest-SSE cluster {0,1,2}
+  // (SSE 2 against 0.5) splits at its mean 1 into {0,1} | {2}: 0.5, 2, 10.5, SSE 0.25 * 4 = 1.
+  const std::vector<float> v = {10, 0, 2, 11, 1};
+  KMeansOptions o;
+  o.k = 3;
+  o.empty_clusters = EmptyClusters::kDrop;
+  auto drop = kmeans_1d(v, o);
+  ASSERT_TRUE(drop.ok());
+  EXPECT_EQ(drop->centroids, (std::vector<float>{1, 10.5f}));
+  EXPECT_DOUBLE_EQ(drop->inertia, 2.5);
+  EXPECT_EQ(drop->splits, 0);
+  o.empty_clusters = EmptyClusters::kSplit;
+  auto split = kmeans_1d(v, o);
+  ASSERT_TRUE(split.ok());
+  EXPECT_EQ(split->centroids, (std::vector<float>{0.5f, 2, 10.5f}));
+  EXPECT_EQ(split->labels, (std::vector<uint16_t>{2, 0, 1, 2, 0}));
+  EXPECT_DOUBLE_EQ(split->inertia, 1.0);
+  EXPECT_EQ(split->splits, 1);
+  EXPECT_EQ(*parse_empty_clusters("drop"), EmptyClusters::kDrop);
+  EXPECT_EQ(empty_clusters_name(EmptyClusters::kSplit), "split");
+  EXPECT_FALSE(parse_empty_clusters("Split").ok());
+}
+
+TEST(KMeans1D, SplitLosesNoCentroidWhenThereAreEnoughDistinctValues) {
+  std::mt19937_64 rng(11);
+  for (int kind : {0, 1, 2}) {
+    for (size_t n : {size_t{40}, size_t{1000}, size_t{30000}}) {
+      const std::vector<float> v = make_values(rng, n, kind);
+      std::vector<float> distinct = v;
+      std::sort(distinct.begin(), distinct.end());
+      distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+      for (int k : {2, 7, 32, 256}) {
+        for (KMeansInit init : kAllInits) {
+          SCOPED_TRACE(std::to_string(kind) + " n=" + std::to_string(n) +
+                       " k=" + std::to_string(k) + " " + std::string(kmeans_init_name(init)));
+          KMeansOptions o;
+          o.k = k;
+          o.init = init;
+          o.seed = 3;
+          auto r = kmeans_1d(v, o);
+          ASSERT_TRUE(r.ok());
+          ASSERT_EQ(r->centroids.size(), std::min<size_t>(k, distinct.size()));
+          ASSERT_TRUE(std::is_sorted(r->centroids.begin(), r->centroids.end(),
+                                     [](float a, float b) { return a <= b; }));
+          // Every centroid holds a value, each value sits at its nearest centroid, and the
+          // inertia is the recomputed SSE.
+          std::vector<int> used(r->centroids.size(), 0);
+          double sse = 0;
+          for (size_t i = 0; i < v.size(); ++i) {
+            const uint16_t l = r->labels[i];
+            ++used[l];
+            const double d = std::fabs(static_cast<double>(v[i]) - r->centroids[l]);
+            sse += d * d;
+            for (float c : r->centroids) ASSERT_LE(d, std::fabs(static_cast<double>(v[i]) - c));
+          }
+          for (int u : used) EXPECT_GT(u, 0);
+          EXPECT_NEAR(r->inertia, sse, 1e-9 * (1 + sse));
+          // Never worse than dropping (splitting and Lloyd only lower the SSE).
+          o.empty_clusters = EmptyClusters::kDrop;
+          auto d = kmeans_1d(v, o);
+          ASSERT_TRUE(d.ok());
+          EXPECT_LE(r->inertia, d->inertia * (1 + 1e-9));
+          EXPECT_LE(d->centroids.size(), r->centroids.size());
+        }
+      }
+    }
   }
 }
 
@@ -332,9 +404,9 @@ TEST(KMeans1D, FixedPointConversionIsRintOfTheScaledValue) {
   // Halfway cases round to even.
   kmeans_internal::FixedScale half;
   half.to_fixed_exp = -1;
-  EXPECT_EQ(half.to_fixed(1.0f), 0);   // 0.5 -> 0
-  EXPECT_EQ(half.to_fixed(3.0f), 2);   // 1.5 -> 2
-  EXPECT_EQ(half.to_fixed(5.0f), 2);   // 2.5 -> 2
+  EXPECT_EQ(half.to_fixed(1.0f), 0);  // 0.5 -> 0
+  EXPECT_EQ(half.to_fixed(3.0f), 2);  // 1.5 -> 2
+  EXPECT_EQ(half.to_fixed(5.0f), 2);  // 2.5 -> 2
   EXPECT_EQ(half.to_fixed(-3.0f), -2);
 }
 

@@ -40,6 +40,14 @@ TEST(KMeansRealLayers, OptimalIsNeverWorseThanAnyInit) {
           ASSERT_TRUE(other.ok());
           EXPECT_LE(optimal->inertia, other->inertia * (1 + 1e-9))
               << kmeans_init_name(init) << " k=" << k;
+          // Re-seeding empty clusters keeps every centroid (trained weights have far more
+          // distinct values than k) and never does worse than dropping them.
+          EXPECT_EQ(other->centroids.size(), static_cast<size_t>(k));
+          KMeansOptions drop{k, init, 300, 7};
+          drop.empty_clusters = EmptyClusters::kDrop;
+          auto dropped = kmeans_1d(kept, drop);
+          ASSERT_TRUE(dropped.ok());
+          EXPECT_LE(other->inertia, dropped->inertia * (1 + 1e-9)) << kmeans_init_name(init);
         }
       }
       ++layers;

@@ -1,0 +1,145 @@
+// Scorers for the budget commands (cli/budget_scorer.h).
+#include "cli/budget_scorer.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "cli/output_compare.h"
+#include "runtime/batch.h"
+#include "runtime/session.h"
+
+namespace deepcomp::cli {
+
+LabelledScorer::LabelledScorer(ImageSet set, ImageOptions options, int threads,
+                               std::string model_path)
+    : set_(std::move(set)),
+      options_(options),
+      threads_(threads),
+      model_path_(std::move(model_path)) {}
+
+Result<double> LabelledScorer::score(const Model& model, int64_t n) {
+  n = std::clamp<int64_t>(n, 1, set_.count);
+  auto it = batches_.find(n);
+  if (it == batches_.end()) it = batches_.emplace(n, image_batch(set_, options_, 0, n)).first;
+  runtime::SessionOptions so;
+  so.threads = threads_;
+  DEEPCOMP_ASSIGN_OR_RETURN(runtime::Session session, runtime::Session::create(model, so));
+  DEEPCOMP_ASSIGN_OR_RETURN(runtime::BatchRun run, runtime::run_batch(session, it->second));
+  AccuracyCounter counter(set_, model_path_);
+  DEEPCOMP_RETURN_IF_ERROR(counter.add(run.outputs.at(0), 0, n));
+  return static_cast<double>(counter.top1()) / static_cast<double>(n);
+}
+
+Result<std::unique_ptr<AgreementScorer>> AgreementScorer::create(const Model& original,
+                                                                 ModelInputs inputs, int threads) {
+  if (original.graph.outputs.empty()) return Status::Error("the model has no outputs");
+  std::unique_ptr<AgreementScorer> s(new AgreementScorer(std::move(inputs), threads));
+  s->output_name_ = original.graph.outputs[0].name;
+  runtime::SessionOptions so;
+  so.threads = threads;
+  DEEPCOMP_ASSIGN_OR_RETURN(runtime::Session session, runtime::Session::create(original, so));
+  DEEPCOMP_ASSIGN_OR_RETURN(std::vector<runtime::Value> outs, run_on_inputs(session, s->inputs_));
+  if (outs.empty()) return Status::Error("the model has no outputs");
+  s->reference_ = std::move(outs[0]);
+  return s;
+}
+
+Result<double> AgreementScorer::score(const Model& model, int64_t /*n*/) {
+  runtime::SessionOptions so;
+  so.threads = threads_;
+  DEEPCOMP_ASSIGN_OR_RETURN(runtime::Session session, runtime::Session::create(model, so));
+  DEEPCOMP_ASSIGN_OR_RETURN(std::vector<runtime::Value> outs, run_on_inputs(session, inputs_));
+  if (outs.empty()) return Status::Error("the model has no outputs");
+  DEEPCOMP_ASSIGN_OR_RETURN(OutputComparison c,
+                            compare_outputs(output_name_, reference_, outs[0], inputs_.samples));
+  if (c.top1_agreement) return *c.top1_agreement;
+  return std::max(0.0, 1.0 - c.rel_l2);
+}
+
+Result<std::unique_ptr<compress::Scorer>> make_scorer(const Model& model,
+                                                      const std::string& model_path,
+                                                      const ValidationArgs& args,
+                                                      std::string* metric) {
+  DEEPCOMP_ASSIGN_OR_RETURN(std::vector<InputSpec> specs,
+                            parse_input_specs(args.inputs, /*allow_plain=*/true));
+  const bool labelled = !args.images.empty() || !args.labels.empty();
+  if (!specs.empty() && labelled)
+    return Status::Error(args.input_flag + " and " + args.images_flag + "/" + args.labels_flag +
+                         " exclude each other");
+  if (specs.empty() && (args.images.empty() || args.labels.empty()))
+    return Status::Error("validation data missing: give " + args.images_flag + " and " +
+                         args.labels_flag + " (accuracy), or " + args.input_flag +
+                         " (agreement with the original model)");
+  DEEPCOMP_RETURN_IF_ERROR(validate_image_options(args.pre));
+  if (!specs.empty()) {
+    DEEPCOMP_ASSIGN_OR_RETURN(ModelInputs inputs, load_model_inputs(specs, model.graph.inputs));
+    if (inputs.samples <= 0) return Status::Error(args.input_flag + ": no samples");
+    *metric = "agreement";
+    DEEPCOMP_ASSIGN_OR_RETURN(std::unique_ptr<AgreementScorer> s,
+                              AgreementScorer::create(model, std::move(inputs), args.threads));
+    return std::unique_ptr<compress::Scorer>(std::move(s));
+  }
+  if (model.graph.inputs.size() != 1)
+    return Status::Error(model_path + ": the model has " +
+                         std::to_string(model.graph.inputs.size()) +
+                         " graph inputs; labelled validation needs one image input (or use " +
+                         args.input_flag + ")");
+  DEEPCOMP_ASSIGN_OR_RETURN(
+      ImageSet set,
+      load_image_set(args.images, args.labels, model.graph.inputs[0], args.pre, args.limit));
+  if (set.count <= 0) return Status::Error(args.images + ": the validation set is empty");
+  *metric = "top1";
+  return std::unique_ptr<compress::Scorer>(
+      std::make_unique<LabelledScorer>(std::move(set), args.pre, args.threads, model_path));
+}
+
+namespace {
+
+Result<std::vector<std::string>> split_items(const std::string& text, const std::string& option) {
+  std::vector<std::string> items;
+  size_t start = 0;
+  while (true) {
+    const size_t comma = text.find(',', start);
+    std::string item =
+        text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    if (item.empty())
+      return Status::Error(option + ": empty item in '" + text +
+                           "' (expected a comma-separated list)");
+    items.push_back(item);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return items;
+}
+
+}  // namespace
+
+Result<std::vector<double>> parse_rate_list(const std::string& text, const std::string& option) {
+  DEEPCOMP_ASSIGN_OR_RETURN(auto items, split_items(text, option));
+  std::vector<double> out;
+  for (const std::string& item : items) {
+    char* end = nullptr;
+    const double v = std::strtod(item.c_str(), &end);
+    if (end != item.c_str() + item.size() || !(v > 0 && v < 1))
+      return Status::Error(option + ": '" + item + "' is not a sparsity in (0,1)");
+    out.push_back(v);
+  }
+  return out;
+}
+
+Result<std::vector<int>> parse_bits_list(const std::string& text, const std::string& option) {
+  DEEPCOMP_ASSIGN_OR_RETURN(auto items, split_items(text, option));
+  std::vector<int> out;
+  for (const std::string& item : items) {
+    char* end = nullptr;
+    const long v = std::strtol(item.c_str(), &end, 10);
+    if (end != item.c_str() + item.size() || v < 1 || v > 16)
+      return Status::Error(option + ": '" + item + "' is not a bit width in 1..16");
+    out.push_back(static_cast<int>(v));
+  }
+  return out;
+}
+
+}  // namespace deepcomp::cli

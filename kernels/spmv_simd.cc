@@ -1,0 +1,183 @@
+// Sparse matrix-vector rows (kernels/spmm_detail.h matvec_rows) for CSR and codebook-CSR with
+// 32- or 16-bit column indices, written once with Google Highway and compiled for every SIMD
+// target Highway knows on this architecture (SSE4/AVX2/AVX-512 on x86, NEON/SVE on Arm, a
+// portable fallback); HWY_DYNAMIC_DISPATCH picks the best one the CPU has at run time. x entries
+// and codebook weights are gathered, 16 nonzeros per step. Depends on Highway and the standard
+// library.
+#include <cstdint>
+
+#include "kernels/spmm_detail.h"
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/spmv_simd.cc"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
+HWY_BEFORE_NAMESPACE();
+namespace deepcomp::kernels::detail {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// The 16 partial sums of the fixed order live in 16 / Lanes(d) vectors (1 on AVX-512, 2 on AVX2,
+// 4 on SSE4/NEON); targets with fewer than 4 lanes (Highway's scalar fallback) run plain loops.
+using D = hn::CappedTag<float, 16>;
+using DI = hn::RebindToSigned<D>;
+
+struct Int32Cols {
+  const int32_t* col;
+  HWY_INLINE hn::Vec<DI> load(DI di, int64_t k) const { return hn::LoadU(di, col + k); }
+  HWY_INLINE int64_t operator[](int64_t k) const { return col[k]; }
+};
+struct Uint16Cols {
+  const uint16_t* col;
+  HWY_INLINE hn::Vec<DI> load(DI di, int64_t k) const {
+    return hn::PromoteTo(di, hn::LoadU(hn::Rebind<uint16_t, DI>(), col + k));
+  }
+  HWY_INLINE int64_t operator[](int64_t k) const { return col[k]; }
+};
+
+struct FloatWeights {
+  const float* values;
+  HWY_INLINE hn::Vec<D> load(D d, DI, int64_t k) const { return hn::LoadU(d, values + k); }
+  HWY_INLINE float operator[](int64_t k) const { return values[k]; }
+};
+template <typename Index>
+struct CodebookWeights {
+  const Index* cluster;
+  const float* codebook;
+  HWY_INLINE hn::Vec<D> load(D d, DI di, int64_t k) const {
+    const auto idx = hn::PromoteTo(di, hn::LoadU(hn::Rebind<Index, DI>(), cluster + k));
+    return hn::GatherIndex(d, codebook, idx);
+  }
+  HWY_INLINE float operator[](int64_t k) const { return codebook[cluster[k]]; }
+};
+
+// Adds the bias to the pairwise combination of the 16 partial sums.
+HWY_INLINE float finish(float* sum, const float* bias) {
+  for (int width = 8; width >= 1; width /= 2) {
+    for (int i = 0; i < width; ++i) sum[i] += sum[i + width];
+  }
+  return bias ? sum[0] + *bias : sum[0];
+}
+
+// Codebooks of up to 32 entries with 8-bit clusters (the paper's 5-bit fc layers): the weights
+// come from in-register table lookups (32 / Lanes(d) of them, blended by the cluster's high
+// bits), which is cheaper than a gather from memory. Same values, so the same bits.
+struct SmallCodebookWeights {
+  const uint8_t* cluster;
+  const float* table;  // 32 floats, zero-padded past the codebook
+  HWY_INLINE hn::Vec<D> load(D d, DI di, int64_t k) const {
+    const auto idx = hn::PromoteTo(di, hn::LoadU(hn::Rebind<uint8_t, DI>(), cluster + k));
+    const int lanes = static_cast<int>(hn::Lanes(d));
+    const auto low = hn::IndicesFromVec(d, hn::And(idx, hn::Set(di, lanes - 1)));
+    auto v = hn::TableLookupLanes(hn::LoadU(d, table), low);
+    for (int c = lanes; c < 32; c += lanes) {
+      const auto high = hn::RebindMask(d, hn::Gt(idx, hn::Set(di, c - 1)));
+      v = hn::IfThenElse(high, hn::TableLookupLanes(hn::LoadU(d, table + c), low), v);
+    }
+    return v;
+  }
+  HWY_INLINE float operator[](int64_t k) const { return table[cluster[k]]; }
+};
+
+template <typename Cols, typename Weights>
+HWY_INLINE void rows(const SparseProblem& p, Cols col, Weights w, int64_t r0, int64_t r1) {
+  const D d;
+  const DI di;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(d));
+  if (lanes < 4) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* x = p.B + (r / p.rows_per_group) * p.b_group_stride;
+      float sum[16] = {};
+      const int64_t begin = p.row_ptr[r];
+      for (int64_t k = begin; k < p.row_ptr[r + 1]; ++k) sum[(k - begin) % 16] += w[k] * x[col[k]];
+      p.C[r] = finish(sum, p.bias ? p.bias + r : nullptr);
+    }
+    return;
+  }
+  for (int64_t r = r0; r < r1; ++r) {
+    const float* x = p.B + (r / p.rows_per_group) * p.b_group_stride;
+    const int64_t end = p.row_ptr[r + 1];
+    int64_t k = p.row_ptr[r];
+    auto a0 = hn::Zero(d), a1 = hn::Zero(d), a2 = hn::Zero(d), a3 = hn::Zero(d);
+    // Rounded product, then rounded add (no fused multiply-add; kernels/ builds with
+    // -ffp-contract=off so the compiler does not fuse them either): targets without FMA give the
+    // same bits.
+    auto step = [&](int64_t at, hn::Vec<D> acc) {
+      return hn::Add(acc, hn::Mul(w.load(d, di, at), hn::GatherIndex(d, x, col.load(di, at))));
+    };
+    for (; k + 16 <= end; k += 16) {
+      a0 = step(k, a0);
+      if (lanes < 16) a1 = step(k + lanes, a1);
+      if (lanes < 8) {
+        a2 = step(k + 2 * lanes, a2);
+        a3 = step(k + 3 * lanes, a3);
+      }
+    }
+    alignas(64) float sum[16];
+    hn::Store(a0, d, sum);
+    if (lanes < 16) hn::Store(a1, d, sum + lanes);
+    if (lanes < 8) {
+      hn::Store(a2, d, sum + 2 * lanes);
+      hn::Store(a3, d, sum + 3 * lanes);
+    }
+    for (int64_t j = 0; k < end; ++k, ++j) sum[j] += w[k] * x[col[k]];
+    p.C[r] = finish(sum, p.bias ? p.bias + r : nullptr);
+  }
+}
+
+template <typename Weights>
+HWY_INLINE void rows_any_cols(const SparseProblem& p, Weights w, int64_t r0, int64_t r1) {
+  if (p.col_idx16) {
+    rows(p, Uint16Cols{p.col_idx16}, w, r0, r1);
+  } else {
+    rows(p, Int32Cols{p.col_idx}, w, r0, r1);
+  }
+}
+
+void MatvecF32(const SparseProblem& p, const float* values, int64_t r0, int64_t r1) {
+  rows_any_cols(p, FloatWeights{values}, r0, r1);
+}
+void MatvecCb8(const SparseProblem& p, const uint8_t* cluster, const float* codebook,
+               int64_t codebook_size, int64_t r0, int64_t r1) {
+  if (codebook_size <= 32 && hn::Lanes(D()) >= 4) {
+    alignas(64) float table[32] = {};
+    for (int64_t i = 0; i < codebook_size; ++i) table[i] = codebook[i];
+    rows_any_cols(p, SmallCodebookWeights{cluster, table}, r0, r1);
+  } else {
+    rows_any_cols(p, CodebookWeights<uint8_t>{cluster, codebook}, r0, r1);
+  }
+}
+void MatvecCb16(const SparseProblem& p, const uint16_t* cluster, const float* codebook, int64_t r0,
+                int64_t r1) {
+  rows_any_cols(p, CodebookWeights<uint16_t>{cluster, codebook}, r0, r1);
+}
+int64_t Target() { return HWY_TARGET; }
+
+}  // namespace HWY_NAMESPACE
+}  // namespace deepcomp::kernels::detail
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace deepcomp::kernels::detail {
+
+HWY_EXPORT(MatvecF32);
+HWY_EXPORT(MatvecCb8);
+HWY_EXPORT(MatvecCb16);
+HWY_EXPORT(Target);
+
+void matvec_rows(const SparseProblem& p, const float* values, int64_t r0, int64_t r1) {
+  HWY_DYNAMIC_DISPATCH(MatvecF32)(p, values, r0, r1);
+}
+void matvec_rows(const SparseProblem& p, const uint8_t* cluster, const float* codebook,
+                 int64_t codebook_size, int64_t r0, int64_t r1) {
+  HWY_DYNAMIC_DISPATCH(MatvecCb8)(p, cluster, codebook, codebook_size, r0, r1);
+}
+void matvec_rows(const SparseProblem& p, const uint16_t* cluster, const float* codebook, int64_t r0,
+                 int64_t r1) {
+  HWY_DYNAMIC_DISPATCH(MatvecCb16)(p, cluster, codebook, r0, r1);
+}
+const char* simd_target_name() { return hwy::TargetName(HWY_DYNAMIC_DISPATCH(Target)()); }
+
+}  // namespace deepcomp::kernels::detail
+#endif

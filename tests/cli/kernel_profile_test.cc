@@ -1,0 +1,154 @@
+// `deepcomp bench --calibrate` and the kernel profile --kernel auto reads (cli/kernel_profile.h):
+// the written file's contents, its use by bench/eval (a crossover from the profile changes which
+// layers run sparse, exactly as the density rule says), the env var and "none", and broken
+// profiles as one-line errors. LeNet-300-100 compressed with fc1 at 5% density and fc2/fc3 at 60%.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "tests/test_util.h"
+
+namespace deepcomp {
+namespace {
+
+using testing::run_command;
+using testing::run_deepcomp;
+using testing::temp_dir;
+
+std::string compressed_lenet(const std::string& dir) {
+  auto r = run_deepcomp("compress " + testing::source_dir() + "/models/lenet-300-100.onnx -o " +
+                        dir + "/m.dcz -q --prune 0.4 --layer 'fc1.weight=prune:0.95'");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return dir + "/m.dcz";
+}
+
+void write_profile(const std::string& path, double dense_above) {
+  nlohmann::json j = {
+      {"format", "deepcomp-kernel-profile"}, {"version", 1}, {"dense_above_density", dense_above}};
+  testing::write_text(path, j.dump());
+}
+
+// Number of layers the bench's sparse side runs sparse under --kernel auto.
+int auto_sparse_layers(const std::string& env, const std::string& dcz, const std::string& extra) {
+  auto r = run_command(env + " " + testing::deepcomp_binary() + " bench " + dcz +
+                       " --batch 1 --threads 1 --repeat 1 --warmup 0 --json --kernel auto" + extra);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  if (r.exit_code != 0) return -1;
+  const auto j = nlohmann::json::parse(r.out);
+  int sparse = 0;
+  for (const auto& l : j["runs"][0]["layers"]) sparse += l["runs_sparse"].get<bool>();
+  return sparse;
+}
+
+TEST(KernelProfile, CalibrateWritesAProfileOfMeasuredCrossovers) {
+  const std::string dir = temp_dir();
+  const std::string path = dir + "/sub/profile.json";  // the folder is created
+  auto r = run_deepcomp("bench --calibrate --repeat 1 --profile " + path);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("--kernel auto: dense above "), std::string::npos) << r.out;
+  ASSERT_TRUE(std::filesystem::exists(path));
+  const auto j = nlohmann::json::parse(testing::read_text(path));
+  EXPECT_EQ(j["format"], "deepcomp-kernel-profile");
+  EXPECT_EQ(j["version"], 1);
+  EXPECT_FALSE(j["simd_path"].get<std::string>().empty());
+  ASSERT_EQ(j["shapes"].size(), 4u);
+  std::vector<double> crossovers;
+  for (const auto& s : j["shapes"]) {
+    ASSERT_EQ(s["points"].size(), 9u);
+    // The crossover is the largest density at which sparse was faster (0 when never).
+    double want = 0;
+    for (const auto& q : s["points"]) {
+      EXPECT_GT(q["dense_ms"].get<double>(), 0.0);
+      EXPECT_GT(q["sparse_ms"].get<double>(), 0.0);
+      if (q["sparse_ms"].get<double>() < q["dense_ms"].get<double>()) {
+        want = std::max(want, q["density"].get<double>());
+      }
+    }
+    EXPECT_EQ(s["crossover"].get<double>(), want);
+    crossovers.push_back(want);
+  }
+  std::sort(crossovers.begin(), crossovers.end());
+  EXPECT_EQ(j["dense_above_density"].get<double>(), (crossovers[1] + crossovers[2]) / 2);
+  // --json prints the profile itself.
+  r = run_deepcomp("bench --calibrate --repeat 1 --json --profile " + path);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["format"], "deepcomp-kernel-profile");
+}
+
+TEST(KernelProfile, AutoUsesTheProfileCrossoverWhenPresent) {
+  const std::string dir = temp_dir();
+  const std::string dcz = compressed_lenet(dir);
+  // Built-in 10%: only fc1 (5%) is sparse.
+  EXPECT_EQ(auto_sparse_layers("DEEPCOMP_KERNEL_PROFILE=none", dcz, ""), 1);
+  EXPECT_EQ(auto_sparse_layers("DEEPCOMP_KERNEL_PROFILE=" + dir + "/absent.json", dcz, ""), 1);
+  // A profile saying 70%: all three (5%, 60%, 60%); saying 1%: none.
+  write_profile(dir + "/high.json", 0.7);
+  write_profile(dir + "/low.json", 0.01);
+  EXPECT_EQ(auto_sparse_layers("DEEPCOMP_KERNEL_PROFILE=" + dir + "/high.json", dcz, ""), 3);
+  EXPECT_EQ(auto_sparse_layers("DEEPCOMP_KERNEL_PROFILE=" + dir + "/low.json", dcz, ""), 0);
+  // --profile beats the environment; XDG_CACHE_HOME is the default location.
+  EXPECT_EQ(auto_sparse_layers("DEEPCOMP_KERNEL_PROFILE=" + dir + "/low.json", dcz,
+                               " --profile " + dir + "/high.json"),
+            3);
+  std::filesystem::create_directories(dir + "/cache/deepcomp");
+  write_profile(dir + "/cache/deepcomp/kernel-profile.json", 0.7);
+  EXPECT_EQ(auto_sparse_layers("unset DEEPCOMP_KERNEL_PROFILE; XDG_CACHE_HOME=" + dir + "/cache",
+                               dcz, ""),
+            3);
+  // The report names the crossover in use; eval (auto by default) follows the profile too.
+  auto r =
+      run_command("DEEPCOMP_KERNEL_PROFILE=" + dir + "/high.json " + testing::deepcomp_binary() +
+                  " bench " + dcz + " --batch 1 --threads 1 --repeat 1 --warmup 0 --kernel auto");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("kernel auto (dense above 70% density): 3 layers sparse"), std::string::npos)
+      << r.out;
+}
+
+TEST(KernelProfile, BenchNamesTheSimdPathInTextAndJson) {
+  const std::string dir = temp_dir();
+  const std::string dcz = compressed_lenet(dir);
+  auto r = run_deepcomp("bench " + dcz + " --batch 1 --threads 1 --repeat 1 --warmup 0 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string simd = nlohmann::json::parse(r.out)["simd_path"];
+  EXPECT_FALSE(simd.empty());
+  r = run_deepcomp("bench " + dcz + " --batch 1 --threads 1 --repeat 1 --warmup 0");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("simd:   " + simd + "\n"), std::string::npos) << r.out;
+}
+
+TEST(KernelProfile, BrokenProfilesAreOneLineErrorsNamingTheFile) {
+  const std::string dir = temp_dir();
+  const std::string dcz = compressed_lenet(dir);
+  const std::pair<const char*, const char*> cases[] = {
+      {"not json", "not a JSON object"},
+      {R"({"format": "other", "version": 1, "dense_above_density": 0.2})", "format"},
+      {R"({"format": "deepcomp-kernel-profile", "version": 9, "dense_above_density": 0.2})",
+       "version"},
+      {R"({"format": "deepcomp-kernel-profile", "version": 1})", "dense_above_density"},
+      {R"({"format": "deepcomp-kernel-profile", "version": 1, "dense_above_density": 1.5})",
+       "[0, 1]"},
+      {R"({"format": "deepcomp-kernel-profile", "version": 1, "dense_above_density": 0.2,
+           "shapes": [{"rows": "x"}]})",
+       "shape"}};
+  for (const auto& [text, what] : cases) {
+    testing::write_text(dir + "/bad.json", text);
+    auto r =
+        run_command("DEEPCOMP_KERNEL_PROFILE=" + dir + "/bad.json " + testing::deepcomp_binary() +
+                    " bench " + dcz + " --batch 1 --threads 1 --repeat 1 --kernel auto");
+    EXPECT_EQ(r.exit_code, 1) << text;
+    EXPECT_NE(r.err.find("kernel profile " + dir + "/bad.json"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(what), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    // --kernel sparse never reads the profile.
+    r = run_command("DEEPCOMP_KERNEL_PROFILE=" + dir + "/bad.json " + testing::deepcomp_binary() +
+                    " bench " + dcz + " --batch 1 --threads 1 --repeat 1 --kernel sparse");
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+  }
+  auto r = run_deepcomp("bench --threads 1");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("give a model"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace deepcomp
