@@ -6,7 +6,9 @@
 #   bench/fuzz.sh [SECONDS] [TARGET...]
 #
 # Environment: BUILD (default build-fuzz), DEEPCOMP (a deepcomp binary for making .dcz seeds;
-# default build/deepcomp, skipped when absent), JOBS (build parallelism, default 2).
+# default build/deepcomp, skipped when absent), JOBS (build parallelism, default 2), RSS_MB and
+# MALLOC_MB (libFuzzer's -rss_limit_mb and -malloc_limit_mb, default 512 each: an input that
+# makes the code under test allocate more, a decompression bomb, is a finding).
 # Findings (crash-*, leak-*, timeout-*, oom-*) land in $BUILD/findings/<target>/; the script exits
 # 1 if any target found something. Each finding gets fixed and its input added to
 # tests/fuzz/regressions/<target>/, which tests/reliability replays in the ordinary build.
@@ -16,7 +18,7 @@ seconds=${1:-60}
 shift || true
 build=${BUILD:-build-fuzz}
 deepcomp=${DEEPCOMP:-build/deepcomp}
-all_targets=(onnx_parse container symbol_stream relative_index array roundtrip)
+all_targets=(onnx_parse container symbol_stream relative_index array roundtrip dcz_writer_reader)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all_targets[@]}")
 
@@ -35,6 +37,13 @@ models=(models/*.onnx)
 if [[ " ${targets[*]} " == *" onnx_parse "* ]]; then
   for m in "${models[@]}"; do cp -n "$m" "$corpus/onnx_parse/" 2>/dev/null || true; done
 fi
+if [[ " ${targets[*]} " == *" dcz_writer_reader "* ]]; then
+  # A settings byte, then the model (tests/fuzz/targets.h dcz_writer_reader_target).
+  for m in "${models[@]}"; do
+    out="$corpus/dcz_writer_reader/$(basename "$m" .onnx)"
+    [ -f "$out" ] || { printf '\x15'; cat "$m"; } >"$out"
+  done
+fi
 if [[ " ${targets[*]} " == *" container "* ]] && [ -x "$deepcomp" ]; then
   for m in "${models[@]}"; do
     out="$corpus/container/$(basename "$m" .onnx).dcz"
@@ -46,7 +55,8 @@ status=0
 for t in "${targets[@]}"; do
   log="$build/findings/$t.log"
   start=$(date +%s)
-  if "$build/fuzz/fuzz_$t" "$corpus/$t" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
+  if "$build/fuzz/fuzz_$t" "$corpus/$t" -max_total_time="$seconds" -rss_limit_mb="${RSS_MB:-512}" \
+      -malloc_limit_mb="${MALLOC_MB:-512}" -timeout=10 \
       -artifact_prefix="$build/findings/$t/" -print_final_stats=1 >"$log" 2>&1; then
     runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')
     cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 || true)

@@ -279,6 +279,11 @@ int run_compress(const CompressArgs& args) {
   }
   const bool streaming = std::any_of(model->tensors.begin(), model->tensors.end(),
                                      [](const Tensor& t) { return onnx_io::is_deferred(t); });
+  // What the .dcz reader would refuse is refused here, against the input, before any work.
+  for (const Tensor& t : model->tensors) {
+    if (Status s = compress::check_storable(t); !s.ok())
+      return print_error(s.WithContext("tensor '" + t.name + "'").WithContext(args.input));
+  }
 
   const bool show_progress = stderr_is_tty() && !args.quiet;
   if (show_progress) {
@@ -331,7 +336,9 @@ int run_compress(const CompressArgs& args) {
     out = std::move(*result);
     out.container.header.metadata.push_back(source);
     auto bytes = compress::serialize_container(out.container);
-    if (!bytes.ok()) return print_error(bytes.status().WithContext(args.output));
+    // A tensor the container refuses (or a model over the decompression cap) is the input's
+    // fault.
+    if (!bytes.ok()) return print_error(bytes.status().WithContext(args.input));
     if (Status s = write_file_atomic(args.output, *bytes, write); !s.ok()) return print_error(s);
     out.report.file_bytes = static_cast<double>(bytes->size());
   }

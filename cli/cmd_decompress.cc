@@ -25,7 +25,7 @@ struct DecompressArgs {
 int run_streaming(const DecompressArgs& args, const onnx_io::SaveOptions& save) {
   onnx_io::StreamingModelWriter writer;
   Status s = compress::decode_container_streaming(
-      args.input,
+      args.input, dcz_read_limits(),
       [&](const compress::ContainerHeader&, const std::string& skeleton) {
         return writer.open(skeleton, args.output, save);
       },

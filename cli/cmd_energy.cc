@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli/command.h"
+#include "cli/dcz_model.h"
 #include "cli/energy_report.h"
 #include "cli/model_inputs.h"
 #include "compress/container.h"
@@ -37,7 +38,7 @@ int run_energy(const EnergyArgs& args) {
   CompressedStats stats;
   double compressed_bytes = 0;
   if (!args.compressed.empty()) {
-    auto read = compress::read_container(args.compressed);
+    auto read = read_dcz(args.compressed);
     if (!read.ok()) return print_error(read.status());
     container = std::move(*read);
     stats = compressed_stats_from_container(container);

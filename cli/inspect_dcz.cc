@@ -44,7 +44,7 @@ std::string shape_text(const nlohmann::ordered_json& shape) {
 
 Result<nlohmann::ordered_json> dcz_summary_json(const std::string& path) {
   DEEPCOMP_ASSIGN_OR_RETURN(std::string bytes, read_file(path));
-  DEEPCOMP_ASSIGN_OR_RETURN(compress::Container container, compress::parse_container(bytes, path));
+  DEEPCOMP_ASSIGN_OR_RETURN(compress::Container container, parse_dcz(bytes, path));
   DEEPCOMP_ASSIGN_OR_RETURN(std::vector<compress::SectionInfo> sections,
                             compress::list_sections(bytes, path));
   std::map<std::string, uint64_t> section_bytes;
@@ -80,7 +80,7 @@ Result<nlohmann::ordered_json> dcz_summary_json(const std::string& path) {
     t["params"] = params;
     int64_t nonzero = params;
     if (e.encoding != compress::Encoding::kLossless) {
-      DEEPCOMP_ASSIGN_OR_RETURN(compress::SparseTensor s, compress::decode_sparse(e));
+      DEEPCOMP_ASSIGN_OR_RETURN(compress::SparseTensor s, decode_sparse(e, path));
       nonzero = 0;
       for (float v : s.values) nonzero += v != 0.0f;
       if (!e.codebook.empty()) t["clusters"] = e.codebook.size();

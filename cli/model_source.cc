@@ -5,6 +5,7 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <new>
 #include <optional>
 #include <set>
 
@@ -288,7 +289,7 @@ Status add_sparse_weight(const compress::EncodedTensor& encoded, const SparseLay
 }
 
 Result<OpenedModel> open_dcz_sparse(const std::string& path) {
-  DEEPCOMP_ASSIGN_OR_RETURN(compress::Container container, compress::read_container(path));
+  DEEPCOMP_ASSIGN_OR_RETURN(compress::Container container, read_dcz(path));
   // First pass: lossless tensors decoded, compressed ones as zero placeholders, so the graph can
   // be rebuilt and inspected before deciding which weights can stay compressed.
   std::vector<Tensor> tensors;
@@ -297,8 +298,8 @@ Result<OpenedModel> open_dcz_sparse(const std::string& path) {
   for (const compress::EncodedTensor& e : container.tensors) {
     // 8-bit quantized layers run on their integer codes (dense integer kernels): decoded here.
     if (e.encoding == compress::Encoding::kLossless || compress::is_quantized_layer(e)) {
-      auto t = compress::decode_tensor(e);
-      if (!t.ok()) return t.status().WithContext(path);
+      auto t = decode_dense(e, path);
+      if (!t.ok()) return t.status();
       tensors.push_back(std::move(*t));
       continue;
     }
@@ -324,14 +325,19 @@ Result<OpenedModel> open_dcz_sparse(const std::string& path) {
     const bool main_initializer =
         t && t->location.kind == LocationKind::kInitializer && t->location.graph_path.empty();
     if (main_initializer && layout != layouts.end() && is_float_dtype(t->dtype)) {
-      Status st = add_sparse_weight(*encoded, layout->second, &opened.options);
+      Status st;
+      try {
+        st = add_sparse_weight(*encoded, layout->second, &opened.options);
+      } catch (const std::bad_alloc&) {
+        st = Status::Error("tensor '" + name + "': out of memory building its sparse form");
+      }
       if (!st.ok()) return st.WithContext(path);
       ++opened.sparse_weights;
       continue;
     }
     // A compressed tensor whose readers cannot take a sparse matrix: expand it.
-    auto dense = compress::decode_tensor(*encoded);
-    if (!dense.ok()) return dense.status().WithContext(path);
+    auto dense = decode_dense(*encoded, path);
+    if (!dense.ok()) return dense.status();
     if (t) {
       t->values = std::move(dense->values);
       t->raw = std::move(dense->raw);

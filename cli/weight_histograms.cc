@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 
+#include "cli/dcz_model.h"
 #include "cli/svg_plot.h"
 #include "compress/container.h"
 #include "compress/pipeline.h"
@@ -154,7 +155,7 @@ std::string sanitize_file_name(const std::string& name) {
 
 Status write_weight_histograms(const std::string& dcz_path, const std::string& onnx_or_empty,
                                const std::string& dir, std::vector<std::string>* written) {
-  DEEPCOMP_ASSIGN_OR_RETURN(compress::Container container, compress::read_container(dcz_path));
+  DEEPCOMP_ASSIGN_OR_RETURN(compress::Container container, read_dcz(dcz_path));
   std::optional<Model> original;
   if (!onnx_or_empty.empty()) {
     DEEPCOMP_ASSIGN_OR_RETURN(Model model, onnx_io::load_model(onnx_or_empty));
@@ -176,8 +177,8 @@ Status write_weight_histograms(const std::string& dcz_path, const std::string& o
   std::set<std::string> used;
   for (const compress::EncodedTensor& e : container.tensors) {
     if (e.encoding == compress::Encoding::kLossless) continue;
-    auto sparse = compress::decode_sparse(e);
-    if (!sparse.ok()) return sparse.status().WithContext(dcz_path);
+    auto sparse = decode_sparse(e, dcz_path);
+    if (!sparse.ok()) return sparse.status();
     Job job;
     job.encoded = &e;
     job.sparse = std::move(*sparse);

@@ -2,11 +2,15 @@
 // order of sections, and the end marker. Payload layouts live in container_payloads.cc.
 #include "compress/container.h"
 
+#include <algorithm>
+#include <cstdio>
+#include <new>
 #include <unordered_set>
 
 #include "compress/byte_io.h"
 #include "compress/checksum.h"
 #include "compress/container_payloads.h"
+#include "core/dtype.h"
 
 namespace deepcomp::compress {
 namespace {
@@ -94,8 +98,34 @@ Status check_payload_end(const ByteReader& r, uint8_t file_minor) {
   return Status::Error(std::to_string(r.remaining()) + " unexpected byte(s) after the last field");
 }
 
+std::string byte_count(uint64_t n) {
+  const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  double v = static_cast<double>(n);
+  int u = 0;
+  while (v >= 1024 && u < 6) {
+    v /= 1024;
+    ++u;
+  }
+  if (u == 0) return std::to_string(n) + " bytes";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
+  return buf;
+}
+
+// Shared by reader and writer: `total` dense bytes from a file of `file_bytes` bytes.
+Status check_dense_cap(uint64_t total, uint64_t file_bytes, uint64_t cap) {
+  if (total <= cap) return Status::Ok();
+  return Status::Error("the model would expand to " + byte_count(total) + " from a " +
+                       byte_count(file_bytes) + " file, over the decompression cap of " +
+                       byte_count(cap) + " (" + std::to_string(kMaxExpansion) +
+                       "x the file size, at least " + byte_count(kMinDenseCap) + ")");
+}
+
+uint64_t add_saturating(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
+
 // The whole reader: fills `container` and, if given, `sections`.
-Status parse(std::string_view bytes, Container* container, std::vector<SectionInfo>* sections) {
+Status parse(std::string_view bytes, Container* container, std::vector<SectionInfo>* sections,
+             const ReadLimits& limits) {
   if (bytes.size() < kMagic.size() || bytes.substr(0, kMagic.size()) != kMagic)
     return Status::Error("not a .dcz file (bad magic)");
   if (bytes.size() < kPreambleSize)
@@ -114,6 +144,7 @@ Status parse(std::string_view bytes, Container* container, std::vector<SectionIn
   size_t index = 0;
   bool have_header = false, have_skeleton = false;
   std::unordered_set<std::string> names;
+  HeaderGuard guard(limits, bytes.size());
   for (;;) {
     if (pos == bytes.size())
       return Status::Error("truncated: the file ends after " + std::to_string(index) +
@@ -136,14 +167,28 @@ Status parse(std::string_view bytes, Container* container, std::vector<SectionIn
     } else if (s.kind == kKindSkeleton) {
       DEEPCOMP_RETURN_IF_ERROR(
           expect_order(have_header && !have_skeleton, "expected one skeleton after the header"));
-      DEEPCOMP_RETURN_IF_ERROR(decode_blob(r, "graph", 0, UINT64_MAX, 1, &container->skeleton)
-                                   .WithContext("skeleton section"));
+      Status st;
+      try {
+        st = decode_blob(r, "graph", 0, guard.cap(), 1, &container->skeleton);
+      } catch (const std::bad_alloc&) {
+        st = Status::Error("out of memory decoding the graph");
+      }
+      DEEPCOMP_RETURN_IF_ERROR(st.WithContext("skeleton section"));
+      guard.set_skeleton(&container->skeleton);
       DEEPCOMP_RETURN_IF_ERROR(check_payload_end(r, minor).WithContext("skeleton section"));
       have_skeleton = true;
     } else if (s.kind == kKindTensor) {
       DEEPCOMP_RETURN_IF_ERROR(expect_order(have_skeleton, "a tensor before the skeleton"));
       EncodedTensor t;
-      Status st = decode_tensor(r, &t);
+      // Before any of the payload is decoded: the caller's check against the skeleton, then the
+      // dense cap over every tensor so far.
+      auto check_header = [&](const EncodedTensor& header) { return guard.check(header); };
+      Status st;
+      try {
+        st = decode_tensor(r, &t, check_header);
+      } catch (const std::bad_alloc&) {
+        st = Status::Error("out of memory decoding it (" + byte_count(dense_bytes(t)) + " dense)");
+      }
       if (st.ok()) st = check_payload_end(r, minor);
       const std::string label = t.name.empty() && !st.ok()
                                     ? "section #" + std::to_string(index) + " (tensor at offset " +
@@ -184,6 +229,52 @@ Status parse(std::string_view bytes, Container* container, std::vector<SectionIn
 
 }  // namespace
 
+HeaderGuard::HeaderGuard(ReadLimits limits, uint64_t file_bytes)
+    : limits_(std::move(limits)),
+      file_bytes_(file_bytes),
+      cap_(limits_.dense_cap ? limits_.dense_cap : dense_cap(file_bytes)) {}
+
+void HeaderGuard::set_skeleton(const std::string* skeleton) {
+  skeleton_ = skeleton;
+  dense_total_ = skeleton->size();
+}
+
+Status HeaderGuard::check(const EncodedTensor& header) {
+  static const std::string kNoSkeleton;
+  if (limits_.check_header)
+    DEEPCOMP_RETURN_IF_ERROR(limits_.check_header(skeleton_ ? *skeleton_ : kNoSkeleton, header));
+  const uint64_t dense = dense_bytes(header);
+  dense_total_ = add_saturating(dense_total_, dense);
+  Status capped = check_dense_cap(dense_total_, file_bytes_, cap_);
+  if (capped.ok()) return capped;
+  std::string shape;
+  for (int64_t d : header.shape) shape += (shape.empty() ? "" : ", ") + std::to_string(d);
+  return Status::Error(dtype_name(header.dtype) + " [" + shape + "] (" + byte_count(dense) +
+                       " dense): " + capped.message());
+}
+
+Status check_written_cap(uint64_t dense_total, uint64_t file_bytes, const std::string& largest) {
+  Status capped = check_dense_cap(dense_total, file_bytes, dense_cap(file_bytes));
+  if (!capped.ok() && !largest.empty()) return capped.WithContext("tensor '" + largest + "'");
+  return capped;
+}
+
+uint64_t dense_cap(uint64_t file_bytes) {
+  return std::max(kMinDenseCap, file_bytes > UINT64_MAX / kMaxExpansion
+                                    ? UINT64_MAX
+                                    : file_bytes * kMaxExpansion);
+}
+
+Status check_storable(const Tensor& t) {
+  if (!is_known_dtype(static_cast<int32_t>(t.dtype)))
+    return Status::Error("unknown dtype code " + std::to_string(static_cast<int32_t>(t.dtype)));
+  if (dtype_size(t.dtype) == 0)
+    return Status::Error("dtype " + dtype_name(t.dtype) +
+                         " cannot be stored in a .dcz (no fixed element size)");
+  uint64_t numel = 0;
+  return checked_numel(t.shape, &numel);
+}
+
 Result<std::string> serialize_container(const Container& container) {
   std::unordered_set<std::string_view> names;
   for (const EncodedTensor& t : container.tensors) {
@@ -216,6 +307,15 @@ Result<std::string> serialize_container(const Container& container) {
   ByteWriter end;
   encode_end({2 + container.tensors.size(), file.size(), chain}, end);
   append_section(kKindEnd, end.data(), file);
+  // The reader's decompression cap, applied to what was just written (named after the largest
+  // tensor, the likely cause): a file compress writes is a file decompress reads.
+  uint64_t total = container.skeleton.size();
+  const EncodedTensor* largest = nullptr;
+  for (const EncodedTensor& t : container.tensors) {
+    total = add_saturating(total, dense_bytes(t));
+    if (!largest || dense_bytes(t) > dense_bytes(*largest)) largest = &t;
+  }
+  DEEPCOMP_RETURN_IF_ERROR(check_written_cap(total, file.size(), largest ? largest->name : ""));
   return std::move(file.data());
 }
 
@@ -226,15 +326,16 @@ Status write_container(const Container& container, const std::string& path,
   return write_file_atomic(path, *bytes, options);
 }
 
-Result<Container> parse_container(std::string_view bytes, const std::string& display_name) {
+Result<Container> parse_container(std::string_view bytes, const std::string& display_name,
+                                  const ReadLimits& limits) {
   Container container;
-  DEEPCOMP_RETURN_IF_ERROR(parse(bytes, &container, nullptr).WithContext(display_name));
+  DEEPCOMP_RETURN_IF_ERROR(parse(bytes, &container, nullptr, limits).WithContext(display_name));
   return container;
 }
 
-Result<Container> read_container(const std::string& path) {
+Result<Container> read_container(const std::string& path, const ReadLimits& limits) {
   DEEPCOMP_ASSIGN_OR_RETURN(std::string bytes, read_file(path));
-  return parse_container(bytes, path);
+  return parse_container(bytes, path, limits);
 }
 
 bool looks_like_container(std::string_view first_bytes) {
@@ -245,7 +346,8 @@ Result<std::vector<SectionInfo>> list_sections(std::string_view bytes,
                                                const std::string& display_name) {
   Container container;
   std::vector<SectionInfo> sections;
-  DEEPCOMP_RETURN_IF_ERROR(parse(bytes, &container, &sections).WithContext(display_name));
+  DEEPCOMP_RETURN_IF_ERROR(
+      parse(bytes, &container, &sections, ReadLimits{}).WithContext(display_name));
   return sections;
 }
 

@@ -69,7 +69,7 @@ Status ContainerFileReader::read_at(uint64_t offset, uint64_t size, std::string*
   return Status::Ok();
 }
 
-Status ContainerFileReader::open(const std::string& path) {
+Status ContainerFileReader::open(const std::string& path, const ReadLimits& limits) {
   path_ = path;
   fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd_ < 0) return Status::Error(path + ": " + std::strerror(errno));
@@ -77,6 +77,7 @@ Status ContainerFileReader::open(const std::string& path) {
   if (::fstat(fd_, &st) != 0 || S_ISDIR(st.st_mode))
     return Status::Error(path + ": is not a regular file");
   size_ = static_cast<uint64_t>(st.st_size);
+  guard_ = std::make_unique<HeaderGuard>(limits, size_);
   std::string preamble;
   DEEPCOMP_RETURN_IF_ERROR(read_at(0, std::min<uint64_t>(size_, kPreambleSize), &preamble));
   if (!looks_like_container(preamble)) return Status::Error(path + ": not a .dcz file (bad magic)");
@@ -108,8 +109,9 @@ Status ContainerFileReader::open(const std::string& path) {
       DEEPCOMP_RETURN_IF_ERROR(payload_end(r, minor_).WithContext(path_ + ": header section"));
       have_header = true;
     } else if (s.kind == kKindSkeleton && have_header) {
-      DEEPCOMP_RETURN_IF_ERROR(decode_blob(r, "graph", 0, UINT64_MAX, 1, &skeleton_)
+      DEEPCOMP_RETURN_IF_ERROR(decode_blob(r, "graph", 0, guard_->cap(), 1, &skeleton_)
                                    .WithContext(path_ + ": skeleton section"));
+      guard_->set_skeleton(&skeleton_);
       DEEPCOMP_RETURN_IF_ERROR(payload_end(r, minor_).WithContext(path_ + ": skeleton section"));
       return Status::Ok();
     } else if (s.kind == kKindHeader || s.kind == kKindSkeleton || s.kind == kKindTensor ||
@@ -186,7 +188,8 @@ Status ContainerFileReader::next(EncodedTensor* tensor, bool* done) {
     if (s.kind & kAncillaryBit) continue;
     if (s.kind == kKindTensor) {
       *tensor = EncodedTensor();
-      Status st = decode_tensor(r, tensor);
+      Status st =
+          decode_tensor(r, tensor, [this](const EncodedTensor& h) { return guard_->check(h); });
       if (st.ok()) st = payload_end(r, minor_);
       const std::string label = tensor->name.empty() && !st.ok()
                                     ? "section #" + std::to_string(index_ - 1) +

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <unordered_set>
 
@@ -22,8 +23,10 @@ class ContainerFileReader {
   ContainerFileReader(const ContainerFileReader&) = delete;
   ContainerFileReader& operator=(const ContainerFileReader&) = delete;
 
-  // Opens `path` and reads the preamble, the header and the skeleton.
-  Status open(const std::string& path);
+  // Opens `path` and reads the preamble, the header and the skeleton. Every tensor's header then
+  // passes `limits` (HeaderGuard: the caller's check against the skeleton, the dense cap) before
+  // its payload is decoded, as in parse_container.
+  Status open(const std::string& path, const ReadLimits& limits = {});
   const ContainerHeader& header() const { return header_; }
   const std::string& skeleton() const { return skeleton_; }
   // The next tensor; sets *done (and checks the end marker) when there is none. Errors start with
@@ -47,6 +50,7 @@ class ContainerFileReader {
   std::string skeleton_;
   std::string buffer_;
   std::unordered_set<std::string> names_;
+  std::unique_ptr<HeaderGuard> guard_;
 };
 
 }  // namespace deepcomp::compress

@@ -76,12 +76,24 @@ uint8_t location_flags(const TensorLocation& loc) {
   return f;
 }
 
+Status validate_index_bits(uint32_t index_bits) {
+  if (index_bits < 1 || index_bits > kMaxIndexBits)
+    return Err("index_bits " + std::to_string(index_bits) + " is not in 1.." +
+               std::to_string(kMaxIndexBits));
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status checked_numel(const std::vector<int64_t>& shape, uint64_t* numel) {
   if (shape.size() > kMaxRank)
     return Err("rank " + std::to_string(shape.size()) + " is over " + std::to_string(kMaxRank));
   uint64_t n = 1;
   for (int64_t d : shape) {
     if (d < 0) return Err("negative dimension " + std::to_string(d));
+    // Checked per dimension even when another is 0: the reader reads each as a varint < 2^59.
+    if (static_cast<uint64_t>(d) >= kMaxNumel)
+      return Err("dimension " + std::to_string(d) + " is too large (2^59 or more)");
     if (d != 0 && n > kMaxNumel / static_cast<uint64_t>(d))
       n = kMaxNumel;  // saturate
     else
@@ -94,15 +106,6 @@ Status checked_numel(const std::vector<int64_t>& shape, uint64_t* numel) {
   *numel = n;
   return Status::Ok();
 }
-
-Status validate_index_bits(uint32_t index_bits) {
-  if (index_bits < 1 || index_bits > kMaxIndexBits)
-    return Err("index_bits " + std::to_string(index_bits) + " is not in 1.." +
-               std::to_string(kMaxIndexBits));
-  return Status::Ok();
-}
-
-}  // namespace
 
 void encode_header(const ContainerHeader& header, ByteWriter& w) {
   w.string(header.producer);
@@ -259,7 +262,15 @@ void encode_tensor(const EncodedTensor& t, ByteWriter& w) {
   }
 }
 
-Status decode_tensor(ByteReader& r, EncodedTensor* t) {
+uint64_t dense_bytes(const EncodedTensor& t) {
+  uint64_t numel = 0;
+  if (!checked_numel(t.shape, &numel).ok()) return UINT64_MAX;
+  const uint64_t elem = std::max<uint64_t>(1, dtype_size(t.dtype));
+  return numel > UINT64_MAX / elem ? UINT64_MAX : numel * elem;
+}
+
+Status decode_tensor(ByteReader& r, EncodedTensor* t,
+                     const std::function<Status(const EncodedTensor&)>& after_header) {
   DEEPCOMP_RETURN_IF_ERROR(r.string("name", &t->name));
   uint64_t dtype = 0, rank = 0;
   DEEPCOMP_RETURN_IF_ERROR(r.varint("dtype", &dtype));
@@ -316,6 +327,7 @@ Status decode_tensor(ByteReader& r, EncodedTensor* t) {
   t->index_bits = 0;
   t->index = SymbolStream();
   t->clusters = SymbolStream();
+  if (after_header) DEEPCOMP_RETURN_IF_ERROR(after_header(*t));
   if (t->encoding == Encoding::kLossless) {
     const uint64_t size = numel * dtype_size(t->dtype);
     if (dtype_size(t->dtype) == 0)

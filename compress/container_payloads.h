@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -59,7 +60,16 @@ Status decode_header(ByteReader& r, ContainerHeader* header);
 // Messages do not carry the tensor's name (the caller adds it).
 Status validate_tensor(const EncodedTensor& t);
 void encode_tensor(const EncodedTensor& t, ByteWriter& w);
-Status decode_tensor(ByteReader& r, EncodedTensor* t);
+// `after_header`, when set, runs once name, dtype, shape, location and encoding are read, before
+// any of the payload is decoded; its error stops the read.
+Status decode_tensor(ByteReader& r, EncodedTensor* t,
+                     const std::function<Status(const EncodedTensor&)>& after_header = {});
+// numel x element size of a tensor's dense form (element size 1 for dtypes without a fixed one),
+// saturating at UINT64_MAX; the shape must have passed the reader's checks.
+uint64_t dense_bytes(const EncodedTensor& t);
+// Rank <= kMaxRank, every dimension in [0, kMaxNumel), product below kMaxNumel (0 if any
+// dimension is 0): the shape checks shared by writer and reader.
+Status checked_numel(const std::vector<int64_t>& shape, uint64_t* numel);
 
 // End marker payload.
 struct EndMarker {

@@ -28,6 +28,7 @@ Status ContainerWriter::open(const std::string& path, const WriteOptions& option
   DEEPCOMP_RETURN_IF_ERROR(append(kKindHeader, h.data()));
   ByteWriter g;
   encode_blob(skeleton, g);
+  dense_total_ = skeleton.size();
   return append(kKindSkeleton, g.data());
 }
 
@@ -55,6 +56,12 @@ Status ContainerWriter::add(const EncodedTensor& t) {
   DEEPCOMP_RETURN_IF_ERROR(validate_tensor(t).WithContext(path_ + ": tensor '" + t.name + "'"));
   if (!names_.insert(t.name).second)
     return Status::Error(path_ + ": tensor '" + t.name + "': duplicate tensor name");
+  const uint64_t dense = dense_bytes(t);
+  dense_total_ = dense_total_ > UINT64_MAX - dense ? UINT64_MAX : dense_total_ + dense;
+  if (largest_.empty() || dense > largest_bytes_) {
+    largest_ = t.name;
+    largest_bytes_ = dense;
+  }
   ByteWriter payload;
   encode_tensor(t, payload);
   return append(kKindTensor, payload.data());
@@ -64,6 +71,8 @@ Status ContainerWriter::finish() {
   ByteWriter end;
   encode_end({sections_, size_, chain_}, end);
   DEEPCOMP_RETURN_IF_ERROR(append(kKindEnd, end.data()));
+  // A file compress writes is a file decompress reads (the temporary file is dropped on error).
+  DEEPCOMP_RETURN_IF_ERROR(check_written_cap(dense_total_, size_, largest_));
   open_ = false;
   return file_.commit();
 }

@@ -38,6 +38,9 @@ class ContainerWriter {
   uint64_t size_ = 0;
   uint64_t sections_ = 0;
   uint32_t chain_ = 0;
+  uint64_t dense_total_ = 0;  // skeleton + tensors, for the reader's decompression cap
+  std::string largest_;
+  uint64_t largest_bytes_ = 0;
   bool open_ = false;
   std::unordered_set<std::string> names_;
 };

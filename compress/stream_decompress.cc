@@ -94,11 +94,11 @@ Result<Tensor> decode_dense(const EncodedTensor& e) {
 }  // namespace
 
 Status decode_container_streaming(
-    const std::string& path,
+    const std::string& path, const ReadLimits& limits,
     const std::function<Status(const ContainerHeader&, const std::string& skeleton)>& begin,
     const std::function<Status(Tensor&&)>& each) {
   ContainerFileReader reader;
-  DEEPCOMP_RETURN_IF_ERROR(reader.open(path));
+  DEEPCOMP_RETURN_IF_ERROR(reader.open(path, limits));
   DEEPCOMP_RETURN_IF_ERROR(begin(reader.header(), reader.skeleton()));
   for (;;) {
     EncodedTensor encoded;

@@ -17,7 +17,7 @@ namespace deepcomp::compress {
 // (values/raw as decode_tensor gives them), then checks the end marker. Stops at the first error;
 // errors of the file start with `path`.
 Status decode_container_streaming(
-    const std::string& path,
+    const std::string& path, const ReadLimits& limits,
     const std::function<Status(const ContainerHeader&, const std::string& skeleton)>& begin,
     const std::function<Status(Tensor&&)>& each);
 

@@ -1,6 +1,7 @@
 #include "core/file_io.h"
 
 #include <fcntl.h>
+#include <stdio.h>  // renameat2, RENAME_NOREPLACE (glibc >= 2.28)
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,6 +22,52 @@ bool same_file(const std::string& a, const std::string& b) {
   std::error_code ec;
   if (fs::exists(a, ec) && fs::exists(b, ec)) return fs::equivalent(a, b, ec);
   return fs::weakly_canonical(a, ec) == fs::weakly_canonical(b, ec);
+}
+
+const char* kind_name(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+// What is at `path` now, looked up without following a final symlink (lstat), then following it:
+// an output may only replace a regular file or a symlink to one; a dangling symlink exists.
+Status check_existing_output(const std::string& path, bool force) {
+  struct stat lst {};
+  if (::lstat(path.c_str(), &lst) != 0) {
+    if (errno == ENOENT) return Status::Ok();
+    return Status::Error(path + ": " + errno_text());
+  }
+  struct stat st = lst;
+  if (S_ISLNK(lst.st_mode) && ::stat(path.c_str(), &st) != 0)
+    return Status::Error(path + ": is a dangling symbolic link; refusing to replace it");
+  if (!S_ISREG(st.st_mode))
+    return Status::Error(path + ": is " + kind_name(st.st_mode) +
+                         (S_ISLNK(lst.st_mode) ? " (through a symbolic link)" : "") +
+                         "; outputs may only replace regular files");
+  if (!force) return Status::Error(path + ": exists; pass --force to replace it");
+  return Status::Ok();
+}
+
+// Publishes `temp` as `path` only if `path` does not exist, atomically: renameat2 with
+// RENAME_NOREPLACE, or link()+unlink() on filesystems that refuse the flag. Two writers racing to
+// one new output: exactly one wins, the other gets EEXIST.
+Status publish_no_replace(const std::string& temp, const std::string& path) {
+  if (::renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) == 0)
+    return Status::Ok();
+  if (errno == EEXIST) return Status::Error(path + ": exists; pass --force to replace it");
+  if (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
+    return Status::Error(path + ": rename failed: " + errno_text());
+  if (::link(temp.c_str(), path.c_str()) != 0) {
+    if (errno == EEXIST) return Status::Error(path + ": exists; pass --force to replace it");
+    return Status::Error(
+        path + ": cannot publish without replacing (rename and link refused): " + errno_text());
+  }
+  ::unlink(temp.c_str());
+  return Status::Ok();
 }
 
 }  // namespace
@@ -45,10 +92,8 @@ Status check_output_path(const std::string& path, const WriteOptions& options) {
     if (same_file(path, input))
       return Status::Error(path + ": output would overwrite the input; choose another path");
   }
+  DEEPCOMP_RETURN_IF_ERROR(check_existing_output(path, options.force));
   std::error_code ec;
-  if (fs::is_directory(path, ec)) return Status::Error(path + ": is a directory");
-  if (fs::exists(path, ec) && !options.force)
-    return Status::Error(path + ": exists; pass --force to replace it");
   fs::path parent = fs::path(path).parent_path();
   if (!parent.empty() && !fs::is_directory(parent, ec))
     return Status::Error(path + ": folder " + parent.string() + " does not exist");
@@ -69,7 +114,8 @@ Status check_outputs(const std::vector<std::string>& files, const std::vector<st
         return Status::Error(dir + ": output folder would overwrite an input or another output");
     }
     std::error_code ec;
-    if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
+    struct stat lst {};
+    if (::lstat(dir.c_str(), &lst) == 0 && !fs::is_directory(dir, ec))
       return Status::Error(dir + ": exists and is not a folder");
     checked.inputs.push_back(dir);
   }
@@ -86,6 +132,7 @@ AtomicFile::~AtomicFile() {
 Status AtomicFile::open(const std::string& path, const WriteOptions& options) {
   DEEPCOMP_RETURN_IF_ERROR(check_output_path(path, options));
   path_ = path;
+  force_ = options.force;
   std::random_device rd;
   for (int attempt = 0; attempt < 16; ++attempt) {
     temp_path_ = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(rd() % 1000000);
@@ -118,12 +165,17 @@ Status AtomicFile::commit() {
     return Status::Error(path_ + ": close failed: " + errno_text());
   }
   fd_ = -1;
-  if (::rename(temp_path_.c_str(), path_.c_str()) != 0) {
-    std::string err = errno_text();
-    ::unlink(temp_path_.c_str());
-    return Status::Error(path_ + ": rename failed: " + err);
+  // Checked again at publish time: the path may have changed since open().
+  Status st = check_existing_output(path_, force_);
+  if (st.ok()) {
+    if (!force_) {
+      st = publish_no_replace(temp_path_, path_);
+    } else if (::rename(temp_path_.c_str(), path_.c_str()) != 0) {
+      st = Status::Error(path_ + ": rename failed: " + errno_text());
+    }
   }
-  return Status::Ok();
+  if (!st.ok()) ::unlink(temp_path_.c_str());
+  return st;
 }
 
 Status write_file_atomic(const std::string& path, std::string_view data,

@@ -20,7 +20,9 @@ struct WriteOptions {
   std::vector<std::string> inputs;
 };
 
-// Checks that `path` may be written: not an input, not existing unless force, its folder exists.
+// Checks that `path` may be written: not an input, its folder exists, and nothing is there (lstat:
+// a dangling symlink counts as existing) or, with force, a regular file or a symlink to one. A
+// directory, FIFO, device or socket (directly or through a symlink) is refused even with force.
 Status check_output_path(const std::string& path, const WriteOptions& options);
 
 // Checks every output of a command before it does any work, so that a bad path fails with nothing
@@ -30,8 +32,11 @@ Status check_output_path(const std::string& path, const WriteOptions& options);
 Status check_outputs(const std::vector<std::string>& files, const std::vector<std::string>& dirs,
                      const WriteOptions& options);
 
-// Writes `data` to `path` atomically (temp file in the same folder, fsync, rename).
-Status write_file_atomic(const std::string& path, std::string_view data, const WriteOptions& options);
+// Writes `data` to `path` atomically (temp file in the same folder, fsync, rename). Without force
+// the rename is no-replace (renameat2 RENAME_NOREPLACE, else link+unlink), so of two writers racing
+// to one new path exactly one succeeds and the other's error says the path exists.
+Status write_file_atomic(const std::string& path, std::string_view data,
+                         const WriteOptions& options);
 
 // For outputs written in pieces: open() makes the temp file, write() appends, commit() flushes and
 // renames; destroying an uncommitted AtomicFile removes the temp file.
@@ -50,6 +55,7 @@ class AtomicFile {
  private:
   std::string path_;
   std::string temp_path_;
+  bool force_ = false;
   int fd_ = -1;
 };
 

@@ -163,6 +163,26 @@ Result<Model> model_from_skeleton(const std::string& skeleton, std::vector<Tenso
   return internal::assemble_model(proto, std::move(ordered), display_name);
 }
 
+Result<std::unordered_map<std::string, DeclaredTensor>> declared_tensors(
+    const std::string& skeleton, const std::string& display_name) {
+  onnx::ModelProto proto;
+  if (!internal::parse_model_proto(skeleton, &proto) || !proto.has_graph())
+    return Status::Error(display_name + ": model skeleton is not a valid ONNX model");
+  std::unordered_map<std::string, DeclaredTensor> declared;
+  Status st = internal::visit_tensor_sites(&proto, [&](TensorSite& site) -> Status {
+    DeclaredTensor d;
+    if (site.proto) {
+      d.has_shape = true;
+      d.dtype = site.proto->data_type();
+      d.dims.assign(site.proto->dims().begin(), site.proto->dims().end());
+    }
+    declared.emplace(site.name, std::move(d));
+    return Status::Ok();
+  });
+  if (!st.ok()) return st.WithContext(display_name);
+  return declared;
+}
+
 Result<Tensor> read_tensor_file(const std::string& path) {
   DEEPCOMP_ASSIGN_OR_RETURN(std::string bytes, read_file(path));
   if (bytes.size() > static_cast<size_t>(INT_MAX))

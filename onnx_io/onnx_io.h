@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "core/file_io.h"
@@ -50,6 +51,20 @@ Result<Model> parse_model(std::string_view bytes, const std::string& display_nam
 // Tensors must carry name, shape, dtype, location and values/raw as load_model gave them.
 Result<Model> model_from_skeleton(const std::string& skeleton, std::vector<Tensor> tensors,
                                   const std::string& display_name);
+
+// What a skeleton declares about one tensor site, without any data: the dtype and dims of an
+// initializer or Constant `value` (has_shape); a Constant value_float(s)/value_int(s) declares
+// neither once stripped (has_shape false).
+struct DeclaredTensor {
+  bool has_shape = false;
+  int32_t dtype = 0;  // ONNX TensorProto data_type
+  std::vector<int64_t> dims;
+};
+
+// Every tensor site of a skeleton by name (the first site of a name; model_from_skeleton refuses
+// duplicates). Used to check a .dcz tensor's header against the model before decoding its data.
+Result<std::unordered_map<std::string, DeclaredTensor>> declared_tensors(
+    const std::string& skeleton, const std::string& display_name);
 
 struct SaveOptions {
   WriteOptions write;

@@ -2,6 +2,7 @@
 // and storage field; large models (or on request) with their tensors in one external data file
 // written beside the model, so that no protobuf message over 2 GB is ever built in memory.
 #include <onnx/checker.h>
+#include <unistd.h>
 
 #include <climits>
 #include <filesystem>
@@ -158,7 +159,10 @@ Status save_model(const Model& model, const std::string& path, const SaveOptions
   auto bytes = serialize_proto(proto);
   if (!bytes.ok()) return bytes.status().WithContext(path);
   if (ext.used) DEEPCOMP_RETURN_IF_ERROR(ext.file.commit());
-  return write_file_atomic(path, *bytes, write);
+  Status written = write_file_atomic(path, *bytes, write);
+  // Without --force the .data file just published is new and ours: nothing partial is left.
+  if (!written.ok() && ext.used && !write.force) ::unlink((path + ".data").c_str());
+  return written;
 }
 
 struct StreamingModelWriter::Impl {

@@ -25,13 +25,14 @@ std::string small_file() {
   return bytes.ok() ? *bytes : std::string();
 }
 
-Status parse_status(const std::string& bytes) {
-  Result<Container> r = parse_container(bytes, "d.dcz");
+Status parse_status(const std::string& bytes, const ReadLimits& limits = {}) {
+  Result<Container> r = parse_container(bytes, "d.dcz", limits);
   return r.ok() ? Status::Ok() : r.status();
 }
 
-void expect_error(const std::string& bytes, const std::string& needle) {
-  const Status st = parse_status(bytes);
+void expect_error(const std::string& bytes, const std::string& needle,
+                  const ReadLimits& limits = {}) {
+  const Status st = parse_status(bytes, limits);
   ASSERT_FALSE(st.ok()) << "expected an error containing '" << needle << "'";
   EXPECT_EQ(st.message().rfind("d.dcz: ", 0), 0u) << st.message();
   EXPECT_NE(st.message().find(needle), std::string::npos) << st.message();
@@ -144,11 +145,21 @@ std::string tensor_payload(const std::vector<uint64_t>& dims, uint8_t encoding,
   return p + rest;
 }
 
+// With the dense cap lifted, so that the checks behind it are exercised too: each huge claim is
+// still refused by the payload check it meets (blob sizes, zstd bound, stream lengths).
 TEST(ContainerDamage, HugeDeclaredSizesInATinyFileFailFast) {
   auto with_tensor = [](const std::string& payload) {
     auto s = minimal_sections();
     s.push_back({'T', payload});
     return build_file(s);
+  };
+  ReadLimits uncapped;
+  uncapped.dense_cap = UINT64_MAX;
+  auto expect_error = [&](const std::string& bytes, const std::string& needle) {
+    ::deepcomp::compress::expect_error(bytes, needle, uncapped);
+    // With the default cap, each is refused at its header, before any of its payload is read.
+    if (needle != "2^59" && needle != "metadata count" && needle != "codebook")
+      ::deepcomp::compress::expect_error(bytes, "over the decompression cap");
   };
   const uint64_t huge = uint64_t{1} << 40;
   std::string blob_stored;  // stored blob claiming 4 TiB
@@ -177,6 +188,95 @@ TEST(ContainerDamage, HugeDeclaredSizesInATinyFileFailFast) {
   auto s = minimal_sections();
   s[0].second = std::string("\x00\xff\xff\xff\x0f", 5);
   expect_error(build_file(s), "metadata count");
+}
+
+// A fully pruned kSparseShared tensor: no stored weight, so any shape costs a few bytes.
+EncodedTensor all_pruned(const std::string& name, std::vector<int64_t> shape) {
+  EncodedTensor t;
+  t.name = name;
+  t.shape = std::move(shape);
+  t.role = TensorRole::kFcWeight;
+  t.encoding = Encoding::kSparseShared;
+  t.index_bits = 4;
+  return t;
+}
+
+// Writer and reader share the shape checks (check_storable / checked_numel): a zero-size tensor
+// with a dimension >= 2^59 is refused by both, as is rank 65.
+TEST(ContainerLimits, WriterRefusesEveryShapeTheReaderRefuses) {
+  const int64_t big = int64_t{1} << 59;
+  for (const std::vector<int64_t>& shape :
+       {std::vector<int64_t>{0, big}, std::vector<int64_t>(65, 1), std::vector<int64_t>{big}}) {
+    Tensor plain;
+    plain.name = "z";
+    plain.shape = shape;
+    EXPECT_FALSE(check_storable(plain).ok());
+    Container c;
+    c.skeleton = "g";
+    c.tensors.push_back(lossless_tensor("z", {}, shape));
+    Result<std::string> bytes = serialize_container(c);
+    ASSERT_FALSE(bytes.ok()) << "rank " << shape.size();
+    EXPECT_NE(bytes.status().message().find("tensor 'z'"), std::string::npos);
+    std::vector<uint64_t> dims(shape.begin(), shape.end());
+    auto sections = minimal_sections();
+    sections.push_back({'T', tensor_payload(dims, 0, std::string("\x00\x00", 2))});
+    expect_error(build_file(sections), "section 't1'");
+  }
+  Tensor fine;
+  fine.shape = {0, big - 1};
+  EXPECT_TRUE(check_storable(fine).ok());
+}
+
+// 2^26 floats (256 MiB dense) from a file of ~100 bytes: over the cap for writer and reader alike;
+// 2^23 floats (32 MiB, under the 64 MiB floor) pass both.
+TEST(ContainerLimits, DenseCapIsSharedByWriterAndReader) {
+  Container c;
+  c.skeleton = "g";
+  c.tensors.push_back(all_pruned("w", {1 << 13, 1 << 13}));
+  Result<std::string> refused = serialize_container(c);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("tensor 'w': the model would expand to 256.0 MiB"),
+            std::string::npos)
+      << refused.status().message();
+  EXPECT_NE(refused.status().message().find("over the decompression cap of 64.0 MiB"),
+            std::string::npos)
+      << refused.status().message();
+
+  c.tensors[0] = all_pruned("w", {1 << 13, 1 << 10});
+  Result<std::string> ok = serialize_container(c);
+  ASSERT_TRUE(ok.ok()) << ok.status().message();
+  EXPECT_TRUE(parse_container(*ok, "d.dcz").ok());
+  ReadLimits tight;
+  tight.dense_cap = 1 << 20;
+  expect_error(*ok, "d.dcz: section 'w' (tensor): float32 [8192, 1024] (32.0 MiB dense)", tight);
+
+  // The header is checked before the payload is read: the reader's own shape claim, patched in
+  // with valid checksums, is refused at the cap whatever follows.
+  auto sections = minimal_sections();
+  sections.push_back({'T', tensor_payload({1 << 20, 1 << 20}, 2, "")});
+  expect_error(build_file(sections), "section 't1' (tensor): float32 [1048576, 1048576] (4.0 TiB "
+                                     "dense): the model would expand to 4.0 TiB");
+}
+
+// ReadLimits::check_header sees the skeleton and each header before its payload; its error is
+// reported against the file and section.
+TEST(ContainerLimits, HeaderCheckRunsBeforeThePayloadWithTheSkeleton) {
+  Container c;
+  c.skeleton = "the graph";
+  c.tensors.push_back(sparse_shared_tensor("a"));
+  c.tensors.push_back(sparse_shared_tensor("b"));
+  Result<std::string> bytes = serialize_container(c);
+  ASSERT_TRUE(bytes.ok());
+  std::vector<std::string> seen;
+  ReadLimits limits;
+  limits.check_header = [&](const std::string& skeleton, const EncodedTensor& h) -> Status {
+    EXPECT_EQ(skeleton, "the graph");
+    EXPECT_TRUE(h.codebook.empty() && h.index.count == 0) << "payload decoded before the check";
+    seen.push_back(h.name);
+    return h.name == "b" ? Status::Error("not in the model") : Status::Ok();
+  };
+  expect_error(*bytes, "d.dcz: section 'b' (tensor): not in the model", limits);
+  EXPECT_EQ(seen, (std::vector<std::string>{"a", "b"}));
 }
 
 TEST(ContainerDamage, InconsistentStreamsAreRejectedByTheReader) {

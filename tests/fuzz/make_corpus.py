@@ -97,3 +97,8 @@ put("array", "float.idx", struct.pack(">II", 0x0D01, 2) + struct.pack(">2f", 1.5
 for i in range(4):
     header = bytes([i, 50 + 10 * i, 3 + i, 2 + i, i, 5, 7, 8 + i])
     put("roundtrip", f"floats{i}", header + rng.normal(0, 1, 64 + 32 * i).astype(np.float32).tobytes())
+# dcz_writer_reader: a settings byte (prune, bits, huffman, share), then each model above.
+for name in ["mlp_16_8_4", "mlp_64_32_10", "conv"]:
+    data = open(os.path.join(out, "onnx_parse", name + ".onnx"), "rb").read()
+    for knobs in (0x00, 0x15, 0x36):
+        put("dcz_writer_reader", f"{name}_{knobs:02x}", bytes([knobs]) + data)

@@ -236,4 +236,62 @@ inline std::string roundtrip_target(const uint8_t* data, size_t size) {
   return "";
 }
 
+// The .dcz writer -> reader contract on whole models: an ONNX model that parse_model accepts and
+// compress accepts (check_storable on every tensor, compress_model, serialize_container) must be
+// read back by what decompress runs: parse_container with every header checked against the
+// skeleton's declarations, decode_tensor, model_from_skeleton, then serialize_model. The first
+// byte picks the compression settings, the rest is a ModelProto. Models over 2^16 float elements
+// are skipped (k-means time, not correctness).
+inline std::string dcz_writer_reader_target(const uint8_t* data, size_t size) {
+  if (size == 0) return "";
+  const uint8_t knobs = data[0];
+  auto model = onnx_io::parse_model(as_view(data + 1, size - 1), "fuzz.onnx", "");
+  if (!model.ok()) return "";
+  uint64_t elements = 0;
+  for (const Tensor& t : model->tensors) {
+    if (!compress::check_storable(t).ok()) return "";  // compress refuses it up front
+    elements += t.values.size();
+  }
+  if (elements > (1u << 16)) return "";
+  compress::CompressOptions options;
+  options.prune = (knobs & 3) * 0.3;
+  options.bits_fc = options.bits_conv = 1 + ((knobs >> 2) & 3);
+  options.huffman = knobs & 16;
+  options.share = !(knobs & 32);
+  options.iters = 2;
+  auto out = compress::compress_model(*model, options);
+  if (!out.ok()) return "";  // e.g. NaN weights: refused with a message
+  auto bytes = compress::serialize_container(out->container);
+  if (!bytes.ok()) {
+    // The writer's only refusal left after check_storable is the decompression cap.
+    if (bytes.status().message().find("decompression cap") == std::string::npos)
+      return "serialize_container refused a model compress accepted: " + bytes.status().message();
+    return "";
+  }
+  auto declared = onnx_io::declared_tensors(out->container.skeleton, "skeleton");
+  if (!declared.ok()) return "the written skeleton does not parse: " + declared.status().message();
+  compress::ReadLimits limits;
+  limits.check_header = [&](const std::string&, const compress::EncodedTensor& h) -> Status {
+    auto it = declared->find(h.name);
+    if (it == declared->end()) return Status::Error("not in the skeleton");
+    if (it->second.has_shape && (it->second.dims != h.shape ||
+                                 it->second.dtype != static_cast<int32_t>(h.dtype)))
+      return Status::Error("shape or dtype differs from the skeleton");
+    return Status::Ok();
+  };
+  auto parsed = compress::parse_container(*bytes, "fuzz.dcz", limits);
+  if (!parsed.ok()) return "the reader refused what the writer wrote: " + parsed.status().message();
+  std::vector<Tensor> tensors;
+  for (const compress::EncodedTensor& e : parsed->tensors) {
+    auto t = compress::decode_tensor(e);
+    if (!t.ok()) return "decode_tensor refused a written tensor: " + t.status().message();
+    tensors.push_back(std::move(*t));
+  }
+  auto back = onnx_io::model_from_skeleton(parsed->skeleton, std::move(tensors), "fuzz.dcz");
+  if (!back.ok()) return "model_from_skeleton refused a written model: " + back.status().message();
+  auto onnx = onnx_io::serialize_model(*back);
+  if (!onnx.ok()) return "the decompressed model does not serialize: " + onnx.status().message();
+  return "";
+}
+
 }  // namespace deepcomp::fuzz

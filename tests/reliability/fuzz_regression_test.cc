@@ -26,6 +26,7 @@ const Target kTargets[] = {
     {"onnx_parse", onnx_parse_target},         {"container", container_target},
     {"symbol_stream", symbol_stream_target},   {"relative_index", relative_index_target},
     {"array", array_target},                   {"roundtrip", roundtrip_target},
+    {"dcz_writer_reader", dcz_writer_reader_target},
 };
 
 // Feeds every file of `folder` to `fn`; returns how many it fed.

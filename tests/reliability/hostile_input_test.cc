@@ -214,6 +214,36 @@ TEST(HostileOnnx, ZeroSizeTensorRoundTripsThroughCompressAndDecompress) {
   EXPECT_EQ(t->numel(), 0);
 }
 
+// What the .dcz reader would refuse, compress refuses first (compress::check_storable, the code
+// the reader runs), blaming the input file, not the output path.
+TEST(HostileOnnx, ZeroSizeTensorWithAHugeDimensionIsRefusedByCompress) {
+  onnx::ModelProto m = gemm_model(4, 4);
+  auto* z = m.mutable_graph()->add_initializer();
+  z->set_name("Z");
+  z->set_data_type(onnx::TensorProto::FLOAT);
+  z->add_dims(0);
+  z->add_dims(int64_t{1} << 59);
+  const std::string in = write_model(m, "zero_huge.onnx");
+  const std::string out = temp_dir() + "/zh.dcz";
+  expect_refused("compress -q " + in + " -o " + out, in, out, "tensor 'Z': dimension");
+  auto r = run_deepcomp("compress -q " + in + " -o " + out);
+  EXPECT_EQ(r.err.rfind("deepcomp: " + in + ": tensor 'Z'", 0), 0u) << r.err;
+}
+
+TEST(HostileOnnx, Rank1000TensorIsReportedAgainstTheInputNotTheOutput) {
+  onnx::ModelProto m = gemm_model(4, 4);
+  auto* t = m.mutable_graph()->add_initializer();
+  t->set_name("R");
+  t->set_data_type(onnx::TensorProto::FLOAT);
+  for (int i = 0; i < 1000; ++i) t->add_dims(1);
+  t->add_float_data(1.0f);
+  const std::string in = write_model(m, "rank1000.onnx");
+  const std::string out = temp_dir() + "/r.dcz";
+  expect_refused("compress -q " + in + " -o " + out, in, out, "rank 1000 is over 64");
+  auto r = run_deepcomp("compress -q " + in + " -o " + out);
+  EXPECT_EQ(r.err, "deepcomp: " + in + ": tensor 'R': rank 1000 is over 64\n");
+}
+
 TEST(HostileGraph, CyclicGraphIsRejectedBySessionNamingANode) {
   onnx::ModelProto m = gemm_model(4, 4);
   auto* g = m.mutable_graph();
