@@ -68,8 +68,4 @@ Result<std::unique_ptr<compress::Scorer>> make_scorer(const Model& model,
                                                       const ValidationArgs& args,
                                                       std::string* metric);
 
-// "0.5,0.9" -> sparsities in (0,1); "8,4" -> bit widths in 1..16. Errors name `option`.
-Result<std::vector<double>> parse_rate_list(const std::string& text, const std::string& option);
-Result<std::vector<int>> parse_bits_list(const std::string& text, const std::string& option);
-
 }  // namespace deepcomp::cli

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/budget_scorer.h"
+#include "cli/list_options.h"
 #include "cli/command.h"
 #include "cli/compact_export.h"
 #include "cli/energy_inputs.h"

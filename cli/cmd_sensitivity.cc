@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "cli/budget_scorer.h"
+#include "cli/list_options.h"
 #include "cli/command.h"
 #include "cli/sensitivity_table.h"
 #include "compress/budget_search.h"

@@ -18,6 +18,7 @@
 #include "cli/command.h"
 #include "cli/dcz_model.h"
 #include "cli/image_set.h"
+#include "cli/list_options.h"
 #include "cli/model_inputs.h"
 #include "cli/output_compare.h"
 #include "cli/sweep_merge.h"
@@ -52,56 +53,11 @@ struct Setting {
   compress::KMeansInit init;
 };
 
-// Splits "a, b,c" on commas; empty items are an error.
-Result<std::vector<std::string>> split_list(const std::string& text, const std::string& option) {
-  std::vector<std::string> items;
-  size_t start = 0;
-  while (true) {
-    const size_t comma = text.find(',', start);
-    std::string item =
-        text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    item.erase(0, item.find_first_not_of(" \t"));
-    item.erase(item.find_last_not_of(" \t") + 1);
-    if (item.empty())
-      return Status::Error(option + ": empty item in '" + text +
-                           "' (expected a comma-separated list)");
-    items.push_back(item);
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return items;
-}
-
 Result<std::vector<Setting>> parse_settings(const SweepArgs& args) {
-  DEEPCOMP_ASSIGN_OR_RETURN(auto prunes, split_list(args.prune, "--prune"));
-  DEEPCOMP_ASSIGN_OR_RETURN(auto bits, split_list(args.bits, "--bits"));
+  DEEPCOMP_ASSIGN_OR_RETURN(auto prune_values,
+                            parse_rate_list(args.prune, "--prune", /*allow_zero=*/true));
+  DEEPCOMP_ASSIGN_OR_RETURN(auto bit_values, parse_bits_list(args.bits, "--bits"));
   DEEPCOMP_ASSIGN_OR_RETURN(auto inits, split_list(args.init, "--init"));
-  std::vector<double> prune_values;
-  for (const std::string& p : prunes) {
-    size_t used = 0;
-    double v = 0;
-    try {
-      v = std::stod(p, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used != p.size() || !(v >= 0 && v < 1))
-      return Status::Error("--prune: '" + p + "' is not a sparsity in [0,1)");
-    prune_values.push_back(v);
-  }
-  std::vector<int> bit_values;
-  for (const std::string& b : bits) {
-    size_t used = 0;
-    long v = 0;
-    try {
-      v = std::stol(b, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used != b.size() || v < 1 || v > 16)
-      return Status::Error("--bits: '" + b + "' is not a bit width in 1..16");
-    bit_values.push_back(static_cast<int>(v));
-  }
   std::vector<compress::KMeansInit> init_values;
   for (const std::string& i : inits) {
     auto init = compress::parse_kmeans_init(i);
