@@ -29,24 +29,6 @@ uint32_t append_section(uint8_t kind, std::string_view payload, ByteWriter& file
   return crc;
 }
 
-std::string kind_name(uint8_t kind) {
-  switch (kind) {
-    case kKindHeader:
-      return "header";
-    case kKindSkeleton:
-      return "skeleton";
-    case kKindTensor:
-      return "tensor";
-    case kKindEnd:
-      return "end";
-  }
-  static const char kHex[] = "0123456789abcdef";
-  std::string hex = "0x";
-  hex += kHex[kind >> 4];
-  hex += kHex[kind & 15];
-  return (kind & kAncillaryBit) ? "ancillary " + hex : hex;
-}
-
 std::string version_string(uint8_t major, uint8_t minor) {
   return std::to_string(major) + "." + std::to_string(minor);
 }
@@ -69,7 +51,7 @@ Status read_section(std::string_view file, size_t offset, size_t index, RawSecti
   DEEPCOMP_RETURN_IF_ERROR(r.u8("kind", &out->kind).WithContext(where));
   DEEPCOMP_RETURN_IF_ERROR(r.varint("length", &payload_length).WithContext(where));
   if (payload_length > r.remaining() || r.remaining() - payload_length < 4)
-    return Status::Error(where + " (" + kind_name(out->kind) + "): length " +
+    return Status::Error(where + " (" + section_kind_name(out->kind) + "): length " +
                          std::to_string(payload_length) + " runs past the end of the file (" +
                          std::to_string(r.remaining()) + " bytes left): truncated or corrupt");
   DEEPCOMP_RETURN_IF_ERROR(r.bytes("payload", payload_length, &out->payload));
@@ -78,7 +60,7 @@ Status read_section(std::string_view file, size_t offset, size_t index, RawSecti
   out->offset = offset;
   out->length = r.position();
   if (crc32(file.substr(offset, covered)) != out->crc) {
-    std::string label = where + " (" + kind_name(out->kind) + ")";
+    std::string label = where + " (" + section_kind_name(out->kind) + ")";
     if (out->kind == kKindTensor) {
       // The name is the payload's first field; it may be the damaged part, so it is only a hint.
       ByteReader name_reader(out->payload);
@@ -152,8 +134,9 @@ Status parse(std::string_view bytes, Container* container, std::vector<SectionIn
     RawSection s;
     DEEPCOMP_RETURN_IF_ERROR(read_section(bytes, pos, index, &s));
     ByteReader r(s.payload);
-    if (sections) sections->push_back({"", kind_name(s.kind), s.offset, s.length});
-    const std::string where = "section #" + std::to_string(index) + " (" + kind_name(s.kind) + ")";
+    if (sections) sections->push_back({"", section_kind_name(s.kind), s.offset, s.length});
+    const std::string where =
+        "section #" + std::to_string(index) + " (" + section_kind_name(s.kind) + ")";
     auto expect_order = [&](bool ok, const char* what) {
       return ok ? Status::Ok() : Status::Error(where + ": out of order: " + what);
     };

@@ -28,22 +28,6 @@ struct ContainerFileReader::Section {
 
 namespace {
 
-std::string kind_text(uint8_t kind) {
-  switch (kind) {
-    case kKindHeader:
-      return "header";
-    case kKindSkeleton:
-      return "skeleton";
-    case kKindTensor:
-      return "tensor";
-    case kKindEnd:
-      return "end";
-  }
-  static const char kHex[] = "0123456789abcdef";
-  std::string hex = std::string("0x") + kHex[kind >> 4] + kHex[kind & 15];
-  return (kind & kAncillaryBit) ? "ancillary " + hex : hex;
-}
-
 Status payload_end(const ByteReader& r, uint8_t file_minor) {
   if (r.at_end() || file_minor > kFormatMinor) return Status::Ok();
   return Status::Error(std::to_string(r.remaining()) + " unexpected byte(s) after the last field");
@@ -101,7 +85,7 @@ Status ContainerFileReader::open(const std::string& path, const ReadLimits& limi
     DEEPCOMP_RETURN_IF_ERROR(read_section(&s));
     ByteReader r(s.payload);
     const std::string where =
-        "section #" + std::to_string(index_ - 1) + " (" + kind_text(s.kind) + ")";
+        "section #" + std::to_string(index_ - 1) + " (" + section_kind_name(s.kind) + ")";
     if (s.kind & kAncillaryBit) continue;
     if (s.kind == kKindHeader && !have_header && index_ == 1) {
       DEEPCOMP_RETURN_IF_ERROR(decode_header(r, &header_).WithContext(path_ + ": header section"));
@@ -142,9 +126,9 @@ Status ContainerFileReader::read_section(Section* s) {
   const uint64_t framing = hr.position();
   const uint64_t left = size_ - pos_ - framing;
   if (length > left || left - length < 4)
-    return Status::Error(where + " (" + kind_text(s->kind) + "): length " + std::to_string(length) +
-                         " runs past the end of the file (" + std::to_string(left) +
-                         " bytes left): truncated or corrupt");
+    return Status::Error(where + " (" + section_kind_name(s->kind) + "): length " +
+                         std::to_string(length) + " runs past the end of the file (" +
+                         std::to_string(left) + " bytes left): truncated or corrupt");
   DEEPCOMP_RETURN_IF_ERROR(read_at(pos_, framing + length + 4, &buffer_));
   const std::string_view all(buffer_);
   s->offset = pos_;
@@ -153,7 +137,7 @@ Status ContainerFileReader::read_section(Section* s) {
   ByteReader cr(all.substr(framing + length));
   DEEPCOMP_RETURN_IF_ERROR(cr.u32le("crc", &s->crc));
   if (crc32(all.substr(0, framing + length)) != s->crc) {
-    std::string label = where + " (" + kind_text(s->kind) + ")";
+    std::string label = where + " (" + section_kind_name(s->kind) + ")";
     if (s->kind == kKindTensor) {
       ByteReader nr(s->payload);
       std::string name;
@@ -220,10 +204,10 @@ Status ContainerFileReader::next(EncodedTensor* tensor, bool* done) {
       return Status::Ok();
     }
     const std::string where =
-        "section #" + std::to_string(index_ - 1) + " (" + kind_text(s.kind) + ")";
+        "section #" + std::to_string(index_ - 1) + " (" + section_kind_name(s.kind) + ")";
     if (s.kind == kKindHeader || s.kind == kKindSkeleton)
       return Status::Error(path_ + ": " + where + ": out of order: expected one " +
-                           kind_text(s.kind) + " at the start");
+                           section_kind_name(s.kind) + " at the start");
     return Status::Error(path_ + ": " + where + " at offset " + std::to_string(s.offset) +
                          ": unknown section kind");
   }

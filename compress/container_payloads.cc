@@ -399,4 +399,20 @@ Status decode_end(ByteReader& r, EndMarker* end) {
   return r.u32le("chain crc", &end->chain_crc);
 }
 
+std::string section_kind_name(uint8_t kind) {
+  switch (kind) {
+    case kKindHeader:
+      return "header";
+    case kKindSkeleton:
+      return "skeleton";
+    case kKindTensor:
+      return "tensor";
+    case kKindEnd:
+      return "end";
+  }
+  static const char kHex[] = "0123456789abcdef";
+  std::string hex = std::string("0x") + kHex[kind >> 4] + kHex[kind & 15];
+  return (kind & kAncillaryBit) ? "ancillary " + hex : hex;
+}
+
 }  // namespace deepcomp::compress::container_internal

@@ -23,6 +23,8 @@ inline constexpr uint8_t kKindSkeleton = 'G';
 inline constexpr uint8_t kKindTensor = 'T';
 inline constexpr uint8_t kKindEnd = 'E';
 inline constexpr uint8_t kAncillaryBit = 0x80;
+// "header", "skeleton", "tensor", "end", "ancillary 0xNN" or "0xNN", for messages and inspect.
+std::string section_kind_name(uint8_t kind);
 
 // Limits every reader enforces (and the writer, so that it never writes what cannot be read).
 inline constexpr uint32_t kMaxAlphabetSize = 65536;
