@@ -8,6 +8,7 @@
 #include <new>
 #include <optional>
 #include <set>
+#include <unordered_set>
 
 #include "cli/dcz_model.h"
 #include "cli/kernel_profile.h"
@@ -15,6 +16,7 @@
 #include "compress/pipeline.h"
 #include "kernels/sparse_matrix.h"
 #include "onnx_io/onnx_io.h"
+#include "onnx_io/shape_only_model.h"
 
 namespace deepcomp::cli {
 namespace {
@@ -290,11 +292,13 @@ Status add_sparse_weight(const compress::EncodedTensor& encoded, const SparseLay
 
 Result<OpenedModel> open_dcz_sparse(const std::string& path) {
   DEEPCOMP_ASSIGN_OR_RETURN(compress::Container container, read_dcz(path));
-  // First pass: lossless tensors decoded, compressed ones as zero placeholders, so the graph can
-  // be rebuilt and inspected before deciding which weights can stay compressed.
+  // First pass: lossless tensors decoded, compressed ones as shapes without data, so the graph
+  // can be rebuilt and inspected before deciding which weights can stay compressed. A weight
+  // that stays compressed is never expanded here: the Session takes it in sparse form only.
   std::vector<Tensor> tensors;
   tensors.reserve(container.tensors.size());
   std::map<std::string, const compress::EncodedTensor*> compressed;
+  std::unordered_set<std::string> shape_only;
   for (const compress::EncodedTensor& e : container.tensors) {
     // 8-bit quantized layers run on their integer codes (dense integer kernels): decoded here.
     if (e.encoding == compress::Encoding::kLossless || compress::is_quantized_layer(e)) {
@@ -304,20 +308,17 @@ Result<OpenedModel> open_dcz_sparse(const std::string& path) {
       continue;
     }
     Tensor t = compress::tensor_header(e);
-    const int64_t n = t.numel();
-    if (n < 0) return Status::Error(path + ": tensor '" + e.name + "': invalid shape");
-    // The Session takes a weight's shape from its initializer and insists on a value of that
-    // size, even when a sparse form replaces it; zeros are the cheapest such value and are never
-    // read by the sparse kernels.
-    t.values.assign(static_cast<size_t>(n), 0.0f);
+    if (t.numel() < 0) return Status::Error(path + ": tensor '" + e.name + "': invalid shape");
     compressed[e.name] = &e;
+    shape_only.insert(e.name);
     tensors.push_back(std::move(t));
   }
   OpenedModel opened;
   opened.is_dcz = true;
   opened.sparse = true;
   DEEPCOMP_ASSIGN_OR_RETURN(
-      opened.model, onnx_io::model_from_skeleton(container.skeleton, std::move(tensors), path));
+      opened.model, onnx_io::model_from_skeleton_shape_only(container.skeleton, std::move(tensors),
+                                                            path, shape_only));
   const auto layouts = sparse_layouts(opened.model);
   for (const auto& [name, encoded] : compressed) {
     Tensor* t = opened.model.find_tensor(name);
@@ -335,7 +336,8 @@ Result<OpenedModel> open_dcz_sparse(const std::string& path) {
       ++opened.sparse_weights;
       continue;
     }
-    // A compressed tensor whose readers cannot take a sparse matrix: expand it.
+    // A compressed tensor whose readers cannot take a sparse matrix: expand it. (A layer that
+    // takes the sparse form but runs dense under --kernel auto expands it in the Session.)
     auto dense = decode_dense(*encoded, path);
     if (!dense.ok()) return dense.status();
     if (t) {
@@ -429,7 +431,11 @@ Result<LoadedModel> load_for_kernel_flags(const std::string& path, const KernelF
   opened.options.threads = threads;
   auto session = runtime::Session::create(opened.model, opened.options);
   if (!session.ok()) return session.status().WithContext(path);
+  // The Session holds what it runs (the sparse forms of the sparse layers, dense copies of the
+  // rest); the model and the sparse forms of the layers it expanded are freed here.
   opened.model = Model{};
+  opened.options.codebook_weights.clear();
+  opened.options.csr_weights.clear();
   return LoadedModel{std::move(opened), std::move(*session)};
 }
 

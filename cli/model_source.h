@@ -19,8 +19,8 @@ namespace deepcomp::cli {
 enum class Mode { kDense, kSparse };
 
 struct OpenedModel {
-  // For a sparse .dcz, the weights provided in `options` are zero-filled placeholders here: the
-  // Session reads their shapes (and needs a value of the declared size), never their contents.
+  // For a sparse .dcz, the weights provided in `options` have a shape and no values here
+  // (Tensor::values empty): the Session takes them in sparse form only (session.h).
   Model model;
   runtime::SessionOptions options;
   // One line for humans: the file, the mode and how many weights run sparse.

@@ -10,9 +10,8 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
-
 #include <climits>
+#include <cstring>
 #include <filesystem>
 #include <unordered_map>
 #include <unordered_set>
@@ -20,6 +19,7 @@
 #include "core/file_io.h"
 #include "onnx_io/internal.h"
 #include "onnx_io/onnx_io.h"
+#include "onnx_io/shape_only_model.h"
 
 namespace deepcomp::onnx_io {
 namespace fs = std::filesystem;
@@ -114,6 +114,13 @@ Result<Model> load_model(const std::string& path, const LoadOptions& options) {
 
 Result<Model> model_from_skeleton(const std::string& skeleton, std::vector<Tensor> tensors,
                                   const std::string& display_name) {
+  return model_from_skeleton_shape_only(skeleton, std::move(tensors), display_name, {});
+}
+
+Result<Model> model_from_skeleton_shape_only(const std::string& skeleton,
+                                             std::vector<Tensor> tensors,
+                                             const std::string& display_name,
+                                             const std::unordered_set<std::string>& shape_only) {
   onnx::ModelProto proto;
   if (!internal::parse_model_proto(skeleton, &proto) || !proto.has_graph())
     return Status::Error(display_name + ": model skeleton is not a valid ONNX model");
@@ -141,7 +148,9 @@ Result<Model> model_from_skeleton(const std::string& skeleton, std::vector<Tenso
                              internal::shape_text(dims));
     }
     const int64_t n = t.numel();
-    const bool sized = t.dtype == DType::kString ||
+    const bool no_data = t.values.empty() && t.raw.empty() && is_float_dtype(t.dtype) &&
+                         shape_only.count(site.name) > 0;
+    const bool sized = t.dtype == DType::kString || no_data ||
                        (is_float_dtype(t.dtype) ? t.values.size() == static_cast<size_t>(n)
                                                 : t.raw.size() == t.byte_size());
     if (n < 0 || !sized)

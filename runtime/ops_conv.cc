@@ -49,9 +49,14 @@ Status resolve_pads(const std::string& auto_pad, const std::vector<int64_t>& in_
   return Status::Ok();
 }
 
-Result<ConvWindow> conv_window(const Node& node, const Inputs& in, const char* what) {
+Result<ConvWindow> conv_window(const Node& node, const Inputs& in, const char* what,
+                               bool weight_held) {
   DEEPCOMP_RETURN_IF_ERROR(require_float(in[0], "X"));
-  DEEPCOMP_RETURN_IF_ERROR(require_float(in[1], "W"));
+  if (!weight_held) {
+    DEEPCOMP_RETURN_IF_ERROR(require_float(in[1], "W"));
+  } else if (!in[1] || !in[1]->is_float()) {
+    return Status::Error("W must be a float tensor");
+  }
   const Value& x = *in[0];
   const Value& w = *in[1];
   ConvWindow win;
@@ -134,7 +139,9 @@ Result<CompiledOp> build_conv(const BuildContext& ctx) {
   op.density = weight.density;
   const Node node_copy = node;
   op.run = [=](const Inputs& in, std::vector<Value>* out) -> Status {
-    DEEPCOMP_ASSIGN_OR_RETURN(ConvWindow win, conv_window(node_copy, in, "convolution"));
+    DEEPCOMP_ASSIGN_OR_RETURN(ConvWindow win,
+                              conv_window(node_copy, in, "convolution",
+                                          weight.sparse.present() || weight.expanded != nullptr));
     const Value& x = *in[0];
     const Value& w = *in[1];
     const int64_t sr = win.spatial_rank;

@@ -31,11 +31,14 @@ Status spatial_attr(const Node& node, const char* name, size_t rank, int64_t fil
 // The window of a Conv or ConvTranspose run: X and W float tensors of equal rank with 1 to 3
 // spatial dimensions, strides and dilations from the node (default 1), and the kernel from W's
 // spatial dimensions (checked against a kernel_shape attribute). `what` names the operation in
-// the spatial-rank error ("convolution", "ConvTranspose").
+// the spatial-rank error ("convolution", "ConvTranspose"). `weight_held`: the layer runs its own
+// copy of W (sparse form or expanded), so only W's shape is read (W may then be a shape without
+// values: runtime/session.cc).
 struct ConvWindow {
   int64_t spatial_rank = 0;
   std::vector<int64_t> strides, dilations, kernel;
 };
-Result<ConvWindow> conv_window(const Node& node, const Inputs& in, const char* what);
+Result<ConvWindow> conv_window(const Node& node, const Inputs& in, const char* what,
+                               bool weight_held = false);
 
 }  // namespace deepcomp::runtime::ops

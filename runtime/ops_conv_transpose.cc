@@ -111,7 +111,9 @@ Result<CompiledOp> build_conv_transpose(const BuildContext& ctx) {
   op.density = weight.density;
   const Node node_copy = node;
   op.run = [=](const Inputs& in, std::vector<Value>* out) -> Status {
-    DEEPCOMP_ASSIGN_OR_RETURN(ConvWindow win, conv_window(node_copy, in, "ConvTranspose"));
+    DEEPCOMP_ASSIGN_OR_RETURN(ConvWindow win,
+                              conv_window(node_copy, in, "ConvTranspose",
+                                          weight.sparse.present() || weight.expanded != nullptr));
     const Value& x = *in[0];
     const Value& w = *in[1];
     if (w.shape[0] != x.shape[1]) {

@@ -22,6 +22,8 @@ struct FcWeight {
   std::shared_ptr<const kernels::CompactCodebookCsr> compact;
   double density = 1;
 
+  bool runs_sparse() const { return compact != nullptr || sparse.present(); }
+
   void apply(const float* x, int64_t batch, const float* bias, float* y) const {
     if (compact) {
       kernels::gemm_codebook_csr(x, batch, *compact, bias, y);
@@ -70,8 +72,11 @@ Result<FcWeight> make_fc_weight(const BuildContext& ctx, const Value& b, bool b_
   if (w.sparse.codebook && kernels::CompactCodebookCsr::fits(*w.sparse.codebook)) {
     w.compact = std::make_shared<const kernels::CompactCodebookCsr>(
         kernels::CompactCodebookCsr::from(*w.sparse.codebook));
+    // Only the compact form runs: the int32-column form is dropped here (freed once the
+    // Session has released its options), 5 of the 8 bytes per nonzero the layer held.
+    w.sparse.codebook.reset();
   }
-  if (w.sparse.present()) return w;
+  if (w.runs_sparse()) return w;
   if (!chosen.expanded.empty()) {
     w.dense = std::move(chosen.expanded);  // already out x in
   } else if (copy_b) {
@@ -93,7 +98,7 @@ Result<CompiledOp> build_gemm(const BuildContext& ctx) {
   if (const Value* b = ctx.constant(1)) {
     if (!b->is_float() || b->rank() != 2) return Status::Error("B must be a 2-D float32 matrix");
     DEEPCOMP_ASSIGN_OR_RETURN(FcWeight w, make_fc_weight(ctx, *b, trans_b, node.inputs[1]));
-    op.sparse = w.sparse.present();
+    op.sparse = w.runs_sparse();
     op.density = w.density;
     op.weight = node.inputs[1];
     constant_w = std::make_shared<const FcWeight>(std::move(w));
@@ -168,7 +173,7 @@ Result<CompiledOp> build_matmul(const BuildContext& ctx) {
     bool reads_b = false;
     DEEPCOMP_ASSIGN_OR_RETURN(
         FcWeight w, make_fc_weight(ctx, *b_const, false, node.inputs[1], false, &reads_b));
-    op.sparse = w.sparse.present();
+    op.sparse = w.runs_sparse();
     op.density = w.density;
     if (!reads_b) fc_w = std::make_shared<const FcWeight>(std::move(w));
   } else if (ctx.sparse_weight(ctx.has_input(1) ? node.inputs[1] : "").present()) {
@@ -176,7 +181,12 @@ Result<CompiledOp> build_matmul(const BuildContext& ctx) {
   }
   op.run = [=](const Inputs& in, std::vector<Value>* out) -> Status {
     DEEPCOMP_RETURN_IF_ERROR(require_float(in[0], "A"));
-    DEEPCOMP_RETURN_IF_ERROR(require_float(in[1], "B"));
+    if (!fc_w) {
+      DEEPCOMP_RETURN_IF_ERROR(require_float(in[1], "B"));
+    } else if (!in[1] || !in[1]->is_float()) {
+      // B is held in fc_w; its value is read for its shape only (it may have no values).
+      return Status::Error("B must be a float tensor");
+    }
     std::vector<int64_t> as = in[0]->shape, bs = in[1]->shape;
     if (as.empty() || bs.empty()) return Status::Error("MatMul of a scalar");
     const bool a_vec = as.size() == 1, b_vec = bs.size() == 1;

@@ -228,8 +228,17 @@ struct Spec {
 
 float clipped(float x, float clip) { return clip > 0 ? std::clamp(x, -clip, clip) : x; }
 
-Status check_shape(const Value* v, const char* what, const std::vector<int64_t>& want) {
-  DEEPCOMP_RETURN_IF_ERROR(require_float(v, what));
+// `held`: a constant weight the layer runs from its own copy (CellWeight), so only its shape is
+// read (it may be a shape without values: runtime/session.cc).
+Status require_weight(const Value* v, const char* what, bool held) {
+  if (!held) return require_float(v, what);
+  if (!v || !v->is_float()) return Status::Error(std::string(what) + " must be a float tensor");
+  return Status::Ok();
+}
+
+Status check_shape(const Value* v, const char* what, const std::vector<int64_t>& want,
+                   bool held = false) {
+  DEEPCOMP_RETURN_IF_ERROR(require_weight(v, what, held));
   if (v->shape != want) {
     return Status::Error(std::string(what) + " must be " + shape_string(want) + ", is " +
                          describe(*v));
@@ -253,7 +262,7 @@ Status run_cell(const Spec& spec, const CellWeight* w_const, const CellWeight* r
   const int64_t seq = spec.layout == 0 ? x.shape[0] : x.shape[1];
   const int64_t batch = spec.layout == 0 ? x.shape[1] : x.shape[0];
   const int64_t I = x.shape[2];
-  DEEPCOMP_RETURN_IF_ERROR(require_float(in[2], "R"));
+  DEEPCOMP_RETURN_IF_ERROR(require_weight(in[2], "R", r_const != nullptr));
   const Value& r = *in[2];
   if (r.rank() != 3 || r.shape[0] != D || r.shape[1] != G * r.shape[2]) {
     return Status::Error("R must be [" + std::to_string(D) + ", " + std::to_string(G) +
@@ -265,7 +274,7 @@ Status run_cell(const Spec& spec, const CellWeight* w_const, const CellWeight* r
     return Status::Error("hidden_size " + std::to_string(spec.hidden_attr) + " does not match R " +
                          describe(r));
   }
-  DEEPCOMP_RETURN_IF_ERROR(check_shape(in[1], "W", {D, GH, I}));
+  DEEPCOMP_RETURN_IF_ERROR(check_shape(in[1], "W", {D, GH, I}, w_const != nullptr));
   const Value* bias = in.size() > 3 ? in[3] : nullptr;
   if (bias) DEEPCOMP_RETURN_IF_ERROR(check_shape(bias, "B", {D, 2 * GH}));
   std::vector<int64_t> lens(static_cast<size_t>(batch), seq);
@@ -500,9 +509,13 @@ Result<CompiledOp> build_cell(const BuildContext& ctx, Cell cell) {
   const Value* w = ctx.constant(1);
   const Value* r = ctx.constant(2);
   const int64_t G = gate_count(cell);
-  // Constant weights are compiled once, with the session's sparse/dense choice.
+  // Constant weights are compiled once, with the session's sparse/dense choice. One given only in
+  // sparse form has a shape and no values (runtime/session.cc).
+  auto held = [&](const Value* v, size_t k) {
+    return v->stored() == v->numel() || ctx.sparse_weight(node.inputs[k]).present();
+  };
   if (w && w->is_float() && w->rank() == 3 && w->shape[0] == spec.dirs && w->shape[1] > 0 &&
-      w->shape[1] % G == 0 && w->shape[2] > 0 && w->stored() == w->numel()) {
+      w->shape[1] % G == 0 && w->shape[2] > 0 && held(w, 1)) {
     DEEPCOMP_ASSIGN_OR_RETURN(
         w_const, constant_weight(ctx, node.inputs[1], *w, {{0, w->shape[0] * w->shape[1]}}));
     op.weight = node.inputs[1];
@@ -510,7 +523,7 @@ Result<CompiledOp> build_cell(const BuildContext& ctx, Cell cell) {
     op.density = w_const->density;
   }
   if (r && r->is_float() && r->rank() == 3 && r->shape[0] == spec.dirs && r->shape[2] > 0 &&
-      r->shape[1] == G * r->shape[2] && r->stored() == r->numel()) {
+      r->shape[1] == G * r->shape[2] && held(r, 2)) {
     const int64_t H = r->shape[2], GH = G * H;
     Ranges ranges;
     for (int64_t d = 0; d < spec.dirs; ++d) {

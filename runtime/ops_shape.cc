@@ -7,12 +7,92 @@
 #include <optional>
 
 #include "runtime/ops.h"
+#include "runtime/rearrange_shape.h"
 
 namespace deepcomp::runtime::ops {
 
 // Gather on a constant table with a sparse form (ops_embedding.cc); nullopt for a plain Gather.
 std::optional<Result<CompiledOp>> build_embedding_gather(const BuildContext& ctx,
                                                          int64_t axis_attr);
+
+Result<std::vector<int64_t>> reshape_shape(const Value& x, std::vector<int64_t> target,
+                                           bool allowzero) {
+  int64_t known = 1, infer = -1;
+  for (size_t k = 0; k < target.size(); ++k) {
+    if (target[k] == 0 && !allowzero) {
+      if (k >= x.shape.size()) return Status::Error("shape entry 0 has no input dimension to copy");
+      target[k] = x.shape[k];
+    }
+    if (target[k] == -1) {
+      if (infer >= 0) return Status::Error("shape has more than one -1");
+      infer = static_cast<int64_t>(k);
+    } else if (target[k] < 0) {
+      return Status::Error("shape has a negative entry " + std::to_string(target[k]));
+    } else {
+      known *= target[k];
+    }
+  }
+  const int64_t n = x.numel();
+  if (infer >= 0) {
+    if (known == 0 || n % known != 0) {
+      return Status::Error("cannot reshape " + describe(x) + " to " + shape_string(target));
+    }
+    target[infer] = n / known;
+  } else if (known != n) {
+    return Status::Error("cannot reshape " + describe(x) + " to " + shape_string(target));
+  }
+  return target;
+}
+
+Result<std::vector<int64_t>> transpose_shape(const Value& x, bool has_perm,
+                                             std::vector<int64_t> perm) {
+  const int64_t r = x.rank();
+  if (!has_perm) {
+    perm.resize(r);
+    for (int64_t k = 0; k < r; ++k) perm[k] = r - 1 - k;
+  }
+  if (static_cast<int64_t>(perm.size()) != r) return Status::Error("perm does not match rank");
+  std::vector<bool> seen(r, false);
+  for (int64_t p : perm) {
+    if (p < 0 || p >= r || seen[p]) return Status::Error("perm is not a permutation");
+    seen[p] = true;
+  }
+  std::vector<int64_t> shape(r);
+  for (int64_t k = 0; k < r; ++k) shape[k] = x.shape[perm[k]];
+  return shape;
+}
+
+Result<std::vector<int64_t>> squeeze_shape(const Value& x, const std::vector<int64_t>& axes,
+                                           bool given, bool unsqueeze) {
+  std::vector<int64_t> shape;
+  if (unsqueeze) {
+    const int64_t r = x.rank() + static_cast<int64_t>(axes.size());
+    std::vector<bool> inserted(r, false);
+    for (int64_t a : axes) {
+      int64_t n = 0;
+      if (!normalize_axis(a, r, &n) || inserted[n]) return Status::Error("invalid axes");
+      inserted[n] = true;
+    }
+    size_t src = 0;
+    for (int64_t d = 0; d < r; ++d) shape.push_back(inserted[d] ? 1 : x.shape[src++]);
+    return shape;
+  }
+  std::vector<bool> drop(x.rank(), false);
+  if (!given || axes.empty()) {
+    for (int64_t d = 0; d < x.rank(); ++d) drop[d] = x.shape[d] == 1;
+  }
+  for (int64_t a : axes) {
+    int64_t n = 0;
+    if (!normalize_axis(a, x.rank(), &n)) return Status::Error("axis out of range");
+    if (x.shape[n] != 1)
+      return Status::Error("cannot squeeze dimension " + std::to_string(n) + " of " + describe(x));
+    drop[n] = true;
+  }
+  for (int64_t d = 0; d < x.rank(); ++d) {
+    if (!drop[d]) shape.push_back(x.shape[d]);
+  }
+  return shape;
+}
 
 namespace {
 
@@ -51,33 +131,9 @@ Result<CompiledOp> build_reshape(const BuildContext& ctx) {
     std::vector<int64_t> target = attr_shape;
     if (!from_attr) DEEPCOMP_RETURN_IF_ERROR(int_list(in[1], "shape", &target));
     const Value& x = *in[0];
-    int64_t known = 1, infer = -1;
-    for (size_t k = 0; k < target.size(); ++k) {
-      if (target[k] == 0 && !allowzero) {
-        if (k >= x.shape.size())
-          return Status::Error("shape entry 0 has no input dimension to copy");
-        target[k] = x.shape[k];
-      }
-      if (target[k] == -1) {
-        if (infer >= 0) return Status::Error("shape has more than one -1");
-        infer = static_cast<int64_t>(k);
-      } else if (target[k] < 0) {
-        return Status::Error("shape has a negative entry " + std::to_string(target[k]));
-      } else {
-        known *= target[k];
-      }
-    }
-    const int64_t n = x.numel();
-    if (infer >= 0) {
-      if (known == 0 || n % known != 0) {
-        return Status::Error("cannot reshape " + describe(x) + " to " + shape_string(target));
-      }
-      target[infer] = n / known;
-    } else if (known != n) {
-      return Status::Error("cannot reshape " + describe(x) + " to " + shape_string(target));
-    }
+    DEEPCOMP_ASSIGN_OR_RETURN(std::vector<int64_t> shape, reshape_shape(x, target, allowzero));
     Value y = x;
-    y.shape = std::move(target);
+    y.shape = std::move(shape);
     (*out)[0] = std::move(y);
     return Status::Ok();
   });
@@ -120,14 +176,7 @@ Result<CompiledOp> build_transpose(const BuildContext& ctx) {
       perm.resize(r);
       for (int64_t k = 0; k < r; ++k) perm[k] = r - 1 - k;
     }
-    if (static_cast<int64_t>(perm.size()) != r) return Status::Error("perm does not match rank");
-    std::vector<bool> seen(r, false);
-    for (int64_t p : perm) {
-      if (p < 0 || p >= r || seen[p]) return Status::Error("perm is not a permutation");
-      seen[p] = true;
-    }
-    std::vector<int64_t> shape(r);
-    for (int64_t k = 0; k < r; ++k) shape[k] = x.shape[perm[k]];
+    DEEPCOMP_ASSIGN_OR_RETURN(std::vector<int64_t> shape, transpose_shape(x, true, perm));
     Value y = zeros_of(x.dtype, shape);
     const auto in_strides = row_major_strides(x.shape);
     std::vector<int64_t> stride(r);  // input stride of each output dimension
@@ -207,36 +256,9 @@ Result<CompiledOp> build_squeeze(const BuildContext& ctx, bool unsqueeze) {
     const bool given = has_axes_attr || (in.size() > 1 && in[1]);
     if (!has_axes_attr && in.size() > 1 && in[1])
       DEEPCOMP_RETURN_IF_ERROR(int_list(in[1], "axes", &axes));
+    DEEPCOMP_ASSIGN_OR_RETURN(std::vector<int64_t> shape, squeeze_shape(x, axes, given, unsqueeze));
     Value y = x;
-    if (unsqueeze) {
-      const int64_t r = x.rank() + static_cast<int64_t>(axes.size());
-      std::vector<bool> inserted(r, false);
-      for (int64_t a : axes) {
-        int64_t n = 0;
-        if (!normalize_axis(a, r, &n) || inserted[n]) return Status::Error("invalid axes");
-        inserted[n] = true;
-      }
-      y.shape.clear();
-      size_t src = 0;
-      for (int64_t d = 0; d < r; ++d) y.shape.push_back(inserted[d] ? 1 : x.shape[src++]);
-    } else {
-      std::vector<bool> drop(x.rank(), false);
-      if (!given || axes.empty()) {
-        for (int64_t d = 0; d < x.rank(); ++d) drop[d] = x.shape[d] == 1;
-      }
-      for (int64_t a : axes) {
-        int64_t n = 0;
-        if (!normalize_axis(a, x.rank(), &n)) return Status::Error("axis out of range");
-        if (x.shape[n] != 1)
-          return Status::Error("cannot squeeze dimension " + std::to_string(n) + " of " +
-                               describe(x));
-        drop[n] = true;
-      }
-      y.shape.clear();
-      for (int64_t d = 0; d < x.rank(); ++d) {
-        if (!drop[d]) y.shape.push_back(x.shape[d]);
-      }
-    }
+    y.shape = std::move(shape);
     (*out)[0] = std::move(y);
     return Status::Ok();
   });

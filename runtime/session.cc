@@ -3,6 +3,13 @@
 // (If branches, Loop / Scan bodies) compile to Programs of their own; a name they do not define
 // resolves against the enclosing graphs, and each such outer value becomes an implicit input of
 // the node that owns the subgraph (constants are shared instead).
+//
+// Weights given only in sparse form: a main-graph float initializer with a sparse form in
+// SessionOptions may come with no values (Tensor::values empty, shape set), as `run` opens a .dcz
+// sparse. It becomes a shape-only constant, never held dense: only the layers taking its sparse
+// form (a layer that runs dense expands that form itself) and the folded Identity / Transpose /
+// Reshape / Squeeze / Unsqueeze may read it; any other reader, or a graph output, is an error
+// naming the node. After create, the Session holds only the sparse forms its layers run.
 #include "runtime/session.h"
 
 #include <omp.h>
@@ -13,6 +20,7 @@
 #include <unordered_map>
 
 #include "runtime/ops.h"
+#include "runtime/rearrange_shape.h"
 
 namespace deepcomp::runtime {
 
@@ -33,6 +41,61 @@ std::string node_label(const std::string& name, const std::string& op_type) {
   std::string label = "node '";
   label.append(name).append("' (").append(op_type).append(")");
   return label;
+}
+
+// A constant with a shape and no data: an initializer given to the Session only in sparse form
+// (SessionOptions), which only the layers taking that form, and the folding of rearrangements
+// (Identity, Transpose, Reshape, Squeeze, Unsqueeze), may read.
+bool shape_only(const Value& v) { return v.stored() != v.numel(); }
+
+bool is_rearrangement(const std::string& op) {
+  return op == "Identity" || op == "Transpose" || op == "Reshape" || op == "Squeeze" ||
+         op == "Unsqueeze";
+}
+
+// Whether input k of `op` may see a shape-only constant while the node is built: the weight
+// inputs that take a sparse form (session.h), and the input a rearrangement folds. Any other
+// builder sees no constant there, so it never reads the missing data.
+bool may_see_shell(const std::string& op, size_t k) {
+  if (op == "Gemm" || op == "MatMul" || op == "Conv" || op == "ConvTranspose") return k == 1;
+  if (op == "LSTM" || op == "GRU" || op == "RNN") return k == 1 || k == 2;
+  return k == 0 && (op == "Gather" || is_rearrangement(op));
+}
+
+// What a folded rearrangement makes of a shape-only input (in[0]): its output shape, no data.
+// The kernels would read the values; the shape rules are theirs (rearrange_shape.h).
+Result<Value> rearranged_shell(const Node& node, const ops::Inputs& in) {
+  const Value& x = *in[0];
+  Value y;
+  y.dtype = x.dtype;
+  const std::string& op = node.op_type;
+  // An integer list from the attribute `name`, else from constant input 1 (nullopt: neither).
+  auto list = [&](const char* name) -> Result<std::optional<std::vector<int64_t>>> {
+    if (const Attribute* a = node.attr(name)) return std::optional(a->ints);
+    if (in.size() < 2 || !in[1]) return std::optional<std::vector<int64_t>>();
+    const Value& v = *in[1];
+    if (!v.is_integer() || v.rank() > 1 || shape_only(v))
+      return Status::Error(std::string(name) + " must be a 1-D integer tensor");
+    return std::optional(v.i);
+  };
+  if (op == "Identity") {
+    y.shape = x.shape;
+  } else if (op == "Transpose") {
+    const Attribute* perm = node.attr("perm");
+    DEEPCOMP_ASSIGN_OR_RETURN(
+        y.shape,
+        ops::transpose_shape(x, perm != nullptr, perm ? perm->ints : std::vector<int64_t>{}));
+  } else if (op == "Reshape") {
+    DEEPCOMP_ASSIGN_OR_RETURN(std::optional<std::vector<int64_t>> target, list("shape"));
+    if (!target) return Status::Error("shape is missing");
+    const Attribute* az = node.attr("allowzero");
+    DEEPCOMP_ASSIGN_OR_RETURN(y.shape, ops::reshape_shape(x, *target, az && az->i != 0));
+  } else {
+    DEEPCOMP_ASSIGN_OR_RETURN(std::optional<std::vector<int64_t>> axes, list("axes"));
+    DEEPCOMP_ASSIGN_OR_RETURN(y.shape, ops::squeeze_shape(x, axes.value_or(std::vector<int64_t>{}),
+                                                          axes.has_value(), op == "Unsqueeze"));
+  }
+  return y;
 }
 
 struct Step {
@@ -149,6 +212,10 @@ struct Compiler {
   std::set<std::string> unused_sparse;  // sparse weights given but not (yet) used by a layer
   std::vector<LayerKernel> layer_kernels;
 
+  bool has_sparse(const std::string& name) const {
+    return options.codebook_weights.count(name) > 0 || options.csr_weights.count(name) > 0;
+  }
+
   ops::SparseWeight sparse_weight(const std::string& name) {
     ops::SparseWeight w;
     if (auto it = options.codebook_weights.find(name); it != options.codebook_weights.end()) {
@@ -170,10 +237,10 @@ Status Compiler::compile(const Graph& g, const OuterLookup* outer, Program* p,
                          std::vector<ValueInfo>* main_inputs) {
   std::unordered_map<std::string, int> slot;
   // Constant slots holding an initializer, or a rearrangement of one folded here (Identity,
-  // Transpose, Reshape, Squeeze, Unsqueeze): the initializer's name. A sparse weight given for that initializer is
-  // the sparse form of such a folded constant too, in the layout its consumer needs (the caller
-  // chose it from the graph: cli/model_source.cc), e.g. MatMul(x, Transpose(W)) as PyTorch
-  // exports a Linear layer.
+  // Transpose, Reshape, Squeeze, Unsqueeze): the initializer's name. A sparse weight given for that
+  // initializer is the sparse form of such a folded constant too, in the layout its consumer needs
+  // (the caller chose it from the graph: cli/model_source.cc), e.g. MatMul(x, Transpose(W)) as
+  // PyTorch exports a Linear layer.
   std::unordered_map<int, std::string> folded_from;
   auto new_slot = [&](const std::string& name) {
     const int s = p->num_slots++;
@@ -198,7 +265,16 @@ Status Compiler::compile(const Graph& g, const OuterLookup* outer, Program* p,
   for (const std::string& name : g.initializers) {
     const Tensor* t = model.find_tensor(name);
     if (!t) return Status::Error("initializer '" + name + "' has no tensor in the model");
-    DEEPCOMP_ASSIGN_OR_RETURN(Value v, value_from_tensor(*t));
+    Value v;
+    if (is_float_dtype(t->dtype) && t->values.empty() && t->numel() > 0 && !outer &&
+        has_sparse(name)) {
+      // Given only in sparse form (e.g. a .dcz run sparse): kept as a shape, never expanded
+      // here; a layer that runs it dense expands the sparse form itself.
+      v.dtype = t->dtype;
+      v.shape = t->shape;
+    } else {
+      DEEPCOMP_ASSIGN_OR_RETURN(v, value_from_tensor(*t));
+    }
     const int s = new_slot(name);
     p->constants[s] = std::make_shared<const Value>(std::move(v));
     folded_from[s] = name;
@@ -242,12 +318,17 @@ Status Compiler::compile(const Graph& g, const OuterLookup* outer, Program* p,
     const size_t declared = step.in.size();
     ctx.constant = [&](size_t k) -> const Value* {
       if (k >= declared || step.in[k] < 0) return nullptr;
-      return p->constants[step.in[k]].get();
+      const Value* v = p->constants[step.in[k]].get();
+      if (v && shape_only(*v) && !may_see_shell(node.op_type, k)) return nullptr;
+      return v;
     };
+    std::set<std::string> took_sparse;  // inputs whose sparse form the layer took
     ctx.sparse_weight = [&](const std::string& name) {
       auto it = slot.find(name);
       auto from = it != slot.end() ? folded_from.find(it->second) : folded_from.end();
-      return sparse_weight(from != folded_from.end() ? from->second : name);
+      ops::SparseWeight w = sparse_weight(from != folded_from.end() ? from->second : name);
+      if (w.present()) took_sparse.insert(name);
+      return w;
     };
     ctx.subgraph = [&](const Graph& sub) -> Result<std::shared_ptr<const ops::Subgraph>> {
       // The subgraph's free names: constants are shared, other values become implicit inputs
@@ -285,21 +366,42 @@ Status Compiler::compile(const Graph& g, const OuterLookup* outer, Program* p,
     }
     bool all_constant = true;
     for (int s : step.in) all_constant = all_constant && (s < 0 || p->constants[s] != nullptr);
+    // A shape-only constant (no data) may only reach a layer that took its sparse form, or be
+    // rearranged by a node folded here (its output is shape-only too).
+    bool rearranges_shell = false;
+    for (size_t k = 0; k < step.in.size(); ++k) {
+      const int s = step.in[k];
+      if (s < 0 || !p->constants[s] || !shape_only(*p->constants[s])) continue;
+      const std::string& name = k < node.inputs.size() ? node.inputs[k] : std::string();
+      if (took_sparse.count(name)) continue;
+      if (k == 0 && all_constant && !runs_sparse && is_rearrangement(node.op_type)) {
+        rearranges_shell = true;
+        continue;
+      }
+      return Status::Error(label + ": input '" + name +
+                           "' is given only in sparse form, and this operator reads its values");
+    }
     if (all_constant && !runs_sparse) {
       // Fold: evaluate once now and keep the outputs as constants.
       ops::Inputs in;
       for (int s : step.in) in.push_back(s < 0 ? nullptr : p->constants[s].get());
       std::vector<Value> outs(step.out.size());
-      Status st = step.op.run(in, &outs);
+      // A rearrangement of a shape-only input gives a shape-only output (its shape only).
+      Status st;
+      if (rearranges_shell && !outs.empty()) {
+        auto shell = rearranged_shell(node, in);
+        if (shell.ok()) outs[0] = std::move(*shell);
+        st = shell.status();
+      } else {
+        st = step.op.run(in, &outs);
+      }
       if (!st.ok()) return st.WithContext(label);
       for (size_t k = 0; k < step.out.size(); ++k) {
         fit_to_dtype(&outs[k]);
         if (step.out[k] >= 0)
           p->constants[step.out[k]] = std::make_shared<const Value>(std::move(outs[k]));
       }
-      const bool rearranges = node.op_type == "Identity" || node.op_type == "Transpose" ||
-                              node.op_type == "Reshape" || node.op_type == "Squeeze" ||
-                              node.op_type == "Unsqueeze";
+      const bool rearranges = is_rearrangement(node.op_type);
       if (rearranges && !step.in.empty() && step.in[0] >= 0 && !step.out.empty() &&
           step.out[0] >= 0) {
         if (auto f = folded_from.find(step.in[0]); f != folded_from.end()) {
@@ -314,6 +416,8 @@ Status Compiler::compile(const Graph& g, const OuterLookup* outer, Program* p,
   for (const ValueInfo& vi : g.outputs) {
     std::optional<int> s = lookup(vi.name);
     if (!s) return Status::Error("graph output '" + vi.name + "' is not produced by any node");
+    if (p->constants[*s] && shape_only(*p->constants[*s]))
+      return Status::Error("graph output '" + vi.name + "' is a weight given only in sparse form");
     p->output_slots.push_back(*s);
   }
   // Free each intermediate after its last reader (graph outputs are kept).
@@ -376,6 +480,9 @@ Result<Session> Session::create(const Model& model, SessionOptions options) {
   }
   impl->outputs = model.graph.outputs;
   impl->layer_kernels = std::move(compiler.layer_kernels);
+  // The layers hold the sparse forms they run; a form expanded to dense is freed here.
+  impl->options.codebook_weights.clear();
+  impl->options.csr_weights.clear();
   return Session(std::move(impl));
 }
 

@@ -18,11 +18,11 @@
 //   LSTM / GRU / RNN R ([D, G*H, H]):      likewise [D*G*H, H].
 //                                          (G = 4 gates i,o,f,c for LSTM, 3 z,r,h for GRU, 1 RNN.)
 //   Gather (axis 0, data V x D float):    the table itself, rows = V (one embedding per row).
-// A constant the Session folds from an initializer through Identity, Transpose or Reshape (e.g.
-// MatMul(x, Transpose(W)), PyTorch's Linear) takes the initializer's sparse form, which must then
-// be in the layout of the layer reading the folded value (for that example W itself, out x in).
-// sparse_from_dense builds these (as CSR) from the Model's dense tensors. `kernel` then decides,
-// per layer, whether the sparse form runs or is expanded to dense once here (kernel_choice.h).
+// A constant folded from an initializer through Identity, Transpose or Reshape (e.g. MatMul(x,
+// Transpose(W)), PyTorch's Linear) takes the initializer's sparse form, in the layout of the layer
+// reading it (there W itself, out x in). sparse_from_dense builds CSR from the dense tensors;
+// `kernel` decides per layer if it runs sparse or dense (kernel_choice.h). A weight given sparse
+// may come with no values (shape only): it is then never held dense (rules: session.cc).
 #pragma once
 
 #include <map>

@@ -4,20 +4,16 @@
 // each refuse it with a one-line error naming the file and tensor, exit 1, nothing written, and
 // stay under 300 MB (peak RSS of the deepcomp process, from wait4). The files are re-framed by
 // the test's own writer (tests/compress/container_test_util.h), not by the code under test.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
 
 #include "data/idx.h"
 #include "tests/compress/container_test_util.h"
+#include "tests/measured_run.h"
 #include "tests/test_util.h"
 
 namespace deepcomp {
@@ -125,40 +121,11 @@ std::string skeleton_with_dims(const std::string& skeleton_payload,
   return out + bytes;
 }
 
-struct Measured {
-  int exit_code = -1;
-  std::string err;
-  long max_rss_kb = 0;
-  double seconds = 0;
-};
+using Measured = testing::MeasuredRun;
 
 // Runs deepcomp ARGS in a child and reads its own peak RSS from wait4.
 Measured run_measured(const std::vector<std::string>& args) {
-  const std::string err_path = temp_dir() + "/stderr.txt";
-  const auto start = std::chrono::steady_clock::now();
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    const int fd = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(fd, 2);
-    const int devnull = ::open("/dev/null", O_WRONLY);
-    ::dup2(devnull, 1);
-    std::vector<std::string> argv_s = {testing::deepcomp_binary()};
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : argv_s) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  Measured m;
-  int status = 0;
-  struct rusage ru {};
-  ::wait4(pid, &status, 0, &ru);
-  m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  m.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  m.max_rss_kb = ru.ru_maxrss;
-  m.err = read_text(err_path);
-  return m;
+  return testing::run_deepcomp_measured(args);
 }
 
 class DecompressionBomb : public ::testing::Test {
