@@ -8,7 +8,9 @@
 # Environment: BUILD (default build-fuzz), DEEPCOMP (a deepcomp binary for making .dcz seeds;
 # default build/deepcomp, skipped when absent), JOBS (build parallelism, default 2), RSS_MB and
 # MALLOC_MB (libFuzzer's -rss_limit_mb and -malloc_limit_mb, default 512 each: an input that
-# makes the code under test allocate more, a decompression bomb, is a finding).
+# makes the code under test allocate more, a decompression bomb, is a finding), TIMEOUT
+# (libFuzzer's -timeout, wall-clock seconds per input, default 10: raise it when the fuzzers run
+# niced on a loaded machine, where a 0.3 s input can take over 10 s of wall time).
 # Findings (crash-*, leak-*, timeout-*, oom-*) land in $BUILD/findings/<target>/; the script exits
 # 1 if any target found something. Each finding gets fixed and its input added to
 # tests/fuzz/regressions/<target>/, which tests/reliability replays in the ordinary build.
@@ -56,7 +58,7 @@ for t in "${targets[@]}"; do
   log="$build/findings/$t.log"
   start=$(date +%s)
   if "$build/fuzz/fuzz_$t" "$corpus/$t" -max_total_time="$seconds" -rss_limit_mb="${RSS_MB:-512}" \
-      -malloc_limit_mb="${MALLOC_MB:-512}" -timeout=10 \
+      -malloc_limit_mb="${MALLOC_MB:-512}" -timeout="${TIMEOUT:-10}" \
       -artifact_prefix="$build/findings/$t/" -print_final_stats=1 >"$log" 2>&1; then
     runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')
     cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 || true)
