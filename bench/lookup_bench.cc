@@ -5,6 +5,7 @@
 //   RunOnnx/N:   `deepcomp run` on that model, the whole command.
 //   RunDcz/N:    `deepcomp run --sparse` on N 4x4 MatMul layers compressed to a .dcz (each weight
 //       given to the Session in sparse form: the .dcz sparse setup).
+//   CompressLayers/N: `deepcomp compress` on those N layers.
 //   Energy/N:    `deepcomp energy` on the Add model (a per-node report; one timed run).
 // The commands are timed by deepcomp's CPU time (user + sys, /usr/bin/time), reported as the
 // iteration time (manual time), with wall time and peak RSS as counters: on a shared machine the
@@ -235,6 +236,15 @@ void BM_RunDcz(benchmark::State& state) {
                        "--force"});
 }
 
+// compress on N 4x4 MatMul layers (its energy estimate once searched the graph per layer).
+void BM_CompressLayers(benchmark::State& state) {
+  const int64_t n = state.range(0);
+  const std::string onnx_path = work_dir() + "/layers" + std::to_string(n) + ".onnx";
+  if (!fs::exists(onnx_path)) std::ofstream(onnx_path, std::ios::binary) << matmul_chain(n);
+  time_command(state, {"compress", onnx_path, "-o", work_dir() + "/compressed.dcz", "-q", "--prune",
+                       "0.5", "--force"});
+}
+
 void BM_Energy(benchmark::State& state) {
   time_command(state, {"energy", add_model_path(state.range(0)), "--max-seconds", "0.001"});
 }
@@ -248,6 +258,7 @@ BENCHMARK(BM_Parse)->Apply(sizes);
 BENCHMARK(BM_SessionCreate)->Apply(sizes);
 BENCHMARK(BM_RunOnnx)->Apply(sizes)->UseManualTime();
 BENCHMARK(BM_RunDcz)->Apply(sizes)->UseManualTime();
+BENCHMARK(BM_CompressLayers)->Apply(sizes)->UseManualTime();
 BENCHMARK(BM_Energy)->Apply(sizes)->UseManualTime();
 
 }  // namespace
