@@ -7,6 +7,8 @@
 #include <cstring>
 #include <limits>
 
+#include "compress/parallel_blocks.h"
+
 namespace deepcomp::compress {
 namespace {
 
@@ -35,7 +37,8 @@ Result<float> threshold_by_visits(size_t n, Visit&& visit, double sparsity) {
   if (r == 0) return 0.0f;
   if (r >= n) {
     uint32_t max_bits = 0;
-    DEEPCOMP_RETURN_IF_ERROR(visit([&](float x) { max_bits = std::max(max_bits, magnitude_bits(x)); }));
+    DEEPCOMP_RETURN_IF_ERROR(
+        visit([&](float x) { max_bits = std::max(max_bits, magnitude_bits(x)); }));
     return std::nextafter(from_bits(max_bits), std::numeric_limits<float>::infinity());
   }
   std::vector<uint64_t> hist(65536, 0);
@@ -47,8 +50,10 @@ Result<float> threshold_by_visits(size_t n, Visit&& visit, double sparsity) {
   uint32_t above_bucket = std::numeric_limits<uint32_t>::max();  // smallest bits in a higher bucket
   DEEPCOMP_RETURN_IF_ERROR(visit([&](float x) {
     const uint32_t u = magnitude_bits(x);
-    if ((u >> 16) == high) ++hist[u & 0xffff];
-    else if ((u >> 16) > high) above_bucket = std::min(above_bucket, u);
+    if ((u >> 16) == high)
+      ++hist[u & 0xffff];
+    else if ((u >> 16) > high)
+      above_bucket = std::min(above_bucket, u);
   }));
   uint32_t low = 0;
   while (below + hist[low] < r) below += hist[low++];
@@ -59,8 +64,10 @@ Result<float> threshold_by_visits(size_t n, Visit&& visit, double sparsity) {
   float above = std::numeric_limits<float>::infinity();  // smallest magnitude > v
   uint32_t next = low + 1;
   while (next < 65536 && hist[next] == 0) ++next;
-  if (next < 65536) above = from_bits((high << 16) | next);
-  else if (above_bucket != std::numeric_limits<uint32_t>::max()) above = from_bits(above_bucket);
+  if (next < 65536)
+    above = from_bits((high << 16) | next);
+  else if (above_bucket != std::numeric_limits<uint32_t>::max())
+    above = from_bits(above_bucket);
   if (hi - r <= r - lo) {
     // Prune the whole run: any t in (v, above] does; take a magnitude present in w when possible.
     return hi < n ? above : std::nextafter(v, std::numeric_limits<float>::infinity());
@@ -68,7 +75,8 @@ Result<float> threshold_by_visits(size_t n, Visit&& visit, double sparsity) {
   return v;  // keep the run: prunes exactly the lo magnitudes below v
 }
 
-float threshold_from_magnitudes(const std::vector<std::span<const float>>& layers, double sparsity) {
+float threshold_from_magnitudes(const std::vector<std::span<const float>>& layers,
+                                double sparsity) {
   size_t n = 0;
   for (const auto& l : layers) n += l.size();
   const auto visit = [&](auto&& fn) {
@@ -82,8 +90,18 @@ float threshold_from_magnitudes(const std::vector<std::span<const float>>& layer
 }  // namespace
 
 Status check_finite(std::span<const float> w, const std::string& tensor_name) {
-  for (size_t i = 0; i < w.size(); ++i) {
-    if (!std::isfinite(w[i])) {
+  // Blocks in parallel; the lowest non-finite position is reported, whatever the thread count.
+  std::vector<size_t> first(parallel::block_count(w.size()), w.size());
+  parallel::for_each_block(w.size(), [&](size_t b, size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) {
+      if (!std::isfinite(w[i])) {
+        first[b] = i;
+        return;
+      }
+    }
+  });
+  for (size_t i : first) {
+    if (i < w.size()) {
       return Status::Error("tensor '" + tensor_name + "': element " + std::to_string(i) + " is " +
                            (std::isnan(w[i]) ? "NaN" : "infinite") +
                            "; cannot prune or cluster non-finite weights");
