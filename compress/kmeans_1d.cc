@@ -195,11 +195,18 @@ Status check_values(std::span<const float> values) {
   if (values.size() >= (uint64_t{1} << 32)) {
     return Status::Error("k-means: " + std::to_string(values.size()) + " values exceed 2^32");
   }
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (!std::isfinite(values[i])) {
-      return Status::Error("k-means: value " + std::to_string(i) + " is not finite");
+  std::vector<size_t> first(parallel::block_count(values.size()), values.size());
+  parallel::for_each_block(values.size(), [&](size_t b, size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) {
+      if (!std::isfinite(values[i])) {
+        first[b] = i;
+        return;
+      }
     }
-  }
+  });
+  for (size_t i : first)
+    if (i < values.size())
+      return Status::Error("k-means: value " + std::to_string(i) + " is not finite");
   return Status::Ok();
 }
 

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 namespace deepcomp::compress::parallel {
 
@@ -29,6 +30,23 @@ void for_each_block(size_t n, Fn&& fn) {
   for (int64_t b = 0; b < blocks; ++b) {
     const size_t begin = static_cast<size_t>(b) * kBlock;
     fn(static_cast<size_t>(b), begin, std::min(n, begin + kBlock));
+  }
+}
+
+// Calls fn(piece) once per thread on contiguous pieces of `values` at the same time (a single
+// call for short inputs), for results that do not depend on how the values are cut.
+template <typename T, typename Fn>
+void for_each_piece(std::span<const T> values, Fn&& fn) {
+  if (values.size() < kBlock) {
+    fn(values);
+    return;
+  }
+#pragma omp parallel
+  {
+    const size_t t = static_cast<size_t>(omp_get_thread_num());
+    const size_t count = static_cast<size_t>(omp_get_num_threads());
+    const size_t begin = values.size() * t / count, end = values.size() * (t + 1) / count;
+    fn(values.subspan(begin, end - begin));
   }
 }
 
