@@ -3,7 +3,9 @@
 // form exists; the group's sections are then written in order, so the file has the in-memory
 // path's layout and bytes. A group's tensors hold together at most max(largest tensor, 256 MiB) of
 // float32 data, so a model of large layers is done one layer at a time and the peak stays that of
-// its largest layer.
+// its largest layer; a tensor alone in its group gets every thread inside its own stages
+// (compress/parallel_blocks.h: the OpenMP loops there run on the calling thread when several
+// tensors share a group).
 #include "compress/stream_compress.h"
 
 #include <omp.h>
