@@ -18,6 +18,8 @@
 #include "compress/pipeline.h"
 #include "compress/prune.h"
 #include "compress/relative_index.h"
+#include "compress/stream_compress.h"
+#include "tests/test_util.h"
 
 namespace deepcomp::compress {
 namespace {
@@ -85,6 +87,38 @@ TEST(LayerThreads, SameBytesOnOneTwoFourAndEightThreads) {
         first = *bytes;
       else
         EXPECT_TRUE(*bytes == first) << "setting " << s << ", " << threads << " threads";
+    }
+  }
+}
+
+// The streaming path, one tensor at a time (threads = 1: groups of one tensor, whose loops then
+// use OpenMP's threads), writes the in-memory path's bytes on 1, 2, 4 and 8 OpenMP threads.
+TEST(LayerThreads, StreamingLayerAloneSplitsAcrossThreadsWithTheSameBytes) {
+  ThreadCount restore;
+  const Model model = big_layer_model();
+  const std::vector<CompressOptions> all = settings();
+  const std::string dir = testing::temp_dir();
+  for (size_t s = 0; s < all.size(); ++s) {
+    omp_set_num_threads(1);
+    auto memory = compress_model(model, all[s]);
+    ASSERT_TRUE(memory.ok()) << memory.status().message();
+    auto expected = serialize_container(memory->container);
+    ASSERT_TRUE(expected.ok());
+    for (int threads : {1, 2, 4, 8}) {
+      omp_set_num_threads(threads);
+      Model deferred = model;
+      for (Tensor& t : deferred.tensors) t.values.clear();
+      TensorLoader loader;
+      loader.load = [&model](Tensor* t) {
+        for (const Tensor& o : model.tensors)
+          if (o.name == t->name) t->values = o.values;
+        return Status::Ok();
+      };
+      loader.release = [](Tensor* t) { std::vector<float>().swap(t->values); };
+      const std::string path = dir + "/s" + std::to_string(s) + "_" + std::to_string(threads);
+      auto report = compress_model_streaming(deferred, all[s], loader, {}, path, {}, 1);
+      ASSERT_TRUE(report.ok()) << report.status().message();
+      EXPECT_TRUE(testing::read_text(path) == *expected) << "setting " << s << ", " << threads;
     }
   }
 }
