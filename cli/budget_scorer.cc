@@ -16,7 +16,7 @@ namespace {
 // Threads for a scoring run. A graph pinned to batch 1 runs sample by sample (runtime/batch.h),
 // and OpenMP regions over one sample cost more than they save: on the shared 2-core machine,
 // under load, the default of 2 threads made the sensitivity grid of mnist-net_256x2 21x slower
-// (166 s against 7.8 s, bench/RESULTS.md). So such runs take 1 thread unless --threads says.
+// (166 s against 7.8 s, bench/RESULTS.md). So such runs take 1 thread unless a count is given.
 int run_threads(int requested, const ValueInfo& input, int64_t n) {
   if (requested > 0) return requested;
   const bool free_batch =
