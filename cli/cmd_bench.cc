@@ -17,10 +17,10 @@
 #include <string>
 
 #include "cli/command.h"
-#include "cli/kernel_profile.h"
-#include "cli/model_inputs.h"
-#include "cli/model_source.h"
-#include "cli/preprocess.h"
+#include "toolkit/kernel_profile.h"
+#include "toolkit/model_inputs.h"
+#include "toolkit/model_source.h"
+#include "toolkit/preprocess.h"
 #include "core/file_io.h"
 #include "kernels/spmm.h"
 #include "runtime/session.h"

@@ -11,9 +11,9 @@
 #include <string>
 
 #include "cli/command.h"
-#include "cli/model_inputs.h"
-#include "cli/model_source.h"
-#include "cli/output_compare.h"
+#include "toolkit/model_inputs.h"
+#include "toolkit/model_source.h"
+#include "toolkit/output_compare.h"
 #include "runtime/session.h"
 
 namespace deepcomp::cli {

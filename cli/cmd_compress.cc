@@ -12,12 +12,12 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/budget_scorer.h"
-#include "cli/list_options.h"
+#include "toolkit/list_options.h"
 #include "cli/command.h"
-#include "cli/compact_export.h"
-#include "cli/energy_inputs.h"
-#include "cli/energy_report.h"
-#include "cli/report_output.h"
+#include "toolkit/compact_export.h"
+#include "toolkit/energy_inputs.h"
+#include "toolkit/energy_report.h"
+#include "toolkit/report_output.h"
 #include "compress/budget_search.h"
 #include "compress/container.h"
 #include "compress/pipeline.h"

@@ -5,7 +5,7 @@
 #include <iostream>
 
 #include "cli/command.h"
-#include "cli/dcz_model.h"
+#include "toolkit/dcz_model.h"
 #include "compress/stream_decompress.h"
 #include "onnx_io/onnx_io.h"
 

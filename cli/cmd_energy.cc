@@ -5,9 +5,9 @@
 #include <iostream>
 
 #include "cli/command.h"
-#include "cli/dcz_model.h"
-#include "cli/energy_report.h"
-#include "cli/model_inputs.h"
+#include "toolkit/dcz_model.h"
+#include "toolkit/energy_report.h"
+#include "toolkit/model_inputs.h"
 #include "compress/container.h"
 #include "compress/pipeline.h"
 #include "onnx_io/onnx_io.h"

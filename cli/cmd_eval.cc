@@ -14,9 +14,9 @@
 #include <string>
 
 #include "cli/command.h"
-#include "cli/image_set.h"
-#include "cli/model_inputs.h"
-#include "cli/model_source.h"
+#include "toolkit/image_set.h"
+#include "toolkit/model_inputs.h"
+#include "toolkit/model_source.h"
 #include "runtime/batch.h"
 #include "runtime/session.h"
 

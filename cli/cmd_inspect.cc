@@ -5,9 +5,9 @@
 #include <fstream>
 
 #include "cli/command.h"
-#include "cli/inspect_dcz.h"
-#include "cli/inspect_onnx.h"
-#include "cli/weight_histograms.h"
+#include "toolkit/inspect_dcz.h"
+#include "toolkit/inspect_onnx.h"
+#include "toolkit/weight_histograms.h"
 #include "core/file_io.h"
 #include "onnx_io/onnx_io.h"
 

@@ -6,8 +6,8 @@
 #include <string>
 
 #include "cli/command.h"
-#include "cli/model_inputs.h"
-#include "cli/model_source.h"
+#include "toolkit/model_inputs.h"
+#include "toolkit/model_source.h"
 #include "core/file_io.h"
 #include "data/npy.h"
 #include "data/npz.h"

@@ -11,9 +11,9 @@
 #include <filesystem>
 
 #include "cli/budget_scorer.h"
-#include "cli/list_options.h"
+#include "toolkit/list_options.h"
 #include "cli/command.h"
-#include "cli/sensitivity_table.h"
+#include "toolkit/sensitivity_table.h"
 #include "compress/budget_search.h"
 #include "core/file_io.h"
 #include "onnx_io/onnx_io.h"

@@ -1,9 +1,9 @@
-#include "cli/model_inputs.h"
+#include "toolkit/model_inputs.h"
 
 #include <filesystem>
 #include <set>
 
-#include "cli/preprocess.h"
+#include "toolkit/preprocess.h"
 #include "data/idx.h"
 #include "runtime/batch.h"
 

@@ -1,5 +1,5 @@
 // The inspect summary of a Model: per-tensor statistics, totals by role, and the text rendering.
-#include "cli/inspect_onnx.h"
+#include "toolkit/inspect_onnx.h"
 
 #include <fmt/format.h>
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "cli/sweep_table.h"
+#include "toolkit/sweep_table.h"
 #include "core/status.h"
 
 namespace deepcomp::cli {

@@ -1,4 +1,4 @@
-#include "cli/report_output.h"
+#include "toolkit/report_output.h"
 
 #include <fmt/format.h>
 

@@ -1,4 +1,4 @@
-#include "cli/model_source.h"
+#include "toolkit/model_source.h"
 
 #include <fmt/format.h>
 
@@ -9,8 +9,8 @@
 #include <optional>
 #include <set>
 
-#include "cli/dcz_model.h"
-#include "cli/kernel_profile.h"
+#include "toolkit/dcz_model.h"
+#include "toolkit/kernel_profile.h"
 #include "compress/container.h"
 #include "compress/pipeline.h"
 #include "kernels/sparse_matrix.h"

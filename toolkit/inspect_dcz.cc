@@ -1,12 +1,12 @@
-#include "cli/inspect_dcz.h"
+#include "toolkit/inspect_dcz.h"
 
 #include <fmt/format.h>
 
 #include <map>
 
-#include "cli/dcz_model.h"
-#include "cli/inspect_onnx.h"
-#include "cli/report_output.h"
+#include "toolkit/dcz_model.h"
+#include "toolkit/inspect_onnx.h"
+#include "toolkit/report_output.h"
 #include "compress/container.h"
 #include "compress/pipeline.h"
 #include "core/file_io.h"

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "cli/model_inputs.h"
+#include "toolkit/model_inputs.h"
 #include "compress/container.h"
 #include "compress/energy.h"
 #include "compress/report.h"

@@ -1,4 +1,4 @@
-#include "cli/energy_inputs.h"
+#include "toolkit/energy_inputs.h"
 
 #include <fmt/format.h>
 
@@ -9,7 +9,7 @@
 #include <fstream>
 #include <regex>
 
-#include "cli/command.h"
+#include "toolkit/terminal.h"
 #include "onnx_io/onnx_io.h"
 
 namespace deepcomp::cli {

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "cli/preprocess.h"
+#include "toolkit/preprocess.h"
 #include "core/model.h"
 #include "core/status.h"
 #include "data/idx.h"

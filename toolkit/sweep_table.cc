@@ -1,4 +1,4 @@
-#include "cli/sweep_table.h"
+#include "toolkit/sweep_table.h"
 
 #include <fmt/format.h>
 
@@ -8,7 +8,7 @@
 #include <limits>
 #include <map>
 
-#include "cli/svg_plot.h"
+#include "toolkit/svg_plot.h"
 
 namespace deepcomp::cli {
 

@@ -1,4 +1,4 @@
-#include "cli/compact_export.h"
+#include "toolkit/compact_export.h"
 
 #include <fmt/format.h>
 
@@ -6,8 +6,8 @@
 #include <map>
 #include <optional>
 
-#include "cli/dcz_model.h"
-#include "cli/report_output.h"
+#include "toolkit/dcz_model.h"
+#include "toolkit/report_output.h"
 #include "compress/pipeline.h"
 
 namespace deepcomp::cli {

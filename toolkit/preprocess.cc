@@ -1,4 +1,4 @@
-#include "cli/preprocess.h"
+#include "toolkit/preprocess.h"
 
 namespace deepcomp::cli {
 namespace {

@@ -1,11 +1,11 @@
-#include "cli/energy_report.h"
+#include "toolkit/energy_report.h"
 
 #include <fmt/format.h>
 
 #include <cmath>
 #include <vector>
 
-#include "cli/dcz_model.h"
+#include "toolkit/dcz_model.h"
 #include "runtime/session.h"
 
 namespace deepcomp::cli {

@@ -1,4 +1,4 @@
-#include "cli/image_set.h"
+#include "toolkit/image_set.h"
 
 #include <fmt/format.h>
 

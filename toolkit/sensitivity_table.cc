@@ -1,11 +1,11 @@
 // CSV, JSON and SVG of a sensitivity analysis (cli/sensitivity_table.h).
-#include "cli/sensitivity_table.h"
+#include "toolkit/sensitivity_table.h"
 
 #include <fmt/format.h>
 
 #include <iterator>
 
-#include "cli/svg_plot.h"
+#include "toolkit/svg_plot.h"
 
 namespace deepcomp::cli {
 namespace {

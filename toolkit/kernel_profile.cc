@@ -1,5 +1,5 @@
 // The per-machine kernel profile (cli/kernel_profile.h): reading, writing and measuring it.
-#include "cli/kernel_profile.h"
+#include "toolkit/kernel_profile.h"
 
 #include <omp.h>
 

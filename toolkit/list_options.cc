@@ -1,4 +1,4 @@
-#include "cli/list_options.h"
+#include "toolkit/list_options.h"
 
 #include <cstdlib>
 

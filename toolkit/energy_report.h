@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-#include "cli/energy_inputs.h"
+#include "toolkit/energy_inputs.h"
 #include "compress/container.h"
 #include "core/model.h"
 #include "core/status.h"

@@ -1,4 +1,4 @@
-#include "cli/sweep_merge.h"
+#include "toolkit/sweep_merge.h"
 
 #include <fmt/format.h>
 

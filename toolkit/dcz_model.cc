@@ -1,4 +1,4 @@
-#include "cli/dcz_model.h"
+#include "toolkit/dcz_model.h"
 
 #include <fstream>
 #include <memory>

@@ -1,4 +1,4 @@
-#include "cli/output_compare.h"
+#include "toolkit/output_compare.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "cli/weight_histograms.h"
+#include "toolkit/weight_histograms.h"
 
 #include <fmt/format.h>
 
@@ -7,8 +7,8 @@
 #include <optional>
 #include <set>
 
-#include "cli/dcz_model.h"
-#include "cli/svg_plot.h"
+#include "toolkit/dcz_model.h"
+#include "toolkit/svg_plot.h"
 #include "compress/container.h"
 #include "compress/pipeline.h"
 #include "core/file_io.h"

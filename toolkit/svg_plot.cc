@@ -1,4 +1,4 @@
-#include "cli/svg_plot.h"
+#include "toolkit/svg_plot.h"
 
 #include <fmt/format.h>
 
