@@ -180,7 +180,7 @@ Result<Plan> plan_batch(const std::vector<ValueInfo>& infos,
 }
 
 // `bench --calibrate`: measures this machine's dense/sparse crossover and writes the profile
-// --kernel auto reads (cli/kernel_profile.h).
+// --kernel auto reads (toolkit/kernel_profile.h).
 int run_calibrate(const BenchArgs& args) {
   const std::string path = args.profile.empty() ? default_kernel_profile_path() : args.profile;
   if (path.empty()) {

@@ -1,6 +1,6 @@
 // `deepcomp run MODEL --input IN.npy [--input NAME=FILE.npy ...] -o OUT.npy|OUT.npz`: runs the
 // model (an .onnx, or a .dcz run sparse from its compressed form by default) on the given inputs
-// (cli/model_inputs.h: the plain form's samples batched, NAME=FILE whole tensors) and writes the
+// (toolkit/model_inputs.h: the plain form's samples batched, NAME=FILE whole tensors) and writes the
 // first graph output as .npy, or every graph output, by name and in its own dtype, as .npz.
 #include <memory>
 #include <string>

@@ -2,11 +2,11 @@
 // compresses the model at every combination of settings, rebuilds each compressed model dense in
 // memory and measures its accuracy, and writes one row per setting (CSV, optionally JSON and an
 // SVG plot of accuracy against size); with --input instead of labels, each row measures how well
-// the compressed model's first output agrees with the original's (cli/output_compare.h).
+// the compressed model's first output agrees with the original's (toolkit/output_compare.h).
 // Combinations run in parallel (OpenMP, each one single-threaded inside); the rows come out in a
 // fixed order whatever the thread count. `--shard K/N` evaluates every N-th setting only, and
 // `--merge` puts the shards' CSVs back together into the unsharded sweep's files
-// (cli/sweep_merge.h), so that a grid can be spread over a cluster's job array.
+// (toolkit/sweep_merge.h), so that a grid can be spread over a cluster's job array.
 #include <fmt/format.h>
 #include <omp.h>
 

@@ -2,7 +2,7 @@
 // counts from one profiled run of the runtime, the compressed side of each layer (from a compress
 // report or a .dcz container), latencies measured by running the runtime, RAPL energy counters and
 // the last-level cache size from sysfs. The arithmetic lives in compress/energy.*, the printing
-// in cli/energy_report.*.
+// in toolkit/energy_report.*.
 #pragma once
 
 #include <cstdint>
@@ -38,7 +38,7 @@ CompressedStats compressed_stats_from_report(const compress::CompressReport& rep
 CompressedStats compressed_stats_from_container(const compress::Container& container);
 
 // One sample for every graph input of `session`: the arrays `given` names (`energy --input
-// NAME=FILE.npy`, checked as `run` checks them: cli/model_inputs.h); for the others their declared
+// NAME=FILE.npy`, checked as `run` checks them: toolkit/model_inputs.h); for the others their declared
 // dims (unknown ones set to 1, batch 1), float inputs of any float dtype filled with a fixed
 // pseudo-random pattern in [0, 1), integer and bool inputs with zeros.
 Result<std::vector<runtime::Value>> sample_inputs(const runtime::Session& session,

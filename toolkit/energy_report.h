@@ -42,7 +42,7 @@ struct EnergySettings {
   std::string region;
   std::optional<double> inferences, downloads, kwh_per_gb;
   // `energy --input NAME=FILE.npy`: the arrays one inference runs on (others are generated:
-  // sample_inputs in cli/energy_inputs.h).
+  // sample_inputs in toolkit/energy_inputs.h).
   std::vector<InputSpec> inputs;
 };
 

@@ -1,7 +1,7 @@
 // A labelled image set as `deepcomp eval` and `deepcomp sweep` use it: images and labels read
 // (IDX, gzipped or not, or .npy), checked against each other and fitted to a model's single input
-// with cli/preprocess.h, and the top-1 / top-5 counting both commands report. Depends on
-// cli/preprocess.h, data/ and runtime/value.h (a plain tensor); never runs a model itself.
+// with toolkit/preprocess.h, and the top-1 / top-5 counting both commands report. Depends on
+// toolkit/preprocess.h, data/ and runtime/value.h (a plain tensor); never runs a model itself.
 #pragma once
 
 #include <cstdint>

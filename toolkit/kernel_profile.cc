@@ -1,4 +1,4 @@
-// The per-machine kernel profile (cli/kernel_profile.h): reading, writing and measuring it.
+// The per-machine kernel profile (toolkit/kernel_profile.h): reading, writing and measuring it.
 #include "toolkit/kernel_profile.h"
 
 #include <omp.h>

@@ -4,7 +4,7 @@
 // and batched as `run` always did). Every check happens before a model runs or a file is written,
 // with one-line errors naming the input: unknown name (listing the model's inputs), missing
 // input, duplicate, dtype and static-shape mismatch. Depends on data/, runtime/value.h and
-// cli/preprocess.h (the plain form's batch shape) and runtime/batch.h (run_on_inputs).
+// toolkit/preprocess.h (the plain form's batch shape) and runtime/batch.h (run_on_inputs).
 #pragma once
 
 #include <CLI/CLI.hpp>

@@ -4,7 +4,7 @@
 //   sparse: .onnx with CSR built from its dense weights (SessionOptions::sparse_from_dense);
 //           .dcz straight from the compressed streams: each compressed Gemm/MatMul/Conv weight
 //           becomes a codebook-CSR (or CSR, for unshared encodings) matrix and is never expanded.
-// Depends on cli/dcz_model, compress/, onnx_io/ and runtime/session.h; holds no command logic.
+// Depends on toolkit/dcz_model, compress/, onnx_io/ and runtime/session.h; holds no command logic.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -54,7 +54,7 @@ Result<runtime::KernelChoice> kernel_for_flags(const KernelFlags& flags);
 // Opens `path` for `kernel`: sparse and auto open the sparse form (a .dcz from its compressed
 // streams, an .onnx with CSR built from its weights) and set options.kernel, so that under auto
 // the Session expands the layers above the density crossover; dense opens the model dense. Under
-// auto the crossover is the kernel profile's (cli/kernel_profile.h) at `profile_path` when that
+// auto the crossover is the kernel profile's (toolkit/kernel_profile.h) at `profile_path` when that
 // file exists ("" = the default location), the built-in 10% otherwise.
 Result<OpenedModel> open_model_for_kernel(const std::string& path, runtime::KernelChoice kernel,
                                           const std::string& profile_path = "");

@@ -1,4 +1,4 @@
-// CSV, JSON and SVG of a sensitivity analysis (cli/sensitivity_table.h).
+// CSV, JSON and SVG of a sensitivity analysis (toolkit/sensitivity_table.h).
 #include "toolkit/sensitivity_table.h"
 
 #include <fmt/format.h>

@@ -27,7 +27,7 @@ struct SweepRow {
   double top5() const { return count > 0 ? static_cast<double>(correct5) / count : 0; }
   double weight_energy_uj = 0;
   // Unlabelled sweeps (--input instead of --images/--labels): the first output against the
-  // original model's on the same inputs (cli/output_compare.h); top1 / top5 / correct / count
+  // original model's on the same inputs (toolkit/output_compare.h); top1 / top5 / correct / count
   // are then unused.
   bool unlabelled = false;
   std::optional<double> top1_agreement;  // nullopt when the output's last axis has one element

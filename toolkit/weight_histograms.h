@@ -2,7 +2,7 @@
 // Compression paper's weight-distribution figures: the original weights' histogram (when the
 // original .onnx is given), the surviving weights after pruning and weight sharing (each shared
 // value weighted by how many weights use it), and the shared values (centroids) as vertical lines.
-// Depends on compress/ (container, decoding), onnx_io (the original) and cli/svg_plot.
+// Depends on compress/ (container, decoding), onnx_io (the original) and toolkit/svg_plot.
 #pragma once
 
 #include <string>
