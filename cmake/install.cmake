@@ -31,5 +31,8 @@ install(FILES ${PROJECT_BINARY_DIR}/deepcompConfig.cmake
 # pkg-config: the libraries in link order, then what they link.
 set(DEEPCOMP_PC_LIBS "-ldeepcomp -ldeepcomp_toolkit -ldeepcomp_onnx_io -ldeepcomp_compress \
 -ldeepcomp_runtime -ldeepcomp_data -ldeepcomp_kernels -ldeepcomp_core -lonnx -lonnx_proto")
+# Relocatable: the prefix is found from the .pc file's own folder, so --prefix P at install time
+# works whatever CMAKE_INSTALL_PREFIX was at configure time.
+string(REGEX REPLACE "[^/]+" ".." DEEPCOMP_PC_UP "${CMAKE_INSTALL_LIBDIR}/pkgconfig")
 configure_file(${PROJECT_SOURCE_DIR}/cmake/deepcomp.pc.in ${PROJECT_BINARY_DIR}/deepcomp.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/deepcomp.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

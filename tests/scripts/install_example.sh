@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # ctest install_example: installs the build tree into a temporary prefix (cmake --install, no
 # second build of the project), builds examples/cpp against it with find_package(deepcomp), runs
-# it on models/lenet-300-100.onnx and checks its ratio equals the CLI's --report-json ratio; then,
-# when the Python module was built ($PYTHON set), runs examples/python from the prefix.
+# it on models/lenet-300-100.onnx and checks its ratio equals the CLI's --report-json ratio; builds
+# it again with pkg-config alone (unless DEEPCOMP_SKIP_PKGCONFIG is set: sanitizer builds, whose
+# flags deepcomp.pc does not carry); then, when the Python module was built ($PYTHON set), runs
+# examples/python from the prefix.
 #   install_example.sh BUILD_DIR SOURCE_DIR DEEPCOMP_BINARY GENERATOR
 set -euo pipefail
 build=$(cd "$1" && pwd) src=$(cd "$2" && pwd) bin=$3 generator=$4
@@ -31,6 +33,16 @@ echo "example ratio $api_ratio, CLI ratio $cli_ratio"
 python3 -c 'import sys; a,c=float(sys.argv[1]),float(sys.argv[2]); sys.exit(0 if a==c and a>1 else 1)' \
   "$api_ratio" "$cli_ratio" || { echo "ratios differ"; exit 1; }
 cmp "$work/api.dcz" "$work/cli.dcz" || { echo "the example's .dcz differs from the CLI's"; exit 1; }
+
+# The same program built with pkg-config alone.
+if command -v pkg-config > /dev/null && [ -z "${DEEPCOMP_SKIP_PKGCONFIG:-}" ]; then
+  flags=$(PKG_CONFIG_PATH=$prefix/lib/pkgconfig pkg-config --cflags --libs deepcomp)
+  # shellcheck disable=SC2086
+  c++ -O1 -o "$work/pc_example" "$src/examples/cpp/compress_example.cc" $flags
+  pc_ratio=$("$work/pc_example" "$model" "$work/pc.dcz" 0.9 | sed -n 's/^ratio //p')
+  [ "$pc_ratio" = "$api_ratio" ] || { echo "pkg-config build: ratio $pc_ratio"; exit 1; }
+  echo "pkg-config build: ratio $pc_ratio"
+fi
 
 if [ -n "${PYTHON:-}" ]; then
   site=$prefix/lib/python3/dist-packages
