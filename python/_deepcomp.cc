@@ -234,7 +234,12 @@ PYBIND11_MODULE(_deepcomp, m) {
         for (py::handle item : feeds) {
           auto pair = item.cast<py::tuple>();
           const std::string name = pair[0].cast<std::string>();
-          inputs.emplace_back(name, to_array(name, pair[1].cast<py::array>()));
+          deepcomp::Array array = to_array(name, pair[1].cast<py::array>());
+          // NumPy has no bfloat16: a bfloat16 input takes float32 values, rounded by the run.
+          for (const deepcomp::TensorInfo& in : s.inputs())
+            if (in.name == name && in.dtype == "bfloat16" && array.dtype == "float32")
+              array.dtype = "bfloat16";
+          inputs.emplace_back(name, std::move(array));
         }
         deepcomp::Result<std::vector<std::pair<std::string, deepcomp::Array>>> r =
             deepcomp::Status::Error("not run");

@@ -210,7 +210,7 @@ class Session:
             if isinstance(value, np.ndarray):
                 array = value
             else:  # a list or other array-like takes the input's dtype
-                array = np.asarray(value, dtype=want if want and want != "bfloat16" else None)
+                array = np.asarray(value, dtype=np.float32 if want == "bfloat16" else (want or None))
             if array.dtype == object or array.dtype.kind not in "fiub":
                 raise TypeError(f"input '{name}': unsupported array dtype {array.dtype}")
             if want and str(array.dtype) != want and not (want == "bfloat16" and array.dtype == np.float32):
