@@ -58,22 +58,37 @@ def main():
             base_held = top1(cli, model, *files["held"])
             name = os.path.basename(model)
             print(f"| {name} | uncompressed | 1.0 | {100 * base_val:.2f} | {100 * base_held:.2f} | 0 | |")
-            # Best uniform setting within 1 point on the validation images.
-            _, sweep_s = run([cli, "sweep", model, "--images", files["val"][0], "--labels",
-                              files["val"][1], "--prune", "0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9",
-                              "--bits", "8,6,5,4,3,2", "--init", "linear", "-o", f"{tmp}/sweep.csv",
-                              "-q", "--force"])
-            rows = list(csv.DictReader(open(f"{tmp}/sweep.csv")))[1:]
-            ok = [r for r in rows if float(r["top1"]) >= base_val - 0.01 - 1e-12]
-            best = max(ok, key=lambda r: float(r["ratio"]))
-            uni = f"{tmp}/uniform.dcz"
-            run([cli, "compress", model, "-o", uni, "--force", "-q", "--no-energy", "--prune",
-                 best["prune"], "--bits-fc", best["bits"], "--bits-conv", best["bits"]])
-            uni_held = top1(cli, uni, *files["held"])
-            print(f"| {name} | best uniform: prune {best['prune']}, bits {best['bits']} "
-                  f"({len(rows)} settings swept) | {float(best['ratio']):.2f} | "
-                  f"{100 * float(best['top1']):.2f} | {100 * uni_held:.2f} | "
-                  f"{100 * (base_held - uni_held):.2f} | {sweep_s:.0f} (sweep) |")
+            # Best uniform setting within 1 point on the validation images: the 60-setting grid
+            # of the target, then a finer one (2.5% rate steps) so the per-layer search is not
+            # judged against a coarser baseline than its own.
+            grids = (("0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9", "8,6,5,4,3,2"),
+                     (",".join(f"{0.6 + 0.025 * k:.3f}" for k in range(13)), "5,4,3,2"))
+            best = fine_best = None
+            for prunes, bits in grids:
+                _, sweep_s = run([cli, "sweep", model, "--images", files["val"][0], "--labels",
+                                  files["val"][1], "--prune", prunes, "--bits", bits, "--init",
+                                  "linear", "-o", f"{tmp}/sweep.csv", "-q", "--force"])
+                rows = list(csv.DictReader(open(f"{tmp}/sweep.csv")))[1:]
+                ok = [r for r in rows if float(r["top1"]) >= base_val - 0.01 - 1e-12]
+                if not ok:
+                    print(f"| {name} | uniform, {len(rows)} settings: none within 1 point | | | "
+                          f"| | {sweep_s:.0f} (sweep) |")
+                    continue
+                grid_best = max(ok, key=lambda r: float(r["ratio"]))
+                uni = f"{tmp}/uniform.dcz"
+                run([cli, "compress", model, "-o", uni, "--force", "-q", "--no-energy", "--prune",
+                     grid_best["prune"], "--bits-fc", grid_best["bits"], "--bits-conv",
+                     grid_best["bits"]])
+                uni_held = top1(cli, uni, *files["held"])
+                print(f"| {name} | best uniform: prune {grid_best['prune']}, bits "
+                      f"{grid_best['bits']} ({len(rows)} settings swept) | "
+                      f"{float(grid_best['ratio']):.2f} | {100 * float(grid_best['top1']):.2f} | "
+                      f"{100 * uni_held:.2f} | {100 * (base_held - uni_held):.2f} | "
+                      f"{sweep_s:.0f} (sweep) |")
+                if best is None:
+                    best = grid_best  # the target's baseline: the 60-setting grid
+                if float(grid_best["ratio"]) >= float(best["ratio"]):
+                    fine_best = grid_best
             out = f"{tmp}/budget.dcz"
             stdout, secs = run([cli, "compress", model, "-o", out, "--force", "--no-energy",
                                 "--report-json", f"{tmp}/budget.json", "--max-loss", "1.0",
@@ -84,8 +99,9 @@ def main():
             print(f"| {name} | --max-loss 1.0: {settings} | {s['ratio']:.2f} | "
                   f"{100 * s['score']:.2f} | {100 * held:.2f} | {100 * (base_held - held):.2f} | "
                   f"{secs:.0f} |")
-            print(f"\n{name}: budget/uniform ratio = {s['ratio'] / float(best['ratio']):.2f}x; "
-                  f"{len(s['verifications'])} verification runs "
+            print(f"\n{name}: budget/uniform ratio = {s['ratio'] / float(best['ratio']):.2f}x "
+                  f"(against the finer uniform grid {s['ratio'] / float(fine_best['ratio']):.2f}x); "
+                  f"{len(s['verifications'])} scored settings "
                   f"({sum(v['passed'] for v in s['verifications'])} passed); sensitivity "
                   f"{s['sensitivity_evaluations']} points, {s['sensitivity_full_evaluations']} on "
                   f"all {s['samples']} images\n")

@@ -1,6 +1,8 @@
 // Scorers for the budget commands (cli/budget_scorer.h).
 #include "cli/budget_scorer.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cstdlib>
 
@@ -9,6 +11,32 @@
 #include "runtime/session.h"
 
 namespace deepcomp::cli {
+namespace {
+
+// Threads for a scoring run. A graph pinned to batch 1 runs sample by sample (runtime/batch.h),
+// and OpenMP regions over one sample cost more than they save: on the shared 2-core machine,
+// under load, the default of 2 threads made the sensitivity grid of mnist-net_256x2 21x slower
+// (166 s against 7.8 s, bench/RESULTS.md). So such runs take 1 thread unless a count is given.
+int run_threads(int requested, const ValueInfo& input, int64_t n) {
+  if (requested > 0) return requested;
+  const bool free_batch =
+      !input.has_shape || input.dims.empty() || input.dims[0] < 0 || input.dims[0] == n;
+  return free_batch ? 0 : 1;
+}
+
+// Session::create sets the process's OpenMP thread count; this puts the caller's back.
+class ThreadsRestore {
+ public:
+  ThreadsRestore() : saved_(omp_get_max_threads()) {}
+  ~ThreadsRestore() { omp_set_num_threads(saved_); }
+  ThreadsRestore(const ThreadsRestore&) = delete;
+  ThreadsRestore& operator=(const ThreadsRestore&) = delete;
+
+ private:
+  int saved_;
+};
+
+}  // namespace
 
 LabelledScorer::LabelledScorer(ImageSet set, ImageOptions options, int threads,
                                std::string model_path)
@@ -21,8 +49,11 @@ Result<double> LabelledScorer::score(const Model& model, int64_t n) {
   n = std::clamp<int64_t>(n, 1, set_.count);
   auto it = batches_.find(n);
   if (it == batches_.end()) it = batches_.emplace(n, image_batch(set_, options_, 0, n)).first;
+  if (model.graph.inputs.size() != 1)
+    return Status::Error("labelled scoring needs a model with one graph input");
+  ThreadsRestore restore;
   runtime::SessionOptions so;
-  so.threads = threads_;
+  so.threads = run_threads(threads_, model.graph.inputs[0], n);
   DEEPCOMP_ASSIGN_OR_RETURN(runtime::Session session, runtime::Session::create(model, so));
   DEEPCOMP_ASSIGN_OR_RETURN(runtime::BatchRun run, runtime::run_batch(session, it->second));
   AccuracyCounter counter(set_, model_path_);
@@ -45,8 +76,11 @@ Result<std::unique_ptr<AgreementScorer>> AgreementScorer::create(const Model& or
 }
 
 Result<double> AgreementScorer::score(const Model& model, int64_t /*n*/) {
+  ThreadsRestore restore;
   runtime::SessionOptions so;
   so.threads = threads_;
+  if (inputs_.batched && *inputs_.batched < model.graph.inputs.size())
+    so.threads = run_threads(threads_, model.graph.inputs[*inputs_.batched], inputs_.samples);
   DEEPCOMP_ASSIGN_OR_RETURN(runtime::Session session, runtime::Session::create(model, so));
   DEEPCOMP_ASSIGN_OR_RETURN(std::vector<runtime::Value> outs, run_on_inputs(session, inputs_));
   if (outs.empty()) return Status::Error("the model has no outputs");

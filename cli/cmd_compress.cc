@@ -12,11 +12,11 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/budget_scorer.h"
-#include "toolkit/list_options.h"
 #include "cli/command.h"
 #include "toolkit/compact_export.h"
 #include "toolkit/energy_inputs.h"
 #include "toolkit/energy_report.h"
+#include "toolkit/list_options.h"
 #include "toolkit/report_output.h"
 #include "compress/budget_search.h"
 #include "compress/container.h"
@@ -58,6 +58,7 @@ struct CompressArgs {
               budget_bits = "8,6,5,4,3,2";
   int64_t budget_subset = 1000;
   int budget_verifications = 8;
+  int budget_refine = 64;
 };
 
 // The budget search's part of the report JSON.
@@ -88,7 +89,10 @@ nlohmann::json search_json(const compress::BudgetResult& r, const std::string& m
                                   {"estimated_loss_points", 100 * v.estimated_loss},
                                   {"ratio", v.ratio},
                                   {"score", v.score},
-                                  {"passed", v.passed}});
+                                  {"samples", v.samples},
+                                  {"passed", v.passed},
+                                  {"phase", v.phase},
+                                  {"move", v.move}});
   j["sensitivity_evaluations"] = r.sensitivity.evaluations;
   j["sensitivity_full_evaluations"] = r.sensitivity.full_evaluations;
   j["sensitivity_subset"] = r.sensitivity.subset;
@@ -133,6 +137,7 @@ Status run_budget(const CompressArgs& args, const Model& model, compress::Compre
                             parse_bits_list(args.budget_bits, "--budget-bits"));
   bo.sensitivity.subset = args.budget_subset;
   bo.max_verifications = args.budget_verifications;
+  bo.max_refinements = args.budget_refine;
   DEEPCOMP_ASSIGN_OR_RETURN(std::unique_ptr<compress::Scorer> scorer,
                             make_scorer(model, args.input, val, metric));
   if (args.max_loss) {
@@ -147,7 +152,8 @@ Status run_budget(const CompressArgs& args, const Model& model, compress::Compre
                                       int total, double ratio, double score) {
       const double s =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      std::string line = fmt::format("\r\033[K{} {}/{}", phase, done, total);
+      std::string line = total > 0 ? fmt::format("\r\033[K{} {}/{}", phase, done, total)
+                                   : fmt::format("\r\033[K{} {}", phase, done);
       if (!layer.empty()) line += " " + layer;
       if (ratio > 0) line += fmt::format("  ratio {:.1f}x", ratio);
       line += fmt::format("  validation {:.2f}%  {:.0f} s", 100 * score, s);
@@ -185,8 +191,9 @@ Status setup_retrain(const CompressArgs& args, const Model& model, bool show_pro
     return Status::Error("--epochs-prune / --epochs-share must be >= 0");
   if (!(options.share_lr_scale > 0)) return Status::Error("--share-lr-scale must be > 0");
   DEEPCOMP_ASSIGN_OR_RETURN(out->trainer, train::Trainer::create(model));
-  DEEPCOMP_ASSIGN_OR_RETURN(out->train_set, train::load_dataset(args.train_images, args.train_labels,
-                                                                args.pre, *out->trainer));
+  DEEPCOMP_ASSIGN_OR_RETURN(
+      out->train_set,
+      train::load_dataset(args.train_images, args.train_labels, args.pre, *out->trainer));
   if (!args.val_images.empty()) {
     DEEPCOMP_ASSIGN_OR_RETURN(out->eval_set, train::load_dataset(args.val_images, args.val_labels,
                                                                  args.pre, *out->trainer));
@@ -446,7 +453,8 @@ std::function<int()> setup(CLI::App& app) {
                 "Also time the dense and compressed models for the energy section's deployment "
                 "footprint (defaults of `deepcomp energy`)");
 
-  auto* prune = cmd->add_option_group("Pruning", "Unstructured magnitude pruning of conv/fc weights");
+  auto* prune =
+      cmd->add_option_group("Pruning", "Unstructured magnitude pruning of conv/fc weights");
   prune->add_option("--prune", args->prune,
                     "Target sparsity (fraction of zeros) of every compressible layer, in [0,1)");
   prune->add_option("--prune-std", args->prune_std,
@@ -454,8 +462,9 @@ std::function<int()> setup(CLI::App& app) {
   prune->add_option("--prune-global", args->prune_global,
                     "One magnitude threshold across all compressible layers reaching this overall "
                     "sparsity, in [0,1)");
-  prune->add_option("--prune-conv", args->prune_conv,
-                    fmt::format("Sparsity of conv layers (default {})", compress::kDefaultPruneConv));
+  prune->add_option(
+      "--prune-conv", args->prune_conv,
+      fmt::format("Sparsity of conv layers (default {})", compress::kDefaultPruneConv));
   prune->add_option("--prune-fc", args->prune_fc,
                     fmt::format("Sparsity of fc layers (default {})", compress::kDefaultPruneFc));
   prune->add_flag("--no-prune", args->options.no_prune, "Do not prune");
@@ -464,34 +473,46 @@ std::function<int()> setup(CLI::App& app) {
                     "'GLOB=compress' (a fixed STFT/DFT basis, lossless by default; glob on tensor "
                     "names; repeatable, later ones win)");
 
-  auto* share = cmd->add_option_group("Weight sharing", "k-means over each layer's surviving weights");
-  share->add_option("--bits-conv", args->options.bits_conv, "Bits per shared weight in conv layers (1..16)")
+  auto* share =
+      cmd->add_option_group("Weight sharing", "k-means over each layer's surviving weights");
+  share
+      ->add_option("--bits-conv", args->options.bits_conv,
+                   "Bits per shared weight in conv layers (1..16)")
       ->default_val(8);
-  share->add_option("--bits-fc", args->options.bits_fc, "Bits per shared weight in fc layers (1..16)")
+  share
+      ->add_option("--bits-fc", args->options.bits_fc,
+                   "Bits per shared weight in fc layers (1..16)")
       ->default_val(5);
-  share->add_option("--init", args->init,
-                    "Centroid initialization: linear, density, random, kmeans++ or optimal "
-                    "(exact 1-D k-means by dynamic programming)")
+  share
+      ->add_option("--init", args->init,
+                   "Centroid initialization: linear, density, random, kmeans++ or optimal "
+                   "(exact 1-D k-means by dynamic programming)")
       ->default_val("linear");
-  share->add_option("--empty-clusters", args->empty_clusters,
-                    "Clusters left empty by Lloyd: split (re-seed by splitting the cluster with "
-                    "the largest squared error, keeping 2^bits centroids) or drop")
+  share
+      ->add_option("--empty-clusters", args->empty_clusters,
+                   "Clusters left empty by Lloyd: split (re-seed by splitting the cluster with "
+                   "the largest squared error, keeping 2^bits centroids) or drop")
       ->default_val("split");
   share->add_option("--iters", args->options.iters, "Maximum Lloyd iterations")->default_val(100);
   share->add_option("--seed", args->options.seed, "Seed for the random and kmeans++ inits")
       ->default_val(0);
-  share->add_flag("--no-share", [args](int64_t) { args->options.share = false; },
-                  "Keep float32 values (no weight sharing)");
+  share->add_flag(
+      "--no-share", [args](int64_t) { args->options.share = false; },
+      "Keep float32 values (no weight sharing)");
 
-  auto* index = cmd->add_option_group("Sparse index", "Relative indices with filler entries, as in the paper");
-  index->add_option("--index-bits-conv", args->options.index_bits_conv,
-                    "Bits per relative index in conv layers (1..16)")
+  auto* index = cmd->add_option_group("Sparse index",
+                                      "Relative indices with filler entries, as in the paper");
+  index
+      ->add_option("--index-bits-conv", args->options.index_bits_conv,
+                   "Bits per relative index in conv layers (1..16)")
       ->default_val(8);
-  index->add_option("--index-bits-fc", args->options.index_bits_fc,
-                    "Bits per relative index in fc layers (1..16)")
+  index
+      ->add_option("--index-bits-fc", args->options.index_bits_fc,
+                   "Bits per relative index in fc layers (1..16)")
       ->default_val(5);
-  cmd->add_flag("--no-huffman", [args](int64_t) { args->options.huffman = false; },
-                "Store cluster and index streams at fixed width instead of Huffman-coding them");
+  cmd->add_flag(
+      "--no-huffman", [args](int64_t) { args->options.huffman = false; },
+      "Store cluster and index streams at fixed width instead of Huffman-coding them");
   cmd->add_flag("--include-biases", args->options.include_biases,
                 "Also prune and share 1-D tensors (biases); off by default as in the paper");
   auto* budget = cmd->add_option_group(
@@ -521,6 +542,11 @@ std::function<int()> setup(CLI::App& app) {
                    "Most full compress + validate runs of combined settings")
       ->default_val(8)
       ->check(CLI::Range(1, 100));
+  budget
+      ->add_option("--budget-refine", args->budget_refine,
+                   "Most single-layer moves scored after the curve-based choice (0 = none)")
+      ->default_val(64)
+      ->check(CLI::Range(0, 10000));
   auto* retrain = cmd->add_option_group(
       "Retraining", "Masked fine-tuning after pruning and centroid fine-tuning after sharing");
   retrain->add_flag("--retrain", args->retrain, "Retrain after pruning and after weight sharing");
@@ -533,31 +559,43 @@ std::function<int()> setup(CLI::App& app) {
   retrain->add_option("--scale", args->pre.scale, "Pixel scale: (pixel*scale - mean)/std")
       ->default_val(1.0 / 255.0);
   retrain->add_option("--mean", args->pre.mean, "Mean subtracted after scaling")->default_val(0.0);
-  retrain->add_option("--std", args->pre.std, "Divisor after subtracting the mean")->default_val(1.0);
-  retrain->add_option("--epochs-prune", args->retrain_options.epochs_prune,
-                      "Epochs of masked fine-tuning after each pruning step")->default_val(1);
-  retrain->add_option("--epochs-share", args->retrain_options.epochs_share,
-                      "Epochs of centroid fine-tuning after weight sharing")->default_val(1);
-  retrain->add_option("--optimizer", args->optimizer,
-                      "sgd (torch.optim.SGD: momentum, weight decay) or adam (torch.optim.Adam)")
+  retrain->add_option("--std", args->pre.std, "Divisor after subtracting the mean")
+      ->default_val(1.0);
+  retrain
+      ->add_option("--epochs-prune", args->retrain_options.epochs_prune,
+                   "Epochs of masked fine-tuning after each pruning step")
+      ->default_val(1);
+  retrain
+      ->add_option("--epochs-share", args->retrain_options.epochs_share,
+                   "Epochs of centroid fine-tuning after weight sharing")
+      ->default_val(1);
+  retrain
+      ->add_option("--optimizer", args->optimizer,
+                   "sgd (torch.optim.SGD: momentum, weight decay) or adam (torch.optim.Adam)")
       ->default_val("sgd");
   retrain->add_option("--lr", args->retrain_options.optim.lr, "Learning rate")->default_val(0.01);
-  retrain->add_option("--lr-schedule", args->lr_schedule,
-                      "Per phase: constant, cosine (to 0 over the phase's steps) or step (/10 at "
-                      "1/2, /100 at 3/4 of the phase)")
+  retrain
+      ->add_option("--lr-schedule", args->lr_schedule,
+                   "Per phase: constant, cosine (to 0 over the phase's steps) or step (/10 at "
+                   "1/2, /100 at 3/4 of the phase)")
       ->default_val("constant");
-  retrain->add_option("--share-lr-scale", args->retrain_options.share_lr_scale,
-                      "Centroid learning rate = lr x this")->default_val(1.0);
+  retrain
+      ->add_option("--share-lr-scale", args->retrain_options.share_lr_scale,
+                   "Centroid learning rate = lr x this")
+      ->default_val(1.0);
   retrain->add_option("--momentum", args->retrain_options.optim.momentum, "SGD momentum")
       ->default_val(0.9);
-  retrain->add_option("--weight-decay", args->retrain_options.optim.weight_decay,
-                      "Weight decay (L2, added to the gradient)")->default_val(0.0);
+  retrain
+      ->add_option("--weight-decay", args->retrain_options.optim.weight_decay,
+                   "Weight decay (L2, added to the gradient)")
+      ->default_val(0.0);
   retrain->add_option("--batch", args->retrain_options.optim.batch, "Mini-batch size")
       ->default_val(64);
-  retrain->add_option("--train-seed", args->retrain_options.optim.seed,
-                      "Seed of the batch order")->default_val(0);
-  retrain->add_option("--prune-steps", args->options.prune_steps,
-                      "Prune in this many steps of increasing sparsity, retraining after each")
+  retrain->add_option("--train-seed", args->retrain_options.optim.seed, "Seed of the batch order")
+      ->default_val(0);
+  retrain
+      ->add_option("--prune-steps", args->options.prune_steps,
+                   "Prune in this many steps of increasing sparsity, retraining after each")
       ->default_val(1);
   retrain
       ->add_option_function<std::string>(

@@ -10,10 +10,12 @@
 #include <map>
 #include <set>
 
+#include "compress/budget_internal.h"
+#include "compress/budget_refine.h"
 #include "core/dtype.h"
 
 namespace deepcomp::compress {
-namespace {
+namespace budget_internal {
 
 std::string escape_glob(const std::string& name) {
   std::string out;
@@ -24,13 +26,6 @@ std::string escape_glob(const std::string& name) {
   return out;
 }
 
-LayerOverride skip_override(const std::string& tensor) {
-  LayerOverride o;
-  o.pattern = escape_glob(tensor);
-  o.skip = true;
-  return o;
-}
-
 LayerOverride setting_override(const std::string& tensor, double prune, int bits) {
   LayerOverride o;
   o.pattern = escape_glob(tensor);
@@ -39,19 +34,29 @@ LayerOverride setting_override(const std::string& tensor, double prune, int bits
   return o;
 }
 
-// Options that compress `tensor` alone with the given settings (bits 0: not shared); every
-// other compressible layer is skipped.
 CompressOptions alone(const CompressOptions& base, const std::vector<std::string>& layers,
                       const std::string& tensor, double prune, int bits) {
   CompressOptions o = base;
   o.tuner = nullptr;
   o.progress = nullptr;
   o.share = bits > 0;
-  for (const std::string& other : layers)
-    if (other != tensor) o.layers.push_back(skip_override(other));
+  for (const std::string& other : layers) {
+    if (other == tensor) continue;
+    LayerOverride skip;
+    skip.pattern = escape_glob(other);
+    skip.skip = true;
+    o.layers.push_back(skip);
+  }
   o.layers.push_back(setting_override(tensor, prune, bits));
   return o;
 }
+
+}  // namespace budget_internal
+namespace {
+
+using budget_internal::alone;
+using budget_internal::escape_glob;
+using budget_internal::setting_override;
 
 const LayerReport* find_layer(const CompressReport& report, const std::string& tensor) {
   for (const LayerReport& l : report.layers)
@@ -390,21 +395,27 @@ Result<BudgetResult> search_budget(const Model& model, const CompressOptions& ba
   std::vector<LayerChoice> closest_layers;
   CompressOutput closest_output;
   int runs = 0;
-  auto verify = [&](const std::vector<size_t>& pick, double alpha,
-                    double est) -> Result<Verification> {
-    if (auto it = tried.find(pick); it != tried.end()) return it->second;
+  auto verify_choices = [&](const std::vector<LayerChoice>& layers, double alpha, double est,
+                            const std::string& phase,
+                            const std::string& move) -> Result<Verification> {
     ++runs;
-    const std::vector<LayerChoice> layers = to_choices(pick);
     const CompressOptions o = with_choices(base, layers);
     DEEPCOMP_RETURN_IF_ERROR(validate_options(o));
     DEEPCOMP_ASSIGN_OR_RETURN(CompressOutput c, compress_model(model, o));
     DEEPCOMP_ASSIGN_OR_RETURN(Model m, apply_compressed(model, c.container));
     DEEPCOMP_ASSIGN_OR_RETURN(double s, scorer.score(m, scorer.samples()));
-    Verification v{alpha, est, c.report.ratio(), s, s >= options.min_score};
+    Verification v;
+    v.alpha = alpha;
+    v.estimated_loss = est;
+    v.ratio = c.report.ratio();
+    v.score = s;
+    v.samples = scorer.samples();
+    v.passed = s >= options.min_score;
+    v.phase = phase;
+    v.move = move;
     result.verifications.push_back(v);
-    tried[pick] = v;
     if (options.sensitivity.progress)
-      options.sensitivity.progress("verify", "", runs, options.max_verifications, v.ratio, s);
+      options.sensitivity.progress(phase, move, runs, 0, v.ratio, s);
     if (v.passed && (!have_best || v.ratio > result.ratio)) {
       have_best = true;
       result.ratio = v.ratio;
@@ -417,6 +428,14 @@ Result<BudgetResult> search_budget(const Model& model, const CompressOptions& ba
       closest_layers = layers;
       closest_output = std::move(c);
     }
+    return v;
+  };
+  auto verify = [&](const std::vector<size_t>& pick, double alpha,
+                    double est) -> Result<Verification> {
+    if (auto it = tried.find(pick); it != tried.end()) return it->second;
+    DEEPCOMP_ASSIGN_OR_RETURN(Verification v,
+                              verify_choices(to_choices(pick), alpha, est, "curves", ""));
+    tried[pick] = v;
     return v;
   };
 
@@ -455,6 +474,67 @@ Result<BudgetResult> search_budget(const Model& model, const CompressOptions& ba
     }
     DEEPCOMP_ASSIGN_OR_RETURN(Verification v, verify(least, 0, 0));
     (void)v;
+  }
+  if (options.uniform) {
+    // Uniform settings (one rate and width for every layer), the largest passing rate of the
+    // grid per width by bisection: the refinement then starts from whichever is better, so the
+    // search never ends below the best uniform setting of its own grid.
+    std::vector<double> rates{0.0};
+    for (double r : so.rates) rates.push_back(r);
+    std::sort(rates.begin(), rates.end());
+    rates.erase(std::unique(rates.begin(), rates.end()), rates.end());
+    std::vector<int> widths = so.bits;
+    std::sort(widths.rbegin(), widths.rend());
+    widths.erase(std::unique(widths.begin(), widths.end()), widths.end());
+    for (int b : widths) {
+      int lo_i = -1, hi_i = static_cast<int>(rates.size());
+      while (hi_i - lo_i > 1) {
+        const int mid = (lo_i + hi_i) / 2;
+        std::vector<LayerChoice> layers;
+        for (const LayerSensitivity& l : result.sensitivity.layers)
+          layers.push_back({l.tensor, rates[static_cast<size_t>(mid)], b});
+        char move[64];
+        std::snprintf(move, sizeof move, "prune %g bits %d", rates[static_cast<size_t>(mid)], b);
+        DEEPCOMP_ASSIGN_OR_RETURN(Verification v, verify_choices(layers, 0, 0, "uniform", move));
+        (v.passed ? lo_i : hi_i) = mid;
+      }
+      if (lo_i < 0) break;  // unpruned at this width misses: narrower widths miss too
+    }
+  }
+  if (have_best && options.max_refinements > 0) {
+    budget_internal::RefineOptions ro;
+    ro.min_score = options.min_score;
+    ro.base_score = result.sensitivity.base_score;
+    ro.subset_base_score = result.sensitivity.subset_base_score;
+    ro.subset = result.sensitivity.subset;
+    ro.max_evaluations = options.max_refinements;
+    ro.bits = so.bits;
+    ro.prune_step = options.prune_step;
+    ro.progress = options.sensitivity.progress;
+    DEEPCOMP_ASSIGN_OR_RETURN(budget_internal::RefineOutcome refined,
+                              budget_internal::refine_choices(model, base, scorer, result.layers,
+                                                              ro, &result.verifications));
+    if (refined.moves > 0) {
+      // The refined choice compressed for real: the written model is what was scored.
+      const CompressOptions o = with_choices(base, refined.layers);
+      DEEPCOMP_RETURN_IF_ERROR(validate_options(o));
+      DEEPCOMP_ASSIGN_OR_RETURN(CompressOutput c, compress_model(model, o));
+      DEEPCOMP_ASSIGN_OR_RETURN(Model m, apply_compressed(model, c.container));
+      DEEPCOMP_ASSIGN_OR_RETURN(double s, scorer.score(m, scorer.samples()));
+      Verification v;
+      v.ratio = c.report.ratio();
+      v.score = s;
+      v.samples = scorer.samples();
+      v.passed = s >= options.min_score;
+      v.phase = "refined";
+      result.verifications.push_back(v);
+      if (v.passed && v.ratio > result.ratio) {
+        result.ratio = v.ratio;
+        result.score = s;
+        result.layers = refined.layers;
+        result.output = std::move(c);
+      }
+    }
   }
   result.met = have_best;
   if (!have_best) {

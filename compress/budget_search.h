@@ -103,18 +103,31 @@ struct LayerChoice {
   std::string flag() const;
 };
 
+// One scored setting. phase "curves": a choice from the sensitivity curves (alpha, estimate);
+// "uniform": one rate and width for every layer (move says which); "refine": a refinement
+// candidate (move says which layer went one step harsher; its ratio is the sum of the layers'
+// bytes, equal to what compress_model reports); "refined": the refinement's result compressed.
 struct Verification {
   double alpha = 0;           // allowed loss as a fraction of the budget
   double estimated_loss = 0;  // sum of the per-layer curve losses, score units
   double ratio = 0;           // measured, paper accounting
-  double score = 0;           // measured on every validation sample
+  double score = 0;           // measured on `samples` validation samples
+  int64_t samples = 0;        // every sample, or the subset when that was far outside
   bool passed = false;
+  std::string phase;
+  std::string move;
 };
 
 struct BudgetOptions {
   double min_score = 0;  // the budget: validation score must stay >= this
   SensitivityOptions sensitivity;
-  int max_verifications = 8;
+  int max_verifications = 8;  // curve-based choices compressed and scored
+  // Refinement (compress/budget_refine.h): single-layer moves scored on the whole model after
+  // the curve-based phase (0 = none), and the keep-fraction multiplier of a prune move.
+  int max_refinements = 64;
+  double prune_step = 0.85;
+  // Also score uniform settings of the grid (one rate and width for every layer).
+  bool uniform = true;
 };
 
 struct BudgetResult {

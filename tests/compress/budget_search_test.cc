@@ -24,8 +24,9 @@ std::string lenet300() { return testing::source_dir() + "/models/lenet-300-100.o
 // penalty (the square of the summed errors), which the per-layer curves cannot see.
 class EnergyScorer : public Scorer {
  public:
-  EnergyScorer(const Model& original, double superadditive = 0)
-      : original_(original), superadditive_(superadditive) {}
+  EnergyScorer(const Model& original, double superadditive = 0,
+               std::vector<std::string> ignored = {})
+      : original_(original), superadditive_(superadditive), ignored_(std::move(ignored)) {}
   int64_t samples() const override { return 10000; }
   Result<double> score(const Model& m, int64_t n) override {
     calls.push_back(n);
@@ -33,6 +34,7 @@ class EnergyScorer : public Scorer {
     for (size_t i = 0; i < m.tensors.size(); ++i) {
       const Tensor& a = original_.tensors[i];
       if (!is_weight_role(a.role)) continue;
+      if (std::find(ignored_.begin(), ignored_.end(), a.name) != ignored_.end()) continue;
       double err = 0, norm = 0;
       for (size_t k = 0; k < a.values.size(); ++k) {
         const double d = a.values[k] - m.tensors[i].values[k];
@@ -48,6 +50,7 @@ class EnergyScorer : public Scorer {
  private:
   const Model& original_;
   double superadditive_;
+  std::vector<std::string> ignored_;  // layers the score does not see
 };
 
 // The loss EnergyScorer gives layer `t` pruned alone at `rate` (no sharing): the energy of the
@@ -180,10 +183,69 @@ TEST_F(BudgetSearch, BacksOffWhenLayerEffectsAreNotAdditive) {
   EXPECT_GE(r->score, 0.99);
   ASSERT_FALSE(r->verifications.empty());
   EXPECT_FALSE(r->verifications[0].passed);
-  EXPECT_LE(r->verifications.size(), 8u);
+  size_t curve_runs = 0;
+  for (const Verification& v : r->verifications) curve_runs += v.phase == "curves";
+  EXPECT_LE(curve_runs, 8u);
   bool any_pass = false;
   for (const Verification& v : r->verifications) any_pass |= v.passed;
   EXPECT_TRUE(any_pass);
+}
+
+TEST_F(BudgetSearch, RefinementSpendsWhatTheCurvesLeave) {
+  // The score sees fc1 only: fc2 and fc3 cost nothing at any setting, so the curve-based choice
+  // puts them at the harshest grid point (0.9, 3 bits) and only the measured moves go beyond the
+  // grid. fc1 may take the whole budget.
+  EnergyScorer scorer(model_, 0.0, {"fc2.weight", "fc3.weight"});
+  BudgetOptions o;
+  o.min_score = 0.99;
+  o.sensitivity.rates = {0.3, 0.5, 0.7, 0.9};
+  o.sensitivity.bits = {6, 4, 3};
+  o.max_refinements = 40;
+  auto r = search_budget(model_, CompressOptions(), scorer, o);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_TRUE(r->met);
+  auto decoded = apply_compressed(model_, r->output.container);
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_DOUBLE_EQ(*scorer.score(*decoded, 10000), r->score);
+  EXPECT_GE(r->score, 0.99);
+  double curve_best = 0;
+  int moves = 0;
+  for (const Verification& v : r->verifications) {
+    if (v.phase != "refine" && v.phase != "refined" && v.passed)
+      curve_best = std::max(curve_best, v.ratio);
+    if (v.phase == "refine") {
+      ++moves;
+      // A candidate passes exactly when its score (on every sample) meets the budget.
+      if (v.samples == 10000) {
+        EXPECT_EQ(v.passed, v.score >= 0.99) << v.move;
+      }
+      if (v.passed) {
+        EXPECT_GE(v.score, 0.99);
+      }
+    }
+  }
+  EXPECT_GT(moves, 0);
+  EXPECT_LE(moves, 40);
+  EXPECT_GT(r->ratio, curve_best);
+  ASSERT_EQ(r->layers.size(), 3u);
+  for (const LayerChoice& c : r->layers) {
+    if (c.tensor == "fc1.weight") continue;
+    EXPECT_GT(c.prune, 0.9) << c.tensor;
+    EXPECT_EQ(c.bits, 3) << c.tensor;
+  }
+  // The refinement counts bytes as the sum of its layers' (each compressed alone) and the rest:
+  // the candidate it took last logged the ratio that compress_model reports for the choice.
+  bool logged = false;
+  for (const Verification& v : r->verifications)
+    if (v.phase == "refine" && v.passed) logged |= std::fabs(v.ratio - r->ratio) <= 1e-9 * r->ratio;
+  EXPECT_TRUE(logged);
+  // No refinement: only curve-based runs, and a smaller ratio.
+  EnergyScorer scorer2(model_, 0.0, {"fc2.weight", "fc3.weight"});
+  o.max_refinements = 0;
+  auto plain = search_budget(model_, CompressOptions(), scorer2, o);
+  ASSERT_TRUE(plain.ok());
+  for (const Verification& v : plain->verifications) EXPECT_NE(v.phase, "refine");
+  EXPECT_DOUBLE_EQ(plain->ratio, curve_best);
 }
 
 TEST_F(BudgetSearch, UnreachableBudgetSaysHowCloseItGot) {
