@@ -7,7 +7,8 @@
 # shared). On the smallest model the streaming outputs are compared byte for byte with the
 # in-memory path's (--in-memory; COMPARE=0 skips that). Disk: the data file, one .dcz and one
 # decompressed copy of the largest model at a time (~15 GB for 24 layers); everything is deleted
-# at the end unless KEEP=1.
+# at the end unless KEEP=1. DTYPE=float16 (or bfloat16) writes the weights in that dtype (half the
+# bytes: the scaled-down copy of a model larger than memory, docs/FORMAT.md "Memory bound").
 #
 #   bench/stream_bench.sh [WORKDIR] [LAYER COUNTS...]   (defaults: /tmp/deepcomp-stream 4 8 15 24)
 set -euo pipefail
@@ -18,13 +19,16 @@ counts=${*:-4 8 15 24}
 bin=${DEEPCOMP:-build/deepcomp}
 width=${WIDTH:-8192}
 threads_list=${THREADS:-1 2}
+dtype=${DTYPE:-float32}
+elem_bytes=4
+[ "$dtype" = float32 ] || elem_bytes=2
 max=$(printf '%s\n' $counts | sort -n | tail -1)
 min=$(printf '%s\n' $counts | sort -n | head -1)
 mkdir -p "$work"
 df -h "$work" | tail -1
-[ -f "$work/l$max.onnx" ] || /usr/bin/python3 bench/make_big_model.py "$work/l$max.onnx" --width "$width" --layers "$max"
+[ -f "$work/l$max.onnx" ] || /usr/bin/python3 bench/make_big_model.py "$work/l$max.onnx" --width "$width" --layers "$max" --dtype "$dtype"
 for n in $counts; do
-  [ -f "$work/l$n.onnx" ] || /usr/bin/python3 bench/make_big_model.py "$work/l$n.onnx" --width "$width" --layers "$n" --data "l$max.onnx.data"
+  [ -f "$work/l$n.onnx" ] || /usr/bin/python3 bench/make_big_model.py "$work/l$n.onnx" --width "$width" --layers "$n" --data "l$max.onnx.data" --dtype "$dtype"
 done
 
 measure() {  # NAME PARAMS CMD...
@@ -43,12 +47,12 @@ measure() {  # NAME PARAMS CMD...
 
 for n in $counts; do
   params=$((n * width * width))
-  gb=$(echo "$params * 4 / 1000000000" | bc -l | cut -c1-4)
+  gb=$(echo "$params * $elem_bytes / 1000000000" | bc -l | cut -c1-4)
   for t in $threads_list; do
     export OMP_NUM_THREADS=$t
-    measure "compress   ${gb} GB, $t thread(s)" "$params" \
+    measure "compress   ${gb} GB $dtype, $t thread(s)" "$params" \
       "$bin" compress "$work/l$n.onnx" -o "$work/l$n.dcz" --force -q
-    measure "decompress ${gb} GB, $t thread(s)" "$params" \
+    measure "decompress ${gb} GB $dtype, $t thread(s)" "$params" \
       "$bin" decompress "$work/l$n.dcz" -o "$work/back.onnx" --force --external-data
     rm -f "$work/back.onnx" "$work/back.onnx.data"
   done

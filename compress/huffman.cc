@@ -8,6 +8,7 @@
 #include <string>
 
 #include "compress/bitstream.h"
+#include "compress/parallel_blocks.h"
 
 namespace deepcomp::compress {
 namespace {
@@ -249,43 +250,129 @@ Result<std::vector<uint32_t>> canonical_codes(std::span<const uint8_t> lengths) 
 
 namespace {
 
+// The position of the first symbol for which bad(symbol) holds, or symbols.size(); blocks are
+// scanned in parallel and the lowest hit wins, so errors name the same symbol on any thread count.
+template <typename Symbol, typename Bad>
+size_t first_bad(std::span<const Symbol> symbols, const Bad& bad) {
+  const size_t n = symbols.size();
+  std::vector<size_t> first(parallel::block_count(n), n);
+  parallel::for_each_block(n, [&](size_t b, size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) {
+      if (bad(symbols[i])) {
+        first[b] = i;
+        return;
+      }
+    }
+  });
+  for (size_t f : first)
+    if (f < n) return f;
+  return n;
+}
+
+template <typename Symbol>
+Status beyond_alphabet(std::span<const Symbol> symbols, uint32_t alphabet_size) {
+  const size_t i = first_bad(symbols, [alphabet_size](Symbol s) { return s >= alphabet_size; });
+  if (i == symbols.size()) return Status::Ok();
+  return Status::Error("symbol " + std::to_string(symbols[i]) + " at position " +
+                       std::to_string(i) + " is beyond the alphabet size " +
+                       std::to_string(alphabet_size));
+}
+
 template <typename Symbol>
 Result<std::vector<uint64_t>> frequencies_of(std::span<const Symbol> symbols,
                                              uint32_t alphabet_size) {
   if (alphabet_size > kMaxAlphabetSize) {
     return Status::Error("alphabet size " + std::to_string(alphabet_size) + " exceeds 65536");
   }
+  DEEPCOMP_RETURN_IF_ERROR(beyond_alphabet(symbols, alphabet_size));
   std::vector<uint64_t> freqs(alphabet_size, 0);
-  for (size_t i = 0; i < symbols.size(); ++i) {
-    if (symbols[i] >= alphabet_size) {
-      return Status::Error("symbol " + std::to_string(symbols[i]) + " at position " +
-                           std::to_string(i) + " is beyond the alphabet size " +
-                           std::to_string(alphabet_size));
+  const int64_t blocks = static_cast<int64_t>(parallel::block_count(symbols.size()));
+  // Counts per thread, added up at the end: integer sums, the same in any order.
+#pragma omp parallel if (blocks > 1)
+  {
+    std::vector<uint64_t> local(alphabet_size, 0);
+#pragma omp for schedule(static)
+    for (int64_t b = 0; b < blocks; ++b) {
+      const size_t begin = static_cast<size_t>(b) * parallel::kBlock;
+      const size_t end = std::min(symbols.size(), begin + parallel::kBlock);
+      for (size_t i = begin; i < end; ++i) ++local[symbols[i]];
     }
-    ++freqs[symbols[i]];
+#pragma omp critical
+    for (uint32_t s = 0; s < alphabet_size; ++s) freqs[s] += local[s];
   }
   return freqs;
 }
 
-// Symbols must be below lengths.size() (checked by the callers), which also know the stream's
-// total length in bits (used to size the buffer once).
+// Writes code[s] (length[s] bits, bit 0 first) for every symbol s, exactly as one BitWriter
+// would, split across threads: each block's bit offset comes from the lengths of the blocks
+// before it, a block writes the bytes only it touches, and the two bytes it may share with its
+// neighbours (its first and its last) are ORed in afterwards.
 template <typename Symbol>
-Result<SymbolStream> encode_with(std::span<const Symbol> symbols, std::vector<uint8_t> lengths,
-                                 uint64_t total_bits) {
+std::string pack_codes(std::span<const Symbol> symbols, const std::vector<uint32_t>& code,
+                       const std::vector<uint8_t>& length) {
+  const size_t blocks = parallel::block_count(symbols.size());
+  std::vector<uint64_t> bit_at(blocks + 1, 0);
+  parallel::for_each_block(symbols.size(), [&](size_t b, size_t begin, size_t end) {
+    uint64_t bits = 0;
+    for (size_t i = begin; i < end; ++i) bits += length[symbols[i]];
+    bit_at[b + 1] = bits;
+  });
+  for (size_t b = 0; b < blocks; ++b) bit_at[b + 1] += bit_at[b];
+  std::string out(static_cast<size_t>((bit_at[blocks] + 7) / 8), '\0');
+  struct Edge {
+    size_t head_at = 0, tail_at = 0;
+    uint8_t head = 0, tail = 0;
+    bool has_tail = false;
+  };
+  std::vector<Edge> edges(blocks);
+  parallel::for_each_block(symbols.size(), [&](size_t b, size_t begin, size_t end) {
+    Edge& e = edges[b];
+    size_t at = static_cast<size_t>(bit_at[b] / 8);
+    e.head_at = at;
+    uint64_t acc = 0;
+    int filled = static_cast<int>(bit_at[b] % 8);
+    for (size_t i = begin; i < end; ++i) {
+      const Symbol s = symbols[i];
+      acc |= static_cast<uint64_t>(code[s]) << filled;
+      filled += length[s];
+      while (filled >= 8) {
+        const uint8_t byte = static_cast<uint8_t>(acc & 0xFF);
+        if (at == e.head_at)
+          e.head = byte;
+        else
+          out[at] = static_cast<char>(byte);
+        ++at;
+        acc >>= 8;
+        filled -= 8;
+      }
+    }
+    if (filled > 0) {
+      e.has_tail = true;
+      e.tail_at = at;
+      e.tail = static_cast<uint8_t>(acc & 0xFF);
+    }
+  });
+  for (const Edge& e : edges) {
+    if (e.head_at < out.size()) out[e.head_at] = static_cast<char>(out[e.head_at] | e.head);
+    if (e.has_tail) out[e.tail_at] = static_cast<char>(out[e.tail_at] | e.tail);
+  }
+  return out;
+}
+
+// Symbols must be below lengths.size() (checked by the callers).
+template <typename Symbol>
+Result<SymbolStream> encode_with(std::span<const Symbol> symbols, std::vector<uint8_t> lengths) {
   const uint32_t alphabet_size = static_cast<uint32_t>(lengths.size());
   DEEPCOMP_ASSIGN_OR_RETURN(std::vector<uint32_t> codes, canonical_codes(lengths));
   // Writing the reversed code LSB-first puts the code's most significant bit first in the stream.
   std::vector<uint32_t> reversed(alphabet_size);
   for (uint32_t s = 0; s < alphabet_size; ++s) reversed[s] = reverse_bits(codes[s], lengths[s]);
-  BitWriter writer;
-  writer.reserve_bits(total_bits);
-  for (Symbol sym : symbols) writer.write(reversed[sym], lengths[sym]);
   SymbolStream out;
   out.alphabet_size = alphabet_size;
   out.count = symbols.size();
   out.fixed_bits = 0;
+  out.bits = pack_codes(symbols, reversed, lengths);
   out.code_lengths = std::move(lengths);
-  out.bits = writer.finish();
   return out;
 }
 
@@ -294,9 +381,7 @@ Result<SymbolStream> huffman_encode_impl(std::span<const Symbol> symbols, uint32
                                          int max_len) {
   DEEPCOMP_ASSIGN_OR_RETURN(std::vector<uint64_t> freqs, frequencies_of(symbols, alphabet_size));
   DEEPCOMP_ASSIGN_OR_RETURN(std::vector<uint8_t> lengths, huffman_code_lengths(freqs, max_len));
-  uint64_t total_bits = 0;
-  for (size_t s = 0; s < freqs.size(); ++s) total_bits += freqs[s] * lengths[s];
-  return encode_with(symbols, std::move(lengths), total_bits);
+  return encode_with(symbols, std::move(lengths));
 }
 
 template <typename Symbol>
@@ -309,21 +394,15 @@ Result<SymbolStream> fixed_encode_impl(std::span<const Symbol> symbols, uint32_t
     return Status::Error("alphabet size " + std::to_string(alphabet_size) + " does not fit " +
                          std::to_string(bits) + " bits");
   }
-  BitWriter writer;
-  writer.reserve_bits(static_cast<uint64_t>(symbols.size()) * static_cast<uint64_t>(bits));
-  for (size_t i = 0; i < symbols.size(); ++i) {
-    if (symbols[i] >= alphabet_size) {
-      return Status::Error("symbol " + std::to_string(symbols[i]) + " at position " +
-                           std::to_string(i) + " is beyond the alphabet size " +
-                           std::to_string(alphabet_size));
-    }
-    writer.write(symbols[i], bits);
-  }
+  DEEPCOMP_RETURN_IF_ERROR(beyond_alphabet(symbols, alphabet_size));
+  std::vector<uint32_t> code(alphabet_size);
+  for (uint32_t s = 0; s < alphabet_size; ++s) code[s] = s;
+  const std::vector<uint8_t> length(alphabet_size, static_cast<uint8_t>(bits));
   SymbolStream out;
   out.alphabet_size = alphabet_size;
   out.count = symbols.size();
   out.fixed_bits = static_cast<uint8_t>(bits);
-  out.bits = writer.finish();
+  out.bits = pack_codes(symbols, code, length);
   return out;
 }
 
@@ -352,15 +431,13 @@ Result<SymbolStream> huffman_encode(std::span<const uint16_t> symbols, uint32_t 
 Result<SymbolStream> huffman_encode_with_lengths(std::span<const uint16_t> symbols,
                                                  std::vector<uint8_t> lengths) {
   DEEPCOMP_RETURN_IF_ERROR(validate_code_lengths(lengths));
-  uint64_t total_bits = 0;
-  for (size_t i = 0; i < symbols.size(); ++i) {
-    if (symbols[i] >= lengths.size() || lengths[symbols[i]] == 0) {
-      return Status::Error("symbol " + std::to_string(symbols[i]) + " at position " +
-                           std::to_string(i) + " has no code");
-    }
-    total_bits += lengths[symbols[i]];
+  const size_t i =
+      first_bad(symbols, [&lengths](uint16_t s) { return s >= lengths.size() || lengths[s] == 0; });
+  if (i < symbols.size()) {
+    return Status::Error("symbol " + std::to_string(symbols[i]) + " at position " +
+                         std::to_string(i) + " has no code");
   }
-  return encode_with(symbols, std::move(lengths), total_bits);
+  return encode_with(symbols, std::move(lengths));
 }
 
 int bits_for_alphabet(uint32_t alphabet_size) {
@@ -392,8 +469,7 @@ Status decode_stream(const SymbolStream& s, std::vector<uint32_t>* out) {
     return Status::Ok();
   }
   if (std::all_of(s.code_lengths.begin(), s.code_lengths.end(), [](uint8_t l) { return l == 0; })) {
-    return Status::Error("Huffman stream of " + std::to_string(s.count) +
-                         " symbols has no codes");
+    return Status::Error("Huffman stream of " + std::to_string(s.count) + " symbols has no codes");
   }
   // Every code takes at least one bit: bound count before allocating.
   if (s.count > static_cast<uint64_t>(s.bits.size()) * 8) {

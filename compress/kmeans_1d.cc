@@ -8,6 +8,7 @@
 #include <string>
 
 #include "compress/kmeans_internal.h"
+#include "compress/parallel_blocks.h"
 
 namespace deepcomp::compress {
 namespace kmeans_internal {
@@ -41,8 +42,14 @@ float FixedScale::mean(Fixed sum, uint64_t count) const {
 }
 
 FixedScale fixed_scale_for(std::span<const float> values) {
+  std::vector<float> block_max(parallel::block_count(values.size()), 0.0f);
+  parallel::for_each_block(values.size(), [&](size_t b, size_t begin, size_t end) {
+    float m = 0;
+    for (size_t i = begin; i < end; ++i) m = std::max(m, std::fabs(values[i]));
+    block_max[b] = m;
+  });
   float max_abs = 0;
-  for (float x : values) max_abs = std::max(max_abs, std::fabs(x));
+  for (float m : block_max) max_abs = std::max(max_abs, m);
   int e = 0;
   std::frexp(max_abs, &e);  // max_abs < 2^e
   // Each term stays below 2^headroom, so n terms sum below 2^126 without overflow.
@@ -69,8 +76,10 @@ uint32_t float_key(float x) {
   return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
 }
 
-// LSD radix sort of floats by float_key in 3 passes of 11 bits (the histograms of all three
-// digits come from one read); a pass whose digit is the same for every value is skipped.
+// LSD radix sort of floats by float_key in 3 passes of 11 bits, split across threads: per pass,
+// each block counts its digits, a block's slots for a digit follow those of the blocks before it
+// (so the sort stays stable and the result is the one sorted order), and the blocks scatter in
+// parallel. A pass whose digit is the same for every value is skipped.
 void radix_sort_floats(std::vector<float>& values) {
   const size_t n = values.size();
   if (n < 512) {
@@ -78,25 +87,33 @@ void radix_sort_floats(std::vector<float>& values) {
               [](float a, float b) { return float_key(a) < float_key(b); });
     return;
   }
-  std::vector<size_t> hist(3 * 2048, 0);
-  for (float x : values) {
-    const uint32_t k = float_key(x);
-    ++hist[k & 2047];
-    ++hist[2048 + ((k >> 11) & 2047)];
-    ++hist[4096 + (k >> 22)];
-  }
+  const size_t blocks = parallel::block_count(n);
+  std::vector<size_t> hist(blocks * 2048);
   std::vector<float> tmp(n);
   for (int pass = 0; pass < 3; ++pass) {
-    size_t* h = hist.data() + 2048 * pass;
     const int shift = 11 * pass;
-    if (h[(float_key(values[0]) >> shift) & 2047] == n) continue;
+    parallel::for_each_block(n, [&](size_t b, size_t begin, size_t end) {
+      size_t* h = hist.data() + 2048 * b;
+      std::fill(h, h + 2048, size_t{0});
+      for (size_t i = begin; i < end; ++i) ++h[(float_key(values[i]) >> shift) & 2047];
+    });
     size_t sum = 0;
-    for (int b = 0; b < 2048; ++b) {
-      const size_t c = h[b];
-      h[b] = sum;
-      sum += c;
+    bool one_digit = false;
+    for (size_t d = 0; d < 2048 && !one_digit; ++d) {
+      const size_t before = sum;
+      for (size_t b = 0; b < blocks; ++b) {
+        const size_t c = hist[2048 * b + d];
+        hist[2048 * b + d] = sum;
+        sum += c;
+      }
+      one_digit = sum - before == n;
     }
-    for (float x : values) tmp[h[(float_key(x) >> shift) & 2047]++] = x;
+    if (one_digit) continue;
+    parallel::for_each_block(n, [&](size_t b, size_t begin, size_t end) {
+      size_t* h = hist.data() + 2048 * b;
+      for (size_t i = begin; i < end; ++i)
+        tmp[h[(float_key(values[i]) >> shift) & 2047]++] = values[i];
+    });
     values.swap(tmp);
   }
 }
@@ -108,33 +125,61 @@ SortedValues sort_values(std::vector<float> values) {
   sv.scale = fixed_scale_for(values);
   radix_sort_floats(values);
   const size_t n = values.size();
-  for (float& x : values)
-    if (x == 0.0f) x = 0.0f;  // -0 and +0 merge as +0 (the sort put every -0 right before +0)
-  size_t m = n == 0 ? 0 : 1;
-  for (size_t i = 1; i < n; ++i) m += values[i] != values[i - 1];
+  // Per block of the sorted values: how many start a new distinct value (-0 and +0 are one value:
+  // the sort put every -0 right before +0).
+  const auto starts = [&values](size_t i) {
+    return i == 0 || (values[i] != values[i - 1]);  // -0 == +0 in float comparison
+  };
+  const size_t blocks = parallel::block_count(n);
+  std::vector<size_t> distinct_at(blocks + 1, 0);
+  parallel::for_each_block(n, [&](size_t b, size_t begin, size_t end) {
+    size_t c = 0;
+    for (size_t i = begin; i < end; ++i) c += starts(i);
+    distinct_at[b + 1] = c;
+  });
+  for (size_t b = 0; b < blocks; ++b) distinct_at[b + 1] += distinct_at[b];
+  const size_t m = distinct_at[blocks];
   if (m < n) {
-    // Duplicates: compact in place and keep prefix counts.
-    sv.count.assign(m + 1, 0);
-    size_t w = 0;
-    for (size_t i = 0; i < n; ++i) {
-      if (i > 0 && values[i] == values[w - 1]) {
-        ++sv.count[w];
-        continue;
-      }
-      values[w] = values[i];
-      sv.count[w + 1] = sv.count[w] + 1;
-      ++w;
-    }
+    // Duplicates: prefix counts (the sorted position where each distinct value first occurs),
+    // then the values compacted in place (a forward gather: count[d] >= d).
+    sv.count.resize(m + 1);
+    sv.count[m] = static_cast<uint32_t>(n);
+    parallel::for_each_block(n, [&](size_t b, size_t begin, size_t end) {
+      uint32_t* c = sv.count.data() + distinct_at[b];
+      for (size_t i = begin; i < end; ++i)
+        if (starts(i)) *c++ = static_cast<uint32_t>(i);
+    });
+    for (size_t d = 0; d < m; ++d) values[d] = values[sv.count[d]];
     values.resize(m);
     values.shrink_to_fit();
   }
+  for (float& x : values)
+    if (x == 0.0f) x = 0.0f;  // the distinct zero is +0
   sv.v = std::move(values);
-  sv.stride_sum.resize(m / SortedValues::kSumStride + 1);
-  Fixed sum = 0;
-  for (size_t d = 0; d < m; ++d) {
-    if (d % SortedValues::kSumStride == 0) sv.stride_sum[d / SortedValues::kSumStride] = sum;
-    sum += static_cast<Fixed>(sv.multiplicity(d)) * sv.scale.to_fixed(sv.v[d]);
-  }
+  // Exact prefix sums every kSumStride distinct values: a sum per block, then the blocks in order
+  // (integers: the same on any thread count).
+  constexpr size_t kStride = SortedValues::kSumStride;
+  static_assert(parallel::kBlock % kStride == 0);
+  sv.stride_sum.resize(m / kStride + 1);
+  const size_t mblocks = parallel::block_count(m);
+  std::vector<Fixed> block_sum(mblocks + 1, 0);
+  const auto term = [&sv](size_t d) {
+    return static_cast<Fixed>(sv.multiplicity(d)) * sv.scale.to_fixed(sv.v[d]);
+  };
+  parallel::for_each_block(m, [&](size_t b, size_t begin, size_t end) {
+    Fixed sum = 0;
+    for (size_t d = begin; d < end; ++d) sum += term(d);
+    block_sum[b + 1] = sum;
+  });
+  for (size_t b = 0; b < mblocks; ++b) block_sum[b + 1] += block_sum[b];
+  parallel::for_each_block(m, [&](size_t b, size_t begin, size_t end) {
+    Fixed sum = block_sum[b];
+    for (size_t d = begin; d < end; ++d) {
+      if (d % kStride == 0) sv.stride_sum[d / kStride] = sum;
+      sum += term(d);
+    }
+  });
+  const Fixed sum = block_sum[mblocks];
   if (m % SortedValues::kSumStride == 0) sv.stride_sum[m / SortedValues::kSumStride] = sum;
   return sv;
 }
@@ -150,11 +195,18 @@ Status check_values(std::span<const float> values) {
   if (values.size() >= (uint64_t{1} << 32)) {
     return Status::Error("k-means: " + std::to_string(values.size()) + " values exceed 2^32");
   }
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (!std::isfinite(values[i])) {
-      return Status::Error("k-means: value " + std::to_string(i) + " is not finite");
+  std::vector<size_t> first(parallel::block_count(values.size()), values.size());
+  parallel::for_each_block(values.size(), [&](size_t b, size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) {
+      if (!std::isfinite(values[i])) {
+        first[b] = i;
+        return;
+      }
     }
-  }
+  });
+  for (size_t i : first)
+    if (i < values.size())
+      return Status::Error("k-means: value " + std::to_string(i) + " is not finite");
   return Status::Ok();
 }
 

@@ -304,7 +304,8 @@ Result<CompressOutput> compress_model(const Model& model, const CompressOptions&
   }
   const int total = static_cast<int>(loop.size());
   const Model& source = options.tuner != nullptr ? tuned : model;
-#pragma omp parallel for schedule(dynamic, 1)
+  // One layer alone gets the threads inside its own stages instead (parallel_blocks.h).
+#pragma omp parallel for schedule(dynamic, 1) if (total > 1)
   for (int w = 0; w < total; ++w) {
     const size_t i = loop[static_cast<size_t>(w)];
     results[i] = is_quantized(i) ? pipeline_internal::compress_quantized_layer(

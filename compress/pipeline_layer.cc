@@ -8,6 +8,7 @@
 
 #include "compress/huffman.h"
 #include "compress/kmeans_1d.h"
+#include "compress/parallel_blocks.h"
 #include "compress/pipeline_internal.h"
 #include "compress/prune.h"
 #include "compress/relative_index.h"
@@ -53,6 +54,101 @@ EncodedTensor identity_of(const Tensor& t) {
   e.role = t.role;
   e.location = t.location;
   return e;
+}
+
+// Pruning scan of one tensor split across threads (parallel_blocks.h): a first pass counts each
+// block's survivors and the index codes of the gaps inside it, the blocks' offsets follow in block
+// order (the first gap of a block depends on the last survivor before it), and a second pass
+// writes the kept values and codes in place. Same codes as RelativeIndexWriter over the whole
+// tensor; returns where each block's kept values start (size blocks + 1).
+template <typename Survives>
+std::vector<size_t> scan_survivors(std::span<const float> w, const Survives& survives,
+                                   int index_bits, std::vector<float>* kept,
+                                   std::vector<uint16_t>* codes) {
+  struct Block {
+    size_t kept = 0, codes = 0;  // inner codes in pass 1; offsets after the prefix
+    int64_t first = -1, last = -1, cursor = -1;
+  };
+  const int64_t max_gap = (int64_t{1} << index_bits) - 1;
+  const auto codes_for = [max_gap](int64_t gap) {
+    return static_cast<size_t>((gap - 1) / max_gap + 1);
+  };
+  std::vector<Block> blocks(parallel::block_count(w.size()));
+  parallel::for_each_block(w.size(), [&](size_t b, size_t begin, size_t end) {
+    Block& k = blocks[b];
+    for (size_t i = begin; i < end; ++i) {
+      if (!survives(w[i])) continue;
+      const int64_t p = static_cast<int64_t>(i);
+      if (k.first < 0)
+        k.first = p;
+      else
+        k.codes += codes_for(p - k.last);
+      k.last = p;
+      ++k.kept;
+    }
+  });
+  std::vector<size_t> kept_at(blocks.size() + 1, 0);
+  size_t kept_total = 0, codes_total = 0;
+  int64_t cursor = -1;
+  for (size_t b = 0; b < blocks.size(); ++b) {
+    Block& k = blocks[b];
+    kept_at[b] = kept_total;
+    kept_total += k.kept;
+    const size_t inner = k.codes;
+    k.codes = codes_total;
+    k.cursor = cursor;
+    if (k.first >= 0) {
+      codes_total += codes_for(k.first - cursor) + inner;
+      cursor = k.last;
+    }
+  }
+  kept_at[blocks.size()] = kept_total;
+  kept->resize(kept_total);
+  codes->resize(codes_total);
+  parallel::for_each_block(w.size(), [&](size_t b, size_t /*begin*/, size_t end) {
+    const Block& k = blocks[b];
+    if (k.first < 0) return;
+    float* kv = kept->data() + kept_at[b];
+    uint16_t* c = codes->data() + k.codes;
+    int64_t at = k.cursor;
+    for (size_t i = static_cast<size_t>(k.first); i < end; ++i) {
+      if (!survives(w[i])) continue;
+      *kv++ = w[i];
+      const int64_t p = static_cast<int64_t>(i), gap = p - at;
+      const int64_t fillers = (gap - 1) / max_gap;
+      c = std::fill_n(c, fillers, uint16_t{0});
+      *c++ = static_cast<uint16_t>(gap - fillers * max_gap);
+      at = p;
+    }
+  });
+  return kept_at;
+}
+
+// Cluster labels of every stored weight (all of w, or its survivors when kept_at is given) and
+// their squared error against the codebook, split across threads; the error is summed per block,
+// then over blocks in order.
+template <typename Survives>
+double label_blocks(std::span<const float> w, const KMeansFit& fit,
+                    const std::vector<float>& codebook, const std::vector<size_t>* kept_at,
+                    const Survives& survives, size_t stored, std::vector<uint16_t>* clusters) {
+  clusters->resize(stored);
+  std::vector<double> sse(parallel::block_count(w.size()), 0);
+  parallel::for_each_block(w.size(), [&](size_t b, size_t begin, size_t end) {
+    uint16_t* out = clusters->data() + (kept_at != nullptr ? (*kept_at)[b] : begin);
+    double s = 0;
+    for (size_t i = begin; i < end; ++i) {
+      const float x = w[i];
+      if (kept_at != nullptr && !survives(x)) continue;
+      const uint16_t label = fit.label(x);
+      *out++ = label;
+      const double d = static_cast<double>(x) - codebook[label];
+      s += d * d;
+    }
+    sse[b] = s;
+  });
+  double total = 0;
+  for (double s : sse) total += s;
+  return total;
 }
 
 }  // namespace
@@ -123,9 +219,10 @@ LayerResult compress_layer(const Tensor& t, const LayerPlan& plan, const Compres
   };
   std::vector<float> kept;
   std::vector<uint16_t> index_codes;
+  std::vector<size_t> block_kept;  // per block of w: where its kept values start in `kept`
   if (plan.prune) {
-    RelativeIndexWriter<uint16_t> writer(plan.index_bits, &index_codes);
     if (preset != nullptr) {
+      RelativeIndexWriter<uint16_t> writer(plan.index_bits, &index_codes);
       r.threshold = preset->threshold;
       kept.reserve(preset->positions->size());
       for (int64_t p : *preset->positions) {
@@ -134,16 +231,7 @@ LayerResult compress_layer(const Tensor& t, const LayerPlan& plan, const Compres
       }
     } else {
       r.threshold = threshold;
-      // Room for every weight is reserved but only the pages written become resident, so one
-      // scan fills both without a counting pass and without over-using memory.
-      kept.reserve(static_cast<size_t>(numel));
-      index_codes.reserve(static_cast<size_t>(numel));
-      for (int64_t i = 0; i < numel; ++i) {
-        const float x = w[static_cast<size_t>(i)];
-        if (!survives(x)) continue;
-        kept.push_back(x);
-        writer.add(i);
-      }
+      block_kept = scan_survivors(w, survives, plan.index_bits, &kept, &index_codes);
     }
   }
   const int64_t nnz = plan.prune ? static_cast<int64_t>(kept.size()) : numel;
@@ -213,12 +301,17 @@ LayerResult compress_layer(const Tensor& t, const LayerPlan& plan, const Compres
       }
       codebook = std::move(fit->centroids);
       for (float& c : codebook) c = round_to_dtype(c, t.dtype);
-      for_each_stored([&](float x) {
-        const uint16_t label = fit->label(x);
-        clusters.push_back(label);
-        const double d = static_cast<double>(x) - codebook[label];
-        sse += d * d;
-      });
+      if (preset != nullptr) {
+        for_each_stored([&](float x) {
+          const uint16_t label = fit->label(x);
+          clusters.push_back(label);
+          const double d = static_cast<double>(x) - codebook[label];
+          sse += d * d;
+        });
+      } else {
+        sse = label_blocks(w, *fit, codebook, plan.prune ? &block_kept : nullptr, survives,
+                           static_cast<size_t>(nnz), &clusters);
+      }
       r.kmeans_iterations = fit->iterations;
     }
     std::vector<float>().swap(kept);

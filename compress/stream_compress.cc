@@ -3,7 +3,9 @@
 // form exists; the group's sections are then written in order, so the file has the in-memory
 // path's layout and bytes. A group's tensors hold together at most max(largest tensor, 256 MiB) of
 // float32 data, so a model of large layers is done one layer at a time and the peak stays that of
-// its largest layer.
+// its largest layer; a tensor alone in its group gets every thread inside its own stages
+// (compress/parallel_blocks.h: the OpenMP loops there run on the calling thread when several
+// tensors share a group).
 #include "compress/stream_compress.h"
 
 #include <omp.h>
@@ -14,10 +16,9 @@
 #include <optional>
 #include <span>
 
-#include "compress/prune.h"
-
 #include "compress/container_writer.h"
 #include "compress/pipeline_internal.h"
+#include "compress/prune.h"
 
 namespace deepcomp::compress {
 
@@ -83,7 +84,8 @@ Result<CompressReport> compress_model_streaming(
       }
       return Status::Ok();
     };
-    DEEPCOMP_ASSIGN_OR_RETURN(global, global_threshold_streamed(values, visit, *options.prune_global));
+    DEEPCOMP_ASSIGN_OR_RETURN(global,
+                              global_threshold_streamed(values, visit, *options.prune_global));
   }
   int done = 0;
   std::mutex progress_mutex;
@@ -97,12 +99,11 @@ Result<CompressReport> compress_model_streaming(
       group_bytes += bytes;
     }
     std::vector<LayerResult> results(count);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(static_cast <int>(count))
-    for (int k = 0; k < static_cast<int>(count); ++k) {
-      Tensor& t = model.tensors[first + static_cast<size_t>(k)];
-      LayerResult& result = results[static_cast<size_t>(k)];
+    const auto compress_one = [&](size_t k) {
+      Tensor& t = model.tensors[first + k];
+      LayerResult& result = results[k];
       result.status = loader.load(&t);
-      if (!result.status.ok()) continue;
+      if (!result.status.ok()) return;
       LayerPlan plan = pipeline_internal::layer_plan(t, options);
       if (global && pipeline_internal::in_global_threshold(t, plan, options)) {
         plan.use_threshold = true;
@@ -116,6 +117,14 @@ Result<CompressReport> compress_model_streaming(
         std::lock_guard<std::mutex> lock(progress_mutex);
         options.progress(t.name, ++done, total);
       }
+    };
+    if (count == 1) {
+      // Outside any parallel region, so that the layer's own loops use the threads (a nested
+      // region would start a new team for each of them).
+      compress_one(0);
+    } else {
+#pragma omp parallel for schedule(dynamic, 1) num_threads(static_cast <int>(count))
+      for (int k = 0; k < static_cast<int>(count); ++k) compress_one(static_cast<size_t>(k));
     }
     for (LayerResult& result : results) {
       if (!result.status.ok()) return result.status;

@@ -36,7 +36,8 @@ std::string streaming_unsupported_reason(const CompressOptions& options);
 // error, a full disk included). `extra_metadata` is appended to the header's settings (the CLI's
 // "source"). At most `threads` tensors (default: OpenMP's thread count) are loaded at once, each
 // compressed by one thread, and only while their float32 sizes add up to at most the largest
-// tensor's (or 256 MiB): peak memory is about one largest tensor's working set. Returns the
+// tensor's (or 256 MiB): peak memory is about one largest tensor's working set. A tensor loaded
+// alone is split across OpenMP's threads instead (compress/parallel_blocks.h). Returns the
 // report (file_bytes set to the size written).
 Result<CompressReport> compress_model_streaming(
     Model& model, const CompressOptions& options, const TensorLoader& loader,

@@ -65,9 +65,9 @@ TEST(StreamCli, StreamingCompressEqualsInMemoryByteForByte) {
     const std::string dir = temp_dir();
     const std::string ext = with_external_data(path, dir);
     ASSERT_TRUE(fs::exists(ext + ".data"));
-    for (const std::string flags : {"", " --prune-std 0.5 --bits-fc 4 --no-huffman",
-                                    " --no-share --include-biases", " --no-prune --init density",
-                                    " --prune-global 0.8"}) {
+    for (const std::string flags :
+         {"", " --prune-std 0.5 --bits-fc 4 --no-huffman", " --no-share --include-biases",
+          " --no-prune --init density", " --prune-global 0.8"}) {
       SCOPED_TRACE(flags);
       auto a = run_deepcomp("compress " + ext + " -o " + dir + "/stream.dcz -q --force" + flags);
       ASSERT_EQ(a.exit_code, 0) << a.err;
@@ -238,6 +238,27 @@ TEST(StreamCli, FullDiskMidWriteLeavesNothing) {
   EXPECT_NE(r.err.find("write failed"), std::string::npos) << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   EXPECT_TRUE(files_in(out).empty());
+}
+
+// The same for decompress --external-data, which writes two files (the .data file first, then
+// the .onnx that points at it): a failed write leaves neither, nor a temporary file.
+TEST(StreamCli, FullDiskMidDecompressLeavesNeitherFile) {
+  const std::string lenet = testing::source_dir() + "/models/lenet-300-100.onnx";
+  if (!fs::exists(lenet)) GTEST_SKIP() << "models/lenet-300-100.onnx absent";
+  const std::string dir = temp_dir();
+  auto r = run_deepcomp("compress " + lenet + " -o " + dir + "/m.dcz -q");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string out = dir + "/out";
+  fs::create_directory(out);
+  for (const std::string mode : {"", " --in-memory"}) {
+    r = testing::run_command("trap '' XFSZ; ulimit -f 64 && " + testing::deepcomp_binary() +
+                             " decompress " + dir + "/m.dcz -o " + out +
+                             "/back.onnx --external-data" + mode);
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find("write failed"), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_TRUE(files_in(out).empty()) << mode;
+  }
 }
 
 // Streaming decompress (--external-data) writes the same .onnx and .data as the in-memory path,

@@ -1,6 +1,7 @@
 // `deepcomp sweep --shard K/N` and `sweep --merge`: the shards of a grid, merged, give byte for
 // byte the CSV, JSON and SVG of the unsharded sweep (labelled and unlabelled), each shard holds
-// exactly its share of the grid, and shards of different sweeps, missing or repeated shards and
+// exactly its share of the grid, and shards of different sweeps (grid, data or model), missing or
+// repeated shards and
 // bad shard specs are refused with one line and nothing written.
 #include <gtest/gtest.h>
 
@@ -113,8 +114,16 @@ TEST_F(SweepShards, RefusesWhatIsNotOneWholeSweep) {
                          "/other_grid.csv")
                 .exit_code,
             0);
-  ASSERT_EQ(run_deepcomp("sweep " + labelled_grid(100) + " --shard 2/3 -o " + dir_ +
-                         "/other_data.csv")
+  ASSERT_EQ(
+      run_deepcomp("sweep " + labelled_grid(100) + " --shard 2/3 -o " + dir_ + "/other_data.csv")
+          .exit_code,
+      0);
+  // The same grid and data on another model (LeNet-5 reads the same images).
+  const std::string lenet5 = testing::source_dir() + "/models/lenet-5.onnx";
+  ASSERT_EQ(run_deepcomp("sweep " + lenet5 +
+                         " --prune 0.5,0.9 --bits 5,3 --init linear,density --images " + kImages +
+                         " --labels " + kLabels + " --limit 200 -q --shard 2/3 -o " + dir_ +
+                         "/other_model.csv")
                 .exit_code,
             0);
   const std::string s1 = dir_ + "/s1.csv", s2 = dir_ + "/s2.csv", s3 = dir_ + "/s3.csv";
@@ -126,6 +135,8 @@ TEST_F(SweepShards, RefusesWhatIsNotOneWholeSweep) {
       {s1 + " " + s2 + " " + s2 + " " + s3, "setting 2 appears twice"},
       {s1 + " " + dir_ + "/other_grid.csv " + s3, "other_grid.csv: a shard of another sweep"},
       {s1 + " " + dir_ + "/other_data.csv " + s3, "other_data.csv: its baseline row differs from"},
+      {s1 + " " + s3 + " " + dir_ + "/other_model.csv",
+       "other_model.csv: a shard of another sweep"},
       {lenet300(), "not a CSV written by this version of `deepcomp sweep`"},
   };
   for (const Case& c : cases) {
