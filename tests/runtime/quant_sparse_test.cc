@@ -131,9 +131,10 @@ TEST(QuantSparse, ConvIntegerAndQLinearConvSparseEqualDenseAndDefinition) {
     k.xd = pick(0, 1) ? DType::kUInt8 : DType::kInt8;
     k.wd = pick(0, 1) ? DType::kUInt8 : DType::kInt8;
     k.per_channel = pick(0, 1);
-    const int64_t oh = (k.h + 2 * k.ph - ((k.kh - 1) * k.dh + 1)) / k.sh + 1;
-    const int64_t ow = (k.w + 2 * k.pw - ((k.kw - 1) * k.dw + 1)) / k.sw + 1;
-    if (oh < 1 || ow < 1) continue;
+    const int64_t span_h = k.h + 2 * k.ph - ((k.kh - 1) * k.dh + 1);
+    const int64_t span_w = k.w + 2 * k.pw - ((k.kw - 1) * k.dw + 1);
+    if (span_h < 0 || span_w < 0) continue;  // the kernel does not fit
+    const int64_t oh = span_h / k.sh + 1, ow = span_w / k.sw + 1;
     const int64_t cg = k.c / k.group;
     std::vector<int64_t> zw(k.per_channel ? k.m : 1);
     for (int64_t& z : zw) z = pick(lo_of(k.wd), lo_of(k.wd) + 255);
