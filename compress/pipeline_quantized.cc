@@ -243,6 +243,7 @@ LayerResult compress_quantized_layer(const Tensor& t, const QuantView& q, const 
   std::vector<uint16_t> clusters;
   clusters.reserve(static_cast<size_t>(nnz));
   double sse = 0;
+  int64_t nonzero_after = 0;
   for_each_stored([&](int64_t k) {
     const int64_t ch = q.channel(k);
     const int32_t zp = q.zero_point[ch], c = code[k];
@@ -264,10 +265,14 @@ LayerResult compress_quantized_layer(const Tensor& t, const QuantView& q, const 
       if (extra == levels.end()) levels.push_back(c);
     }
     clusters.push_back(static_cast<uint16_t>(best));
+    nonzero_after += levels[best] != 0;
     const double d = (static_cast<double>(c) - levels[best]) * q.scale[ch];
     sse += d * d;
   });
   r.sse = sse;
+  // Nonzero after sharing: a weight whose level is 0 decodes to its zero point like a pruned one.
+  r.nonzero = nonzero_after;
+  r.sparsity = numel > 0 ? 1.0 - static_cast<double>(r.nonzero) / static_cast<double>(numel) : 0;
   r.bits = options.share ? plan.bits : 8;
   r.clusters = static_cast<int>(levels.size());
   e.encoding = plan.prune ? Encoding::kSparseShared : Encoding::kSharedDense;
