@@ -295,12 +295,16 @@ Result<OpenedModel> open_dcz_sparse(const std::string& path) {
   std::vector<Tensor> tensors;
   tensors.reserve(container.tensors.size());
   std::map<std::string, const compress::EncodedTensor*> compressed;
+  std::set<std::string> int_sparse;
   for (const compress::EncodedTensor& e : container.tensors) {
-    // 8-bit quantized layers run on their integer codes (dense integer kernels): decoded here.
+    // 8-bit quantized layers run on their integer codes, decoded here; the pruned ones on the
+    // sparse integer kernels, which the operators build from these codes and their zero points.
     if (e.encoding == compress::Encoding::kLossless || compress::is_quantized_layer(e)) {
       auto t = decode_dense(e, path);
       if (!t.ok()) return t.status();
       tensors.push_back(std::move(*t));
+      if (compress::is_quantized_layer(e) && e.encoding == compress::Encoding::kSparseShared)
+        int_sparse.insert(e.name);
       continue;
     }
     Tensor t = compress::tensor_header(e);
@@ -316,6 +320,7 @@ Result<OpenedModel> open_dcz_sparse(const std::string& path) {
   OpenedModel opened;
   opened.is_dcz = true;
   opened.sparse = true;
+  opened.options.int_sparse_weights = std::move(int_sparse);
   DEEPCOMP_ASSIGN_OR_RETURN(
       opened.model, onnx_io::model_from_skeleton(container.skeleton, std::move(tensors), path));
   const auto layouts = sparse_layouts(opened.model);
