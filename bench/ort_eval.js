@@ -2,6 +2,7 @@
 // Top-1 / top-5 accuracy of an ONNX classifier under ONNX Runtime (CPU) on an IDX image set.
 // Usage: node bench/ort_eval.js MODEL.onnx --images IDX[.gz] --labels IDX[.gz]
 //          [--scale S] [--limit N] [--layout nchw|nhwc] [--batch B] [--threads N] [--json]
+//          [--predictions OUT.txt]   (the top-1 class of each image, one per line: agreement)
 // Each image is pixel * scale (default 1/255), reshaped to the model's input shape
 // ([1,784,1], [1,1,28,28], [N,1,28,28], ...). Models whose first input dim is fixed run one
 // image at a time; models with a symbolic batch dim run --batch images (default 100) per call.
@@ -31,6 +32,7 @@ function parseArgs(argv) {
     else if (a === '--batch') o.batch = Number(need(++i));
     else if (a === '--threads') o.threads = Number(need(++i));
     else if (a === '--json') o.json = true;
+    else if (a === '--predictions') o.predictions = need(++i);
     else if (a.startsWith('--')) throw new Error(`unknown option ${a}`);
     else o.positional.push(a);
   }
@@ -104,6 +106,7 @@ async function main() {
   let top1 = 0;
   let top5 = 0;
   let classes = 0;
+  const predicted = [];
   const t0 = process.hrtime.bigint();
   for (let start = 0; start < count; start += chunk) {
     const n = Math.min(chunk, count - start);
@@ -139,9 +142,13 @@ async function main() {
       }
       if (rank === 0) top1++;
       if (rank < 5) top5++;
+      let best = 0;  // first index of the largest score
+      for (let k = 1; k < classes; k++) if (scores[k] > scores[best]) best = k;
+      predicted.push(best);
     }
   }
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (o.predictions) require('fs').writeFileSync(o.predictions, predicted.join('\n') + '\n');
   const r = {model: modelPath, images: o.images, count, scale: o.scale, layout, classes,
              top1_correct: top1, top1: top1 / count, top5_correct: top5, top5: top5 / count,
              seconds: Number(seconds.toFixed(3)), onnxruntime_node: ort.env.versions.node};

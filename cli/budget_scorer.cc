@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cstdlib>
 
-#include "cli/output_compare.h"
+#include "toolkit/output_compare.h"
 #include "runtime/batch.h"
 #include "runtime/session.h"
 

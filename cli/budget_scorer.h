@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "cli/image_set.h"
-#include "cli/model_inputs.h"
+#include "toolkit/image_set.h"
+#include "toolkit/model_inputs.h"
 #include "compress/budget_search.h"
 
 namespace deepcomp::cli {

@@ -17,10 +17,10 @@
 #include <string>
 
 #include "cli/command.h"
-#include "cli/kernel_profile.h"
-#include "cli/model_inputs.h"
-#include "cli/model_source.h"
-#include "cli/preprocess.h"
+#include "toolkit/kernel_profile.h"
+#include "toolkit/model_inputs.h"
+#include "toolkit/model_source.h"
+#include "toolkit/preprocess.h"
 #include "core/file_io.h"
 #include "kernels/spmm.h"
 #include "runtime/session.h"
@@ -180,7 +180,7 @@ Result<Plan> plan_batch(const std::vector<ValueInfo>& infos,
 }
 
 // `bench --calibrate`: measures this machine's dense/sparse crossover and writes the profile
-// --kernel auto reads (cli/kernel_profile.h).
+// --kernel auto reads (toolkit/kernel_profile.h).
 int run_calibrate(const BenchArgs& args) {
   const std::string path = args.profile.empty() ? default_kernel_profile_path() : args.profile;
   if (path.empty()) {

@@ -1,6 +1,6 @@
 // `deepcomp compare REFERENCE CANDIDATE --input ...`: runs two models (.onnx or .dcz, typically an
 // original and its compressed form) on the same inputs and reports, per graph output, how far the
-// candidate is from the reference without labels (cli/output_compare.h): max_abs, rel_l2, cosine
+// candidate is from the reference without labels (toolkit/output_compare.h): max_abs, rel_l2, cosine
 // and top-1 agreement. Text table, or --json.
 #include <fmt/format.h>
 
@@ -11,9 +11,9 @@
 #include <string>
 
 #include "cli/command.h"
-#include "cli/model_inputs.h"
-#include "cli/model_source.h"
-#include "cli/output_compare.h"
+#include "toolkit/model_inputs.h"
+#include "toolkit/model_source.h"
+#include "toolkit/output_compare.h"
 #include "runtime/session.h"
 
 namespace deepcomp::cli {

@@ -13,11 +13,11 @@
 
 #include "cli/budget_scorer.h"
 #include "cli/command.h"
-#include "cli/compact_export.h"
-#include "cli/energy_inputs.h"
-#include "cli/energy_report.h"
-#include "cli/list_options.h"
-#include "cli/report_output.h"
+#include "toolkit/compact_export.h"
+#include "toolkit/energy_inputs.h"
+#include "toolkit/energy_report.h"
+#include "toolkit/list_options.h"
+#include "toolkit/report_output.h"
 #include "compress/budget_search.h"
 #include "compress/container.h"
 #include "compress/pipeline.h"
@@ -462,11 +462,12 @@ std::function<int()> setup(CLI::App& app) {
   prune->add_option("--prune-global", args->prune_global,
                     "One magnitude threshold across all compressible layers reaching this overall "
                     "sparsity, in [0,1)");
-  prune->add_option(
-      "--prune-conv", args->prune_conv,
-      fmt::format("Sparsity of conv layers (default {})", compress::kDefaultPruneConv));
+  prune->add_option("--prune-conv", args->prune_conv,
+                    fmt::format("Sparsity of conv layers (default {}; {} for 8-bit ones)",
+                                compress::kDefaultPruneConv, compress::kDefaultQuantPruneConv));
   prune->add_option("--prune-fc", args->prune_fc,
-                    fmt::format("Sparsity of fc layers (default {})", compress::kDefaultPruneFc));
+                    fmt::format("Sparsity of fc layers (default {}; {} for 8-bit ones)",
+                                compress::kDefaultPruneFc, compress::kDefaultQuantPruneFc));
   prune->add_flag("--no-prune", args->options.no_prune, "Do not prune");
   prune->add_option("--layer", args->layer_specs,
                     "Per-layer override 'GLOB=prune:0.9,bits:4,index-bits:5', 'GLOB=skip' or "
@@ -483,10 +484,15 @@ std::function<int()> setup(CLI::App& app) {
       ->add_option("--bits-fc", args->options.bits_fc,
                    "Bits per shared weight in fc layers (1..16)")
       ->default_val(5);
-  share
-      ->add_option("--init", args->init,
-                   "Centroid initialization: linear, density, random, kmeans++ or optimal "
-                   "(exact 1-D k-means by dynamic programming)")
+  share->add_option("--quant-bits-conv", args->options.quant_bits_conv,
+                    "Bits of shared levels in conv layers that are already 8-bit (1..16)")
+      ->default_val(compress::kDefaultQuantBitsConv);
+  share->add_option("--quant-bits-fc", args->options.quant_bits_fc,
+                    "Bits of shared levels in fc layers that are already 8-bit (1..16)")
+      ->default_val(compress::kDefaultQuantBitsFc);
+  share->add_option("--init", args->init,
+                    "Centroid initialization: linear, density, random, kmeans++ or optimal "
+                    "(exact 1-D k-means by dynamic programming)")
       ->default_val("linear");
   share
       ->add_option("--empty-clusters", args->empty_clusters,

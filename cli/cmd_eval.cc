@@ -1,6 +1,6 @@
 // `deepcomp eval MODEL --images F --labels F`: top-1 / top-5 accuracy and speed of a classifier
 // (an .onnx, or a .dcz run sparse from its compressed form by default) on an IDX or .npy image
-// set, with the preprocessing of cli/preprocess.h (read and checked by cli/image_set.h).
+// set, with the preprocessing of toolkit/preprocess.h (read and checked by toolkit/image_set.h).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -14,9 +14,9 @@
 #include <string>
 
 #include "cli/command.h"
-#include "cli/image_set.h"
-#include "cli/model_inputs.h"
-#include "cli/model_source.h"
+#include "toolkit/image_set.h"
+#include "toolkit/model_inputs.h"
+#include "toolkit/model_source.h"
 #include "runtime/batch.h"
 #include "runtime/session.h"
 

@@ -1,15 +1,15 @@
 // `deepcomp inspect MODEL [--json]`: what is in a model (metadata, graph inputs/outputs, every
-// tensor with its role, location and statistics, totals). The file kind is decided by its first
-// bytes; each kind has its own function that produces a Model, and the report is shared.
+// tensor with its role, location and statistics, totals). The summary comes from
+// toolkit/inspect_file.h (the library's deepcomp::inspect gives the same JSON); this file parses
+// the flags and prints.
 #include <cstdio>
-#include <fstream>
 
 #include "cli/command.h"
-#include "cli/inspect_dcz.h"
-#include "cli/inspect_onnx.h"
-#include "cli/weight_histograms.h"
 #include "core/file_io.h"
-#include "onnx_io/onnx_io.h"
+#include "toolkit/inspect_dcz.h"
+#include "toolkit/inspect_file.h"
+#include "toolkit/inspect_onnx.h"
+#include "toolkit/weight_histograms.h"
 
 namespace deepcomp::cli {
 namespace {
@@ -17,45 +17,26 @@ namespace {
 struct InspectOptions {
   std::string path;
   bool json = false;
-  std::string plot_dir;  // --plot: per-layer weight histograms (cli/weight_histograms.h)
+  std::string plot_dir;  // --plot: per-layer weight histograms (toolkit/weight_histograms.h)
   std::string original;  // --original: the uncompressed .onnx, for the "before" histograms
 };
 
-int print_summary(const Model& model, const InspectOptions& opts) {
-  const nlohmann::ordered_json doc = model_summary_json(model);
-  const std::string text = opts.json ? doc.dump(2) + "\n" : model_summary_text(doc);
-  std::fwrite(text.data(), 1, text.size(), stdout);
-  return 0;
-}
-
-// An .onnx file (anything that is not a .dcz is tried as ONNX, whose protobuf has no magic).
-int inspect_onnx_file(const InspectOptions& opts) {
-  Result<Model> model = onnx_io::load_model(opts.path);
-  if (!model.ok()) return print_error(model.status());
-  return print_summary(*model, opts);
-}
-
-// A .dcz container: its settings, sections and per-tensor encodings.
-int inspect_dcz_file(const InspectOptions& opts) {
-  auto summary = dcz_summary_json(opts.path);
+// The summary (toolkit/inspect_file.h), then for a .dcz the --plot histograms.
+int inspect_file(const InspectOptions& opts, bool is_dcz) {
+  auto summary = inspect_summary(opts.path);
   if (!summary.ok()) return print_error(summary.status());
-  const std::string text = opts.json ? summary->dump(2) + "\n" : dcz_summary_text(*summary);
+  const std::string text = opts.json ? summary->dump(2) + "\n"
+                           : is_dcz  ? dcz_summary_text(*summary)
+                                     : model_summary_text(*summary);
   std::fwrite(text.data(), 1, text.size(), stdout);
   if (!opts.plot_dir.empty()) {
     std::vector<std::string> written;
     Status s = write_weight_histograms(opts.path, opts.original, opts.plot_dir, &written);
     if (!s.ok()) return print_error(s);
-    std::fprintf(stderr, "wrote %zu weight histograms to %s\n", written.size(), opts.plot_dir.c_str());
+    std::fprintf(stderr, "wrote %zu weight histograms to %s\n", written.size(),
+                 opts.plot_dir.c_str());
   }
   return 0;
-}
-
-// The first bytes of the file ("" when it cannot be read; the loader then reports why).
-std::string file_magic(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  char buf[3] = {};
-  if (!in.read(buf, sizeof buf)) return "";
-  return std::string(buf, sizeof buf);
 }
 
 int run_inspect(const InspectOptions& opts) {
@@ -70,8 +51,7 @@ int run_inspect(const InspectOptions& opts) {
     if (!opts.original.empty()) write.inputs.push_back(opts.original);
     if (Status s = check_outputs({}, {opts.plot_dir}, write); !s.ok()) return print_error(s);
   }
-  if (file_magic(opts.path) == "DCZ") return inspect_dcz_file(opts);
-  return inspect_onnx_file(opts);
+  return inspect_file(opts, file_magic(opts.path) == "DCZ");
 }
 
 DEEPCOMP_REGISTER_COMMAND(

@@ -1,13 +1,13 @@
 // `deepcomp run MODEL --input IN.npy [--input NAME=FILE.npy ...] -o OUT.npy|OUT.npz`: runs the
 // model (an .onnx, or a .dcz run sparse from its compressed form by default) on the given inputs
-// (cli/model_inputs.h: the plain form's samples batched, NAME=FILE whole tensors) and writes the
+// (toolkit/model_inputs.h: the plain form's samples batched, NAME=FILE whole tensors) and writes the
 // first graph output as .npy, or every graph output, by name and in its own dtype, as .npz.
 #include <memory>
 #include <string>
 
 #include "cli/command.h"
-#include "cli/model_inputs.h"
-#include "cli/model_source.h"
+#include "toolkit/model_inputs.h"
+#include "toolkit/model_source.h"
 #include "core/file_io.h"
 #include "data/npy.h"
 #include "data/npz.h"

@@ -2,7 +2,7 @@
 // compressible layer alone pruned at a grid of rates and shared at a grid of bit widths, every
 // point scored by top-1 accuracy (or agreement with the original model) on a subset of the
 // samples first and on all of them near the --max-loss edge (compress/budget_search.h); CSV,
-// optionally JSON and the SVG figure (cli/sensitivity_table.h).
+// optionally JSON and the SVG figure (toolkit/sensitivity_table.h).
 #include <fmt/format.h>
 
 #include <chrono>
@@ -11,9 +11,9 @@
 #include <filesystem>
 
 #include "cli/budget_scorer.h"
-#include "cli/list_options.h"
+#include "toolkit/list_options.h"
 #include "cli/command.h"
-#include "cli/sensitivity_table.h"
+#include "toolkit/sensitivity_table.h"
 #include "compress/budget_search.h"
 #include "core/file_io.h"
 #include "onnx_io/onnx_io.h"

@@ -2,11 +2,11 @@
 // compresses the model at every combination of settings, rebuilds each compressed model dense in
 // memory and measures its accuracy, and writes one row per setting (CSV, optionally JSON and an
 // SVG plot of accuracy against size); with --input instead of labels, each row measures how well
-// the compressed model's first output agrees with the original's (cli/output_compare.h).
+// the compressed model's first output agrees with the original's (toolkit/output_compare.h).
 // Combinations run in parallel (OpenMP, each one single-threaded inside); the rows come out in a
 // fixed order whatever the thread count. `--shard K/N` evaluates every N-th setting only, and
 // `--merge` puts the shards' CSVs back together into the unsharded sweep's files
-// (cli/sweep_merge.h), so that a grid can be spread over a cluster's job array.
+// (toolkit/sweep_merge.h), so that a grid can be spread over a cluster's job array.
 #include <fmt/format.h>
 #include <omp.h>
 
@@ -16,13 +16,13 @@
 #include <mutex>
 
 #include "cli/command.h"
-#include "cli/dcz_model.h"
-#include "cli/image_set.h"
-#include "cli/list_options.h"
-#include "cli/model_inputs.h"
-#include "cli/output_compare.h"
-#include "cli/sweep_merge.h"
-#include "cli/sweep_table.h"
+#include "toolkit/dcz_model.h"
+#include "toolkit/image_set.h"
+#include "toolkit/list_options.h"
+#include "toolkit/model_inputs.h"
+#include "toolkit/output_compare.h"
+#include "toolkit/sweep_merge.h"
+#include "toolkit/sweep_table.h"
 #include "compress/checksum.h"
 #include "compress/container.h"
 #include "compress/pipeline.h"

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "toolkit/terminal.h"
 
 namespace deepcomp::cli {
 
@@ -30,9 +31,6 @@ struct CommandRegistrar {
 // Prints "deepcomp: MESSAGE" on one line to stderr and returns 1.
 int print_error(const Status& status);
 int print_error(const std::string& message);
-
-// True when stderr is a terminal (progress output is shown only then).
-bool stderr_is_tty();
 
 }  // namespace deepcomp::cli
 

@@ -1,6 +1,4 @@
 // deepcomp: Deep Compression for ONNX models. Parses the command line and runs one command.
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
@@ -22,8 +20,6 @@ int print_error(const std::string& message) {
 }
 
 int print_error(const Status& status) { return print_error(status.message()); }
-
-bool stderr_is_tty() { return ::isatty(STDERR_FILENO) == 1; }
 
 }  // namespace deepcomp::cli
 

@@ -47,7 +47,9 @@ LayerPlan plan_layer(const Tensor& t, const CompressOptions& options) {
   LayerPlan plan;
   plan.compress = wants_compression(t, options);
   const bool conv = is_conv(t.role);
-  plan.bits = conv ? options.bits_conv : options.bits_fc;
+  const bool quantized = is_quantized_weight(t);
+  plan.bits = quantized ? (conv ? options.quant_bits_conv : options.quant_bits_fc)
+                        : (conv ? options.bits_conv : options.bits_fc);
   plan.index_bits = conv ? options.index_bits_conv : options.index_bits_fc;
   std::optional<double> sparsity;
   if (!options.no_prune && !options.prune_global && !options.prune_std) {
@@ -56,6 +58,8 @@ LayerPlan plan_layer(const Tensor& t, const CompressOptions& options) {
       sparsity = kind;
     else if (options.prune)
       sparsity = options.prune;
+    else if (quantized)
+      sparsity = conv ? kDefaultQuantPruneConv : kDefaultQuantPruneFc;
     else
       sparsity = conv ? kDefaultPruneConv : kDefaultPruneFc;
   }
@@ -105,6 +109,8 @@ std::vector<std::pair<std::string, std::string>> settings_metadata(const Compres
   m.emplace_back("share", o.share ? "yes" : "no");
   m.emplace_back("bits-conv", std::to_string(o.bits_conv));
   m.emplace_back("bits-fc", std::to_string(o.bits_fc));
+  m.emplace_back("quant-bits-conv", std::to_string(o.quant_bits_conv));
+  m.emplace_back("quant-bits-fc", std::to_string(o.quant_bits_fc));
   m.emplace_back("init", kmeans_init_name(o.init));
   m.emplace_back("empty-clusters", empty_clusters_name(o.empty_clusters));
   m.emplace_back("iters", std::to_string(o.iters));
@@ -208,6 +214,8 @@ Status validate_options(const CompressOptions& o) {
     return Status::Error("--no-prune cannot be combined with --prune-conv / --prune-fc");
   DEEPCOMP_RETURN_IF_ERROR(check_bits(o.bits_conv, "--bits-conv"));
   DEEPCOMP_RETURN_IF_ERROR(check_bits(o.bits_fc, "--bits-fc"));
+  DEEPCOMP_RETURN_IF_ERROR(check_bits(o.quant_bits_conv, "--quant-bits-conv"));
+  DEEPCOMP_RETURN_IF_ERROR(check_bits(o.quant_bits_fc, "--quant-bits-fc"));
   DEEPCOMP_RETURN_IF_ERROR(check_bits(o.index_bits_conv, "--index-bits-conv"));
   DEEPCOMP_RETURN_IF_ERROR(check_bits(o.index_bits_fc, "--index-bits-fc"));
   if (o.iters < 0) return Status::Error("--iters must be >= 0");

@@ -3,17 +3,18 @@
 // points. With c = q - zero_point (the centered code) and w = c * scale:
 //   pruning   keeps the weights of largest |w| (per-channel scales respected); a pruned weight
 //             becomes c = 0, i.e. q = zero_point;
-//   sharing   picks at most 2^bits integer levels of c: Lloyd's k-means on the survivors' codes,
-//             each weighted by scale^2 so that it minimizes the squared error of the dequantized
-//             weights, centroids rounded to integers (a level valid in every channel: q stays
-//             in the dtype's range; a weight whose channel cannot take any level keeps its own
-//             code as an extra level);
+//   sharing   picks at most 2^bits integer levels of c: the optimal 1-D k-means (dynamic
+//             programming) on the survivors' codes, each weighted by scale^2 so that it minimizes
+//             the squared error of the dequantized weights, levels integers (a level valid in every
+//             channel: q stays in the dtype's range; a weight whose channel cannot take any level
+//             keeps its own code as an extra level);
 //   coding    Huffman-codes the level indices and the relative sparse index as for float layers.
 // The levels go into the codebook, the zero points into the encoded tensor (FORMAT.md 3.6).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "compress/huffman.h"
 #include "compress/pipeline_internal.h"
@@ -37,39 +38,59 @@ int32_t code_at(const Tensor& t, int64_t k) {
   return t.dtype == DType::kInt8 ? static_cast<int32_t>(static_cast<int8_t>(b)) : b;
 }
 
-// Weighted Lloyd's k-means over the histogram of centered codes, linear initialization between the
-// smallest and largest code (the paper's linear init). Returns sorted distinct integer levels.
-std::vector<int32_t> integer_levels(const std::vector<double>& weight, int k, int iters,
-                                    int* iterations) {
+// The optimal choice of at most k integer levels for the histogram of centered codes: the levels
+// minimizing sum weight[v] * (v - level(v))^2, i.e. the squared error of the dequantized weights
+// (each code weighted by its channel's scale^2). In one dimension an optimal clustering splits the
+// sorted codes into contiguous runs, and a run's best integer level is its weighted mean rounded
+// (the cost is a parabola in the level), so dynamic programming over the at most 511 present codes
+// finds the exact optimum (Lloyd's iterations from a linear init, used before, stopped in local
+// optima that flipped ~4% of LeNet-300-100's predictions at 5 bits where this flips < 1%).
+// Returns sorted distinct levels; `iterations` is set to 1 (one exact solve) when levels merge.
+std::vector<int32_t> integer_levels(const std::vector<double>& weight, int k, int* iterations) {
   std::vector<int32_t> present;
   for (int v = 0; v < kSpan; ++v)
     if (weight[v] > 0) present.push_back(v - kOffset);
+  const int n = static_cast<int>(present.size());
   *iterations = 0;
-  if (static_cast<int>(present.size()) <= k) return present;
-  std::vector<double> c(static_cast<size_t>(k));
-  const double lo = present.front(), hi = present.back();
-  for (int j = 0; j < k; ++j) c[j] = lo + (hi - lo) * j / (k - 1);
-  for (int it = 0; it < std::max(iters, 1); ++it) {
-    std::vector<double> sum(c.size(), 0), mass(c.size(), 0);
-    size_t j = 0;
-    for (int32_t v : present) {
-      // Values ascend and centroids are kept sorted, so the nearest one only moves right.
-      while (j + 1 < c.size() && std::fabs(c[j + 1] - v) < std::fabs(c[j] - v)) ++j;
-      sum[j] += weight[v + kOffset] * v;
-      mass[j] += weight[v + kOffset];
+  if (n <= k) return present;
+  // Prefix sums (shifted codes keep the sums small and positive) for O(1) run costs.
+  std::vector<double> w0(n + 1, 0), w1(n + 1, 0), w2(n + 1, 0);
+  for (int i = 0; i < n; ++i) {
+    const double v = present[i], w = weight[present[i] + kOffset];
+    w0[i + 1] = w0[i] + w;
+    w1[i + 1] = w1[i] + w * v;
+    w2[i + 1] = w2[i] + w * v * v;
+  }
+  auto level_of = [&](int a, int b) {  // codes a..b-1
+    return std::lround((w1[b] - w1[a]) / (w0[b] - w0[a]));
+  };
+  auto cost = [&](int a, int b) {
+    const double c = static_cast<double>(level_of(a, b));
+    const double e = (w2[b] - w2[a]) - 2 * c * (w1[b] - w1[a]) + c * c * (w0[b] - w0[a]);
+    return std::max(e, 0.0);
+  };
+  // best[j][b]: least cost of codes 0..b-1 in j+1 runs; cut[j][b]: where the last run starts.
+  const double inf = std::numeric_limits<double>::infinity();
+  std::vector<std::vector<double>> best(k, std::vector<double>(n + 1, inf));
+  std::vector<std::vector<int>> cut(k, std::vector<int>(n + 1, 0));
+  for (int b = 1; b <= n; ++b) best[0][b] = cost(0, b);
+  for (int j = 1; j < k; ++j) {
+    for (int b = j + 1; b <= n; ++b) {
+      for (int a = j; a < b; ++a) {
+        const double c = best[j - 1][a] + cost(a, b);
+        if (c < best[j][b]) best[j][b] = c, cut[j][b] = a;
+      }
     }
-    std::vector<double> next = c;
-    for (size_t q = 0; q < c.size(); ++q)
-      if (mass[q] > 0) next[q] = sum[q] / mass[q];
-    std::sort(next.begin(), next.end());
-    *iterations = it + 1;
-    if (next == c) break;
-    c = std::move(next);
   }
   std::vector<int32_t> levels;
-  for (double v : c) levels.push_back(static_cast<int32_t>(std::lround(v)));
+  for (int j = k - 1, b = n; j >= 0; --j) {
+    const int a = j == 0 ? 0 : cut[j][b];
+    levels.push_back(static_cast<int32_t>(level_of(a, b)));
+    b = a;
+  }
   std::sort(levels.begin(), levels.end());
   levels.erase(std::unique(levels.begin(), levels.end()), levels.end());
+  *iterations = 1;
   return levels;
 }
 
@@ -216,12 +237,13 @@ LayerResult compress_quantized_layer(const Tensor& t, const QuantView& q, const 
     hist[code[k] + kOffset] += std::max(s * s, 1e-30);
   });
   const int k_levels = options.share ? (1 << std::min(plan.bits, 9)) : kSpan;
-  std::vector<int32_t> levels = integer_levels(hist, k_levels, options.iters, &r.kmeans_iterations);
+  std::vector<int32_t> levels = integer_levels(hist, k_levels, &r.kmeans_iterations);
   // Labels: the nearest level this weight's channel can hold (q = level + zero point in range).
   const size_t main_levels = levels.size();
   std::vector<uint16_t> clusters;
   clusters.reserve(static_cast<size_t>(nnz));
   double sse = 0;
+  int64_t nonzero_after = 0;
   for_each_stored([&](int64_t k) {
     const int64_t ch = q.channel(k);
     const int32_t zp = q.zero_point[ch], c = code[k];
@@ -243,10 +265,14 @@ LayerResult compress_quantized_layer(const Tensor& t, const QuantView& q, const 
       if (extra == levels.end()) levels.push_back(c);
     }
     clusters.push_back(static_cast<uint16_t>(best));
+    nonzero_after += levels[best] != 0;
     const double d = (static_cast<double>(c) - levels[best]) * q.scale[ch];
     sse += d * d;
   });
   r.sse = sse;
+  // Nonzero after sharing: a weight whose level is 0 decodes to its zero point like a pruned one.
+  r.nonzero = nonzero_after;
+  r.sparsity = numel > 0 ? 1.0 - static_cast<double>(r.nonzero) / static_cast<double>(numel) : 0;
   r.bits = options.share ? plan.bits : 8;
   r.clusters = static_cast<int>(levels.size());
   e.encoding = plan.prune ? Encoding::kSparseShared : Encoding::kSharedDense;

@@ -44,6 +44,9 @@ struct BuildContext {
   std::function<SparseWeight(const std::string& name)> sparse_weight;
   // Whether every conv/fc weight should be turned sparse (SessionOptions::sparse_from_dense).
   bool sparse_from_dense = false;
+  // Whether the 8-bit weight `name` of an integer operator should run sparse
+  // (SessionOptions::int_sparse_weights); unset means no.
+  std::function<bool(const std::string& name)> int_sparse;
   KernelChoice kernel = KernelChoice::kSparse;  // SessionOptions::kernel
   double dense_above_density = kDefaultDenseAboveDensity;
   // Compiles a graph attribute of the node (names of enclosing graphs resolve as outer values).

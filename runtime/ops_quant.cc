@@ -254,4 +254,32 @@ void register_quant_ops(Table* t) {
   register_quant_conv_ops(t);
 }
 
+std::shared_ptr<const kernels::IntCsrMatrix> sparse_int_weight(const BuildContext& ctx, size_t wi,
+                                                               size_t zi, bool transposed,
+                                                               double* density) {
+  const Value* w = ctx.has_input(wi) ? ctx.constant(wi) : nullptr;
+  if (!w || (w->dtype != DType::kInt8 && w->dtype != DType::kUInt8) || w->numel() == 0) return {};
+  if (transposed ? w->rank() != 2 : w->rank() < 2) return {};
+  const Value* zp = ctx.has_input(zi) ? ctx.constant(zi) : nullptr;
+  if (ctx.has_input(zi) && !zp) return {};  // a zero point computed at run time
+  const int64_t rows = transposed ? w->shape[1] : w->shape[0];
+  const int64_t cols = rows > 0 ? w->numel() / rows : 0;
+  if (zp && (zp->dtype != w->dtype || (zp->numel() != 1 && zp->numel() != rows))) return {};
+  // Centered codes in w's own layout; the zero point is per row of the sparse form.
+  std::vector<int32_t> centered(static_cast<size_t>(w->numel()));
+  int64_t nonzero = 0;
+  for (int64_t k = 0; k < w->numel(); ++k) {
+    const int64_t row = transposed ? k % rows : k / cols;
+    const int64_t z = zp ? zp->i[zp->numel() == 1 ? 0 : row] : 0;
+    centered[k] = static_cast<int32_t>(w->i[k] - z);
+    nonzero += centered[k] != 0;
+  }
+  *density = static_cast<double>(nonzero) / static_cast<double>(w->numel());
+  const std::string& name = ctx.node->inputs[wi];
+  const bool asked = ctx.sparse_from_dense || (ctx.int_sparse && ctx.int_sparse(name));
+  if (!asked || !runs_sparse(ctx.kernel, *density, ctx.dense_above_density)) return {};
+  return std::make_shared<const kernels::IntCsrMatrix>(
+      kernels::IntCsrMatrix::from_dense(centered.data(), rows, cols, transposed));
+}
+
 }  // namespace deepcomp::runtime::ops

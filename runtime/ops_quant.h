@@ -7,9 +7,11 @@
 
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "kernels/int_products.h"
 #include "runtime/ops.h"
 
 namespace deepcomp::runtime::ops {
@@ -68,5 +70,16 @@ inline int64_t requantize(int32_t acc, float multiplier, int64_t zero_point, int
                           int64_t hi) {
   return quantize_value(static_cast<float>(acc) * multiplier, zero_point, lo, hi);
 }
+
+// The sparse form of the constant 8-bit weight at input `wi` of an integer operator, with its zero
+// point at input `zi` (omitted: 0; else constant, one value or one per row), when the Session asks
+// for it (BuildContext::int_sparse or sparse_from_dense) and SessionOptions::kernel keeps it
+// sparse at its density: the nonzero centered codes (w - zero point) as rows x cols, where rows
+// are w's first dimension (`transposed` false: ConvInteger / QLinearConv, [M, C/group * k...]) or
+// the columns of a 2-D w ([K, N], `transposed` true: MatMulInteger / QLinearMatMul B). Null
+// otherwise (the dense kernel runs). `density` receives nonzero / elements either way.
+std::shared_ptr<const kernels::IntCsrMatrix> sparse_int_weight(const BuildContext& ctx, size_t wi,
+                                                               size_t zi, bool transposed,
+                                                               double* density);
 
 }  // namespace deepcomp::runtime::ops

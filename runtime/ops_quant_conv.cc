@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "kernels/int_products.h"
 #include "runtime/ops_conv.h"
 #include "runtime/ops_quant.h"
 
@@ -58,10 +59,13 @@ Status weight_minus_zp(const Value& w, const Value* zp, const std::string& zp_la
   return Status::Ok();
 }
 
-// The int32 convolution of xd (shape of x) and wd (shape of w), output [N, M, out...].
+// The int32 convolution of xd (shape of x) and wd (shape of w), output [N, M, out...]: im2col
+// tiles times the weight, by the exact dense GEMM or, when `sparse` (w's centered codes as
+// [M, C/group * prod(k)]) is given, the sparse kernel (wd is then not read).
 Status int_conv(const Node& node, const ConvAttrs& attrs, const Value& x,
                 const std::vector<int32_t>& xd, const Value& w, const std::vector<int32_t>& wd,
-                std::vector<int64_t>* yshape, std::vector<int32_t>* y) {
+                const kernels::IntCsrMatrix* sparse, std::vector<int64_t>* yshape,
+                std::vector<int32_t>* y) {
   const int64_t sr = x.rank() - 2;
   if (sr < 1 || sr > 3) {
     return Status::Error("x " + describe(x) + ": convolution needs 1 to 3 spatial dimensions");
@@ -107,11 +111,18 @@ Status int_conv(const Node& node, const ConvAttrs& attrs, const Value& x,
   const int64_t positions = o3[0] * o3[1] * o3[2];
   const int64_t in_size = in3[0] * in3[1] * in3[2];
   y->assign(total, 0);
-  // Tiles of output positions keep the im2col buffer at kk * tile entries.
-  const int64_t tile =
-      std::max<int64_t>(1, std::min<int64_t>(positions, (1 << 20) / std::max<int64_t>(kk, 1)));
-  std::vector<int32_t> col(kk * tile);
-  std::vector<uint32_t> acc(tile);
+  if (sparse && (sparse->rows != m || sparse->cols != kk))
+    return Status::Error("sparse form of w " + describe(w) + " is " + std::to_string(sparse->rows) +
+                         " x " + std::to_string(sparse->cols));
+  if (positions == 0 || mg == 0) return Status::Ok();
+  // Tiles of output positions bound the im2col buffer (kk x tile): large for the GEMM, small
+  // enough for the cache for the sparse kernel, which streams it once per kept weight.
+  const int64_t budget = sparse ? (1 << 16) : (1 << 21);
+  const int64_t tile = std::max<int64_t>(
+      1, std::min<int64_t>(positions,
+                           std::max<int64_t>(sparse ? 256 : 1, budget / std::max<int64_t>(kk, 1))));
+  std::vector<int32_t> col(static_cast<size_t>(kk * tile));
+  std::vector<int32_t> out_tile(sparse ? 0 : static_cast<size_t>(mg * tile));
   for (int64_t b = 0; b < n; ++b) {
     for (int64_t gi = 0; gi < g; ++gi) {
       const int32_t* xg = xd.data() + (b * c + gi * cg) * in_size;
@@ -122,33 +133,33 @@ Status int_conv(const Node& node, const ConvAttrs& attrs, const Value& x,
             for (int64_t bb = 0; bb < k3[1]; ++bb) {
               for (int64_t e = 0; e < k3[2]; ++e) {
                 const int64_t row = ((ci * k3[0] + a) * k3[1] + bb) * k3[2] + e;
-                int32_t* dst = col.data() + row * tile;
+                int32_t* dst = col.data() + row * tn;
+                // Output coordinates of position p0, then stepped along (no division per entry).
+                int64_t od = p0 / (o3[1] * o3[2]), oh = (p0 / o3[2]) % o3[1], ow = p0 % o3[2];
                 for (int64_t t = 0; t < tn; ++t) {
-                  const int64_t p = p0 + t;
-                  const int64_t od = p / (o3[1] * o3[2]), oh = (p / o3[2]) % o3[1], ow = p % o3[2];
                   const int64_t id = od * s3[0] - p3[0] + a * d3[0];
                   const int64_t ih = oh * s3[1] - p3[1] + bb * d3[1];
                   const int64_t iw = ow * s3[2] - p3[2] + e * d3[2];
                   const bool inside =
                       id >= 0 && id < in3[0] && ih >= 0 && ih < in3[1] && iw >= 0 && iw < in3[2];
                   dst[t] = inside ? xg[ci * in_size + (id * in3[1] + ih) * in3[2] + iw] : 0;
+                  if (++ow == o3[2]) {
+                    ow = 0;
+                    if (++oh == o3[1]) oh = 0, ++od;
+                  }
                 }
               }
             }
           }
         }
-        for (int64_t mi = 0; mi < mg; ++mi) {
-          const int64_t mo = gi * mg + mi;
-          const int32_t* wrow = wd.data() + mo * kk;
-          std::fill(acc.begin(), acc.begin() + tn, 0u);
-          for (int64_t k = 0; k < kk; ++k) {
-            const int32_t wv = wrow[k];
-            if (wv == 0) continue;
-            const int32_t* src = col.data() + k * tile;
-            for (int64_t t = 0; t < tn; ++t) acc[t] += static_cast<uint32_t>(wv * src[t]);
-          }
-          int32_t* dst = y->data() + (b * m + mo) * positions + p0;
-          for (int64_t t = 0; t < tn; ++t) dst[t] = static_cast<int32_t>(acc[t]);
+        int32_t* ydst = y->data() + (b * m + gi * mg) * positions + p0;
+        if (sparse) {
+          kernels::csr_times_dense(*sparse, gi * mg, mg, col.data(), tn, tn, ydst, positions);
+        } else {
+          kernels::exact_gemm(wd.data() + gi * mg * kk, col.data(), mg, kk, tn, out_tile.data());
+          for (int64_t mi = 0; mi < mg; ++mi)
+            std::copy(out_tile.begin() + mi * tn, out_tile.begin() + (mi + 1) * tn,
+                      ydst + mi * positions);
         }
       }
     }
@@ -174,6 +185,9 @@ Result<CompiledOp> build_conv_integer(const BuildContext& ctx) {
   const std::string lzw = input_label(node, 3, "w_zero_point");
   CompiledOp op;
   if (ctx.has_input(1) && ctx.constant(1)) op.weight = node.inputs[1];
+  const std::shared_ptr<const kernels::IntCsrMatrix> sparse =
+      sparse_int_weight(ctx, 1, 3, false, &op.density);
+  op.sparse = sparse != nullptr;
   op.run = [=](const Inputs& in, std::vector<Value>* out) -> Status {
     DEEPCOMP_RETURN_IF_ERROR(require_8bit(in[0], lx));
     DEEPCOMP_RETURN_IF_ERROR(require_8bit(in[1], lw));
@@ -185,10 +199,11 @@ Result<CompiledOp> build_conv_integer(const BuildContext& ctx) {
     if (in[1]->rank() < 3)
       return Status::Error(lw + " " + describe(*in[1]) + " must be [M, C/group, k...]");
     std::vector<int32_t> wd, acc;
-    DEEPCOMP_RETURN_IF_ERROR(weight_minus_zp(*in[1], zw, lzw, &wd));
+    if (!sparse) DEEPCOMP_RETURN_IF_ERROR(weight_minus_zp(*in[1], zw, lzw, &wd));
     const std::vector<int32_t> xd = minus_scalar(*in[0], zx ? zx->i[0] : 0);
     std::vector<int64_t> ys;
-    DEEPCOMP_RETURN_IF_ERROR(int_conv(node_copy, attrs, *in[0], xd, *in[1], wd, &ys, &acc));
+    DEEPCOMP_RETURN_IF_ERROR(
+        int_conv(node_copy, attrs, *in[0], xd, *in[1], wd, sparse.get(), &ys, &acc));
     Value y = zeros_like_dtype(DType::kInt32, ys);
     for (size_t k = 0; k < acc.size(); ++k) y.i[k] = acc[k];
     (*out)[0] = std::move(y);
@@ -212,6 +227,9 @@ Result<CompiledOp> build_qlinear_conv(const BuildContext& ctx) {
   }
   CompiledOp op;
   if (ctx.has_input(3) && ctx.constant(3)) op.weight = node.inputs[3];
+  const std::shared_ptr<const kernels::IntCsrMatrix> sparse =
+      sparse_int_weight(ctx, 3, 5, false, &op.density);
+  op.sparse = sparse != nullptr;
   op.run = [=](const Inputs& in, std::vector<Value>* out) -> Status {
     DEEPCOMP_RETURN_IF_ERROR(require_8bit(in[0], l[0]));
     DEEPCOMP_RETURN_IF_ERROR(require_8bit(in[3], l[3]));
@@ -239,10 +257,11 @@ Result<CompiledOp> build_qlinear_conv(const BuildContext& ctx) {
       }
     }
     std::vector<int32_t> wd, acc;
-    DEEPCOMP_RETURN_IF_ERROR(weight_minus_zp(w, in[5], l[5], &wd));
+    if (!sparse) DEEPCOMP_RETURN_IF_ERROR(weight_minus_zp(w, in[5], l[5], &wd));
     const std::vector<int32_t> xd = minus_scalar(*in[0], in[2] ? in[2]->i[0] : 0);
     std::vector<int64_t> ys;
-    DEEPCOMP_RETURN_IF_ERROR(int_conv(node_copy, attrs, *in[0], xd, w, wd, &ys, &acc));
+    DEEPCOMP_RETURN_IF_ERROR(
+        int_conv(node_copy, attrs, *in[0], xd, w, wd, sparse.get(), &ys, &acc));
     int64_t lo = 0, hi = 0;
     quant_range(in[7]->dtype, &lo, &hi);
     const int64_t yzp = in[7]->i[0];

@@ -1,6 +1,7 @@
 // MatMulInteger and QLinearMatMul: numpy matmul broadcasting on zero-point-subtracted 8-bit
 // integers, int32 accumulation (wrapping, as ONNX Runtime's int32 GEMM), then for QLinearMatMul a
 // float32 requantization round(acc * a_scale * b_scale / y_scale) + y_zero_point, saturated.
+#include <algorithm>
 #include <utility>
 
 #include "runtime/ops_quant.h"
@@ -106,6 +107,29 @@ Status int_matmul(std::vector<int64_t> as, const std::vector<int32_t>& a, std::v
   return Status::Ok();
 }
 
+// int_matmul with B constant and 2-D, given as the sparse form bt of its centered codes (rows =
+// B's columns): a's leading dimensions are flattened into rows.
+Status sparse_matmul(const std::vector<int64_t>& as, const std::vector<int32_t>& a,
+                     const kernels::IntCsrMatrix& bt, std::vector<int64_t>* ys,
+                     std::vector<int32_t>* y, int64_t* rows_m, int64_t* cols_n) {
+  const int64_t k = bt.cols, n = bt.rows;
+  if (as.empty()) return Status::Error("matrix product of a scalar");
+  if (as.back() != k) {
+    return Status::Error("inner dimensions differ: " + shape_string(as) + " x [" +
+                         std::to_string(k) + "," + std::to_string(n) + "]");
+  }
+  *ys = std::vector<int64_t>(as.begin(), as.end() - 1);
+  ys->push_back(n);
+  int64_t total = 0;
+  if (!checked_numel(*ys, &total)) return Status::Error("product shape is too large");
+  *rows_m = as.size() >= 2 ? as[as.size() - 2] : 1;
+  *cols_n = n;
+  y->assign(static_cast<size_t>(total), 0);
+  const int64_t rows = k > 0 ? static_cast<int64_t>(a.size()) / k : total / std::max<int64_t>(n, 1);
+  if (n > 0 && rows > 0) kernels::dense_times_csr_t(a.data(), rows, k, bt, y->data());
+  return Status::Ok();
+}
+
 // MatMulInteger: (A - a_zero_point) x (B - b_zero_point) as int32.
 Result<CompiledOp> build_matmul_integer(const BuildContext& ctx) {
   const Node& node = *ctx.node;
@@ -115,6 +139,10 @@ Result<CompiledOp> build_matmul_integer(const BuildContext& ctx) {
   const std::string lza = input_label(node, 2, "a_zero_point");
   const std::string lzb = input_label(node, 3, "b_zero_point");
   CompiledOp op;
+  if (ctx.has_input(1) && ctx.constant(1)) op.weight = node.inputs[1];
+  const std::shared_ptr<const kernels::IntCsrMatrix> sparse =
+      sparse_int_weight(ctx, 1, 3, true, &op.density);
+  op.sparse = sparse != nullptr;
   op.run = [=](const Inputs& in, std::vector<Value>* out) -> Status {
     DEEPCOMP_RETURN_IF_ERROR(require_8bit(in[0], la));
     DEEPCOMP_RETURN_IF_ERROR(require_8bit(in[1], lb));
@@ -124,10 +152,14 @@ Result<CompiledOp> build_matmul_integer(const BuildContext& ctx) {
     DEEPCOMP_RETURN_IF_ERROR(check_zero_point(zb, *in[1], lzb, lb));
     std::vector<int32_t> a, b, y;
     DEEPCOMP_RETURN_IF_ERROR(subtract_zero_point(*in[0], za, true, lza, &a));
-    DEEPCOMP_RETURN_IF_ERROR(subtract_zero_point(*in[1], zb, false, lzb, &b));
     std::vector<int64_t> ys;
     int64_t m = 0, n = 0;
-    DEEPCOMP_RETURN_IF_ERROR(int_matmul(in[0]->shape, a, in[1]->shape, b, &ys, &y, &m, &n));
+    if (sparse) {
+      DEEPCOMP_RETURN_IF_ERROR(sparse_matmul(in[0]->shape, a, *sparse, &ys, &y, &m, &n));
+    } else {
+      DEEPCOMP_RETURN_IF_ERROR(subtract_zero_point(*in[1], zb, false, lzb, &b));
+      DEEPCOMP_RETURN_IF_ERROR(int_matmul(in[0]->shape, a, in[1]->shape, b, &ys, &y, &m, &n));
+    }
     Value v = zeros_like_dtype(DType::kInt32, ys);
     for (size_t k = 0; k < y.size(); ++k) v.i[k] = y[k];
     (*out)[0] = std::move(v);
@@ -164,6 +196,10 @@ Result<CompiledOp> build_qlinear_matmul(const BuildContext& ctx) {
     l.push_back(input_label(node, l.size(), role));
   }
   CompiledOp op;
+  if (ctx.has_input(3) && ctx.constant(3)) op.weight = node.inputs[3];
+  const std::shared_ptr<const kernels::IntCsrMatrix> sparse =
+      sparse_int_weight(ctx, 3, 5, true, &op.density);
+  op.sparse = sparse != nullptr;
   op.run = [=](const Inputs& in, std::vector<Value>* out) -> Status {
     DEEPCOMP_RETURN_IF_ERROR(require_8bit(in[0], l[0]));
     DEEPCOMP_RETURN_IF_ERROR(require_8bit(in[3], l[3]));
@@ -182,10 +218,14 @@ Result<CompiledOp> build_qlinear_matmul(const BuildContext& ctx) {
     DEEPCOMP_RETURN_IF_ERROR(check_side_scale(in[4], in[5], n, l[4], l[5]));
     std::vector<int32_t> ad, bd, acc;
     DEEPCOMP_RETURN_IF_ERROR(subtract_zero_point(a, in[2], true, l[2], &ad));
-    DEEPCOMP_RETURN_IF_ERROR(subtract_zero_point(b, in[5], false, l[5], &bd));
     std::vector<int64_t> ys;
     int64_t pm = 0, pn = 0;
-    DEEPCOMP_RETURN_IF_ERROR(int_matmul(a.shape, ad, b.shape, bd, &ys, &acc, &pm, &pn));
+    if (sparse) {
+      DEEPCOMP_RETURN_IF_ERROR(sparse_matmul(a.shape, ad, *sparse, &ys, &acc, &pm, &pn));
+    } else {
+      DEEPCOMP_RETURN_IF_ERROR(subtract_zero_point(b, in[5], false, l[5], &bd));
+      DEEPCOMP_RETURN_IF_ERROR(int_matmul(a.shape, ad, b.shape, bd, &ys, &acc, &pm, &pn));
+    }
     int64_t lo = 0, hi = 0;
     quant_range(in[7]->dtype, &lo, &hi);
     const int64_t yzp = in[7]->i[0];

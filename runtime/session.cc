@@ -313,6 +313,9 @@ Status Compiler::compile(const Graph& g, const OuterLookup* outer, Program* p,
     ctx.opset = opset;
     ctx.model = &model;
     ctx.sparse_from_dense = options.sparse_from_dense;
+    ctx.int_sparse = [&](const std::string& name) {
+      return options.int_sparse_weights.count(name) > 0;
+    };
     ctx.kernel = options.kernel;
     ctx.dense_above_density = crossover;
     const size_t declared = step.in.size();

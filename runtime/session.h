@@ -26,6 +26,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -49,6 +50,11 @@ struct SessionOptions {
   // Build CSR for every constant Gemm/MatMul/Conv weight and LSTM/GRU/RNN W and R of the Model
   // (benchmarking an .onnx sparse). Explicit entries above take precedence.
   bool sparse_from_dense = false;
+  // 8-bit weights (by initializer name) of ConvInteger, MatMulInteger, QLinearConv and
+  // QLinearMatMul to run on the sparse integer kernel (kernels/int_products.h), built from the
+  // dense codes and the node's constant zero point (entries equal to it are skipped): the pruned
+  // quantized layers of a .dcz. sparse_from_dense does the same for every such weight.
+  std::set<std::string> int_sparse_weights;
   // What a layer with a sparse form (given above, or built by sparse_from_dense) runs on. The
   // default keeps every sparse form sparse; kAuto expands the layers whose density is above
   // dense_above_density (in [0, 1]), kDense all of them.

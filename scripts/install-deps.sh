@@ -11,6 +11,8 @@ packages=(
   clang-14 libclang-rt-14-dev libomp-14-dev  # the libFuzzer targets (bench/fuzz.sh, CI smoke)
   # the real-model inputs and references (scripts/make-real-references.sh, models/real/README.md)
   python3-onnx python3-sklearn python3-pil fonts-dejavu-core espeak-ng sox nodejs
+  # the Python module (python/, docs/PYTHON.md) and its tests
+  pybind11-dev python3-dev python3-numpy python3-pytest
 )
 if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive

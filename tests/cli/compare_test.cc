@@ -159,7 +159,7 @@ TEST(CompareCli, DifferentOutputNamesAreAClearError) {
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 }
 
-// Metrics of one sample, computed here from `run`'s outputs (independent of cli/output_compare).
+// Metrics of one sample, computed here from `run`'s outputs (independent of toolkit/output_compare).
 struct Expected {
   double max_abs = 0, rel = 0, cosine = 0;
   int agree = 0;

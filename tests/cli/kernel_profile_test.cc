@@ -1,4 +1,4 @@
-// `deepcomp bench --calibrate` and the kernel profile --kernel auto reads (cli/kernel_profile.h):
+// `deepcomp bench --calibrate` and the kernel profile --kernel auto reads (toolkit/kernel_profile.h):
 // the written file's contents, its use by bench/eval (a crossover from the profile changes which
 // layers run sparse, exactly as the density rule says), the env var and "none", and broken
 // profiles as one-line errors. LeNet-300-100 compressed with fc1 at 5% density and fc2/fc3 at 60%.

@@ -63,7 +63,7 @@ TEST(QuantizedPipeline, DecodesToSharedLevelsAndZeroPoints) {
   const Model model = uint8_model(1);
   CompressOptions options;
   options.prune = 0.5;
-  options.bits_fc = 3;
+  options.quant_bits_fc = 3;
   auto out = compress_model(model, options);
   ASSERT_TRUE(out.ok()) << out.status().message();
   const EncodedTensor& e = out->container.tensors[0];
@@ -123,7 +123,7 @@ TEST(QuantizedPipeline, EightBitSharingWithoutPruningIsLossless) {
   for (char& c : model.tensors[0].raw) c = static_cast<char>(static_cast<int8_t>(c) / 2);
   CompressOptions options;
   options.no_prune = true;
-  options.bits_fc = 8;
+  options.quant_bits_fc = 8;
   auto out = compress_model(model, options);
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ(out->container.tensors[0].encoding, Encoding::kSharedDense);
@@ -168,7 +168,9 @@ TEST(QuantizedPipeline, UnusableScalesOrZeroPointsStayLosslessWithANote) {
 // A level that would leave the dtype's range is an error at decode, never a wrapped integer; and
 // the reader rejects zero points outside the dtype.
 TEST(QuantizedPipeline, DecodingNeverWrapsIntegers) {
-  auto out = compress_model(uint8_model(4), CompressOptions{});
+  CompressOptions pruned;
+  pruned.prune = 0.3;
+  auto out = compress_model(uint8_model(4), pruned);
   ASSERT_TRUE(out.ok()) << out.status().message();
   EncodedTensor e = out->container.tensors[0];
   ASSERT_EQ(e.encoding, Encoding::kSparseShared);
@@ -183,6 +185,80 @@ TEST(QuantizedPipeline, DecodingNeverWrapsIntegers) {
   ASSERT_FALSE(bytes.ok());
   EXPECT_NE(bytes.status().message().find("zero point 300 is outside uint8"), std::string::npos)
       << bytes.status().message();
+}
+
+// An int8 fc (or conv) weight of `codes`, one scale of 1 and zero point 0 for the whole tensor.
+Model int8_model(const std::vector<int>& codes, TensorRole role) {
+  Model m;
+  m.skeleton = "skeleton";
+  const int64_t n = static_cast<int64_t>(codes.size());
+  Tensor weight = int_tensor("w", DType::kInt8,
+                             role == TensorRole::kConvWeight ? std::vector<int64_t>{1, 1, 1, n}
+                                                             : std::vector<int64_t>{1, n},
+                             codes);
+  weight.role = role;
+  weight.quant.present = true;
+  weight.quant.scale = "w_scale";
+  weight.quant.zero_point = "w_zp";
+  m.tensors.push_back(weight);
+  m.tensors.push_back(float_tensor("w_scale", {}, {1.0f}));
+  m.tensors.push_back(int_tensor("w_zp", DType::kInt8, {}, {0}));
+  return m;
+}
+
+// The levels are the optimal ones: the squared error equals the least over every set of 4 integer
+// levels in the codes' range (brute force, each code to its nearest level).
+TEST(QuantizedPipeline, SharedLevelsAreTheOptimalIntegerLevels) {
+  for (uint32_t seed : {1u, 2u, 3u}) {
+    std::mt19937 rng(seed);
+    std::vector<int> codes(80);
+    std::normal_distribution<double> g(0, 6);
+    for (int& c : codes) c = std::clamp(static_cast<int>(std::lround(g(rng))), -20, 20);
+    CompressOptions options;
+    options.quant_bits_fc = 2;
+    auto out = compress_model(int8_model(codes, TensorRole::kFcWeight), options);
+    ASSERT_TRUE(out.ok()) << out.status().message();
+    const int lo = *std::min_element(codes.begin(), codes.end());
+    const int hi = *std::max_element(codes.begin(), codes.end());
+    double best = 1e300;
+    for (int a = lo; a <= hi; ++a)
+      for (int b = a + 1; b <= hi; ++b)
+        for (int c = b + 1; c <= hi; ++c)
+          for (int d = c + 1; d <= hi; ++d) {
+            double sse = 0;
+            for (int v : codes) {
+              const int e =
+                  std::min({std::abs(v - a), std::abs(v - b), std::abs(v - c), std::abs(v - d)});
+              sse += static_cast<double>(e) * e;
+            }
+            best = std::min(best, sse);
+          }
+    EXPECT_DOUBLE_EQ(out->report.layers[0].sse, best) << "seed " << seed;
+    EXPECT_LE(out->report.layers[0].clusters, 4);
+  }
+}
+
+// At the defaults an 8-bit layer is not pruned and shares kDefaultQuantBits{Conv,Fc} bits of
+// levels; a pruning flag or --quant-bits-* still applies.
+TEST(QuantizedPipeline, DefaultsForEightBitLayers) {
+  std::vector<int> codes(300);
+  for (size_t k = 0; k < codes.size(); ++k) codes[k] = static_cast<int>(k % 255) - 127;
+  for (TensorRole role : {TensorRole::kFcWeight, TensorRole::kConvWeight}) {
+    const int bits = role == TensorRole::kConvWeight ? kDefaultQuantBitsConv : kDefaultQuantBitsFc;
+    auto out = compress_model(int8_model(codes, role), CompressOptions{});
+    ASSERT_TRUE(out.ok()) << out.status().message();
+    EXPECT_EQ(out->container.tensors[0].encoding, Encoding::kSharedDense);
+    EXPECT_EQ(out->report.layers[0].bits, bits);
+    EXPECT_EQ(out->report.layers[0].clusters, 1 << bits);
+    CompressOptions pruned;
+    pruned.prune = 0.5;
+    pruned.quant_bits_conv = pruned.quant_bits_fc = 3;
+    out = compress_model(int8_model(codes, role), pruned);
+    ASSERT_TRUE(out.ok()) << out.status().message();
+    EXPECT_EQ(out->container.tensors[0].encoding, Encoding::kSparseShared);
+    EXPECT_EQ(out->report.layers[0].clusters, 8);
+    EXPECT_NEAR(out->report.layers[0].sparsity, 0.5, 0.01);
+  }
 }
 
 }  // namespace

@@ -1,0 +1,223 @@
+"""deepcomp: Deep Compression (pruning, k-means weight sharing, Huffman coding) for ONNX models.
+
+The functions mirror the ``deepcomp`` command (docs/CLI.md) and return what its JSON outputs hold:
+
+    >>> import deepcomp
+    >>> report = deepcomp.compress("model.onnx", "model.dcz", prune_fc=0.9, bits_fc=4)
+    >>> report["total"]["ratio"]       # the compression ratio
+    >>> s = deepcomp.Session("model.dcz")                               # runs sparse, never dense
+    >>> out = s.run({s.input_names[0]: x})                              # {output name: ndarray}
+
+Errors of the library raise deepcomp.Error carrying the command's one-line message; bad
+arguments raise TypeError or ValueError naming the argument. Long work runs with the GIL released.
+docs/PYTHON.md has the details.
+"""
+
+import json as _json
+import numbers as _numbers
+import os as _os
+import re as _re
+
+from . import _deepcomp
+
+__all__ = ["Error", "compress", "decompress", "inspect", "energy", "Session"]
+__version__ = "0.1.0"
+
+
+class Error(RuntimeError):
+    """A failure of the library (unreadable model, existing output without force, ...)."""
+
+
+_deepcomp._set_error(Error)
+
+
+def _path(name, value):
+    if isinstance(value, _os.PathLike):
+        value = _os.fspath(value)
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a path (str or os.PathLike), not {type(value).__name__}")
+    return value
+
+
+def _check(name, value, kind, optional=False):
+    """`value` of argument `name` as `kind` ('real', 'int', 'bool', 'str'); TypeError otherwise."""
+    if value is None and optional:
+        return None
+    ok = {
+        "real": isinstance(value, _numbers.Real) and not isinstance(value, bool),
+        "int": isinstance(value, _numbers.Integral) and not isinstance(value, bool),
+        "bool": isinstance(value, bool),
+        "str": isinstance(value, str),
+    }[kind]
+    if not ok:
+        what = {"real": "a number", "int": "an integer", "bool": "True or False", "str": "a str"}
+        none = " or None" if optional else ""
+        raise TypeError(f"{name} must be {what[kind]}{none}, not {type(value).__name__}")
+    return float(value) if kind == "real" else int(value) if kind == "int" else value
+
+
+def _flag_to_argument(message):
+    # The library names the command's flags (--bits-fc); Python callers know the keywords.
+    return _re.sub(r"--([a-z][a-z0-9-]*)", lambda m: m.group(1).replace("-", "_"), message)
+
+
+def compress(in_path, out_path, *, prune=None, prune_std=None, prune_global=None,
+             prune_conv=None, prune_fc=None, no_prune=False, bits_conv=8, bits_fc=5,
+             init="linear", empty_clusters="split", iters=100, seed=0, share=True,
+             index_bits_conv=8, index_bits_fc=5, huffman=True, include_biases=False, layers=(),
+             in_memory=False, energy=True, energy_latency=False, force=False):
+    """Compress the ONNX model ``in_path`` into the .dcz file ``out_path``.
+
+    Keywords are ``deepcomp compress``'s flags (docs/CLI.md): ``prune`` (one sparsity for every
+    compressible layer), ``prune_std``, ``prune_global``, ``prune_conv`` / ``prune_fc`` (defaults
+    0.2 / 0.3), ``no_prune``; ``bits_conv`` / ``bits_fc`` (1..16), ``init`` (linear, density,
+    random, kmeans++, optimal), ``empty_clusters`` (split, drop), ``iters``, ``seed``, ``share``;
+    ``index_bits_conv`` / ``index_bits_fc``, ``huffman``, ``include_biases``; ``layers``: a list
+    of --layer overrides such as "fc1.weight=prune:0.9,bits:4"; ``in_memory``; ``energy`` (the
+    report's energy section) and ``energy_latency``; ``force`` replaces an existing output.
+
+    Returns the report as a dict with the keys of ``deepcomp compress --report-json``; the
+    compression ratio is ``report["total"]["ratio"]``.
+    Raises deepcomp.Error when compression fails.
+    """
+    kw = {
+        "prune": _check("prune", prune, "real", True),
+        "prune_std": _check("prune_std", prune_std, "real", True),
+        "prune_global": _check("prune_global", prune_global, "real", True),
+        "prune_conv": _check("prune_conv", prune_conv, "real", True),
+        "prune_fc": _check("prune_fc", prune_fc, "real", True),
+        "no_prune": _check("no_prune", no_prune, "bool"),
+        "bits_conv": _check("bits_conv", bits_conv, "int"),
+        "bits_fc": _check("bits_fc", bits_fc, "int"),
+        "init": _check("init", init, "str"),
+        "empty_clusters": _check("empty_clusters", empty_clusters, "str"),
+        "iters": _check("iters", iters, "int"),
+        "seed": _check("seed", seed, "int"),
+        "share": _check("share", share, "bool"),
+        "index_bits_conv": _check("index_bits_conv", index_bits_conv, "int"),
+        "index_bits_fc": _check("index_bits_fc", index_bits_fc, "int"),
+        "huffman": _check("huffman", huffman, "bool"),
+        "include_biases": _check("include_biases", include_biases, "bool"),
+        "in_memory": _check("in_memory", in_memory, "bool"),
+        "energy": _check("energy", energy, "bool"),
+        "energy_latency": _check("energy_latency", energy_latency, "bool"),
+        "force": _check("force", force, "bool"),
+    }
+    if isinstance(layers, str) or not all(isinstance(x, str) for x in layers):
+        raise TypeError("layers must be a list of str overrides, e.g. ['fc1.weight=skip']")
+    kw["layers"] = list(layers)
+    if kw["seed"] < 0 or kw["seed"] >= 2**64:
+        raise ValueError("seed must be in [0, 2**64)")
+    for name in ("bits_conv", "bits_fc", "iters", "index_bits_conv", "index_bits_fc"):
+        if not -2**31 <= kw[name] < 2**31:
+            raise ValueError(f"{name} is out of range")
+    try:
+        _deepcomp.check_compress_options(kw)
+    except ValueError as e:
+        raise ValueError(_flag_to_argument(str(e))) from None
+    return _json.loads(_deepcomp.compress(_path("in_path", in_path), _path("out_path", out_path), kw))
+
+
+def decompress(in_path, out_path, *, force=False, external_data=False):
+    """Restore the dense ONNX model of the .dcz ``in_path`` into ``out_path``.
+
+    ``force`` replaces an existing output; ``external_data`` writes the weights to
+    OUT.data beside the model, one tensor at a time. Raises deepcomp.Error on failure.
+    """
+    _deepcomp.decompress(_path("in_path", in_path), _path("out_path", out_path),
+                         _check("force", force, "bool"),
+                         _check("external_data", external_data, "bool"))
+
+
+def inspect(path):
+    """What is in an .onnx or .dcz file: the dict ``deepcomp inspect PATH --json`` prints."""
+    return _json.loads(_deepcomp.inspect(_path("path", path)))
+
+
+def energy(model, *, compressed=None, inputs=None, measure_latency=True, runs=10,
+           max_seconds=10.0, threads=1):
+    """The energy report of ``deepcomp energy MODEL --json`` as a dict (docs/ENERGY.md).
+
+    ``compressed``: its .dcz (default: compressed in memory with the default settings);
+    ``inputs``: {input name: .npy path} for inputs whose shapes are not static;
+    ``measure_latency=False`` times nothing (no deployment section); ``runs``, ``max_seconds``
+    and ``threads`` as the command's flags.
+    """
+    inputs = {} if inputs is None else inputs
+    if not isinstance(inputs, dict):
+        raise TypeError(f"inputs must be a dict {{name: .npy path}}, not {type(inputs).__name__}")
+    paths = {}
+    for name, path in inputs.items():
+        if not isinstance(name, str):
+            raise TypeError(f"inputs: names must be str, not {type(name).__name__}")
+        paths[name] = _path(f"inputs['{name}']", path)
+    return _json.loads(_deepcomp.energy(
+        _path("model", model), "" if compressed is None else _path("compressed", compressed),
+        paths, _check("measure_latency", measure_latency, "bool"), _check("runs", runs, "int"),
+        _check("max_seconds", max_seconds, "real"), _check("threads", threads, "int")))
+
+
+class Session:
+    """A model opened to run: an .onnx, or a .dcz run straight from its compressed form.
+
+    ``Session(path, kernel="auto", threads=1)`` opens it as ``deepcomp run`` does (``kernel``:
+    auto, sparse or dense). The weights are loaded once; ``run`` never copies them.
+    """
+
+    def __init__(self, path, *, kernel="auto", threads=1):
+        self._native = _deepcomp.Session(_path("path", path), _check("kernel", kernel, "str"),
+                                         _check("threads", threads, "int"))
+
+    @property
+    def input_names(self):
+        """The graph inputs' names, in graph order."""
+        return self._native.input_names
+
+    @property
+    def output_names(self):
+        """The graph outputs' names, in graph order."""
+        return self._native.output_names
+
+    @property
+    def inputs(self):
+        """The graph inputs: dicts with name, dtype ("" if undeclared) and shape (-1 = free)."""
+        return self._native.inputs
+
+    def run(self, feeds):
+        """Run the model once on ``feeds``, a dict {input name: array}; returns {output name: array}.
+
+        Every input must be given, with the model's dtype (float32 for a float32 input: no
+        silent conversion of arrays) and a shape fitting the declared one. Lists and other
+        array-likes are converted with numpy.asarray to the input's dtype; a non-contiguous array is copied to a contiguous one. float32
+        and int64 outputs are handed over without a copy; other dtypes come back in their own
+        NumPy dtype. Raises TypeError for a bad feed, deepcomp.Error for a failed run.
+        """
+        import numpy as np
+
+        if not isinstance(feeds, dict):
+            raise TypeError(f"feeds must be a dict {{input name: array}}, not {type(feeds).__name__}")
+        declared = {i["name"]: i for i in self.inputs}
+        arrays = []
+        for name, value in feeds.items():
+            if not isinstance(name, str):
+                raise TypeError(f"feeds: input names must be str, not {type(name).__name__}")
+            if name not in declared:
+                raise ValueError(f"the model has no input '{name}' (its inputs: "
+                                 f"{', '.join(declared) or 'none'})")
+            if value is None:
+                raise TypeError(f"input '{name}' is None: pass a numpy array")
+            want = declared[name]["dtype"]
+            if isinstance(value, np.ndarray):
+                array = value
+            else:  # a list or other array-like takes the input's dtype
+                array = np.asarray(value, dtype=np.float32 if want == "bfloat16" else (want or None))
+            if array.dtype == object or array.dtype.kind not in "fiub":
+                raise TypeError(f"input '{name}': unsupported array dtype {array.dtype}")
+            if want and str(array.dtype) != want and not (want == "bfloat16" and array.dtype == np.float32):
+                raise TypeError(f"input '{name}' is {want}, the array given is {array.dtype} "
+                                f"(convert it with .astype(numpy.{want}))")
+            arrays.append((name, np.ascontiguousarray(array)))
+        missing = [n for n in declared if n not in feeds]
+        if missing:
+            raise ValueError(f"input '{missing[0]}' is not given")
+        return self._native.run(arrays)

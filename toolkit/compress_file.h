@@ -1,0 +1,39 @@
+// `deepcomp compress IN.onnx -o OUT.dcz` without the command line, for the library (api/): load
+// (streaming external data tensor by tensor when nothing needs every weight at once), compress,
+// write the .dcz, and the report with its energy section. Accuracy budgets, retraining and the
+// compact ONNX export stay in cli/cmd_compress.cc, which runs the same steps around them.
+#pragma once
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "compress/pipeline.h"
+#include "compress/report.h"
+#include "core/status.h"
+
+namespace deepcomp::cli {
+
+struct CompressFileSettings {
+  bool force = false;      // replace an existing output
+  bool in_memory = false;  // never the streaming path
+  bool energy = true;      // the report's energy section
+  bool energy_latency = false;
+};
+
+struct CompressFileResult {
+  compress::CompressReport report;       // with model_bytes, file_bytes and seconds set
+  std::optional<nlohmann::json> energy;  // the energy section (or {"error": why}) when asked for
+};
+
+// Validates `options`, checks the output path, compresses `input` into `output`. Errors name the
+// input (or the output when it cannot be written).
+Result<CompressFileResult> compress_to_file(const std::string& input, const std::string& output,
+                                            const compress::CompressOptions& options,
+                                            const CompressFileSettings& settings);
+
+// The --report-json document: report_json(report) plus "energy" when present.
+nlohmann::json compress_report_document(const CompressFileResult& result);
+
+}  // namespace deepcomp::cli
