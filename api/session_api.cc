@@ -33,15 +33,6 @@ Result<DType> parse_dtype(const std::string& name) {
   return Status::Error("unknown or unsupported dtype '" + name + "'");
 }
 
-// The declared static dimensions agree with `shape` (free ones match anything).
-bool fits_declared(const ValueInfo& info, const std::vector<int64_t>& shape) {
-  if (!info.has_shape) return true;
-  if (info.dims.size() != shape.size()) return false;
-  for (size_t k = 0; k < shape.size(); ++k)
-    if (info.dims[k] >= 0 && info.dims[k] != shape[k]) return false;
-  return true;
-}
-
 // `array` as the Value of graph input `info`, checked; its storage is moved.
 Result<runtime::Value> input_value(const ValueInfo& info, Array&& array) {
   const std::string what = "input '" + info.name + "'";
@@ -54,7 +45,7 @@ Result<runtime::Value> input_value(const ValueInfo& info, Array&& array) {
   int64_t numel = 0;
   if (!runtime::checked_numel(array.shape, &numel))
     return Status::Error(what + ": bad shape " + runtime::shape_string(array.shape));
-  if (!fits_declared(info, array.shape)) {
+  if (!cli::fits_declared(info, array.shape)) {
     return Status::Error(what + " takes " + cli::declared_type(info) + ", the array given is " +
                          runtime::shape_string(array.shape));
   }

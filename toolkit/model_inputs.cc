@@ -3,9 +3,9 @@
 #include <filesystem>
 #include <set>
 
-#include "toolkit/preprocess.h"
 #include "data/idx.h"
 #include "runtime/batch.h"
+#include "toolkit/preprocess.h"
 
 namespace deepcomp::cli {
 namespace {
@@ -23,15 +23,6 @@ int find_input(const std::vector<ValueInfo>& inputs, const std::string& name) {
   for (size_t k = 0; k < inputs.size(); ++k)
     if (inputs[k].name == name) return static_cast<int>(k);
   return -1;
-}
-
-// The declared static dimensions agree with `shape` (free ones match anything).
-bool fits_declared(const ValueInfo& info, const std::vector<int64_t>& shape) {
-  if (!info.has_shape) return true;
-  if (info.dims.size() != shape.size()) return false;
-  for (size_t k = 0; k < shape.size(); ++k)
-    if (info.dims[k] >= 0 && info.dims[k] != shape[k]) return false;
-  return true;
 }
 
 runtime::Value value_from_typed(data::TypedArray array) {
@@ -98,6 +89,15 @@ Result<runtime::Value> load_plain(const InputSpec& spec, const ValueInfo& info, 
 }
 
 }  // namespace
+
+// The declared static dimensions agree with `shape` (free ones match anything).
+bool fits_declared(const ValueInfo& info, const std::vector<int64_t>& shape) {
+  if (!info.has_shape) return true;
+  if (info.dims.size() != shape.size()) return false;
+  for (size_t k = 0; k < shape.size(); ++k)
+    if (info.dims[k] >= 0 && info.dims[k] != shape[k]) return false;
+  return true;
+}
 
 CLI::Option* add_input_option(CLI::App* cmd, std::vector<std::string>* values,
                               const std::string& help) {

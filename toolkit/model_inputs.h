@@ -60,6 +60,9 @@ Result<std::vector<std::optional<runtime::Value>>> load_named_inputs(
     const std::vector<InputSpec>& specs, const std::vector<ValueInfo>& inputs);
 
 // "input 'mask' (bool[1,?]) is not given: add --input mask=FILE.npy"
+// The declared static dimensions of `input` agree with `shape` (free ones match anything).
+bool fits_declared(const ValueInfo& input, const std::vector<int64_t>& shape);
+
 std::string missing_input_message(const ValueInfo& input);
 // "int64[1,?]" (dtype "any" when undeclared, dims_string for the shape).
 std::string declared_type(const ValueInfo& input);
