@@ -11,7 +11,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
-#include "cli/budget_scorer.h"
+#include "toolkit/budget_scorer.h"
 #include "cli/command.h"
 #include "toolkit/compact_export.h"
 #include "toolkit/energy_inputs.h"

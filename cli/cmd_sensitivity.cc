@@ -10,7 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "cli/budget_scorer.h"
+#include "toolkit/budget_scorer.h"
 #include "toolkit/list_options.h"
 #include "cli/command.h"
 #include "toolkit/sensitivity_table.h"

@@ -1,5 +1,5 @@
 // Scorers for the budget commands (cli/budget_scorer.h).
-#include "cli/budget_scorer.h"
+#include "toolkit/budget_scorer.h"
 
 #include <omp.h>
 
