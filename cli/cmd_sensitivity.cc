@@ -2,7 +2,8 @@
 // compressible layer alone pruned at a grid of rates and shared at a grid of bit widths, every
 // point scored by top-1 accuracy (or agreement with the original model) on a subset of the
 // samples first and on all of them near the --max-loss edge (compress/budget_search.h); CSV,
-// optionally JSON and the SVG figure (toolkit/sensitivity_table.h).
+// optionally JSON and the SVG figure (toolkit/sensitivity_table.h). The analysis runs in
+// toolkit/sensitivity_run.h; this file parses the flags, checks the outputs and prints.
 #include <fmt/format.h>
 
 #include <chrono>
@@ -10,13 +11,14 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "toolkit/budget_scorer.h"
-#include "toolkit/list_options.h"
 #include "cli/command.h"
-#include "toolkit/sensitivity_table.h"
 #include "compress/budget_search.h"
 #include "core/file_io.h"
-#include "onnx_io/onnx_io.h"
+#include "toolkit/budget_scorer.h"
+#include "toolkit/list_options.h"
+#include "toolkit/sensitivity_run.h"
+#include "toolkit/sensitivity_table.h"
+#include "toolkit/terminal.h"
 
 namespace deepcomp::cli {
 namespace {
@@ -84,17 +86,19 @@ int run_sensitivity(SensitivityArgs args) {
   if (!args.svg.empty()) outputs.push_back(args.svg);
   if (Status s = check_outputs(outputs, {}, write); !s.ok()) return print_error(s);
 
-  auto model = onnx_io::load_model(args.model);
-  if (!model.ok()) return print_error(model.status());
-  std::string metric;
-  auto scorer = make_scorer(*model, args.model, args.val, &metric);
-  if (!scorer.ok()) return print_error(scorer.status());
+  SensitivitySettings settings;
+  settings.model = args.model;
+  settings.validation = args.val;
+  settings.options = so;
+  settings.base = base;
   const auto start = std::chrono::steady_clock::now();
   const bool progress = stderr_is_tty() && !args.quiet;
-  if (progress) so.progress = terminal_progress(start);
-  auto result = compress::analyze_sensitivity(*model, base, **scorer, so);
+  if (progress) settings.options.progress = terminal_progress(start);
+  auto run = sensitivity_model(settings);
   if (progress) std::fputs("\r\033[K", stderr);
-  if (!result.ok()) return print_error(result.status().WithContext(args.model));
+  if (!run.ok()) return print_error(run.status());
+  const compress::Sensitivity* result = &run->result;
+  const std::string& metric = run->metric;
 
   if (Status s = write_file_atomic(args.output, sensitivity_csv(*result, metric), write); !s.ok())
     return print_error(s);

@@ -146,6 +146,65 @@ deepcomp::CompressOptions compress_options(const py::dict& kw) {
   return o;
 }
 
+// Validation data from the keywords __init__.py checked: images, labels, inputs (--input specs),
+// scale, mean, std, pad, layout, limit.
+deepcomp::Validation validation(const py::dict& kw) {
+  deepcomp::Validation v;
+  v.images = kw["images"].cast<std::string>();
+  v.labels = kw["labels"].cast<std::string>();
+  v.inputs = kw["inputs"].cast<std::vector<std::string>>();
+  v.scale = kw["scale"].cast<double>();
+  v.mean = kw["mean"].cast<double>();
+  v.std = kw["std"].cast<double>();
+  v.pad = kw["pad"].cast<int64_t>();
+  v.layout = kw["layout"].cast<std::string>();
+  v.limit = kw["limit"].cast<int64_t>();
+  return v;
+}
+
+py::dict sensitivity_row(const deepcomp::SensitivityRow& r) {
+  py::dict d;
+  d["layer"] = r.layer;
+  d["kind"] = r.kind;
+  d["params"] = r.params;
+  d["original_bytes"] = r.original_bytes;
+  d["curve"] = r.curve;
+  d["prune"] = r.prune;
+  d["bits"] = r.bits;
+  d["score"] = r.score;
+  d["loss_points"] = r.loss_points;
+  d["samples"] = r.samples;
+  d["bytes"] = r.bytes;
+  return d;
+}
+
+deepcomp::SweepOptions sweep_options(const py::dict& kw) {
+  deepcomp::SweepOptions o;
+  o.prune = kw["prune"].cast<std::vector<double>>();
+  o.bits = kw["bits"].cast<std::vector<int>>();
+  o.init = kw["init"].cast<std::vector<std::string>>();
+  o.validation = validation(kw);
+  o.seed = kw["seed"].cast<uint64_t>();
+  o.threads = kw["threads"].cast<int>();
+  o.shard_index = kw["shard_index"].cast<int64_t>();
+  o.shard_count = kw["shard_count"].cast<int64_t>();
+  return o;
+}
+
+deepcomp::SensitivityOptions sensitivity_options(const py::dict& kw) {
+  deepcomp::SensitivityOptions o;
+  o.rates = kw["rates"].cast<std::vector<double>>();
+  o.bits = kw["bits"].cast<std::vector<int>>();
+  o.validation = validation(kw);
+  o.subset = kw["subset"].cast<int64_t>();
+  o.refine = kw["refine"].cast<int>();
+  o.max_loss = kw["max_loss"].cast<double>();
+  o.init = kw["init"].cast<std::string>();
+  o.seed = kw["seed"].cast<uint64_t>();
+  o.threads = kw["threads"].cast<int>();
+  return o;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_deepcomp, m) {
@@ -201,6 +260,36 @@ PYBIND11_MODULE(_deepcomp, m) {
       r = deepcomp::energy(model, o);
     }
     return value_or_raise(std::move(r));
+  });
+
+  m.def("check_sweep_options", [](const py::dict& kw) {
+    deepcomp::Status s = deepcomp::validate_sweep_options(sweep_options(kw));
+    if (!s.ok()) throw py::value_error(s.message());
+  });
+  m.def("check_sensitivity_options", [](const py::dict& kw) {
+    deepcomp::Status s = deepcomp::validate_sensitivity_options(sensitivity_options(kw));
+    if (!s.ok()) throw py::value_error(s.message());
+  });
+  m.def("sweep", [](const std::string& model, const py::dict& kw) {
+    const deepcomp::SweepOptions o = sweep_options(kw);
+    deepcomp::Result<deepcomp::SweepResult> r = deepcomp::Status::Error("not run");
+    {
+      py::gil_scoped_release release;
+      r = deepcomp::sweep(model, o);
+    }
+    return value_or_raise(std::move(r)).json;
+  });
+  m.def("sensitivity", [](const std::string& model, const py::dict& kw) {
+    const deepcomp::SensitivityOptions o = sensitivity_options(kw);
+    deepcomp::Result<deepcomp::SensitivityResult> r = deepcomp::Status::Error("not run");
+    {
+      py::gil_scoped_release release;
+      r = deepcomp::sensitivity(model, o);
+    }
+    const deepcomp::SensitivityResult result = value_or_raise(std::move(r));
+    py::list rows;
+    for (const deepcomp::SensitivityRow& row : result.rows) rows.append(sensitivity_row(row));
+    return rows;
   });
 
   py::class_<deepcomp::Session>(m, "Session")

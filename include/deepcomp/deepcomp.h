@@ -3,10 +3,12 @@
 //   compress_file / compress_file_json / decompress_file   (deepcomp/compress.h)
 //   inspect / energy                                       (deepcomp/reports.h)
 //   Session                                                (deepcomp/session.h)
+//   sweep / sensitivity                                    (deepcomp/analysis.h)
 // Link with the CMake target deepcomp::deepcomp (find_package(deepcomp)) or pkg-config deepcomp.
 // docs/LIBRARY.md describes the API with examples.
 #pragma once
 
+#include "deepcomp/analysis.h"
 #include "deepcomp/compress.h"
 #include "deepcomp/reports.h"
 #include "deepcomp/session.h"

@@ -7,6 +7,7 @@ The functions mirror the ``deepcomp`` command (docs/CLI.md) and return what its 
     >>> report["total"]["ratio"]       # the compression ratio
     >>> s = deepcomp.Session("model.dcz")                               # runs sparse, never dense
     >>> out = s.run({s.input_names[0]: x})                              # {output name: ndarray}
+    >>> rows = deepcomp.sweep("model.onnx", images="x.npy", labels="y.npy")  # [{...}, ...]
 
 Errors of the library raise deepcomp.Error carrying the command's one-line message; bad
 arguments raise TypeError or ValueError naming the argument. Long work runs with the GIL released.
@@ -20,7 +21,8 @@ import re as _re
 
 from . import _deepcomp
 
-__all__ = ["Error", "compress", "decompress", "inspect", "energy", "Session"]
+__all__ = ["Error", "compress", "decompress", "inspect", "energy", "sweep", "sensitivity",
+           "Session"]
 __version__ = "0.1.0"
 
 
@@ -155,6 +157,128 @@ def energy(model, *, compressed=None, inputs=None, measure_latency=True, runs=10
         _path("model", model), "" if compressed is None else _path("compressed", compressed),
         paths, _check("measure_latency", measure_latency, "bool"), _check("runs", runs, "int"),
         _check("max_seconds", max_seconds, "real"), _check("threads", threads, "int")))
+
+
+def _list(name, values, kind):
+    """A list or tuple of `kind` values (a single value is a one-item list)."""
+    if isinstance(values, (list, tuple)):
+        items = list(values)
+    elif kind == "str" and isinstance(values, str):
+        items = [values]
+    elif kind != "str" and isinstance(values, _numbers.Real) and not isinstance(values, bool):
+        items = [values]
+    else:
+        raise TypeError(f"{name} must be a list of {'str' if kind == 'str' else 'numbers'}, "
+                        f"not {type(values).__name__}")
+    return [_check(f"{name}[{k}]", v, kind) for k, v in enumerate(items)]
+
+
+def _validation(images, labels, inputs, scale, mean, std, pad, layout, limit):
+    """The scoring data keywords of sweep and sensitivity as the native module takes them."""
+    if inputs is None:
+        specs = []
+    elif isinstance(inputs, dict):
+        specs = []
+        for name, path in inputs.items():
+            if not isinstance(name, str) or not name:
+                raise TypeError("inputs: names must be non-empty str")
+            specs.append(f"{name}={_path(f'inputs[{name!r}]', path)}")
+    else:  # one file with samples along its first axis
+        specs = [_path("inputs", inputs)]
+    return {
+        "images": "" if images is None else _path("images", images),
+        "labels": "" if labels is None else _path("labels", labels),
+        "inputs": specs,
+        "scale": _check("scale", scale, "real"),
+        "mean": _check("mean", mean, "real"),
+        "std": _check("std", std, "real"),
+        "pad": _check("pad", pad, "int"),
+        "layout": _check("layout", layout, "str"),
+        "limit": _check("limit", limit, "int"),
+    }
+
+
+def _check_options(check, kw):
+    """The library's checks of the settings, as ValueError naming the keyword."""
+    try:
+        check(kw)
+    except ValueError as e:
+        raise ValueError(_flag_to_argument(str(e))) from None
+
+
+def _count(name, value, low, high):
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be in [{low}, {high}]")
+    return value
+
+
+def sweep(model, *, prune=(0.5, 0.7, 0.8, 0.9, 0.95), bits=(8, 6, 5, 4, 3),
+          init=("linear", "density", "random"), images=None, labels=None, inputs=None,
+          scale=1.0 / 255.0, mean=0.0, std=1.0, pad=0, layout="nchw", limit=0, seed=0, threads=0,
+          shard=None):
+    """Compress ``model`` at every combination of ``prune`` x ``bits`` x ``init`` and score each.
+
+    As ``deepcomp sweep`` (docs/CLI.md): scored by top-1/top-5 accuracy on ``images`` and
+    ``labels`` (IDX or .npy; preprocessed by ``scale``, ``mean``, ``std``, ``pad``, ``layout``;
+    ``limit`` keeps the first N), or with ``inputs`` instead ({input name: .npy path}, or one .npy
+    path with samples along its first axis) by the agreement of the first output with the
+    original model's. ``seed`` of the random/kmeans++ inits; ``threads`` settings in parallel
+    (0 = OpenMP's default); ``shard=(K, N)`` evaluates grid positions K, K+N, ... only.
+
+    Returns the rows as a list of dicts, the objects of ``deepcomp sweep --json``: the baseline
+    (the uncompressed model, setting 0) first, then the settings in grid order.
+    Bad settings raise ValueError naming the keyword; deepcomp.Error when the sweep fails (bad
+    files, a setting that fails).
+    """
+    kw = _validation(images, labels, inputs, scale, mean, std, pad, layout, limit)
+    kw["prune"] = _list("prune", prune, "real")
+    kw["bits"] = [_count(f"bits[{k}]", b, -2**31, 2**31 - 1)
+                  for k, b in enumerate(_list("bits", bits, "int"))]
+    kw["init"] = _list("init", init, "str")
+    kw["seed"] = _count("seed", _check("seed", seed, "int"), 0, 2**64 - 1)
+    kw["threads"] = _count("threads", _check("threads", threads, "int"), 0, 2**31 - 1)
+    if shard is None:
+        shard = (1, 1)
+    if not isinstance(shard, (tuple, list)) or len(shard) != 2:
+        raise TypeError("shard must be a pair (K, N), e.g. (2, 8)")
+    kw["shard_index"] = _count("shard", _check("shard[0]", shard[0], "int"), -2**63, 2**63 - 1)
+    kw["shard_count"] = _count("shard", _check("shard[1]", shard[1], "int"), -2**63, 2**63 - 1)
+    for key in ("pad", "limit"):
+        _count(key, kw[key], -2**63, 2**63 - 1)
+    _check_options(_deepcomp.check_sweep_options, kw)
+    return _json.loads(_deepcomp.sweep(_path("model", model), kw))
+
+
+def sensitivity(model, *, rates=(0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.97),
+                bits=(8, 6, 5, 4, 3, 2), images=None, labels=None, inputs=None,
+                scale=1.0 / 255.0, mean=0.0, std=1.0, pad=0, layout="nchw", limit=0,
+                subset=1000, refine=2, max_loss=1.0, init="linear", seed=0, threads=0):
+    """Each layer of ``model`` compressed alone: pruned at ``rates``, shared at ``bits``, scored.
+
+    As ``deepcomp sensitivity`` (docs/CLI.md); the scoring keywords are sweep's. ``subset``:
+    samples each point is scored on first (all of them near the ``max_loss`` edge, in points);
+    ``refine``: extra rates per layer where the curve crosses the edge; ``init``, ``seed``;
+    ``threads`` per evaluation (0 = OpenMP's default).
+
+    Returns the points as a list of dicts with keys layer, kind, params, original_bytes, curve
+    ("prune", "share"), prune, bits, score, loss_points, samples, bytes: the points of
+    ``deepcomp sensitivity --json`` layer by layer, after a first row for the uncompressed model
+    (layer "(uncompressed)", curve "none", score = its score on every sample).
+    """
+    kw = _validation(images, labels, inputs, scale, mean, std, pad, layout, limit)
+    kw["rates"] = _list("rates", rates, "real")
+    kw["bits"] = [_count(f"bits[{k}]", b, -2**31, 2**31 - 1)
+                  for k, b in enumerate(_list("bits", bits, "int"))]
+    kw["subset"] = _count("subset", _check("subset", subset, "int"), -2**63, 2**63 - 1)
+    kw["refine"] = _count("refine", _check("refine", refine, "int"), -2**31, 2**31 - 1)
+    kw["max_loss"] = _check("max_loss", max_loss, "real")
+    kw["init"] = _check("init", init, "str")
+    kw["seed"] = _count("seed", _check("seed", seed, "int"), 0, 2**64 - 1)
+    kw["threads"] = _count("threads", _check("threads", threads, "int"), 0, 2**31 - 1)
+    for key in ("pad", "limit"):
+        _count(key, kw[key], -2**63, 2**63 - 1)
+    _check_options(_deepcomp.check_sensitivity_options, kw)
+    return _deepcomp.sensitivity(_path("model", model), kw)
 
 
 class Session:
