@@ -14,6 +14,7 @@
 #include "toolkit/budget_scorer.h"
 #include "cli/command.h"
 #include "toolkit/compact_export.h"
+#include "toolkit/compress_file.h"
 #include "toolkit/energy_inputs.h"
 #include "toolkit/energy_report.h"
 #include "toolkit/list_options.h"
@@ -269,30 +270,6 @@ int run_compress(const CompressArgs& args) {
       return print_error(s);
   }
 
-  const auto start = std::chrono::steady_clock::now();
-  // External data is read one tensor at a time unless something needs every weight at once
-  // (docs/CLI.md, "Models larger than memory").
-  onnx_io::LoadOptions load;
-  load.defer_external_data = !args.in_memory && !args.retrain && args.onnx_compact.empty() &&
-                             !args.energy_latency && !args.max_loss && !args.min_agreement &&
-                             compress::streaming_unsupported_reason(options).empty();
-  auto model = onnx_io::load_model(args.input, load);
-  if (!model.ok()) return print_error(model.status());
-  // 8-bit layers read their scales and zero points from other tensors: the in-memory path.
-  if (load.defer_external_data && std::any_of(model->tensors.begin(), model->tensors.end(),
-                                              [](const Tensor& t) { return t.quant.present; })) {
-    load.defer_external_data = false;
-    model = onnx_io::load_model(args.input, load);
-    if (!model.ok()) return print_error(model.status());
-  }
-  const bool streaming = std::any_of(model->tensors.begin(), model->tensors.end(),
-                                     [](const Tensor& t) { return onnx_io::is_deferred(t); });
-  // What the .dcz reader would refuse is refused here, against the input, before any work.
-  for (const Tensor& t : model->tensors) {
-    if (Status s = compress::check_storable(t); !s.ok())
-      return print_error(s.WithContext("tensor '" + t.name + "'").WithContext(args.input));
-  }
-
   const bool show_progress = stderr_is_tty() && !args.quiet;
   if (show_progress) {
     options.progress = [](const std::string& tensor, int done, int total) {
@@ -301,90 +278,61 @@ int run_compress(const CompressArgs& args) {
       std::fflush(stderr);
     };
   }
-  RetrainSetup retrain;
-  if (args.retrain) {
-    if (Status s = setup_retrain(args, *model, show_progress, &retrain); !s.ok())
-      return print_error(s.WithContext(args.input));
-    options.tuner = retrain.tuner.get();
-  }
-  const std::pair<std::string, std::string> source{
-      "source", std::filesystem::path(args.input).filename().string()};
+  // Loading, the streaming path, writing the .dcz and the energy section are toolkit's
+  // compress_to_file; retraining and the budget search replace its compress step.
+  CompressFileSettings settings;
+  settings.force = args.force;
+  // External data is read one tensor at a time unless something needs every weight at once
+  // (docs/CLI.md, "Models larger than memory").
+  settings.in_memory = args.in_memory || args.retrain || !args.onnx_compact.empty() ||
+                       args.max_loss || args.min_agreement;
+  settings.energy = !args.no_energy;
+  settings.energy_latency = args.energy_latency;
   const bool budget = args.max_loss || args.min_agreement;
+  RetrainSetup retrain;
   compress::BudgetResult search;
   std::string metric;
-  compress::CompressOutput out;
-  if (streaming) {
-    compress::TensorLoader loader;
-    const Model& m = *model;
-    loader.load = [&m](Tensor* t) { return onnx_io::read_external_data(m, t); };
-    loader.release = [](Tensor* t) { onnx_io::release_tensor_data(t); };
-    auto report =
-        compress::compress_model_streaming(*model, options, loader, {source}, args.output, write);
-    if (!report.ok()) return print_error(report.status().WithContext(args.input));
-    out.report = std::move(*report);
-  } else {
-    Result<compress::CompressOutput> result = Status::Error("not run");
-    if (budget) {
-      if (Status s = run_budget(args, *model, options, show_progress, &search, &metric); !s.ok())
-        return print_error(s.WithContext(args.input));
+  if (args.retrain || budget) {
+    settings.compress =
+        [&](const Model& model,
+            const compress::CompressOptions& base) -> Result<compress::CompressOutput> {
+      compress::CompressOptions options = base;
+      if (args.retrain) {
+        DEEPCOMP_RETURN_IF_ERROR(setup_retrain(args, model, show_progress, &retrain));
+        options.tuner = retrain.tuner.get();
+      }
+      if (!budget) return compress::compress_model(model, options);
+      DEEPCOMP_RETURN_IF_ERROR(run_budget(args, model, options, show_progress, &search, &metric));
       const double lost = 100 * (search.base_score - search.score);
       if (!search.met && !args.best_effort) {
-        return print_error(fmt::format(
-            "{}: budget unreachable: the closest setting tried ({:.1f}x) scores {:.2f}% against "
+        return Status::Error(fmt::format(
+            "budget unreachable: the closest setting tried ({:.1f}x) scores {:.2f}% against "
             "{:.2f}% uncompressed ({:.2f} points lost, {} >= {:.2f}% needed); nothing written "
             "(--best-effort writes it)",
-            args.input, search.ratio, 100 * search.score, 100 * search.base_score, lost, metric,
+            search.ratio, 100 * search.score, 100 * search.base_score, lost, metric,
             100 * search.min_score));
       }
-      result = std::move(search.output);
-    } else {
-      result = compress::compress_model(*model, options);
-    }
-    if (!result.ok()) return print_error(result.status().WithContext(args.input));
-    out = std::move(*result);
-    out.container.header.metadata.push_back(source);
-    auto bytes = compress::serialize_container(out.container);
-    // A tensor the container refuses (or a model over the decompression cap) is the input's
-    // fault.
-    if (!bytes.ok()) return print_error(bytes.status().WithContext(args.input));
-    if (Status s = write_file_atomic(args.output, *bytes, write); !s.ok()) return print_error(s);
-    out.report.file_bytes = static_cast<double>(bytes->size());
+      return std::move(search.output);
+    };
   }
   std::optional<onnx_io::CompactResult> compact;
   if (!args.onnx_compact.empty()) {
-    auto c = compact_onnx_from_container(out.container, args.output);
-    if (!c.ok()) return print_error(c.status().WithContext(args.onnx_compact));
-    if (Status s = write_file_atomic(args.onnx_compact, c->bytes, write); !s.ok())
-      return print_error(s);
-    compact = std::move(*c);
+    settings.after_write = [&](const compress::Container& container) -> Status {
+      auto c = compact_onnx_from_container(container, args.output);
+      if (!c.ok()) return c.status().WithContext(args.onnx_compact);
+      DEEPCOMP_RETURN_IF_ERROR(write_file_atomic(args.onnx_compact, c->bytes, write));
+      compact = std::move(*c);
+      return Status::Ok();
+    };
   }
-
-  std::error_code ec;
-  out.report.model_bytes = static_cast<double>(std::filesystem::file_size(args.input, ec));
-  out.report.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-
-  // The energy section (docs/ENERGY.md): per-inference energy and the download footprint; the
-  // deployment footprint only with --energy-latency, since it times the runtime. A model the
-  // runtime cannot run still compresses: the section then says why it is missing.
-  std::optional<nlohmann::json> energy;
-  if (!args.no_energy && streaming && !static_weight_nodes(*model)) {
-    // Without shape inference the energy model runs the model, which needs its weights.
-    energy = nlohmann::json{{"error",
-                             "streaming compress: layer shapes not inferable without "
-                             "running the model (use --in-memory)"}};
-  } else if (!args.no_energy) {
-    EnergySettings energy_settings;
-    energy_settings.measure_latency = args.energy_latency;
-    auto e = energy_report(*model, out.container, compressed_stats_from_report(out.report),
-                           out.report.model_bytes, out.report.file_bytes, energy_settings);
-    energy = e.ok() ? *e : nlohmann::json{{"error", e.status().message()}};
-  }
+  auto result = compress_to_file(args.input, args.output, options, settings);
+  if (!result.ok()) return print_error(result.status());
+  const compress::CompressReport& report = result->report;
+  const std::optional<nlohmann::json>& energy = result->energy;
 
   if (!args.report_json.empty()) {
     WriteOptions report_write = write;
-    nlohmann::json json = report_json(out.report);
-    if (energy) json["energy"] = *energy;
+    nlohmann::json json = compress_report_document(*result);
     if (budget) json["search"] = search_json(search, metric, args);
     if (args.retrain) {
       json["accuracy"] = accuracy_json(retrain.tuner->accuracy());
@@ -394,7 +342,7 @@ int run_compress(const CompressArgs& args) {
     if (!s.ok()) return print_error(s);
   }
   if (!args.quiet) {
-    std::cout << format_report_table(out.report);
+    std::cout << format_report_table(report);
     if (budget) {
       std::cout << fmt::format(
           "search ({}{}): validation {} {:.2f}% against {:.2f}% uncompressed ({:.2f} points "
@@ -421,12 +369,12 @@ int run_compress(const CompressArgs& args) {
           pct(a.after_share_retrain), retrain.tuner->seconds());
     }
     std::cout << fmt::format("wrote {} ({}) in {:.2f} s\n", args.output,
-                             human_bytes(out.report.file_bytes), out.report.seconds);
+                             human_bytes(report.file_bytes), report.seconds);
     if (energy && energy->contains("error"))
       std::cout << "\nenergy: not estimated: " << (*energy)["error"].get<std::string>() << "\n";
     else if (energy)
       std::cout << "\n" << format_energy_text(*energy);
-    if (compact) std::cout << compact_summary(args.onnx_compact, *compact, out.report.file_bytes);
+    if (compact) std::cout << compact_summary(args.onnx_compact, *compact, report.file_bytes);
   }
   return 0;
 }

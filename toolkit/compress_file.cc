@@ -55,7 +55,8 @@ Result<CompressFileResult> compress_to_file(const std::string& input, const std:
     if (!report.ok()) return report.status().WithContext(input);
     out.report = std::move(*report);
   } else {
-    auto compressed = compress::compress_model(model, options);
+    auto compressed = settings.compress ? settings.compress(model, options)
+                                        : compress::compress_model(model, options);
     if (!compressed.ok()) return compressed.status().WithContext(input);
     out = std::move(*compressed);
     out.container.header.metadata.push_back(source);
@@ -63,6 +64,7 @@ Result<CompressFileResult> compress_to_file(const std::string& input, const std:
     if (!bytes.ok()) return bytes.status().WithContext(input);
     DEEPCOMP_RETURN_IF_ERROR(write_file_atomic(output, *bytes, write));
     out.report.file_bytes = static_cast<double>(bytes->size());
+    if (settings.after_write) DEEPCOMP_RETURN_IF_ERROR(settings.after_write(out.container));
   }
   std::error_code ec;
   out.report.model_bytes = static_cast<double>(std::filesystem::file_size(input, ec));
@@ -81,6 +83,7 @@ Result<CompressFileResult> compress_to_file(const std::string& input, const std:
     result.energy = e.ok() ? *e : nlohmann::json{{"error", e.status().message()}};
   }
   result.report = std::move(out.report);
+  result.container = std::move(out.container);
   return result;
 }
 
