@@ -2,7 +2,9 @@
 // the public settings turned into the pipeline's, then toolkit/compress_file.h and
 // toolkit/decompress_file.h, which `deepcomp compress` and `decompress` run too.
 #include "compress/pipeline.h"
+#include "core/file_io.h"
 #include "deepcomp/compress.h"
+#include "toolkit/compact_export.h"
 #include "toolkit/compress_file.h"
 #include "toolkit/decompress_file.h"
 
@@ -21,6 +23,8 @@ Result<compress::CompressOptions> pipeline_options(const CompressOptions& in) {
   o.share = in.share;
   o.bits_conv = in.bits_conv;
   o.bits_fc = in.bits_fc;
+  o.quant_bits_conv = in.quant_bits_conv;
+  o.quant_bits_fc = in.quant_bits_fc;
   DEEPCOMP_ASSIGN_OR_RETURN(o.init, compress::parse_kmeans_init(in.init));
   auto empty = compress::parse_empty_clusters(in.empty_clusters);
   if (!empty.ok()) return empty.status().WithContext("--empty-clusters");
@@ -44,9 +48,21 @@ Result<cli::CompressFileResult> run(const std::string& in, const std::string& ou
   DEEPCOMP_ASSIGN_OR_RETURN(compress::CompressOptions pipeline, pipeline_options(options));
   cli::CompressFileSettings settings;
   settings.force = options.overwrite;
-  settings.in_memory = options.in_memory;
+  settings.in_memory = options.in_memory || !options.onnx_compact.empty();
   settings.energy = energy && options.energy;
   settings.energy_latency = options.energy_latency;
+  WriteOptions compact_write;
+  if (!options.onnx_compact.empty()) {
+    // Checked before any work, as the command checks it: not the input, not the .dcz.
+    compact_write.force = options.overwrite;
+    compact_write.inputs = {in, out};
+    DEEPCOMP_RETURN_IF_ERROR(check_output_path(options.onnx_compact, compact_write));
+    settings.after_write = [&](const compress::Container& container) -> Status {
+      auto c = cli::compact_onnx_from_container(container, out);
+      if (!c.ok()) return c.status().WithContext(options.onnx_compact);
+      return write_file_atomic(options.onnx_compact, c->bytes, compact_write);
+    };
+  }
   return cli::compress_to_file(in, out, pipeline, settings);
 }
 

@@ -129,6 +129,9 @@ deepcomp::CompressOptions compress_options(const py::dict& kw) {
   set("no_prune", &o.no_prune);
   set("bits_conv", &o.bits_conv);
   set("bits_fc", &o.bits_fc);
+  set("quant_bits_conv", &o.quant_bits_conv);
+  set("quant_bits_fc", &o.quant_bits_fc);
+  set("onnx_compact", &o.onnx_compact);
   set("init", &o.init);
   set("empty_clusters", &o.empty_clusters);
   set("iters", &o.iters);

@@ -25,6 +25,10 @@ struct CompressOptions {
   // [--seed], share = false is [--no-share].
   int bits_conv = 8;
   int bits_fc = 5;
+  // [--quant-bits-conv] [--quant-bits-fc] bits of shared levels in layers that are already 8-bit
+  // (QuantizeLinear / DequantizeLinear models, docs/CLI.md).
+  int quant_bits_conv = 4;
+  int quant_bits_fc = 6;
   std::string init = "linear";
   std::string empty_clusters = "split";
   int iters = 100;
@@ -42,6 +46,9 @@ struct CompressOptions {
   bool overwrite = false;
   // [--in-memory] load every weight first instead of streaming external data tensor by tensor.
   bool in_memory = false;
+  // [--onnx-compact] also write, to this path, an ONNX model any ONNX runtime runs, its shared
+  // weights stored as codebooks + indices (loads every weight first, as in_memory). "" = none.
+  std::string onnx_compact;
   // The report's "energy" section (compress_file_json only): false is [--no-energy];
   // energy_latency times the runtime as [--energy-latency] does.
   bool energy = true;

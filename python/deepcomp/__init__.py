@@ -65,17 +65,20 @@ def _flag_to_argument(message):
 
 def compress(in_path, out_path, *, prune=None, prune_std=None, prune_global=None,
              prune_conv=None, prune_fc=None, no_prune=False, bits_conv=8, bits_fc=5,
-             init="linear", empty_clusters="split", iters=100, seed=0, share=True,
+             quant_bits_conv=4, quant_bits_fc=6, init="linear", empty_clusters="split", iters=100, seed=0, share=True,
              index_bits_conv=8, index_bits_fc=5, huffman=True, include_biases=False, layers=(),
-             in_memory=False, energy=True, energy_latency=False, force=False):
+             in_memory=False, onnx_compact=None, energy=True, energy_latency=False,
+             force=False):
     """Compress the ONNX model ``in_path`` into the .dcz file ``out_path``.
 
     Keywords are ``deepcomp compress``'s flags (docs/CLI.md): ``prune`` (one sparsity for every
     compressible layer), ``prune_std``, ``prune_global``, ``prune_conv`` / ``prune_fc`` (defaults
-    0.2 / 0.3), ``no_prune``; ``bits_conv`` / ``bits_fc`` (1..16), ``init`` (linear, density,
+    0.2 / 0.3), ``no_prune``; ``bits_conv`` / ``bits_fc`` (1..16), ``quant_bits_conv`` /
+    ``quant_bits_fc`` (layers already 8-bit), ``init`` (linear, density,
     random, kmeans++, optimal), ``empty_clusters`` (split, drop), ``iters``, ``seed``, ``share``;
     ``index_bits_conv`` / ``index_bits_fc``, ``huffman``, ``include_biases``; ``layers``: a list
-    of --layer overrides such as "fc1.weight=prune:0.9,bits:4"; ``in_memory``; ``energy`` (the
+    of --layer overrides such as "fc1.weight=prune:0.9,bits:4"; ``in_memory``; ``onnx_compact``:
+    also write a plain-ONNX model with codebook + index weights to this path; ``energy`` (the
     report's energy section) and ``energy_latency``; ``force`` replaces an existing output.
 
     Returns the report as a dict with the keys of ``deepcomp compress --report-json``; the
@@ -91,6 +94,9 @@ def compress(in_path, out_path, *, prune=None, prune_std=None, prune_global=None
         "no_prune": _check("no_prune", no_prune, "bool"),
         "bits_conv": _check("bits_conv", bits_conv, "int"),
         "bits_fc": _check("bits_fc", bits_fc, "int"),
+        "quant_bits_conv": _check("quant_bits_conv", quant_bits_conv, "int"),
+        "quant_bits_fc": _check("quant_bits_fc", quant_bits_fc, "int"),
+        "onnx_compact": "" if onnx_compact is None else _path("onnx_compact", onnx_compact),
         "init": _check("init", init, "str"),
         "empty_clusters": _check("empty_clusters", empty_clusters, "str"),
         "iters": _check("iters", iters, "int"),
@@ -110,7 +116,8 @@ def compress(in_path, out_path, *, prune=None, prune_std=None, prune_global=None
     kw["layers"] = list(layers)
     if kw["seed"] < 0 or kw["seed"] >= 2**64:
         raise ValueError("seed must be in [0, 2**64)")
-    for name in ("bits_conv", "bits_fc", "iters", "index_bits_conv", "index_bits_fc"):
+    for name in ("bits_conv", "bits_fc", "quant_bits_conv", "quant_bits_fc", "iters",
+                 "index_bits_conv", "index_bits_fc"):
         if not -2**31 <= kw[name] < 2**31:
             raise ValueError(f"{name} is out of range")
     try:

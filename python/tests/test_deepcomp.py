@@ -238,3 +238,16 @@ def test_docstrings():
     for f in (deepcomp.compress, deepcomp.decompress, deepcomp.inspect, deepcomp.energy,
               deepcomp.Session, deepcomp.Session.run):
         assert f.__doc__ and len(f.__doc__) > 40
+
+
+def test_compress_onnx_compact_writes_the_cli_file(tmp_path):
+    cli("compress", LENET, "-o", str(tmp_path / "cli.dcz"), "--onnx-compact",
+        str(tmp_path / "cli.onnx"), "--prune-fc", "0.8", "-q", "--no-energy")
+    deepcomp.compress(LENET, tmp_path / "py.dcz", prune_fc=0.8, onnx_compact=tmp_path / "py.onnx",
+                      energy=False)
+    assert (tmp_path / "py.onnx").read_bytes() == (tmp_path / "cli.onnx").read_bytes()
+    assert (tmp_path / "py.dcz").read_bytes() == (tmp_path / "cli.dcz").read_bytes()
+    with pytest.raises(TypeError, match="onnx_compact"):
+        deepcomp.compress(LENET, tmp_path / "x.dcz", onnx_compact=3)
+    with pytest.raises(ValueError, match="quant_bits_conv"):
+        deepcomp.compress(LENET, tmp_path / "x.dcz", quant_bits_conv=0)
