@@ -31,6 +31,11 @@ install(FILES ${PROJECT_BINARY_DIR}/deepcompConfig.cmake
 # pkg-config: the libraries in link order, then what they link.
 set(DEEPCOMP_PC_LIBS "-ldeepcomp -ldeepcomp_toolkit -ldeepcomp_onnx_io -ldeepcomp_compress \
 -ldeepcomp_runtime -ldeepcomp_data -ldeepcomp_kernels -ldeepcomp_core -lonnx -lonnx_proto")
+# Shared builds: programs built from the .pc find the libraries at run time without
+# LD_LIBRARY_PATH.
+if(BUILD_SHARED_LIBS)
+  set(DEEPCOMP_PC_RPATH "-Wl,-rpath,\${libdir}")
+endif()
 # Relocatable: the prefix is found from the .pc file's own folder, so --prefix P at install time
 # works whatever CMAKE_INSTALL_PREFIX was at configure time.
 string(REGEX REPLACE "[^/]+" ".." DEEPCOMP_PC_UP "${CMAKE_INSTALL_LIBDIR}/pkgconfig")
