@@ -1,5 +1,6 @@
 // MatMulInteger and QLinearMatMul: numpy matmul broadcasting on zero-point-subtracted 8-bit
-// integers, int32 accumulation (wrapping, as ONNX Runtime's int32 GEMM), then for QLinearMatMul a
+// integers, int32 accumulation (wrapping, as ONNX Runtime's int32 GEMM; each matrix product by
+// kernels::exact_gemm), then for QLinearMatMul a
 // float32 requantization round(acc * a_scale * b_scale / y_scale) + y_zero_point, saturated.
 #include <algorithm>
 #include <utility>
@@ -82,23 +83,12 @@ Status int_matmul(std::vector<int64_t> as, const std::vector<int32_t>& a, std::v
   const std::vector<int64_t> sa = broadcast_strides(abatch, batch),
                              sb = broadcast_strides(bbatch, batch);
   std::vector<int64_t> idx(batch.size(), 0);
-  std::vector<uint32_t> acc(n);
   for (int64_t bi = 0; bi < nb; ++bi) {
     int64_t oa = 0, ob = 0;
     for (size_t d = 0; d < batch.size(); ++d) oa += idx[d] * sa[d], ob += idx[d] * sb[d];
-    const int32_t* pa = a.data() + oa * m * k;
-    const int32_t* pb = b.data() + ob * k * n;
-    int32_t* py = y->data() + bi * m * n;
-    for (int64_t i = 0; i < m; ++i) {
-      std::fill(acc.begin(), acc.end(), 0u);
-      for (int64_t kk = 0; kk < k; ++kk) {
-        const int32_t av = pa[i * k + kk];
-        if (av == 0) continue;
-        const int32_t* brow = pb + kk * n;
-        for (int64_t j = 0; j < n; ++j) acc[j] += static_cast<uint32_t>(av * brow[j]);
-      }
-      for (int64_t j = 0; j < n; ++j) py[i * n + j] = static_cast<int32_t>(acc[j]);
-    }
+    // The exact GEMM of kernels/int_products.h (int32 wrap-around as ONNX Runtime's int32 GEMM).
+    kernels::exact_gemm(a.data() + oa * m * k, b.data() + ob * k * n, m, k, n,
+                        y->data() + bi * m * n);
     for (int64_t d = static_cast<int64_t>(batch.size()) - 1; d >= 0; --d) {
       if (++idx[d] < batch[d]) break;
       idx[d] = 0;
