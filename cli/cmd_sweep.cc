@@ -21,6 +21,7 @@
 #include "toolkit/list_options.h"
 #include "toolkit/model_inputs.h"
 #include "toolkit/output_compare.h"
+#include "toolkit/quant_family.h"
 #include "toolkit/sweep_merge.h"
 #include "toolkit/sweep_table.h"
 #include "compress/checksum.h"
@@ -36,6 +37,7 @@ namespace {
 
 struct SweepArgs {
   std::string model, images, labels, output, json, svg, shard;
+  std::string quantized;  // --quantized: the 8-bit form, for the row family (toolkit/quant_family.h)
   std::vector<std::string> inputs, merge;
   bool json_given = false;
   std::string prune = "0.5,0.7,0.8,0.9,0.95", bits = "8,6,5,4,3", init = "linear,density,random";
@@ -276,6 +278,12 @@ int run_sweep(SweepArgs args) {
   std::vector<std::string> outputs{args.output};
   if (!args.json.empty()) outputs.push_back(args.json);
   if (!args.svg.empty()) outputs.push_back(args.svg);
+  const std::string family_csv =
+      std::filesystem::path(args.output).replace_extension(".family.csv").string();
+  if (!args.quantized.empty()) {
+    outputs.push_back(family_csv);
+    write.inputs.push_back(args.quantized);
+  }
   if (Status s = check_outputs(outputs, {}, write); !s.ok()) return print_error(s);
 
   auto model = onnx_io::load_model(args.model);
@@ -357,6 +365,14 @@ int run_sweep(SweepArgs args) {
   }
 
   if (Status s = write_sweep_files(rows, args, write); !s.ok()) return print_error(s);
+  if (!args.quantized.empty()) {
+    auto family = quant_family_rows(
+        args.model, *model, args.quantized, compress::CompressOptions{},
+        [&](const Model& m, SweepRow* row) { return score_model(m, eval, args.model, row); });
+    if (!family.ok()) return print_error(family.status());
+    if (Status s = write_file_atomic(family_csv, quant_family_csv(*family), write); !s.ok())
+      return print_error(s);
+  }
   if (!args.quiet) {
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -430,6 +446,9 @@ std::function<int()> setup(CLI::App& app) {
                   "Instead of MODEL: the CSV files of a sharded sweep's shards; writes the whole "
                   "sweep's CSV (and --json, --svg) exactly as one unsharded run would")
       ->expected(1, -1);
+  cmd->add_option("--quantized", args->quantized,
+                  "The model's 8-bit form: also writes OUTPUT.family.csv, the float model, this "
+                  "one and Deep Compression of each at the defaults, scored on the same data");
   cmd->add_flag("--force", args->force, "Replace output files that exist");
   cmd->add_flag("-q,--quiet", args->quiet, "No progress bar or summary line");
   return [args, json] {
