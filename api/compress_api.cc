@@ -25,6 +25,7 @@ Result<compress::CompressOptions> pipeline_options(const CompressOptions& in) {
   o.bits_fc = in.bits_fc;
   o.quant_bits_conv = in.quant_bits_conv;
   o.quant_bits_fc = in.quant_bits_fc;
+  o.quant_size_bits = !in.quant_flat_bits;
   DEEPCOMP_ASSIGN_OR_RETURN(o.init, compress::parse_kmeans_init(in.init));
   auto empty = compress::parse_empty_clusters(in.empty_clusters);
   if (!empty.ok()) return empty.status().WithContext("--empty-clusters");

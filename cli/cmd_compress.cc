@@ -43,6 +43,7 @@ struct CompressArgs {
   std::vector<std::string> layer_specs;
   std::string init = "linear";
   std::string empty_clusters = "split";
+  bool quant_flat_bits = false;  // --quant-flat-bits
   std::optional<double> prune, prune_std, prune_global, prune_conv, prune_fc;
   compress::CompressOptions options;
   // --retrain (train/retrain.h).
@@ -238,6 +239,7 @@ int run_compress(const CompressArgs& args) {
   options.prune_global = args.prune_global;
   options.prune_conv = args.prune_conv;
   options.prune_fc = args.prune_fc;
+  options.quant_size_bits = !args.quant_flat_bits;
   auto init = compress::parse_kmeans_init(args.init);
   if (!init.ok()) return print_error(init.status());
   options.init = *init;
@@ -438,6 +440,9 @@ std::function<int()> setup(CLI::App& app) {
   share->add_option("--quant-bits-fc", args->options.quant_bits_fc,
                     "Bits of shared levels in fc layers that are already 8-bit (1..16)")
       ->default_val(compress::kDefaultQuantBitsFc);
+  share->add_flag("--quant-flat-bits", args->quant_flat_bits,
+                  "8-bit layers all take --quant-bits-conv / --quant-bits-fc (by default a layer "
+                  "under 2^18 weights gets half a bit more per halving, up to 8)");
   share->add_option("--init", args->init,
                     "Centroid initialization: linear, density, random, kmeans++ or optimal "
                     "(exact 1-D k-means by dynamic programming)")

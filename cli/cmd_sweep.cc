@@ -28,6 +28,7 @@ namespace {
 
 struct SweepArgs {
   std::string model, images, labels, output, json, svg, shard;
+  std::string quantized;  // --quantized: the 8-bit form, for the row family (toolkit/quant_family.h)
   std::vector<std::string> inputs, merge;
   bool json_given = false;
   std::string prune = "0.5,0.7,0.8,0.9,0.95", bits = "8,6,5,4,3", init = "linear,density,random";
@@ -123,6 +124,7 @@ int run_sweep(SweepArgs args) {
   settings.inputs = *specs;
   settings.seed = args.seed;
   settings.threads = args.threads;
+  settings.quantized = args.quantized;
   if (Status s = check_sweep_settings(settings); !s.ok()) return print_error(s);
 
   WriteOptions write;
@@ -133,6 +135,12 @@ int run_sweep(SweepArgs args) {
   std::vector<std::string> outputs{args.output};
   if (!args.json.empty()) outputs.push_back(args.json);
   if (!args.svg.empty()) outputs.push_back(args.svg);
+  const std::string family_csv =
+      std::filesystem::path(args.output).replace_extension(".family.csv").string();
+  if (!args.quantized.empty()) {
+    outputs.push_back(family_csv);
+    write.inputs.push_back(args.quantized);
+  }
   if (Status s = check_outputs(outputs, {}, write); !s.ok()) return print_error(s);
 
   if (stderr_is_tty() && !args.quiet) settings.progress = show_progress;
@@ -140,6 +148,10 @@ int run_sweep(SweepArgs args) {
   if (!run.ok()) return print_error(run.status());
   if (Status s = write_sweep_files(run->rows, args.output, args.json, args.svg, write); !s.ok())
     return print_error(s);
+  if (!args.quantized.empty()) {
+    if (Status s = write_file_atomic(family_csv, quant_family_csv(run->family), write); !s.ok())
+      return print_error(s);
+  }
   if (!args.quiet) {
     const SweepRow& baseline = run->rows.front();
     if (settings.shard.count > 1)
@@ -213,6 +225,9 @@ std::function<int()> setup(CLI::App& app) {
                   "Instead of MODEL: the CSV files of a sharded sweep's shards; writes the whole "
                   "sweep's CSV (and --json, --svg) exactly as one unsharded run would")
       ->expected(1, -1);
+  cmd->add_option("--quantized", args->quantized,
+                  "The model's 8-bit form: also writes OUTPUT.family.csv, the float model, this "
+                  "one and Deep Compression of each at the defaults, scored on the same data");
   cmd->add_flag("--force", args->force, "Replace output files that exist");
   cmd->add_flag("-q,--quiet", args->quiet, "No progress bar or summary line");
   return [args, json] {

@@ -43,6 +43,17 @@ bool wants_compression(const Tensor& t, const CompressOptions& options) {
   return options.include_biases && t.role == TensorRole::kBias;
 }
 
+}  // namespace
+
+int quant_layer_bits(int bits, int64_t weights) {
+  if (weights <= 0 || weights >= kQuantFullWidthWeights || bits >= 8) return bits;
+  const double more =
+      0.5 * std::log2(static_cast<double>(kQuantFullWidthWeights) / static_cast<double>(weights));
+  return std::min(8, bits + static_cast<int>(std::lround(more)));
+}
+
+namespace {
+
 LayerPlan plan_layer(const Tensor& t, const CompressOptions& options) {
   LayerPlan plan;
   plan.compress = wants_compression(t, options);
@@ -50,6 +61,7 @@ LayerPlan plan_layer(const Tensor& t, const CompressOptions& options) {
   const bool quantized = is_quantized_weight(t);
   plan.bits = quantized ? (conv ? options.quant_bits_conv : options.quant_bits_fc)
                         : (conv ? options.bits_conv : options.bits_fc);
+  if (quantized && options.quant_size_bits) plan.bits = quant_layer_bits(plan.bits, t.numel());
   plan.index_bits = conv ? options.index_bits_conv : options.index_bits_fc;
   std::optional<double> sparsity;
   if (!options.no_prune && !options.prune_global && !options.prune_std) {
@@ -111,6 +123,7 @@ std::vector<std::pair<std::string, std::string>> settings_metadata(const Compres
   m.emplace_back("bits-fc", std::to_string(o.bits_fc));
   m.emplace_back("quant-bits-conv", std::to_string(o.quant_bits_conv));
   m.emplace_back("quant-bits-fc", std::to_string(o.quant_bits_fc));
+  if (!o.quant_size_bits) m.emplace_back("quant-flat-bits", "yes");
   m.emplace_back("init", kmeans_init_name(o.init));
   m.emplace_back("empty-clusters", empty_clusters_name(o.empty_clusters));
   m.emplace_back("iters", std::to_string(o.iters));
@@ -325,7 +338,7 @@ Result<CompressOutput> compress_model(const Model& model, const CompressOptions&
     LayerResult& result = results[i];
     if (!plans[i].compress) result = store_lossless(source.tensors[i]);
     if (!result.status.ok()) return result.status;
-    result.report.note = notes[i];
+    if (!notes[i].empty()) result.report.note = notes[i];
     pipeline_internal::add_layer_report(std::move(result.report), &report);
     out.container.tensors.push_back(std::move(result.encoded));
   }

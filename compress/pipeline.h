@@ -59,13 +59,27 @@ class FineTuner {
 };
 
 // Defaults for layers that are already 8-bit (bench/RESULTS.md, issue 19, top-1 agreement and mask
-// IoU against the 8-bit model): conv layers share 4 bits of levels (the real uint8 IS-Net: 2.27x,
-// IoU 0.993 / 0.998; 5 bits give 1.81x), fc layers 6 (LeNet-300-100 on Fashion-MNIST: 99.3-99.4%
-// agreement; 5 bits 98.6-98.9%); neither is pruned unless a pruning flag asks (at 80% density the
-// relative index costs more than pruning saves: IS-Net 2.10x at conv 20%, and the LeNets lost
-// 2-3% agreement at the float defaults).
+// IoU against the 8-bit model): a large conv layer shares 4 bits of levels (the real uint8 IS-Net:
+// >= 2x, IoU >= 0.99), a large fc layer 5; smaller layers get more (quant_layer_bits below), and
+// none is pruned unless a pruning flag asks (at 80% density the relative index costs more than
+// pruning saves: IS-Net 2.10x at conv 20%, and the LeNets lost 2-3% agreement at the float
+// defaults).
 inline constexpr int kDefaultQuantBitsConv = 4;
-inline constexpr int kDefaultQuantBitsFc = 6;
+inline constexpr int kDefaultQuantBitsFc = 5;
+// The layer size from which an 8-bit layer takes exactly its kind's width. Why smaller layers get
+// more: sharing to b bits adds noise of relative power ~2^-2b to a layer's output whatever its
+// size, while it saves bits in proportion to the layer's weights; minimizing the summed relative
+// noise of all layers for a given total size (Lagrange) gives b = const - log2(weights) / 2, half
+// a bit more per halving of the layer. Measured (LeNet-5 8-bit, one layer shared at 4 bits, the
+// others kept): its 500-weight first conv layer alone cost 0.8-1.6% top-1 agreement, its
+// 400,000-weight fc layer 0.4%.
+inline constexpr int64_t kQuantFullWidthWeights = int64_t{1} << 18;
+
+// The shared-level width of an 8-bit layer of `weights` weights whose kind's width is `bits`:
+// bits + round(log2(kQuantFullWidthWeights / weights) / 2), never fewer than `bits` and never more
+// than max(bits, 8) (8 bits of levels keep nearly every code).
+int quant_layer_bits(int bits, int64_t weights);
+
 inline constexpr double kDefaultQuantPruneConv = 0;
 inline constexpr double kDefaultQuantPruneFc = 0;
 
@@ -87,6 +101,8 @@ struct CompressOptions {
   // override's bits apply to them too.
   int quant_bits_conv = kDefaultQuantBitsConv;
   int quant_bits_fc = kDefaultQuantBitsFc;
+  // false: every 8-bit layer takes its kind's width, whatever its size (--quant-flat-bits).
+  bool quant_size_bits = true;
   KMeansInit init = KMeansInit::kLinear;
   // Empty clusters after Lloyd: re-seeded by splitting the largest-SSE cluster (the default; keeps
   // min(2^bits, #distinct) centroids) or dropped (the behaviour before; fewer codebook entries).

@@ -8,11 +8,13 @@
 //             the squared error of the dequantized weights, levels integers (a level valid in every
 //             channel: q stays in the dtype's range; a weight whose channel cannot take any level
 //             keeps its own code as an extra level);
-//   coding    Huffman-codes the level indices and the relative sparse index as for float layers.
+//   coding    Huffman-codes the level indices and the relative sparse index as for float layers;
+//             an unpruned layer whose shared form is not smaller than its codes keeps its codes.
 // The levels go into the codebook, the zero points into the encoded tensor (FORMAT.md 3.6).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 
@@ -295,6 +297,19 @@ LayerResult compress_quantized_layer(const Tensor& t, const QuantView& q, const 
   r.huffman_bits = r.cluster_huffman_bits + r.index_huffman_bits;
   r.entropy_bits = r.index_entropy_bits + r.cluster_entropy_bits;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  // A small layer's codebook (4 bytes per level) can outweigh what sharing saves: then its exact
+  // 8-bit codes are smaller and lose nothing.
+  const double shared_bytes = options.huffman ? r.bytes.huffman : r.bytes.quantized;
+  if (!plan.prune && shared_bytes >= r.bytes.original) {
+    LayerResult lossless = store_lossless(t);
+    char note[160];
+    std::snprintf(note, sizeof note,
+                  "stored losslessly: %d bits of shared levels take %.0f B, its 8-bit codes %.0f B",
+                  r.bits, shared_bytes, r.bytes.original);
+    lossless.report.note = note;
+    lossless.report.seconds = r.seconds;
+    return lossless;
+  }
   return out;
 }
 

@@ -2,9 +2,10 @@
 // MatMulInteger, QLinearConv, QLinearMatMul), dense and sparse. Operands are zero-point-centered
 // 8-bit codes (|v| <= 255) held as int32; results are the int32 sums with wrap-around, as ONNX
 // defines them, bit for bit whatever the kernel.
-//   dense:  a double-precision Eigen GEMM. Every product of two such codes and every partial sum
-//           of up to 2^37 of them is an integer below 2^53, so the double result is the exact
-//           sum, then wrapped to int32 (exact_gemm falls back to an integer loop beyond that).
+//   dense:  a float32 Eigen GEMM on chunks of K short enough that every partial sum is an integer
+//           up to 2^24 (exact in float32; 258 products of two 8-bit codes), the chunks added in
+//           int64, then wrapped to int32 (with larger operands: a double GEMM while sums stay
+//           below 2^53, else an integer loop).
 //   sparse: IntCsrMatrix, the nonzero centered codes of a constant weight by row (rows = output
 //           channels / features, the layout of runtime/session.h), accumulated in uint32.
 // Depends only on Eigen, OpenMP and the standard library.

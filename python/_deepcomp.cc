@@ -131,6 +131,7 @@ deepcomp::CompressOptions compress_options(const py::dict& kw) {
   set("bits_fc", &o.bits_fc);
   set("quant_bits_conv", &o.quant_bits_conv);
   set("quant_bits_fc", &o.quant_bits_fc);
+  set("quant_flat_bits", &o.quant_flat_bits);
   set("onnx_compact", &o.onnx_compact);
   set("init", &o.init);
   set("empty_clusters", &o.empty_clusters);

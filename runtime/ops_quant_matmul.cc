@@ -1,5 +1,6 @@
 // MatMulInteger and QLinearMatMul: numpy matmul broadcasting on zero-point-subtracted 8-bit
-// integers, int32 accumulation (wrapping, as ONNX Runtime's int32 GEMM), then for QLinearMatMul a
+// integers, int32 accumulation (wrapping, as ONNX Runtime's int32 GEMM; each matrix product by
+// kernels::exact_gemm), then for QLinearMatMul a
 // float32 requantization round(acc * a_scale * b_scale / y_scale) + y_zero_point, saturated.
 #include <algorithm>
 #include <utility>
@@ -9,6 +10,9 @@
 namespace deepcomp::runtime::ops {
 
 namespace {
+
+// Above this share of nonzero codes in A, a matrix product runs on the exact dense GEMM.
+constexpr double kDenseGemmAboveDensity = 0.5;
 
 // x - zero_point as int32, with the zero point a scalar (or one element), per-row of A (1-D of
 // length M, or [..., M, 1]) or per-column of B (1-D of length N, or [..., 1, N]): `rows` selects
@@ -89,15 +93,22 @@ Status int_matmul(std::vector<int64_t> as, const std::vector<int32_t>& a, std::v
     const int32_t* pa = a.data() + oa * m * k;
     const int32_t* pb = b.data() + ob * k * n;
     int32_t* py = y->data() + bi * m * n;
-    for (int64_t i = 0; i < m; ++i) {
-      std::fill(acc.begin(), acc.end(), 0u);
-      for (int64_t kk = 0; kk < k; ++kk) {
-        const int32_t av = pa[i * k + kk];
-        if (av == 0) continue;
-        const int32_t* brow = pb + kk * n;
-        for (int64_t j = 0; j < n; ++j) acc[j] += static_cast<uint32_t>(av * brow[j]);
+    // A is often mostly zero codes (ReLU outputs at their zero point, blank pixels): then the
+    // loop over A's nonzeros does less work than the dense GEMM (bench/RESULTS.md, issue 19).
+    const int64_t nonzero_a = m * k - std::count(pa, pa + m * k, 0);
+    if (static_cast<double>(nonzero_a) > kDenseGemmAboveDensity * static_cast<double>(m * k)) {
+      kernels::exact_gemm(pa, pb, m, k, n, py);
+    } else {
+      for (int64_t i = 0; i < m; ++i) {
+        std::fill(acc.begin(), acc.end(), 0u);
+        for (int64_t kk = 0; kk < k; ++kk) {
+          const int32_t av = pa[i * k + kk];
+          if (av == 0) continue;
+          const int32_t* brow = pb + kk * n;
+          for (int64_t j = 0; j < n; ++j) acc[j] += static_cast<uint32_t>(av * brow[j]);
+        }
+        for (int64_t j = 0; j < n; ++j) py[i * n + j] = static_cast<int32_t>(acc[j]);
       }
-      for (int64_t j = 0; j < n; ++j) py[i * n + j] = static_cast<int32_t>(acc[j]);
     }
     for (int64_t d = static_cast<int64_t>(batch.size()) - 1; d >= 0; --d) {
       if (++idx[d] < batch[d]) break;

@@ -290,6 +290,79 @@ Status add_sparse_weight(const compress::EncodedTensor& encoded, const SparseLay
   return Status::Ok();
 }
 
+// The QDQ form of a pruned 8-bit layer: DequantizeLinear(W, scale, zero point) feeding the weight
+// input of Conv / Gemm / MatMul directly. The Session folds the DequantizeLinear into a dense
+// float constant; the layer runs instead on the CSR of that constant's nonzero entries (a pruned
+// code equals its zero point, so it dequantizes to exactly 0), each computed as DequantizeLinear
+// computes it. Layers it cannot prove safe (another reader, a rearrangement in between, a blocked
+// or malformed scale) keep the dense path. Returns how many weights were made sparse.
+int add_qdq_sparse_weights(const Model& model, runtime::SessionOptions* options) {
+  std::set<std::string> escaped;
+  for (const ValueInfo& out : model.graph.outputs) escaped.insert(out.name);
+  for (const Node& node : model.graph.nodes)
+    for (const Attribute& a : node.attributes)
+      if (a.graph) mark_graph_uses(*a.graph, &escaped);
+  int added = 0;
+  for (const Node& dq : model.graph.nodes) {
+    if (dq.op_type != "DequantizeLinear" || dq.inputs.size() < 2 || dq.outputs.size() != 1 ||
+        options->int_sparse_weights.count(dq.inputs[0]) == 0 || escaped.count(dq.outputs[0]))
+      continue;
+    const Attribute* block = dq.attr("block_size");
+    if (block && block->i != 0) continue;
+    const Tensor* x = model.find_tensor(dq.inputs[0]);
+    const Tensor* scale = model.find_tensor(dq.inputs[1]);
+    const Tensor* zp =
+        dq.inputs.size() > 2 && !dq.inputs[2].empty() ? model.find_tensor(dq.inputs[2]) : nullptr;
+    if (!x || !scale || (x->dtype != DType::kInt8 && x->dtype != DType::kUInt8) ||
+        scale->dtype != DType::kFloat32 || static_cast<int64_t>(x->raw.size()) != x->numel() ||
+        static_cast<int64_t>(scale->values.size()) != scale->numel() ||
+        (zp && (zp->dtype != x->dtype || static_cast<int64_t>(zp->raw.size()) != zp->numel())))
+      continue;
+    // Per tensor, or one scale (and zero point) per index along `axis`.
+    const int64_t rank = static_cast<int64_t>(x->shape.size());
+    const Attribute* axis_attr = dq.attr("axis");
+    int64_t axis = axis_attr ? axis_attr->i : 1;
+    if (axis < 0) axis += rank;
+    int64_t dim = 1, inner = 1;
+    if (scale->numel() != 1) {
+      if (axis < 0 || axis >= rank || scale->numel() != x->shape[axis]) continue;
+      dim = x->shape[axis];
+      for (int64_t d = axis + 1; d < rank; ++d) inner *= x->shape[d];
+    }
+    if (zp && zp->numel() != scale->numel()) continue;
+    // Every reader must be a layer taking it as its weight, all in one layout.
+    const Derived v{dq.outputs[0], x->shape, false};
+    std::optional<SparseLayout> layout;
+    bool ok = true;
+    for (const Node& node : model.graph.nodes) {
+      for (size_t k = 0; k < node.inputs.size() && ok; ++k) {
+        if (node.inputs[k] != v.source) continue;
+        const bool layer =
+            node.op_type == "Conv" || node.op_type == "Gemm" || node.op_type == "MatMul";
+        const SparseLayout use = consumer_layout(node, k, v);
+        ok = layer && use.eligible && (!layout || *layout == use);
+        layout = use;
+      }
+    }
+    if (!ok || !layout) continue;
+    auto code = [](const Tensor& t, int64_t k) -> int64_t {
+      const auto b = static_cast<unsigned char>(t.raw[static_cast<size_t>(k)]);
+      return t.dtype == DType::kInt8 ? static_cast<int8_t>(b) : b;
+    };
+    std::vector<float> y(static_cast<size_t>(x->numel()));
+    for (int64_t k = 0; k < x->numel(); ++k) {
+      const int64_t p = dim == 1 ? 0 : (k / inner) % dim;
+      y[k] = static_cast<float>(code(*x, k) - (zp ? code(*zp, p) : 0)) * scale->values[p];
+    }
+    options->csr_weights[v.source] = std::make_shared<const kernels::CsrMatrix>(
+        layout->transpose
+            ? kernels::CsrMatrix::from_dense_transposed(y.data(), layout->rows, layout->cols)
+            : kernels::CsrMatrix::from_dense(y.data(), layout->rows, layout->cols));
+    ++added;
+  }
+  return added;
+}
+
 Result<OpenedModel> open_dcz_sparse(const std::string& path) {
   DEEPCOMP_ASSIGN_OR_RETURN(compress::Container container, read_dcz(path));
   // First pass: lossless tensors decoded, compressed ones as shapes without data, so the graph
@@ -351,6 +424,7 @@ Result<OpenedModel> open_dcz_sparse(const std::string& path) {
     }
     ++opened.dense_weights;
   }
+  opened.sparse_weights += add_qdq_sparse_weights(opened.model, &opened.options);
   opened.description =
       path + " (sparse from the compressed form: " + std::to_string(opened.sparse_weights) +
       " weights sparse";

@@ -259,6 +259,14 @@ Result<SweepRun> sweep_model(const SweepSettings& settings) {
     run.rows.push_back(std::move(*results[k]));
   }
   run.seconds = seconds();
+  if (!settings.quantized.empty()) {
+    DEEPCOMP_ASSIGN_OR_RETURN(
+        run.family, quant_family_rows(settings.model, model, settings.quantized,
+                                      compress::CompressOptions{},
+                                      [&](const Model& m, SweepRow* row) {
+                                        return score_model(m, eval, settings.model, row);
+                                      }));
+  }
   return run;
 }
 

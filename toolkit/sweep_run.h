@@ -14,6 +14,7 @@
 #include "core/status.h"
 #include "toolkit/model_inputs.h"
 #include "toolkit/preprocess.h"
+#include "toolkit/quant_family.h"
 #include "toolkit/sweep_merge.h"
 #include "toolkit/sweep_table.h"
 
@@ -41,6 +42,9 @@ struct SweepSettings {
   uint64_t seed = 0;  // of the random and kmeans++ inits
   int threads = 0;    // settings evaluated in parallel (0 = OpenMP's default)
   Shard shard;        // evaluate only this shard's settings
+  // The model's 8-bit form (--quantized): also computes the row family of toolkit/quant_family.h
+  // (float, 8-bit, Deep Compression of each at the defaults), scored the same way.
+  std::string quantized;
   // Called as settings finish (from the worker threads, one call at a time), first with done = 0:
   // settings done, this shard's total, seconds since the evaluation started.
   std::function<void(int done, int total, double seconds)> progress;
@@ -56,6 +60,7 @@ struct SweepRun {
   bool unlabelled = false;
   int evaluated = 0;   // settings evaluated (this shard's)
   double seconds = 0;  // from the baseline's evaluation to the last setting's
+  std::vector<QuantFamilyRow> family;  // empty unless settings.quantized is given
 };
 
 // Runs the sweep. Errors name the model, and for a failed setting its prune, bits and init.

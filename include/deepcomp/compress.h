@@ -26,9 +26,11 @@ struct CompressOptions {
   int bits_conv = 8;
   int bits_fc = 5;
   // [--quant-bits-conv] [--quant-bits-fc] bits of shared levels in layers that are already 8-bit
-  // (QuantizeLinear / DequantizeLinear models, docs/CLI.md).
+  // (QuantizeLinear / DequantizeLinear models, docs/CLI.md); quant_flat_bits = true is
+  // [--quant-flat-bits] (no extra levels for 8-bit layers under 2^18 weights).
   int quant_bits_conv = 4;
-  int quant_bits_fc = 6;
+  int quant_bits_fc = 5;
+  bool quant_flat_bits = false;
   std::string init = "linear";
   std::string empty_clusters = "split";
   int iters = 100;

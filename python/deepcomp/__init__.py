@@ -65,7 +65,8 @@ def _flag_to_argument(message):
 
 def compress(in_path, out_path, *, prune=None, prune_std=None, prune_global=None,
              prune_conv=None, prune_fc=None, no_prune=False, bits_conv=8, bits_fc=5,
-             quant_bits_conv=4, quant_bits_fc=6, init="linear", empty_clusters="split", iters=100, seed=0, share=True,
+             quant_bits_conv=4, quant_bits_fc=5, quant_flat_bits=False, init="linear",
+             empty_clusters="split", iters=100, seed=0, share=True,
              index_bits_conv=8, index_bits_fc=5, huffman=True, include_biases=False, layers=(),
              in_memory=False, onnx_compact=None, energy=True, energy_latency=False,
              force=False):
@@ -74,7 +75,7 @@ def compress(in_path, out_path, *, prune=None, prune_std=None, prune_global=None
     Keywords are ``deepcomp compress``'s flags (docs/CLI.md): ``prune`` (one sparsity for every
     compressible layer), ``prune_std``, ``prune_global``, ``prune_conv`` / ``prune_fc`` (defaults
     0.2 / 0.3), ``no_prune``; ``bits_conv`` / ``bits_fc`` (1..16), ``quant_bits_conv`` /
-    ``quant_bits_fc`` (layers already 8-bit), ``init`` (linear, density,
+    ``quant_bits_fc`` (layers already 8-bit), ``quant_flat_bits``, ``init`` (linear, density,
     random, kmeans++, optimal), ``empty_clusters`` (split, drop), ``iters``, ``seed``, ``share``;
     ``index_bits_conv`` / ``index_bits_fc``, ``huffman``, ``include_biases``; ``layers``: a list
     of --layer overrides such as "fc1.weight=prune:0.9,bits:4"; ``in_memory``; ``onnx_compact``:
@@ -96,6 +97,7 @@ def compress(in_path, out_path, *, prune=None, prune_std=None, prune_global=None
         "bits_fc": _check("bits_fc", bits_fc, "int"),
         "quant_bits_conv": _check("quant_bits_conv", quant_bits_conv, "int"),
         "quant_bits_fc": _check("quant_bits_fc", quant_bits_fc, "int"),
+        "quant_flat_bits": _check("quant_flat_bits", quant_flat_bits, "bool"),
         "onnx_compact": "" if onnx_compact is None else _path("onnx_compact", onnx_compact),
         "init": _check("init", init, "str"),
         "empty_clusters": _check("empty_clusters", empty_clusters, "str"),

@@ -64,6 +64,7 @@ TEST(QuantizedPipeline, DecodesToSharedLevelsAndZeroPoints) {
   CompressOptions options;
   options.prune = 0.5;
   options.quant_bits_fc = 3;
+  options.quant_size_bits = false;  // a 256-weight layer would get 8 bits (quant_layer_bits)
   auto out = compress_model(model, options);
   ASSERT_TRUE(out.ok()) << out.status().message();
   const EncodedTensor& e = out->container.tensors[0];
@@ -124,9 +125,14 @@ TEST(QuantizedPipeline, EightBitSharingWithoutPruningIsLossless) {
   CompressOptions options;
   options.no_prune = true;
   options.quant_bits_fc = 8;
+  options.huffman = false;
   auto out = compress_model(model, options);
   ASSERT_TRUE(out.ok()) << out.status().message();
-  EXPECT_EQ(out->container.tensors[0].encoding, Encoding::kSharedDense);
+  // 8-bit levels plus their codebook are larger than the codes: kept exact, with a note.
+  EXPECT_EQ(out->container.tensors[0].encoding, Encoding::kLossless);
+  EXPECT_NE(out->report.layers[0].note.find("stored losslessly: 8 bits of shared levels"),
+            std::string::npos)
+      << out->report.layers[0].note;
   auto decoded = decode_tensor(out->container.tensors[0]);
   ASSERT_TRUE(decoded.ok()) << decoded.status().message();
   EXPECT_EQ(decoded->raw, model.tensors[0].raw);
@@ -216,6 +222,7 @@ TEST(QuantizedPipeline, SharedLevelsAreTheOptimalIntegerLevels) {
     for (int& c : codes) c = std::clamp(static_cast<int>(std::lround(g(rng))), -20, 20);
     CompressOptions options;
     options.quant_bits_fc = 2;
+    options.quant_size_bits = false;
     auto out = compress_model(int8_model(codes, TensorRole::kFcWeight), options);
     ASSERT_TRUE(out.ok()) << out.status().message();
     const int lo = *std::min_element(codes.begin(), codes.end());
@@ -238,10 +245,10 @@ TEST(QuantizedPipeline, SharedLevelsAreTheOptimalIntegerLevels) {
   }
 }
 
-// At the defaults an 8-bit layer is not pruned and shares kDefaultQuantBits{Conv,Fc} bits of
-// levels; a pruning flag or --quant-bits-* still applies.
+// At the defaults a large 8-bit layer (2^18 weights) is not pruned and shares
+// kDefaultQuantBits{Conv,Fc} bits of levels; a pruning flag or --quant-bits-* still applies.
 TEST(QuantizedPipeline, DefaultsForEightBitLayers) {
-  std::vector<int> codes(300);
+  std::vector<int> codes(size_t{1} << 18);
   for (size_t k = 0; k < codes.size(); ++k) codes[k] = static_cast<int>(k % 255) - 127;
   for (TensorRole role : {TensorRole::kFcWeight, TensorRole::kConvWeight}) {
     const int bits = role == TensorRole::kConvWeight ? kDefaultQuantBitsConv : kDefaultQuantBitsFc;
@@ -259,6 +266,61 @@ TEST(QuantizedPipeline, DefaultsForEightBitLayers) {
     EXPECT_EQ(out->report.layers[0].clusters, 8);
     EXPECT_NEAR(out->report.layers[0].sparsity, 0.5, 0.01);
   }
+}
+
+// Smaller layers get half a bit of levels more per halving below 2^18 weights (hand-worked:
+// 25,000 weights: 0.5 * log2(262144 / 25000) = 1.70 -> 2 more), at most 8; widths of 8 or more
+// stay as given.
+TEST(QuantizedPipeline, SmallerLayersGetMoreBitsOfLevels) {
+  EXPECT_EQ(quant_layer_bits(4, int64_t{1} << 18), 4);
+  EXPECT_EQ(quant_layer_bits(4, int64_t{1} << 20), 4);
+  EXPECT_EQ(quant_layer_bits(4, (int64_t{1} << 18) - 1), 4);
+  EXPECT_EQ(quant_layer_bits(4, int64_t{1} << 16), 5);
+  EXPECT_EQ(quant_layer_bits(5, int64_t{1} << 14), 7);
+  EXPECT_EQ(quant_layer_bits(4, 25000), 6);
+  EXPECT_EQ(quant_layer_bits(5, 5000), 8);  // 5 + round(2.86)
+  EXPECT_EQ(quant_layer_bits(4, 500), 8);   // 4 + round(4.51) = 9, capped
+  EXPECT_EQ(quant_layer_bits(9, 500), 9);
+  EXPECT_EQ(quant_layer_bits(4, 0), 4);
+  // Through compress: a 2^14-weight layer (a normal spread of codes, so that sharing pays).
+  std::mt19937 rng(7);
+  std::normal_distribution<double> g(0, 30);
+  std::vector<int> codes(size_t{1} << 14);
+  for (int& c : codes) c = std::clamp(static_cast<int>(std::lround(g(rng))), -127, 127);
+  for (TensorRole role : {TensorRole::kFcWeight, TensorRole::kConvWeight}) {
+    const int flat = role == TensorRole::kConvWeight ? kDefaultQuantBitsConv : kDefaultQuantBitsFc;
+    CompressOptions options;
+    auto out = compress_model(int8_model(codes, role), options);
+    ASSERT_TRUE(out.ok()) << out.status().message();
+    EXPECT_EQ(out->container.tensors[0].encoding, Encoding::kSharedDense);
+    EXPECT_EQ(out->report.layers[0].bits, flat + 2);
+    options.quant_size_bits = false;
+    out = compress_model(int8_model(codes, role), options);
+    ASSERT_TRUE(out.ok()) << out.status().message();
+    EXPECT_EQ(out->report.layers[0].bits, flat);
+    EXPECT_EQ(out->report.layers[0].clusters, 1 << flat);
+  }
+}
+
+// An unpruned layer whose shared form (levels as f32 + coded indices) is not smaller than its
+// 8-bit codes keeps the codes exactly; a pruned one is shared as asked.
+TEST(QuantizedPipeline, LayersWhoseCodebookOutweighsSharingStayExact) {
+  std::vector<int> codes(500);
+  for (size_t k = 0; k < codes.size(); ++k) codes[k] = static_cast<int>((k * 37) % 255) - 127;
+  const Model model = int8_model(codes, TensorRole::kConvWeight);
+  auto out = compress_model(model, CompressOptions{});  // 8 bits of levels for 500 weights
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  EXPECT_EQ(out->container.tensors[0].encoding, Encoding::kLossless);
+  EXPECT_FALSE(out->report.layers[0].compressed);
+  EXPECT_NE(out->report.layers[0].note.find("stored losslessly"), std::string::npos);
+  auto decoded = decode_tensor(out->container.tensors[0]);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+  EXPECT_EQ(decoded->raw, model.tensors[0].raw);
+  CompressOptions pruned;
+  pruned.prune = 0.5;
+  out = compress_model(model, pruned);
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  EXPECT_EQ(out->container.tensors[0].encoding, Encoding::kSparseShared);
 }
 
 }  // namespace
