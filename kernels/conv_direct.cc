@@ -41,7 +41,7 @@ constexpr int64_t kSlack = 64;
 
 // One reused buffer per calling thread and purpose: no allocation once it has grown.
 float* workspace(int which, size_t n) {
-  thread_local std::vector<float> buffers[2];
+  thread_local std::vector<float> buffers[3];
   std::vector<float>& b = buffers[which];
   if (b.size() < n) b.resize(n);
   return b.data();
@@ -58,6 +58,10 @@ int64_t* index_workspace(size_t n) {
 //   c * channel + row_base(oz, oy) + tap_off[tap] + ox.
 struct Geometry {
   ConvParams p;  // the convolution, flattened to one row when it is a plain 1x1
+  bool flat = false;  // a plain 1x1, one row per channel
+  // A flat one whose row is a whole number of tiles (no tile reads past it): the image itself
+  // is the buffer, no copy.
+  bool direct = false;
   int64_t od, oh, ow;
   int64_t Dp, Hp, Wq;
   int64_t plane, phase, channel;
@@ -69,6 +73,8 @@ struct Geometry {
         p.pad_left == 0 && p.pad_right == 0) {
       p.W = p.D * p.H * p.W;
       p.D = p.H = 1;
+      flat = true;
+      direct = p.W % 64 == 0;
     }
     od = p.out_d(), oh = p.out_h(), ow = p.out_w();
     Dp = p.D + p.pad_front + p.pad_back;
@@ -95,36 +101,42 @@ struct Geometry {
   size_t buffer_size() const { return static_cast<size_t>(p.C * channel + kSlack); }
 };
 
-void pad_image(const Geometry& g, const float* image, float* buf) {
+// Channel `c` of `image` into its padded, phase-split block `dst` (g.channel floats).
+void pad_channel(const Geometry& g, const float* image, int64_t c, float* dst) {
   const ConvParams& p = g.p;
   const int64_t sw = p.stride_w;
-  const bool threaded = p.C * g.channel >= (1 << 16);
-#pragma omp parallel for schedule(static) if (threaded)
-  for (int64_t c = 0; c < p.C; ++c) {
+  for (int64_t ph = 0; ph < sw; ++ph) {
+    // Columns q whose input column q * sw + ph - pad_left lies in [0, W).
+    const int64_t first = std::max<int64_t>(0, (p.pad_left - ph + sw - 1) / sw);
+    const int64_t end =
+        std::clamp<int64_t>((p.W - 1 + p.pad_left - ph) / sw + 1, first, g.Wq);
     for (int64_t z = 0; z < g.Dp; ++z) {
       const int64_t iz = z - p.pad_front;
       for (int64_t y = 0; y < g.Hp; ++y) {
         const int64_t iy = y - p.pad_top;
-        const bool inside = iz >= 0 && iz < p.D && iy >= 0 && iy < p.H;
-        const float* src = image + ((c * p.D + iz) * p.H + iy) * p.W;
-        for (int64_t ph = 0; ph < sw; ++ph) {
-          float* dst = buf + c * g.channel + ph * g.phase + z * g.plane + y * g.Wq;
-          if (!inside) {
-            std::fill(dst, dst + g.Wq, 0.0f);
-          } else if (sw == 1) {
-            std::fill(dst, dst + p.pad_left, 0.0f);
-            std::memcpy(dst + p.pad_left, src, p.W * sizeof(float));
-            std::fill(dst + p.pad_left + p.W, dst + g.Wq, 0.0f);
-          } else {
-            for (int64_t q = 0; q < g.Wq; ++q) {
-              const int64_t ix = q * sw + ph - p.pad_left;
-              dst[q] = ix >= 0 && ix < p.W ? src[ix] : 0.0f;
-            }
-          }
+        float* row = dst + ph * g.phase + z * g.plane + y * g.Wq;
+        if (iz < 0 || iz >= p.D || iy < 0 || iy >= p.H) {
+          std::fill(row, row + g.Wq, 0.0f);
+          continue;
         }
+        const float* src = image + ((c * p.D + iz) * p.H + iy) * p.W + ph - p.pad_left;
+        std::fill(row, row + first, 0.0f);
+        if (sw == 1) {
+          std::memcpy(row + first, src + first, (end - first) * sizeof(float));
+        } else {
+          for (int64_t q = first; q < end; ++q) row[q] = src[q * sw];
+        }
+        std::fill(row + end, row + g.Wq, 0.0f);
       }
     }
   }
+}
+
+void pad_image(const Geometry& g, const float* image, float* buf) {
+  const ConvParams& p = g.p;
+  const bool threaded = p.C * g.channel >= (1 << 16);
+#pragma omp parallel for schedule(static) if (threaded)
+  for (int64_t c = 0; c < p.C; ++c) pad_channel(g, image, c, buf + c * g.channel);
   std::fill(buf + p.C * g.channel, buf + g.buffer_size(), 0.0f);
 }
 
@@ -214,7 +226,7 @@ struct Span {
   int64_t row, x0, x1;
 };
 std::vector<Span> spans(const Geometry& g) {
-  const int64_t width = g.ow > 512 ? 256 : g.ow;
+  const int64_t width = g.flat ? 256 : g.ow;
   std::vector<Span> s;
   for (int64_t r = 0; r < g.rows(); ++r) {
     for (int64_t x = 0; x < g.ow; x += width) s.push_back({r, x, std::min(g.ow, x + width)});
@@ -231,45 +243,71 @@ void conv_direct_dense(const ConvParams& given, const float* input, const float*
   const int64_t cg = p.C / p.group, mg = p.M / p.group, k = p.patch_size();
   const int64_t out_sp = g.rows() * g.ow;
   const std::vector<Span> work = spans(g);
-  const bool depthwise = cg == 1 && mg == 1;
-  // Weights as [group][4-row block][k][4], zero rows past the group's last channel.
-  const int64_t blocks = (mg + 3) / 4;
-  float* wpack = nullptr;
-  if (!depthwise) {
-    wpack = workspace(1, static_cast<size_t>(p.group * blocks * k * 4));
-    for (int64_t gr = 0; gr < p.group; ++gr) {
-      for (int64_t b = 0; b < blocks; ++b) {
-        float* dst = wpack + (gr * blocks + b) * k * 4;
-        for (int i = 0; i < 4; ++i) {
-          const int64_t m = b * 4 + i;
-          const float* row = weight + (gr * mg + m) * k;
-          for (int64_t j = 0; j < k; ++j) dst[j * 4 + i] = m < mg ? row[j] : 0.0f;
+  const int64_t items = static_cast<int64_t>(work.size());
+  const double macs = double(p.M) * k * out_sp;
+  if (cg == 1 && mg == 1) {
+    // Depthwise: each channel padded on its own into a per-thread buffer that stays in cache.
+    for (int64_t n = 0; n < p.N; ++n) {
+      const float* image = input + n * p.C * p.in_spatial();
+      float* out = output + n * p.M * out_sp;
+#pragma omp parallel for schedule(dynamic, 1) if (macs >= 1e6)
+      for (int64_t c = 0; c < p.C; ++c) {
+        const float* src = image + c * g.channel;
+        if (!g.direct) {
+          float* own = workspace(2, static_cast<size_t>(g.channel + kSlack));
+          pad_channel(g, image, c, own);
+          std::fill(own + g.channel, own + g.channel + kSlack, 0.0f);
+          src = own;
+        }
+        for (const Span& s : work) {
+          depthwise_row(g, src + g.row_base(s.row), weight + c * k, bias ? bias + c : nullptr,
+                        epilogue, out + c * out_sp + s.row * g.ow, s.x0, s.x1);
         }
       }
     }
+    return;
   }
-  float* buf = workspace(0, g.buffer_size());
-  const double macs = double(p.M) * k * out_sp;
+  // Weights as [group][4-row block][k][4], zero rows past the group's last channel.
+  const int64_t blocks = (mg + 3) / 4;
+  float* wpack = workspace(1, static_cast<size_t>(p.group * blocks * k * 4));
+  for (int64_t gr = 0; gr < p.group; ++gr) {
+    for (int64_t b = 0; b < blocks; ++b) {
+      float* dst = wpack + (gr * blocks + b) * k * 4;
+      for (int i = 0; i < 4; ++i) {
+        const int64_t m = b * 4 + i;
+        const float* row = weight + (gr * mg + m) * k;
+        for (int64_t j = 0; j < k; ++j) dst[j * 4 + i] = m < mg ? row[j] : 0.0f;
+      }
+    }
+  }
+  // Spans outer (their input rows stay in cache across the channel blocks), unless the group's
+  // weights are the bigger stream (many channels, few outputs): then blocks outer.
+  const bool blocks_outer = mg * k > cg * g.channel;
+  float* buf = g.direct ? nullptr : workspace(0, g.buffer_size());
   for (int64_t n = 0; n < p.N; ++n) {
-    pad_image(g, input + n * p.C * p.in_spatial(), buf);
+    const float* image = input + n * p.C * p.in_spatial();
+    if (!g.direct) pad_image(g, image, buf);
+    const float* base = g.direct ? image : buf;
     float* out = output + n * p.M * out_sp;
-    const int64_t items = static_cast<int64_t>(work.size());
-#pragma omp parallel for schedule(dynamic, 4) collapse(2) if (macs >= 1e6)
-    for (int64_t gr = 0; gr < p.group; ++gr) {
-      for (int64_t it = 0; it < items; ++it) {
-        const Span& s = work[it];
-        const float* src = buf + gr * cg * g.channel + g.row_base(s.row);
-        const int64_t y0 = s.row * g.ow;
-        if (depthwise) {
-          depthwise_row(g, src, weight + gr * k, bias ? bias + gr : nullptr, epilogue,
-                        out + gr * out_sp + y0, s.x0, s.x1);
-          continue;
-        }
+    auto tile = [&](int64_t gr, int64_t b, const Span& s) {
+      const int64_t m = gr * mg + b * 4;
+      dense_rows4(g, base + gr * cg * g.channel + g.row_base(s.row),
+                  wpack + (gr * blocks + b) * k * 4, cg, bias ? bias + m : nullptr, epilogue,
+                  out + m * out_sp + s.row * g.ow, out_sp,
+                  static_cast<int>(std::min<int64_t>(4, mg - b * 4)), s.x0, s.x1);
+    };
+    if (blocks_outer) {
+#pragma omp parallel for schedule(dynamic, 1) collapse(2) if (macs >= 1e6)
+      for (int64_t gr = 0; gr < p.group; ++gr) {
         for (int64_t b = 0; b < blocks; ++b) {
-          const int64_t m = gr * mg + b * 4;
-          dense_rows4(g, src, wpack + (gr * blocks + b) * k * 4, cg, bias ? bias + m : nullptr,
-                      epilogue, out + m * out_sp + y0, out_sp,
-                      static_cast<int>(std::min<int64_t>(4, mg - b * 4)), s.x0, s.x1);
+          for (const Span& s : work) tile(gr, b, s);
+        }
+      }
+    } else {
+#pragma omp parallel for schedule(dynamic, 4) collapse(2) if (macs >= 1e6)
+      for (int64_t gr = 0; gr < p.group; ++gr) {
+        for (int64_t it = 0; it < items; ++it) {
+          for (int64_t b = 0; b < blocks; ++b) tile(gr, b, work[it]);
         }
       }
     }
@@ -298,12 +336,14 @@ void conv_direct_sparse(const ConvParams& given, const float* input, const Spars
       values[j] = w.row_scale ? v * scale : v;
     }
   }
-  float* buf = workspace(0, g.buffer_size());
+  float* buf = g.direct ? nullptr : workspace(0, g.buffer_size());
   const std::vector<Span> work = spans(g);
   const int64_t items = static_cast<int64_t>(work.size());
   const double macs = double(nnz) * out_sp;
   for (int64_t n = 0; n < p.N; ++n) {
-    pad_image(g, input + n * p.C * p.in_spatial(), buf);
+    const float* image = input + n * p.C * p.in_spatial();
+    if (!g.direct) pad_image(g, image, buf);
+    const float* base = g.direct ? image : buf;
     float* out = output + n * p.M * out_sp;
     // Rows outer: the input rows a span reads stay in cache while every channel sums over them.
 #pragma omp parallel for schedule(dynamic, 4) collapse(2) if (macs >= 1e6)
@@ -311,9 +351,10 @@ void conv_direct_sparse(const ConvParams& given, const float* input, const Spars
       for (int64_t m = 0; m < p.M; ++m) {
         const Span& s = work[it];
         const int64_t j0 = w.row_ptr[m];
-        const float* src = buf + (m / mg) * cg * g.channel + g.row_base(s.row);
-        sparse_row(src, offsets + j0, values + j0, w.row_ptr[m + 1] - j0, bias ? bias + m : nullptr,
-                   epilogue, out + m * out_sp + s.row * g.ow, s.x0, s.x1);
+        const float* src = base + (m / mg) * cg * g.channel + g.row_base(s.row);
+        sparse_row(src, offsets + j0, values + j0, w.row_ptr[m + 1] - j0,
+                   bias ? bias + m : nullptr, epilogue, out + m * out_sp + s.row * g.ow, s.x0,
+                   s.x1);
       }
     }
   }

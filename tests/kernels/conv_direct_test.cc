@@ -105,6 +105,30 @@ TEST(ConvDirect, RandomShapesMatchReference) {
   }
 }
 
+// 1x1 convolutions whose image is a whole number of tiles run on the image itself (no padded
+// copy): plain, grouped, depthwise, and a long row split between threads.
+TEST(ConvDirect, UnpaddedOneByOneMatchesReference) {
+  std::mt19937 rng(64);
+  ConvParams shapes[4];
+  shapes[0].C = 8, shapes[0].M = 12, shapes[0].H = 8, shapes[0].W = 16;
+  shapes[1].C = 6, shapes[1].M = 9, shapes[1].H = 4, shapes[1].W = 32, shapes[1].group = 3;
+  shapes[2].C = shapes[2].M = shapes[2].group = 5, shapes[2].H = 2, shapes[2].W = 64;
+  shapes[3].N = 2, shapes[3].C = 7, shapes[3].M = 5, shapes[3].H = 64, shapes[3].W = 40;
+  for (const ConvParams& p : shapes) {
+    ASSERT_EQ(p.check(), "");
+    const Case c = random_case(rng, p, 0.4);
+    const auto want = reference::conv(p, c.x.data(), c.w.dense.data(), c.bias.data());
+    const auto ax = absolute(c.x), aw = absolute(c.w.dense), ab = absolute(c.bias);
+    const auto scale = reference::conv(p, ax.data(), aw.data(), ab.data());
+    const std::vector<float> dense = run_dense(c);
+    expect_close(dense, want, scale, describe(p));
+    std::vector<float> y(dense.size());
+    conv_codebook_csr(p, c.x.data(), to_codebook_csr(c.w, p.M, p.patch_size()), c.bias.data(),
+                      y.data());
+    ASSERT_EQ(y, dense) << describe(p);
+  }
+}
+
 TEST(ConvDirect, FusedActivationsEqualTheActivationAfterwards) {
   std::mt19937 rng(7);
   const Epilogue epilogues[] = {
