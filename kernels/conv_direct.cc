@@ -57,7 +57,7 @@ int64_t* index_workspace(size_t n) {
 // outside. Output (oz, oy, ox) with tap (kz, ky, kx) then reads
 //   c * channel + row_base(oz, oy) + tap_off[tap] + ox.
 struct Geometry {
-  ConvParams p;  // the convolution, flattened to one row when it is a plain 1x1
+  ConvParams p;       // the convolution, flattened to one row when it is a plain 1x1
   bool flat = false;  // a plain 1x1, one row per channel
   // A flat one whose row is a whole number of tiles (no tile reads past it): the image itself
   // is the buffer, no copy.
@@ -108,8 +108,7 @@ void pad_channel(const Geometry& g, const float* image, int64_t c, float* dst) {
   for (int64_t ph = 0; ph < sw; ++ph) {
     // Columns q whose input column q * sw + ph - pad_left lies in [0, W).
     const int64_t first = std::max<int64_t>(0, (p.pad_left - ph + sw - 1) / sw);
-    const int64_t end =
-        std::clamp<int64_t>((p.W - 1 + p.pad_left - ph) / sw + 1, first, g.Wq);
+    const int64_t end = std::clamp<int64_t>((p.W - 1 + p.pad_left - ph) / sw + 1, first, g.Wq);
     for (int64_t z = 0; z < g.Dp; ++z) {
       const int64_t iz = z - p.pad_front;
       for (int64_t y = 0; y < g.Hp; ++y) {
@@ -140,12 +139,38 @@ void pad_image(const Geometry& g, const float* image, float* buf) {
   std::fill(buf + p.C * g.channel, buf + g.buffer_size(), 0.0f);
 }
 
-// Stores `n` (<= 8 * V) outputs of one channel: acc + bias, then the activation.
+// One output channel's row: where its outputs go and the per-channel epilogue terms (each
+// nullptr when absent).
+struct RowOut {
+  float* y;
+  const float* res;  // the residual at y's position
+  const float* bias;
+  const float* scale;
+  const float* shift;
+};
+inline RowOut row_out(const Epilogue& e, float* output, const float* bias, int64_t m,
+                      int64_t offset) {
+  return {output + offset, e.residual ? e.residual + offset : nullptr, bias ? bias + m : nullptr,
+          e.scale ? e.scale + m : nullptr, e.shift ? e.shift + m : nullptr};
+}
+
+// Stores outputs x .. x + n (n <= 8 * V) of a row: acc, then the epilogue steps.
 template <int V>
-inline void store_tile(const v8* acc, const float* bias, const Epilogue& e, float* y, int64_t n) {
+inline void store_tile(const v8* acc, const RowOut& o, const Epilogue& e, int64_t x, int64_t n) {
   float tmp[8 * V];
+  float* y = o.y + x;
   float* dst = n == 8 * V ? y : tmp;
-  for (int j = 0; j < V; ++j) store8(dst + 8 * j, bias ? acc[j] + *bias : acc[j]);
+  for (int j = 0; j < V; ++j) {
+    v8 v = acc[j];
+    if (o.bias) v = v + *o.bias;
+    if (o.scale) v = v * *o.scale;
+    if (o.shift) v = v + *o.shift;
+    store8(dst + 8 * j, v);
+  }
+  if (o.res) {
+    const float* r = o.res + x;
+    for (int64_t k = 0; k < n; ++k) dst[k] = dst[k] + r[k];
+  }
   apply_activation(e, dst, n);
   if (dst == tmp) std::copy(tmp, tmp + n, y);
 }
@@ -154,8 +179,7 @@ inline void store_tile(const v8* acc, const float* bias, const Epilogue& e, floa
 // row. wpack: the group's 4-row block as [k][4]; src: the group's first channel at this row.
 DEEPCOMP_CONV_CLONES
 void dense_rows4(const Geometry& g, const float* src, const float* wpack, int64_t cg,
-                 const float* bias, const Epilogue& e, float* out, int64_t out_stride, int rows,
-                 int64_t x0, int64_t x1) {
+                 const RowOut* outs, const Epilogue& e, int rows, int64_t x0, int64_t x1) {
   const int64_t taps = static_cast<int64_t>(g.tap_off.size());
   const int64_t* tap_off = g.tap_off.data();
   for (int64_t x = x0; x < x1; x += 16) {
@@ -174,15 +198,14 @@ void dense_rows4(const Geometry& g, const float* src, const float* wpack, int64_
     }
     const int64_t n = std::min<int64_t>(16, x1 - x);
     const v8 acc[4][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}};
-    for (int i = 0; i < rows; ++i)
-      store_tile<2>(acc[i], bias ? bias + i : nullptr, e, out + i * out_stride + x, n);
+    for (int i = 0; i < rows; ++i) store_tile<2>(acc[i], outs[i], e, x, n);
   }
 }
 
 // Depthwise: one input channel, one output channel, outputs [x0, x1) of one row.
 DEEPCOMP_CONV_CLONES
-void depthwise_row(const Geometry& g, const float* src, const float* w, const float* bias,
-                   const Epilogue& e, float* out, int64_t x0, int64_t x1) {
+void depthwise_row(const Geometry& g, const float* src, const float* w, const RowOut& out,
+                   const Epilogue& e, int64_t x0, int64_t x1) {
   const int64_t taps = static_cast<int64_t>(g.tap_off.size());
   const int64_t* tap_off = g.tap_off.data();
   for (int64_t x = x0; x < x1; x += 32) {
@@ -193,7 +216,7 @@ void depthwise_row(const Geometry& g, const float* src, const float* w, const fl
       acc[0] += wt * load8(s), acc[1] += wt * load8(s + 8);
       acc[2] += wt * load8(s + 16), acc[3] += wt * load8(s + 24);
     }
-    store_tile<4>(acc, bias, e, out + x, std::min<int64_t>(32, x1 - x));
+    store_tile<4>(acc, out, e, x, std::min<int64_t>(32, x1 - x));
   }
 }
 
@@ -201,23 +224,23 @@ void depthwise_row(const Geometry& g, const float* src, const float* w, const fl
 // [x0, x1) of one row.
 template <int V>
 inline void sparse_tile(const float* src, const int64_t* off, const float* val, int64_t nnz,
-                        const float* bias, const Epilogue& e, float* out, int64_t n) {
+                        const RowOut& out, const Epilogue& e, int64_t x, int64_t n) {
   v8 acc[V] = {};
   for (int64_t k = 0; k < nnz; ++k) {
     const float* s = src + off[k];
     const v8 wk = splat(val[k]);
     for (int j = 0; j < V; ++j) acc[j] += wk * load8(s + 8 * j);
   }
-  store_tile<V>(acc, bias, e, out, n);
+  store_tile<V>(acc, out, e, x, n);
 }
 
 DEEPCOMP_CONV_CLONES
 void sparse_row(const float* src, const int64_t* off, const float* val, int64_t nnz,
-                const float* bias, const Epilogue& e, float* out, int64_t x0, int64_t x1) {
+                const RowOut& out, const Epilogue& e, int64_t x0, int64_t x1) {
   int64_t x = x0;
   for (; x1 - x > 32; x += 64)
-    sparse_tile<8>(src + x, off, val, nnz, bias, e, out + x, std::min<int64_t>(64, x1 - x));
-  if (x < x1) sparse_tile<4>(src + x, off, val, nnz, bias, e, out + x, x1 - x);
+    sparse_tile<8>(src + x, off, val, nnz, out, e, x, std::min<int64_t>(64, x1 - x));
+  if (x < x1) sparse_tile<4>(src + x, off, val, nnz, out, e, x, x1 - x);
 }
 
 // Work items: (output row, a span of it). A flattened 1x1 is one long row, cut into spans so
@@ -249,7 +272,7 @@ void conv_direct_dense(const ConvParams& given, const float* input, const float*
     // Depthwise: each channel padded on its own into a per-thread buffer that stays in cache.
     for (int64_t n = 0; n < p.N; ++n) {
       const float* image = input + n * p.C * p.in_spatial();
-      float* out = output + n * p.M * out_sp;
+      const int64_t off = n * p.M * out_sp;
 #pragma omp parallel for schedule(dynamic, 1) if (macs >= 1e6)
       for (int64_t c = 0; c < p.C; ++c) {
         const float* src = image + c * g.channel;
@@ -260,8 +283,9 @@ void conv_direct_dense(const ConvParams& given, const float* input, const float*
           src = own;
         }
         for (const Span& s : work) {
-          depthwise_row(g, src + g.row_base(s.row), weight + c * k, bias ? bias + c : nullptr,
-                        epilogue, out + c * out_sp + s.row * g.ow, s.x0, s.x1);
+          depthwise_row(g, src + g.row_base(s.row), weight + c * k,
+                        row_out(epilogue, output, bias, c, off + c * out_sp + s.row * g.ow),
+                        epilogue, s.x0, s.x1);
         }
       }
     }
@@ -288,13 +312,16 @@ void conv_direct_dense(const ConvParams& given, const float* input, const float*
     const float* image = input + n * p.C * p.in_spatial();
     if (!g.direct) pad_image(g, image, buf);
     const float* base = g.direct ? image : buf;
-    float* out = output + n * p.M * out_sp;
+    const int64_t off = n * p.M * out_sp;
     auto tile = [&](int64_t gr, int64_t b, const Span& s) {
-      const int64_t m = gr * mg + b * 4;
+      const int rows = static_cast<int>(std::min<int64_t>(4, mg - b * 4));
+      RowOut outs[4];
+      for (int i = 0; i < rows; ++i) {
+        const int64_t m = gr * mg + b * 4 + i;
+        outs[i] = row_out(epilogue, output, bias, m, off + m * out_sp + s.row * g.ow);
+      }
       dense_rows4(g, base + gr * cg * g.channel + g.row_base(s.row),
-                  wpack + (gr * blocks + b) * k * 4, cg, bias ? bias + m : nullptr, epilogue,
-                  out + m * out_sp + s.row * g.ow, out_sp,
-                  static_cast<int>(std::min<int64_t>(4, mg - b * 4)), s.x0, s.x1);
+                  wpack + (gr * blocks + b) * k * 4, cg, outs, epilogue, rows, s.x0, s.x1);
     };
     if (blocks_outer) {
 #pragma omp parallel for schedule(dynamic, 1) collapse(2) if (macs >= 1e6)
@@ -344,7 +371,7 @@ void conv_direct_sparse(const ConvParams& given, const float* input, const Spars
     const float* image = input + n * p.C * p.in_spatial();
     if (!g.direct) pad_image(g, image, buf);
     const float* base = g.direct ? image : buf;
-    float* out = output + n * p.M * out_sp;
+    const int64_t off = n * p.M * out_sp;
     // Rows outer: the input rows a span reads stay in cache while every channel sums over them.
 #pragma omp parallel for schedule(dynamic, 4) collapse(2) if (macs >= 1e6)
     for (int64_t it = 0; it < items; ++it) {
@@ -353,8 +380,8 @@ void conv_direct_sparse(const ConvParams& given, const float* input, const Spars
         const int64_t j0 = w.row_ptr[m];
         const float* src = base + (m / mg) * cg * g.channel + g.row_base(s.row);
         sparse_row(src, offsets + j0, values + j0, w.row_ptr[m + 1] - j0,
-                   bias ? bias + m : nullptr, epilogue, out + m * out_sp + s.row * g.ow, s.x0,
-                   s.x1);
+                   row_out(epilogue, output, bias, m, off + m * out_sp + s.row * g.ow), epilogue,
+                   s.x0, s.x1);
       }
     }
   }

@@ -1,7 +1,9 @@
-// What a convolution does to each output after its sum: add the channel's bias, then an optional
-// activation, in the same float arithmetic as the runtime's separate operators
-// (runtime/ops_elementwise.cc, ops_math.cc), so a fused Conv+activation gives the bits of the
-// unfused pair for the same sums. Header-only; depends only on the standard library.
+// What a convolution does to each output after its sum, in this order: add the channel's bias,
+// multiply by a per-channel scale, add a per-channel shift (a Mul / Add by a constant, or a
+// BatchNormalization as x * s + b), add a residual tensor of the output's shape, apply an
+// activation. Each step is the float arithmetic of the runtime's separate operator
+// (runtime/ops_elementwise.cc, ops_math.cc, ops_nn.cc), so a fused chain gives the bits of the
+// unfused one for the same sums. Header-only; depends only on the standard library.
 #pragma once
 
 #include <algorithm>
@@ -18,11 +20,17 @@ enum class Activation : uint8_t {
   kHardSigmoid,  // max(0, min(1, alpha * x + beta))
   kHardSwish,    // x * max(0, min(1, x / 6 + 0.5))
   kSigmoid,      // 1 / (1 + exp(-x))
+  // x * Clip(x + alpha, beta, gamma) / delta: HardSwish as exporters spell it with Add, Clip,
+  // Mul and Div (alpha 3, clip to [0, 6], delta 6), each step rounded as those operators do.
+  kHardSwishParts,
 };
 
 struct Epilogue {
   Activation act = Activation::kNone;
-  float alpha = 0, beta = 0;
+  float alpha = 0, beta = 0, gamma = 0, delta = 1;
+  const float* scale = nullptr;     // M entries, or nullptr
+  const float* shift = nullptr;     // M entries, or nullptr
+  const float* residual = nullptr;  // the output's shape (N x M x spatial), or nullptr
 };
 
 inline float activate(const Epilogue& e, float x) {
@@ -41,6 +49,10 @@ inline float activate(const Epilogue& e, float x) {
       return x * std::max(0.0f, std::min(1.0f, x / 6.0f + 0.5f));
     case Activation::kSigmoid:
       return 1.0f / (1.0f + std::exp(-x));
+    case Activation::kHardSwishParts: {
+      const float clipped = std::min(std::max(x + e.alpha, e.beta), e.gamma);
+      return x * clipped / e.delta;
+    }
   }
   return x;
 }

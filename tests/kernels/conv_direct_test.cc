@@ -152,7 +152,43 @@ TEST(ConvDirect, FusedActivationsEqualTheActivationAfterwards) {
   }
 }
 
+// Scale, shift and residual steps with every activation, dense and sparse: the same bits as the
+// steps applied one after the other to the plain convolution (what the unfused graph computes).
+TEST(ConvDirect, FusedChainEqualsTheStepsAfterwards) {
+  std::mt19937 rng(17);
+  for (int trial = 0; trial < 60; ++trial) {
+    const ConvParams p = random_params(rng);
+    const Case c = random_case(rng, p, 0.5);
+    const std::vector<float> plain = run_dense(c);
+    const std::vector<float> scale = random_vector(rng, p.M), shift = random_vector(rng, p.M),
+                             residual = random_vector(rng, static_cast<int64_t>(plain.size()));
+    Epilogue e;
+    e.act = static_cast<Activation>(trial % 8);
+    e.alpha = 3.0f, e.beta = trial % 8 == 7 ? 0.0f : -0.5f, e.gamma = 6.0f, e.delta = 6.0f;
+    if (trial % 2 == 0) e.scale = scale.data();
+    if (trial % 3 != 0) e.shift = shift.data();
+    if (trial % 4 != 3) e.residual = residual.data();
+    std::vector<float> want = plain;
+    const int64_t sp = p.out_spatial();
+    for (size_t i = 0; i < want.size(); ++i) {
+      const int64_t m = static_cast<int64_t>(i) / sp % p.M;
+      float v = want[i];
+      if (e.scale) v = v * scale[m];
+      if (e.shift) v = v + shift[m];
+      if (e.residual) v = v + residual[i];
+      want[i] = activate(e, v);
+    }
+    ASSERT_EQ(run_dense(c, e), want) << describe(p) << " act " << int(e.act);
+    std::vector<float> y(plain.size());
+    conv_codebook_csr(p, c.x.data(), to_codebook_csr(c.w, p.M, p.patch_size()), c.bias.data(),
+                      y.data(), e);
+    ASSERT_EQ(y, want) << "codebook " << describe(p) << " act " << int(e.act);
+  }
+}
+
 TEST(ConvDirect, HandWorkedActivations) {
+  EXPECT_EQ(activate({Activation::kHardSwishParts, 3.0f, 0.0f, 6.0f, 6.0f}, 1.5f), 1.125f);
+  EXPECT_EQ(activate({Activation::kHardSwishParts, 3.0f, 0.0f, 6.0f, 6.0f}, -4.0f), 0.0f);
   // Hand-worked values of each activation (ONNX definitions).
   EXPECT_EQ(activate({Activation::kRelu, 0, 0}, -2.0f), 0.0f);
   EXPECT_EQ(activate({Activation::kLeakyRelu, 0.1f, 0}, -2.0f), -0.2f);
