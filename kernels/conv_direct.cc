@@ -41,7 +41,7 @@ constexpr int64_t kSlack = 64;
 
 // One reused buffer per calling thread and purpose: no allocation once it has grown.
 float* workspace(int which, size_t n) {
-  thread_local std::vector<float> buffers[3];
+  thread_local std::vector<float> buffers[4];
   std::vector<float>& b = buffers[which];
   if (b.size() < n) b.resize(n);
   return b.data();
@@ -257,6 +257,29 @@ std::vector<Span> spans(const Geometry& g) {
   return s;
 }
 
+// Outputs narrower than a tile waste lanes on every row (LeNet's 8-wide maps use half of each
+// 16-wide tile): such convolutions run as a 1x1 over their im2col matrix instead, whose row is
+// the whole output image. Calls `run(q, cols, n)` per image with the 1x1 parameters.
+bool narrow(const Geometry& g) {
+  if (g.flat) return false;
+  const int64_t tiles = (g.ow + 15) / 16;
+  return g.ow < 0.8 * 16 * tiles && g.rows() > 1;
+}
+template <typename Run>
+void per_image_im2col(const ConvParams& p, const float* input, Run run) {
+  ConvParams q;
+  q.N = 1, q.C = p.C * p.taps(), q.W = p.out_spatial(), q.M = p.M, q.group = p.group;
+  float* cols = workspace(3, static_cast<size_t>(q.C * q.W));
+  for (int64_t n = 0; n < p.N; ++n) {
+    im2col(p, input + n * p.C * p.in_spatial(), cols);
+    run(q, cols, n);
+  }
+}
+Epilogue for_image(Epilogue e, int64_t offset) {
+  if (e.residual) e.residual += offset;
+  return e;
+}
+
 }  // namespace
 
 void conv_direct_dense(const ConvParams& given, const float* input, const float* weight,
@@ -268,6 +291,13 @@ void conv_direct_dense(const ConvParams& given, const float* input, const float*
   const std::vector<Span> work = spans(g);
   const int64_t items = static_cast<int64_t>(work.size());
   const double macs = double(p.M) * k * out_sp;
+  if (narrow(g) && !(cg == 1 && mg == 1)) {
+    per_image_im2col(p, input, [&](const ConvParams& q, const float* cols, int64_t n) {
+      conv_direct_dense(q, cols, weight, bias, for_image(epilogue, n * p.M * out_sp),
+                        output + n * p.M * out_sp);
+    });
+    return;
+  }
   if (cg == 1 && mg == 1) {
     // Depthwise: each channel padded on its own into a per-thread buffer that stays in cache.
     for (int64_t n = 0; n < p.N; ++n) {
@@ -348,6 +378,13 @@ void conv_direct_sparse(const ConvParams& given, const float* input, const Spars
   const int64_t cg = p.C / p.group, mg = p.M / p.group;
   const int64_t taps = p.taps();
   const int64_t out_sp = g.rows() * g.ow;
+  if (narrow(g)) {
+    per_image_im2col(p, input, [&](const ConvParams& q, const float* cols, int64_t n) {
+      conv_direct_sparse(q, cols, w, bias, for_image(epilogue, n * p.M * out_sp),
+                         output + n * p.M * out_sp);
+    });
+    return;
+  }
   const int64_t nnz = w.row_ptr[p.M];
   // Each nonzero as its buffer offset (relative to its group's first channel) and its weight.
   float* values = workspace(1, static_cast<size_t>(nnz + 1));
