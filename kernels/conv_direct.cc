@@ -378,7 +378,7 @@ void conv_direct_sparse(const ConvParams& given, const float* input, const Spars
   const int64_t cg = p.C / p.group, mg = p.M / p.group;
   const int64_t taps = p.taps();
   const int64_t out_sp = g.rows() * g.ow;
-  if (narrow(g)) {
+  if (narrow(g) && !(cg == 1 && mg == 1)) {
     per_image_im2col(p, input, [&](const ConvParams& q, const float* cols, int64_t n) {
       conv_direct_sparse(q, cols, w, bias, for_image(epilogue, n * p.M * out_sp),
                          output + n * p.M * out_sp);
