@@ -1,66 +1,16 @@
-// N-D (1 to 3 spatial dimensions) convolution by im2col and a dense (Eigen) or sparse
-// (kernels/spmm_detail.h) product (kernels/conv.h). Depends only on Eigen, OpenMP and the standard
-// library.
+// N-D (1 to 3 spatial dimensions) convolution (kernels/conv.h): parameter checks, im2col, and the
+// entry points, which run the direct kernels of kernels/conv_direct.h. Depends only on OpenMP and
+// the standard library.
 #include "kernels/conv.h"
 
 #include <omp.h>
 
-#include <Eigen/Core>
 #include <algorithm>
 #include <vector>
 
-#include "kernels/spmm_detail.h"
+#include "kernels/conv_direct.h"
 
 namespace deepcomp::kernels {
-namespace {
-
-using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-
-// A 1x1, stride-1, unpadded convolution's patch matrix is the image itself.
-bool patches_are_image(const ConvParams& p) {
-  return p.taps() == 1 && p.stride_d == 1 && p.stride_h == 1 && p.stride_w == 1 &&
-         p.pad_front == 0 && p.pad_top == 0 && p.pad_left == 0 && p.pad_back == 0 &&
-         p.pad_bottom == 0 && p.pad_right == 0;
-}
-
-// Runs `product(patches, out_image)` per image, building the patch matrix when needed.
-template <typename Product>
-void for_each_image(const ConvParams& p, const float* input, float* output, Product product) {
-  const int64_t spatial_in = p.in_spatial();
-  const int64_t spatial_out = p.out_spatial();
-  std::vector<float> cols;
-  if (!patches_are_image(p)) cols.resize(p.C * p.taps() * spatial_out);
-  for (int64_t n = 0; n < p.N; ++n) {
-    const float* image = input + n * p.C * spatial_in;
-    const float* patches = image;
-    if (!cols.empty()) {
-      im2col(p, image, cols.data());
-      patches = cols.data();
-    }
-    product(patches, output + n * p.M * spatial_out);
-  }
-}
-
-template <typename RunSparse>
-void conv_sparse(const ConvParams& p, const float* input, const int64_t* row_ptr,
-                 const int32_t* col_idx, const float* bias, float* output, RunSparse run) {
-  const int64_t spatial_out = p.out_spatial();
-  for_each_image(p, input, output, [&](const float* patches, float* out) {
-    detail::SparseProblem sp;
-    sp.row_ptr = row_ptr;
-    sp.col_idx = col_idx;
-    sp.rows = p.M;
-    sp.B = patches;
-    sp.n = spatial_out;
-    sp.rows_per_group = p.M / p.group;
-    sp.b_group_stride = p.patch_size() * spatial_out;
-    sp.bias = bias;
-    sp.C = out;
-    run(sp);
-  });
-}
-
-}  // namespace
 
 std::string ConvParams::check() const {
   if (N < 0 || C <= 0 || D <= 0 || H <= 0 || W <= 0 || M <= 0)
@@ -120,40 +70,34 @@ void im2col(const ConvParams& p, const float* image, float* cols) {
 }
 
 void conv_dense(const ConvParams& p, const float* input, const float* weight, const float* bias,
-                float* output) {
-  const int64_t spatial_out = p.out_spatial();
-  const int64_t k = p.patch_size();
-  const int64_t m_group = p.M / p.group;
-  for_each_image(p, input, output, [&](const float* patches, float* out) {
-    for (int64_t g = 0; g < p.group; ++g) {
-      Eigen::Map<RowMajor> y(out + g * m_group * spatial_out, m_group, spatial_out);
-      y.noalias() = Eigen::Map<const RowMajor>(weight + g * m_group * k, m_group, k) *
-                    Eigen::Map<const RowMajor>(patches + g * k * spatial_out, k, spatial_out);
-      if (bias) y.colwise() += Eigen::Map<const Eigen::VectorXf>(bias + g * m_group, m_group);
-    }
-  });
+                float* output, const Epilogue& epilogue) {
+  detail::conv_direct_dense(p, input, weight, bias, epilogue, output);
 }
 
 void conv_csr(const ConvParams& p, const float* input, const CsrMatrix& weight, const float* bias,
-              float* output) {
-  conv_sparse(p, input, weight.row_ptr.data(), weight.col_idx.data(), bias, output,
-              [&](const detail::SparseProblem& sp) {
-                detail::sparse_times_dense(sp, weight.values.data());
-              });
+              float* output, const Epilogue& epilogue, const float* row_scale) {
+  detail::SparseConvWeight w;
+  w.row_ptr = weight.row_ptr.data();
+  w.col_idx = weight.col_idx.data();
+  w.values = weight.values.data();
+  w.row_scale = row_scale;
+  detail::conv_direct_sparse(p, input, w, bias, epilogue, output);
 }
 
 void conv_codebook_csr(const ConvParams& p, const float* input, const CodebookCsrMatrix& weight,
-                       const float* bias, float* output) {
-  const int64_t size = static_cast<int64_t>(weight.codebook.size());
-  conv_sparse(
-      p, input, weight.row_ptr.data(), weight.col_idx.data(), bias, output,
-      [&](const detail::SparseProblem& sp) {
-        if (weight.wide()) {
-          detail::sparse_times_dense(sp, weight.cluster16.data(), weight.codebook.data(), size);
-        } else {
-          detail::sparse_times_dense(sp, weight.cluster.data(), weight.codebook.data(), size);
-        }
-      });
+                       const float* bias, float* output, const Epilogue& epilogue,
+                       const float* row_scale) {
+  detail::SparseConvWeight w;
+  w.row_ptr = weight.row_ptr.data();
+  w.col_idx = weight.col_idx.data();
+  if (weight.wide()) {
+    w.cluster16 = weight.cluster16.data();
+  } else {
+    w.cluster = weight.cluster.data();
+  }
+  w.codebook = weight.codebook.data();
+  w.row_scale = row_scale;
+  detail::conv_direct_sparse(p, input, w, bias, epilogue, output);
 }
 
 }  // namespace deepcomp::kernels

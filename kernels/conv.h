@@ -1,13 +1,15 @@
 // Convolution over 1 to 3 spatial dimensions (ONNX Conv semantics: NC[D]HW, groups, strides,
-// asymmetric pads, dilations) with dense weights (im2col + Eigen GEMM) or sparse weights (CSR /
-// codebook-CSR of the [M, C/group * kd * kh * kw] weight matrix times the im2col patches). 1-D and
-// 2-D convolutions are 3-D ones with leading spatial sizes of 1. Depends only on Eigen, OpenMP and
-// the standard library.
+// asymmetric pads, dilations) with dense weights or sparse weights (CSR / codebook-CSR of the
+// [M, C/group * kd * kh * kw] weight matrix), by the direct kernels of kernels/conv_direct.h (no
+// im2col matrix; depthwise and 1x1 fast paths), with an optional fused activation after the bias
+// (kernels/conv_epilogue.h). 1-D and 2-D convolutions are 3-D ones with leading spatial sizes of
+// 1. Depends only on OpenMP and the standard library.
 #pragma once
 
 #include <cstdint>
 #include <string>
 
+#include "kernels/conv_epilogue.h"
 #include "kernels/sparse_matrix.h"
 
 namespace deepcomp::kernels {
@@ -37,13 +39,17 @@ struct ConvParams {
 
 // input: N x C x D x H x W; output: N x M x out_d x out_h x out_w; bias: M entries or nullptr.
 // weight (dense): M x C/group x kd x kh x kw, i.e. the row-major [M, patch_size()] matrix, which
-// is also the shape the sparse forms must have.
+// is also the shape the sparse forms must have. Each output is activation(sum + bias), the sum
+// taken in weight order with separately rounded products and adds (the same bits on every SIMD
+// clone and thread count). row_scale (sparse forms; M entries or nullptr) multiplies each row's
+// weights, e.g. a BatchNormalization folded into a codebook-CSR weight.
 void conv_dense(const ConvParams& p, const float* input, const float* weight, const float* bias,
-                float* output);
+                float* output, const Epilogue& epilogue = {});
 void conv_csr(const ConvParams& p, const float* input, const CsrMatrix& weight, const float* bias,
-              float* output);
+              float* output, const Epilogue& epilogue = {}, const float* row_scale = nullptr);
 void conv_codebook_csr(const ConvParams& p, const float* input, const CodebookCsrMatrix& weight,
-                       const float* bias, float* output);
+                       const float* bias, float* output, const Epilogue& epilogue = {},
+                       const float* row_scale = nullptr);
 
 // The patches of one image (C x D x H x W) as a [C * taps(), out_spatial()] row-major matrix,
 // zero where a tap falls in the padding. Group g's rows are the contiguous block g * patch_size().

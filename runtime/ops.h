@@ -20,6 +20,7 @@
 namespace deepcomp::runtime {
 
 struct SessionOptions;
+struct ConvFusion;  // runtime/fuse_conv.h
 
 namespace ops {
 
@@ -49,6 +50,8 @@ struct BuildContext {
   std::function<bool(const std::string& name)> int_sparse;
   KernelChoice kernel = KernelChoice::kSparse;  // SessionOptions::kernel
   double dense_above_density = kDefaultDenseAboveDensity;
+  // A Conv node that has the chain after it fused in (runtime/fuse_conv.h), else nullptr.
+  const ConvFusion* conv_fusion = nullptr;
   // Compiles a graph attribute of the node (names of enclosing graphs resolve as outer values).
   std::function<Result<std::shared_ptr<const Subgraph>>(const Graph& graph)> subgraph;
 

@@ -1,11 +1,15 @@
 // Conv (1-D to 3-D, groups, strides, pads, dilations, auto_pad) on kernels/conv.h, with the
-// weight dense or sparse ([M, C/group * kd * kh * kw], rows = output channels), and the helpers
+// weight dense or sparse ([M, C/group * kd * kh * kw], rows = output channels), with the chain
+// after it fused in when the Session found one (runtime/fuse_conv.h), and the helpers
 // ConvTranspose (ops_conv_transpose.cc) shares.
 #include "runtime/ops_conv.h"
 
 #include <algorithm>
+#include <map>
+#include <memory>
 
 #include "kernels/conv.h"
+#include "runtime/fuse_conv.h"
 #include "runtime/ops.h"
 
 namespace deepcomp::runtime::ops {
@@ -122,9 +126,82 @@ Result<ConvLayerWeight> conv_layer_weight(const BuildContext& ctx) {
   return out;
 }
 
+namespace {
+
+// A fused chain as the Conv runs it: the epilogue of the fast path (scale / shift one per
+// output channel), and the chain's own operators for inputs the fast path does not take.
+struct FusedChain {
+  std::shared_ptr<const ConvFusion> fusion;
+  std::vector<float> scale, shift;
+  std::vector<CompiledOp> ops;
+
+  // The chain's operators after a plain convolution `y` (the unfused graph, step by step).
+  Status run_ops(const Inputs& in, Value* y) const {
+    std::map<std::string, Value> values;
+    values[fusion->conv_output] = std::move(*y);
+    for (size_t k = 0; k < ops.size(); ++k) {
+      const Node& node = fusion->chain[k];
+      Inputs args;
+      for (const std::string& name : node.inputs) {
+        if (auto it = values.find(name); it != values.end()) {
+          args.push_back(&it->second);
+        } else if (auto c = fusion->constants.find(name); c != fusion->constants.end()) {
+          args.push_back(c->second.get());
+        } else if (fusion->residual && name == fusion->residual_name) {
+          args.push_back(in[3]);
+        } else {
+          args.push_back(nullptr);
+        }
+      }
+      std::vector<Value> outs(1);
+      Status st = ops[k].run(args, &outs);
+      if (!st.ok()) return st.WithContext("fused " + node.op_type);
+      fit_to_dtype(&outs[0]);
+      values[node.outputs[0]] = std::move(outs[0]);
+    }
+    *y = std::move(values[fusion->chain.back().outputs[0]]);
+    return Status::Ok();
+  }
+};
+
+Result<std::shared_ptr<const FusedChain>> compile_chain(const BuildContext& ctx, int64_t channels) {
+  auto chain = std::make_shared<FusedChain>();
+  chain->fusion = std::make_shared<const ConvFusion>(*ctx.conv_fusion);
+  const ConvFusion& f = *chain->fusion;
+  auto per_channel = [&](const std::vector<float>& v) {
+    return v.size() == 1 ? std::vector<float>(channels, v[0]) : v;
+  };
+  chain->scale = per_channel(f.scale);
+  chain->shift = per_channel(f.shift);
+  if ((!chain->scale.empty() && static_cast<int64_t>(chain->scale.size()) != channels) ||
+      (!chain->shift.empty() && static_cast<int64_t>(chain->shift.size()) != channels)) {
+    return Status::Error("fused scale/shift do not match the output channels");
+  }
+  for (const Node& node : f.chain) {
+    const Builder* builder = find_builder(node.op_type);
+    if (!builder) return Status::Error("fused " + node.op_type + ": operator not supported");
+    BuildContext sub = ctx;
+    sub.node = &node;
+    sub.conv_fusion = nullptr;
+    sub.constant = [&node, &f](size_t k) -> const Value* {
+      if (k >= node.inputs.size()) return nullptr;
+      auto it = f.constants.find(node.inputs[k]);
+      return it == f.constants.end() ? nullptr : it->second.get();
+    };
+    sub.sparse_weight = [](const std::string&) { return SparseWeight{}; };
+    auto op = (*builder)(sub);
+    if (!op.ok()) return op.status().WithContext("fused " + node.op_type);
+    chain->ops.push_back(std::move(op).value());
+  }
+  return std::shared_ptr<const FusedChain>(std::move(chain));
+}
+
+}  // namespace
+
 Result<CompiledOp> build_conv(const BuildContext& ctx) {
   const Node& node = *ctx.node;
-  DEEPCOMP_RETURN_IF_ERROR(check_arity(node, 2, 3, 1));
+  const bool residual = ctx.conv_fusion && ctx.conv_fusion->residual;
+  DEEPCOMP_RETURN_IF_ERROR(check_arity(node, 2, residual ? 4 : 3, 1));
   DEEPCOMP_RETURN_IF_ERROR(check_attributes(
       node, {"auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"}));
   const std::string auto_pad = attr_string(node, "auto_pad", "NOTSET");
@@ -133,6 +210,12 @@ Result<CompiledOp> build_conv(const BuildContext& ctx) {
   if (group < 1) return Status::Error("attribute group must be positive");
   const std::vector<int64_t> pads_attr = attr_ints(node, "pads");
   DEEPCOMP_ASSIGN_OR_RETURN(ConvLayerWeight weight, conv_layer_weight(ctx));
+  std::shared_ptr<const FusedChain> chain;
+  if (ctx.conv_fusion) {
+    const Value* w = ctx.constant(1);
+    if (!w || w->rank() < 3) return Status::Error("a fused Conv needs a constant weight");
+    DEEPCOMP_ASSIGN_OR_RETURN(chain, compile_chain(ctx, w->shape[0]));
+  }
   CompiledOp op;
   op.weight = weight.name;
   op.sparse = weight.sparse.present();
@@ -191,13 +274,34 @@ Result<CompiledOp> build_conv(const BuildContext& ctx) {
     for (int64_t d = 3 - sr; d < 3; ++d) shape.push_back(out_dims[d]);
     Value& y = (*out)[0];
     y = zeros_of(x.dtype, shape);
+    // The fused chain runs as the epilogue when everything is float32 and the residual has the
+    // output's shape; otherwise its own operators run after the plain convolution.
+    kernels::Epilogue epilogue;
+    bool after = false;
+    if (chain) {
+      const Value* r = chain->fusion->residual ? in[3] : nullptr;
+      after = x.dtype != DType::kFloat32 ||
+              (chain->fusion->residual && (!r || r->dtype != DType::kFloat32 || r->shape != shape ||
+                                           r->stored() != r->numel()));
+      if (!after) {
+        epilogue = chain->fusion->activation;
+        epilogue.scale = chain->scale.empty() ? nullptr : chain->scale.data();
+        epilogue.shift = chain->shift.empty() ? nullptr : chain->shift.data();
+        epilogue.residual = r ? r->f.data() : nullptr;
+      }
+    }
     if (weight.sparse.codebook) {
-      kernels::conv_codebook_csr(p, x.f.data(), *weight.sparse.codebook, bias, y.f.data());
+      kernels::conv_codebook_csr(p, x.f.data(), *weight.sparse.codebook, bias, y.f.data(),
+                                 epilogue);
     } else if (weight.sparse.csr) {
-      kernels::conv_csr(p, x.f.data(), *weight.sparse.csr, bias, y.f.data());
+      kernels::conv_csr(p, x.f.data(), *weight.sparse.csr, bias, y.f.data(), epilogue);
     } else {
       kernels::conv_dense(p, x.f.data(), weight.expanded ? weight.expanded->data() : w.f.data(),
-                          bias, y.f.data());
+                          bias, y.f.data(), epilogue);
+    }
+    if (after) {
+      fit_to_dtype(&y);
+      DEEPCOMP_RETURN_IF_ERROR(chain->run_ops(in, &y));
     }
     return Status::Ok();
   };

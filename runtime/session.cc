@@ -19,6 +19,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "runtime/fuse_conv.h"
 #include "runtime/ops.h"
 #include "runtime/rearrange_shape.h"
 
@@ -285,10 +286,17 @@ Status Compiler::compile(const Graph& g, const OuterLookup* outer, Program* p,
     p->input_slots.push_back(new_slot(vi.name));
   }
   const double crossover = options.dense_above_density;
-  for (size_t n = 0; n < g.nodes.size(); ++n) {
-    const Node& node = g.nodes[n];
+  // Conv chains fused into one node each (runtime/fuse_conv.h); names keep the original indices.
+  std::map<size_t, ConvFusion> fusions;
+  std::vector<size_t> original;
+  std::vector<Node> fused;
+  const bool fuse = conv_fusion();
+  if (fuse) fused = fuse_conv_chains(g, model, &fusions, &original);
+  const std::vector<Node>& nodes = fuse ? fused : g.nodes;
+  for (size_t n = 0; n < nodes.size(); ++n) {
+    const Node& node = nodes[n];
     Step step;
-    step.name = node_name(node, n);
+    step.name = node_name(node, fuse ? original[n] : n);
     step.op_type = node.op_type;
     const std::string label = node_label(step.name, node.op_type);
     if (!is_default_domain(node.domain)) {
@@ -318,6 +326,7 @@ Status Compiler::compile(const Graph& g, const OuterLookup* outer, Program* p,
     };
     ctx.kernel = options.kernel;
     ctx.dense_above_density = crossover;
+    ctx.conv_fusion = fusions.count(n) ? &fusions.at(n) : nullptr;
     const size_t declared = step.in.size();
     ctx.constant = [&](size_t k) -> const Value* {
       if (k >= declared || step.in[k] < 0) return nullptr;

@@ -1,0 +1,146 @@
+// Per-layer convolution times on the layer shapes that dominate the real CNNs (ocr_det, PaddleOCR's
+// detector at its 192x384 page input; BlazeFace back at 256x256), batch 1, one thread:
+//   Im2colEigen: the previous path (im2col, then an Eigen GEMM per group), the baseline;
+//   Dense:       kernels::conv_dense (direct kernels, kernels/conv_direct.h);
+//   Codebook30:  kernels::conv_codebook_csr with 30% of the weights kept (16 shared values).
+// Counter MAC/s counts the dense layer's multiply-adds, so the sparse figure is dense-equivalent.
+// bench/conv_layers_ort.sh times ONNX Runtime on the same shapes; results in bench/RESULTS.md
+// ("## Convolution and whole-model speed (issue 14, ...)").
+#include <benchmark/benchmark.h>
+#include <omp.h>
+
+#include <Eigen/Core>
+#include <random>
+#include <vector>
+
+#include "kernels/conv.h"
+#include "kernels/sparse_matrix.h"
+
+namespace {
+
+using deepcomp::kernels::CodebookCsrMatrix;
+using deepcomp::kernels::ConvParams;
+using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+struct Shape {
+  const char* name;
+  int64_t C, H, W, M, k, stride, group;
+};
+// Name: model_layer; pads are k / 2 (the models' "same" convolutions).
+constexpr Shape kShapes[] = {
+    {"ocrdet_conv58_3x3", 96, 48, 96, 24, 3, 1, 1},
+    {"ocrdet_conv6_1x1", 48, 48, 96, 48, 1, 1, 1},
+    {"ocrdet_conv2_1x1", 16, 96, 192, 32, 1, 1, 1},
+    {"ocrdet_conv32_1x1", 384, 6, 12, 384, 1, 1, 1},
+    {"ocrdet_conv0_3x3s2", 3, 192, 384, 16, 3, 2, 1},
+    {"ocrdet_conv19_dw5x5", 192, 12, 24, 192, 5, 1, 192},
+    {"ocrdet_conv3_dw3x3s2", 32, 96, 192, 32, 3, 2, 32},
+    {"blazeface_dw3x3", 24, 128, 128, 24, 3, 1, 24},
+    {"blazeface_1x1", 24, 128, 128, 24, 1, 1, 1},
+    {"blazeface_conv0_5x5s2", 3, 256, 256, 24, 5, 2, 1},
+};
+
+ConvParams params(const Shape& s) {
+  ConvParams p;
+  p.C = s.C, p.H = s.H, p.W = s.W, p.M = s.M, p.kh = p.kw = s.k;
+  p.stride_h = p.stride_w = s.stride, p.group = s.group;
+  p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = s.k / 2;
+  return p;
+}
+
+struct Data {
+  ConvParams p;
+  std::vector<float> x, w, w30, bias, y;
+  CodebookCsrMatrix cb30;
+};
+
+Data make(const Shape& s) {
+  Data d;
+  d.p = params(s);
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> u(-1, 1);
+  d.x.resize(d.p.C * d.p.H * d.p.W);
+  for (float& v : d.x) v = u(rng);
+  const int64_t k = d.p.patch_size();
+  d.w.resize(d.p.M * k);
+  for (float& v : d.w) v = u(rng);
+  d.bias.resize(d.p.M);
+  for (float& v : d.bias) v = u(rng);
+  // 30% kept, each survivor one of 16 shared values.
+  std::vector<float> codebook(16);
+  for (float& v : codebook) v = u(rng);
+  std::vector<int64_t> positions;
+  std::vector<uint32_t> clusters;
+  for (int64_t i = 0; i < d.p.M * k; ++i) {
+    if (std::uniform_real_distribution<double>(0, 1)(rng) < 0.3) {
+      positions.push_back(i);
+      clusters.push_back(static_cast<uint32_t>(rng() % 16));
+    }
+  }
+  std::string error;
+  deepcomp::kernels::codebook_csr_from(d.p.M, k, positions, clusters, codebook, &d.cb30, &error);
+  d.y.resize(d.p.M * d.p.out_spatial());
+  return d;
+}
+
+void report(benchmark::State& state, const ConvParams& p) {
+  const double macs = double(p.M) * p.patch_size() * p.out_spatial();
+  state.counters["MAC/s"] =
+      benchmark::Counter(macs * state.iterations(), benchmark::Counter::kIsRate);
+}
+
+void BM_Im2colEigen(benchmark::State& state, Shape s) {
+  omp_set_num_threads(1);
+  Data d = make(s);
+  const ConvParams& p = d.p;
+  const int64_t k = p.patch_size(), mg = p.M / p.group, sp = p.out_spatial();
+  std::vector<float> cols(p.C * p.taps() * sp);
+  for (auto _ : state) {
+    deepcomp::kernels::im2col(p, d.x.data(), cols.data());
+    for (int64_t g = 0; g < p.group; ++g) {
+      Eigen::Map<RowMajor> y(d.y.data() + g * mg * sp, mg, sp);
+      y.noalias() = Eigen::Map<const RowMajor>(d.w.data() + g * mg * k, mg, k) *
+                    Eigen::Map<const RowMajor>(cols.data() + g * k * sp, k, sp);
+      y.colwise() += Eigen::Map<const Eigen::VectorXf>(d.bias.data() + g * mg, mg);
+    }
+    benchmark::DoNotOptimize(d.y.data());
+  }
+  report(state, p);
+}
+
+void BM_Dense(benchmark::State& state, Shape s) {
+  omp_set_num_threads(1);
+  Data d = make(s);
+  for (auto _ : state) {
+    deepcomp::kernels::conv_dense(d.p, d.x.data(), d.w.data(), d.bias.data(), d.y.data());
+    benchmark::DoNotOptimize(d.y.data());
+  }
+  report(state, d.p);
+}
+
+void BM_Codebook30(benchmark::State& state, Shape s) {
+  omp_set_num_threads(1);
+  Data d = make(s);
+  for (auto _ : state) {
+    deepcomp::kernels::conv_codebook_csr(d.p, d.x.data(), d.cb30, d.bias.data(), d.y.data());
+    benchmark::DoNotOptimize(d.y.data());
+  }
+  report(state, d.p);
+}
+
+int register_all() {
+  for (const Shape& s : kShapes) {
+    benchmark::RegisterBenchmark((std::string("Im2colEigen/") + s.name).c_str(), BM_Im2colEigen, s)
+        ->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark((std::string("Dense/") + s.name).c_str(), BM_Dense, s)
+        ->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark((std::string("Codebook30/") + s.name).c_str(), BM_Codebook30, s)
+        ->Unit(benchmark::kMillisecond);
+  }
+  return 0;
+}
+const int registered = register_all();
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,124 @@
+// Where a model's time goes, per operator type: runs a real-model case (a directory with
+// model.txt and in_0.npy ... as scripts/make-real-references.sh writes them) on one thread with
+// the Session profile on, and prints the median over the runs of each op type's summed ms, its
+// share and node count, then the slowest Conv nodes with their shapes. Not a Google Benchmark
+// program (it only shares bench/'s build rule). Usage: op_profile_bench CASE_DIR [RUNS]
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "data/npy.h"
+#include "onnx_io/onnx_io.h"
+#include "runtime/session.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using deepcomp::runtime::NodeTiming;
+using deepcomp::runtime::Session;
+using deepcomp::runtime::SessionOptions;
+using deepcomp::runtime::Value;
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+std::string shape_text(const std::vector<int64_t>& s) {
+  std::string t;
+  for (size_t k = 0; k < s.size(); ++k) t += (k ? "x" : "") + std::to_string(s[k]);
+  return t;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << "usage: op_profile_bench CASE_DIR [RUNS]\n";
+    return 2;
+  }
+  const fs::path dir = argv[1];
+  const int runs = argc > 2 ? std::max(1, std::atoi(argv[2])) : 10;
+  std::ifstream model_txt(dir / "model.txt");
+  std::string model_path;
+  std::getline(model_txt, model_path);
+  auto model = deepcomp::onnx_io::load_model(model_path);
+  if (!model.ok()) {
+    std::cerr << model.status().message() << "\n";
+    return 1;
+  }
+  std::vector<Value> inputs;
+  for (int k = 0; fs::exists(dir / ("in_" + std::to_string(k) + ".npy")); ++k) {
+    auto a = deepcomp::data::read_npy_typed((dir / ("in_" + std::to_string(k) + ".npy")).string());
+    if (!a.ok()) {
+      std::cerr << a.status().message() << "\n";
+      return 1;
+    }
+    Value v;
+    v.dtype = a->dtype;
+    v.shape = std::move(a->shape);
+    v.f = std::move(a->f);
+    v.i = std::move(a->i);
+    inputs.push_back(std::move(v));
+  }
+  SessionOptions options;
+  options.threads = 1;
+  options.profile = true;
+  auto session = Session::create(*model, options);
+  if (!session.ok()) {
+    std::cerr << session.status().message() << "\n";
+    return 1;
+  }
+  std::map<std::string, std::vector<double>> by_type;  // per run: summed ms
+  std::map<std::string, int> count;
+  std::map<std::string, std::vector<double>> conv_ms;  // per Conv node
+  std::map<std::string, std::string> conv_shape;
+  std::vector<double> total;
+  for (int r = 0; r <= runs; ++r) {
+    auto out = session->run(inputs);
+    if (!out.ok()) {
+      std::cerr << out.status().message() << "\n";
+      return 1;
+    }
+    if (r == 0) continue;  // warm-up
+    std::map<std::string, double> sum;
+    double all = 0;
+    for (const NodeTiming& t : session->profile()) {
+      sum[t.op_type] += t.ms;
+      all += t.ms;
+      if (r == 1) ++count[t.op_type];
+      if (t.op_type == "Conv") {
+        conv_ms[t.node].push_back(t.ms);
+        if (r == 1 && t.input_shapes.size() > 1 && !t.output_shapes.empty()) {
+          conv_shape[t.node] = shape_text(t.input_shapes[0]) + " W " +
+                               shape_text(t.input_shapes[1]) + " -> " +
+                               shape_text(t.output_shapes[0]);
+        }
+      }
+    }
+    for (const auto& [op, ms] : sum) by_type[op].push_back(ms);
+    total.push_back(all);
+  }
+  const double all = median(total);
+  std::vector<std::pair<double, std::string>> rows;
+  for (const auto& [op, v] : by_type) rows.push_back({median(v), op});
+  std::sort(rows.rbegin(), rows.rend());
+  std::printf("| op | nodes | ms | share |\n|---|---|---|---|\n");
+  for (const auto& [ms, op] : rows)
+    std::printf("| %s | %d | %.3f | %.1f%% |\n", op.c_str(), count[op], ms, 100 * ms / all);
+  std::printf("| all | | %.3f | |\n\n", all);
+  std::vector<std::pair<double, std::string>> convs;
+  for (const auto& [node, v] : conv_ms) convs.push_back({median(v), node});
+  std::sort(convs.rbegin(), convs.rend());
+  std::printf("| slowest Conv | shapes | ms |\n|---|---|---|\n");
+  for (size_t k = 0; k < convs.size() && k < 12; ++k) {
+    std::printf("| %s | %s | %.3f |\n", convs[k].second.c_str(),
+                conv_shape[convs[k].second].c_str(), convs[k].first);
+  }
+  return 0;
+}

@@ -1,0 +1,42 @@
+// Direct (implicit-GEMM) convolution kernels behind kernels/conv.h: no im2col matrix. Each image
+// is copied once, zero-padded and split by horizontal stride phase, into a reused per-thread
+// workspace, so that for every output row the input a kernel tap reads is a contiguous run of
+// that buffer; the kernels then sum tap by tap over tiles of 8-float vectors:
+//   dense:     4 output channels x 16 outputs per tile (weights broadcast, inputs loaded),
+//   depthwise: one channel per group, 32 outputs per tile,
+//   sparse:    one output channel, its nonzeros only, 32-64 outputs per tile.
+// A 1x1, stride-1, unpadded convolution is treated as one long row (the whole image).
+// Every output is summed in the same order (input channel, then tap, as the weight is laid
+// out) with a rounded product and a rounded add per term, whatever the SIMD clone and thread
+// count, so results are reproducible bit for bit. Bias and activation (kernels/conv_epilogue.h)
+// are applied as the tile is stored. Depends only on OpenMP and the standard library.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/conv.h"
+#include "kernels/conv_epilogue.h"
+
+namespace deepcomp::kernels::detail {
+
+// weight: [M, patch_size()] row-major; bias: M entries or nullptr.
+void conv_direct_dense(const ConvParams& p, const float* input, const float* weight,
+                       const float* bias, const Epilogue& epilogue, float* output);
+
+// A sparse weight matrix [M, patch_size()] in CSR form; value(k) is nonzero k's weight, read
+// once per call. row_scale (M entries or nullptr) multiplies every weight of its row (a
+// BatchNormalization folded into a codebook-CSR weight, whose shared values cannot be scaled
+// per row in place).
+struct SparseConvWeight {
+  const int64_t* row_ptr = nullptr;
+  const int32_t* col_idx = nullptr;
+  const float* values = nullptr;     // CSR values, or
+  const uint8_t* cluster = nullptr;  // codebook indices (8-bit), or
+  const uint16_t* cluster16 = nullptr;
+  const float* codebook = nullptr;
+  const float* row_scale = nullptr;
+};
+void conv_direct_sparse(const ConvParams& p, const float* input, const SparseConvWeight& weight,
+                        const float* bias, const Epilogue& epilogue, float* output);
+
+}  // namespace deepcomp::kernels::detail
