@@ -44,14 +44,16 @@ Result<Dataset> load_dataset(const std::string& images, const std::string& label
   return d;
 }
 
-Result<double> evaluate(const Trainer& trainer, const Model& model, const Dataset& data) {
-  if (data.n == 0) return Status::Error("empty evaluation set");
-  const int64_t chunk = 250, chunks = (data.n + chunk - 1) / chunk;
+Result<double> evaluate(const Trainer& trainer, const Model& model, const Dataset& data,
+                        int64_t limit) {
+  const int64_t n = limit > 0 ? std::min(limit, data.n) : data.n;
+  if (n == 0) return Status::Error("empty evaluation set");
+  const int64_t chunk = 250, chunks = (n + chunk - 1) / chunk;
   std::vector<int64_t> hits(static_cast<size_t>(chunks), 0);
   std::vector<Status> status(static_cast<size_t>(chunks));
 #pragma omp parallel for schedule(dynamic, 1)
   for (int64_t c = 0; c < chunks; ++c) {
-    const int64_t begin = c * chunk, count = std::min(chunk, data.n - begin);
+    const int64_t begin = c * chunk, count = std::min(chunk, n - begin);
     Blob logits;
     Status s = trainer.forward(model, data.x.data() + begin * data.sample, count, &logits);
     double loss = 0;
@@ -64,7 +66,31 @@ Result<double> evaluate(const Trainer& trainer, const Model& model, const Datase
     DEEPCOMP_RETURN_IF_ERROR(status[static_cast<size_t>(c)]);
     total += hits[static_cast<size_t>(c)];
   }
-  return static_cast<double>(total) / static_cast<double>(data.n);
+  return static_cast<double>(total) / static_cast<double>(n);
+}
+
+Status split_holdout(const Dataset& all, double fraction, uint64_t seed, Dataset* train,
+                     Dataset* holdout) {
+  if (!(fraction > 0 && fraction < 1)) return Status::Error("holdout fraction not in (0, 1)");
+  const int64_t held = std::max<int64_t>(
+      1, static_cast<int64_t>(std::floor(static_cast<double>(all.n) * fraction)));
+  if (all.n < 2 || held >= all.n)
+    return Status::Error("training set of " + std::to_string(all.n) +
+                         " samples: too small to hold out " + std::to_string(held));
+  const std::vector<int64_t> order = epoch_order(all.n, seed, 0);
+  std::vector<uint8_t> is_held(static_cast<size_t>(all.n), 0);
+  for (int64_t k = 0; k < held; ++k) is_held[static_cast<size_t>(order[static_cast<size_t>(k)])] = 1;
+  Dataset parts[2];
+  for (Dataset& p : parts) p.sample = all.sample;
+  for (int64_t i = 0; i < all.n; ++i) {
+    Dataset& p = parts[is_held[static_cast<size_t>(i)]];
+    p.x.insert(p.x.end(), all.x.begin() + i * all.sample, all.x.begin() + (i + 1) * all.sample);
+    p.labels.push_back(all.labels[static_cast<size_t>(i)]);
+    ++p.n;
+  }
+  *train = std::move(parts[0]);
+  *holdout = std::move(parts[1]);
+  return Status::Ok();
 }
 
 std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int epoch) {
