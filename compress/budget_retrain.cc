@@ -58,6 +58,14 @@ int wider(const std::vector<int>& grid, int bits) {
   return best;
 }
 
+// The next narrower width of `grid` below `bits`; `bits` when there is none.
+int narrower(const std::vector<int>& grid, int bits) {
+  int best = bits;
+  for (int b : grid)
+    if (b < bits && (best == bits || b > best)) best = b;
+  return best;
+}
+
 double fraction_zero(const std::vector<float>& v) {
   if (v.empty()) return 0;
   int64_t zeros = 0;
@@ -277,7 +285,8 @@ Result<RetrainBudgetResult> retrain_budget(const Model& model, const CompressOpt
 
   ShareOnly share_tuner(tuner);
   bool have_closest = false;
-  for (const auto& [snap_index, bits] : attempts) {
+  // One share attempt: k-means at `bits` on a passing state, centroid retraining, score.
+  auto share = [&](size_t snap_index, const std::vector<int>& bits) -> Result<bool> {
     const Snapshot& snap = passing[snap_index];
     CompressOptions o = with_choices(base, choices(snap.sparsity, bits));
     o.tuner = &share_tuner;
@@ -297,17 +306,40 @@ Result<RetrainBudgetResult> retrain_budget(const Model& model, const CompressOpt
     s.seconds = now();
     result.steps.push_back(s);
     report(s, 0);
-    if (s.passed || !have_closest || s.score > result.score) {
+    if (s.passed || (!result.met && (!have_closest || s.score > result.score))) {
       have_closest = true;
       result.score = s.score;
       result.ratio = s.ratio;
       result.layers = s.layers;
       result.output = std::move(c);
     }
-    if (s.passed) {
-      result.met = true;
-      break;
+    return s.passed;
+  };
+  for (const auto& [snap_index, bits] : attempts) {
+    DEEPCOMP_ASSIGN_OR_RETURN(bool passed, share(snap_index, bits));
+    if (!passed) continue;
+    result.met = true;
+    // The widths came from curves without retraining: after a pass, try the largest layer that
+    // can go one width narrower (a miss rules that layer out), keeping each pass.
+    std::vector<int> current = bits;
+    std::vector<bool> done(names.size(), false);
+    for (int t = 0; t < options.narrow_tries; ++t) {
+      int pick = -1;
+      for (size_t l = 0; l < names.size(); ++l) {
+        if (done[l] || narrower(grid, current[l]) == current[l]) continue;
+        if (pick < 0 || sizes[l] > sizes[static_cast<size_t>(pick)]) pick = static_cast<int>(l);
+      }
+      if (pick < 0) break;
+      std::vector<int> trial = current;
+      trial[static_cast<size_t>(pick)] = narrower(grid, current[static_cast<size_t>(pick)]);
+      DEEPCOMP_ASSIGN_OR_RETURN(bool ok, share(snap_index, trial));
+      if (ok) {
+        current = trial;
+      } else {
+        done[static_cast<size_t>(pick)] = true;
+      }
     }
+    break;
   }
   return result;
 }

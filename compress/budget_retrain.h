@@ -12,8 +12,8 @@
 //     limit and a step limit also end it.
 //  3. Share: k-means at the start widths on the last passing step, centroid retraining, score; on
 //     a miss, every layer one width wider, then earlier passing steps, down to the unpruned model
-//     at the widest width (the least compression tried). The first setting within the budget is
-//     the result.
+//     at the widest width (the least compression tried). After the first setting within the
+//     budget, up to narrow_tries attempts narrow the largest layer one width (kept on a pass).
 // The tuner (train/ implements it) and the scorer are abstract: compress/ does not depend on
 // train/. Deterministic for deterministic tuner and scorer.
 #pragma once
@@ -39,9 +39,12 @@ struct RetrainBudgetOptions {
   double size_exponent = 1.0 / 3.0;  // w_l = (n_l / n_max)^size_exponent
   int max_steps = 16;                // tightening steps after the start step
   double min_keep = 0.01;            // no layer keeps less than this fraction
-  double time_limit = 0;             // seconds; <= 0: none. Checked before each pruning step
-  std::function<double()> clock;     // seconds since the start (default: steady clock)
-  BudgetProgress progress;           // phase, "", step, total steps, ratio, score
+  // After the first share setting within the budget: tries of the largest layer one width
+  // narrower (each kept when it passes; a miss rules that layer out).
+  int narrow_tries = 2;
+  double time_limit = 0;          // seconds; <= 0: none. Checked before each pruning step
+  std::function<double()> clock;  // seconds since the start (default: steady clock)
+  BudgetProgress progress;        // phase, "", step, total steps, ratio, score
 };
 
 // One scored setting of the schedule.

@@ -131,7 +131,7 @@ TEST(StartShape, RatesWithinTheEdgeAndWidthsWithinHalfOfIt) {
 
 // big keeps 0.75^(k+1) of 1024: 768, 576, 432, 324, 243. With a floor of 0.3 (307 weights) steps
 // 0-3 pass and step 4 leaves the budget; the share phase starts from step 3 at 4 bits (16
-// levels) and passes.
+// levels) and passes; then big alone goes to 3 and 2 bits (both pass: the two narrowing tries).
 TEST(RetrainBudget, StopsAtTheBudgetAndBacksOffToTheLastPassingStep) {
   Model m = two_layers();
   FakeTuner tuner;
@@ -140,35 +140,40 @@ TEST(RetrainBudget, StopsAtTheBudgetAndBacksOffToTheLastPassingStep) {
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_TRUE(r->met);
   EXPECT_EQ(r->stopped, "budget");
-  ASSERT_EQ(r->steps.size(), 6u);  // start, 4 tightening steps, 1 share
+  ASSERT_EQ(r->steps.size(), 8u);  // start, 4 tightening steps, 3 shares
   for (int k = 0; k < 5; ++k) {
     EXPECT_EQ(r->steps[static_cast<size_t>(k)].phase, k == 0 ? "start" : "tighten");
     EXPECT_EQ(r->steps[static_cast<size_t>(k)].passed, k < 4) << k;
   }
   EXPECT_EQ(tuner.prune_calls, 5);
-  EXPECT_EQ(tuner.share_calls, 1);
+  EXPECT_EQ(tuner.share_calls, 3);
   // Step 3: big keeps 324 of 1024; small (w = (8/1024)^(1/3) = 0.198) keeps 0.75^0.595 = 0.843:
   // round(0.157 * 8) = 1 zero.
+  for (size_t k = 5; k < 8; ++k) {
+    EXPECT_EQ(r->steps[k].phase, "share");
+    EXPECT_EQ(r->steps[k].step, 3);
+    EXPECT_TRUE(r->steps[k].passed);
+    EXPECT_EQ(r->steps[k].layers[0].bits, std::vector<int>({4, 3, 2})[k - 5]);
+    EXPECT_EQ(r->steps[k].layers[1].bits, 4);
+  }
   const ScheduleStep& share = r->steps.back();
-  EXPECT_EQ(share.phase, "share");
-  EXPECT_EQ(share.step, 3);
-  EXPECT_TRUE(share.passed);
   EXPECT_DOUBLE_EQ(r->layers[0].prune, 700.0 / 1024);
   EXPECT_DOUBLE_EQ(r->layers[1].prune, 0.125);
-  EXPECT_EQ(r->layers[0].bits, 4);
+  EXPECT_EQ(r->layers[0].bits, 2);
   EXPECT_EQ(r->layers[1].bits, 4);
-  // The written container is that setting: decoded, big keeps 324 weights in 16 levels at most,
+  // The written container is that setting: decoded, big keeps 324 weights in 4 levels at most,
   // and the revived weights were pruned again.
   auto big = decode_tensor(r->output.container.tensors[0]);
   ASSERT_TRUE(big.ok());
   EXPECT_DOUBLE_EQ(kept_fraction(*big), 324.0 / 1024);
-  EXPECT_LE(distinct_nonzero(*big), 16u);
+  EXPECT_LE(distinct_nonzero(*big), 4u);
   EXPECT_GT(r->ratio, 1.0);
   EXPECT_DOUBLE_EQ(r->ratio, share.ratio);
 }
 
 // Sharing "big" into 4 levels or fewer fails: 2 bits fails at step 3, then one width wider
-// (3 bits, 8 levels) passes there.
+// (3 bits, 8 levels) passes there. Narrowing: big to 2 bits misses (big is ruled out), then
+// small to 2 bits passes (the scorer does not look at it).
 TEST(RetrainBudget, WidensTheShareWidthWhenSharingLeavesTheBudget) {
   Model m = two_layers();
   FakeTuner tuner;
@@ -178,18 +183,23 @@ TEST(RetrainBudget, WidensTheShareWidthWhenSharingLeavesTheBudget) {
   auto r = retrain_budget(m, CompressOptions{}, tuner, scorer, o);
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_TRUE(r->met);
-  ASSERT_EQ(r->steps.size(), 7u);  // 5 pruning steps, 2 share attempts
+  ASSERT_EQ(r->steps.size(), 9u);  // 5 pruning steps, 2 share attempts, 2 narrowing tries
   EXPECT_FALSE(r->steps[5].passed);
   EXPECT_EQ(r->steps[5].layers[0].bits, 2);
   EXPECT_TRUE(r->steps[6].passed);
   EXPECT_EQ(r->steps[6].step, 3);
+  EXPECT_FALSE(r->steps[7].passed);
+  EXPECT_EQ(r->steps[7].layers[0].bits, 2);
+  EXPECT_TRUE(r->steps[8].passed);
   EXPECT_EQ(r->layers[0].bits, 3);
-  EXPECT_EQ(r->layers[1].bits, 3);
+  EXPECT_EQ(r->layers[1].bits, 2);
+  EXPECT_DOUBLE_EQ(r->ratio, r->steps[8].ratio);
 }
 
 // Sharing fails at up to 8 levels: 2 and 3 bits fail at every pruned step, the unpruned model
 // at 3 bits fails too, and the least compression (unpruned, 8 bits) passes. Attempts in order:
-// (step 3, 2 bits), (3, 3), (2, 3), (1, 3), (0, 3), (unpruned, 3), (unpruned, 8).
+// (step 3, 2 bits), (3, 3), (2, 3), (1, 3), (0, 3), (unpruned, 3), (unpruned, 8); then big
+// narrows to 6 and 5 bits (64 and 32 levels: both pass).
 TEST(RetrainBudget, BacksOffThroughEarlierStepsToTheLeastCompression) {
   Model m = two_layers();
   FakeTuner tuner;
@@ -199,7 +209,7 @@ TEST(RetrainBudget, BacksOffThroughEarlierStepsToTheLeastCompression) {
   auto r = retrain_budget(m, CompressOptions{}, tuner, scorer, o);
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_TRUE(r->met);
-  ASSERT_EQ(r->steps.size(), 12u);
+  ASSERT_EQ(r->steps.size(), 14u);
   const std::vector<std::pair<int, int>> expected = {{3, 2}, {3, 3},  {2, 3}, {1, 3},
                                                      {0, 3}, {-1, 3}, {-1, 8}};
   for (size_t a = 0; a < expected.size(); ++a) {
@@ -209,8 +219,12 @@ TEST(RetrainBudget, BacksOffThroughEarlierStepsToTheLeastCompression) {
     EXPECT_EQ(s.layers[0].bits, expected[a].second) << a;
     EXPECT_EQ(s.passed, a + 1 == expected.size()) << a;
   }
+  EXPECT_EQ(r->steps[12].layers[0].bits, 6);
+  EXPECT_EQ(r->steps[13].layers[0].bits, 5);
+  EXPECT_TRUE(r->steps[13].passed);
   EXPECT_DOUBLE_EQ(r->layers[0].prune, 0.0);
-  EXPECT_EQ(r->layers[0].bits, 8);
+  EXPECT_EQ(r->layers[0].bits, 5);
+  EXPECT_EQ(r->layers[1].bits, 8);
 }
 
 // Each pruning step costs 10 fake seconds. Limit 25 s: step 0 (0 -> 10), step 1 (10 + 10 <= 25,
@@ -226,7 +240,7 @@ TEST(RetrainBudget, TimeLimitStopsTighteningAndKeepsTheBestWithinBudget) {
   EXPECT_TRUE(r->met);
   EXPECT_EQ(r->stopped, "time limit");
   EXPECT_EQ(tuner.prune_calls, 2);
-  ASSERT_EQ(r->steps.size(), 3u);
+  ASSERT_EQ(r->steps.size(), 5u);  // 2 pruning steps, the share, 2 narrowing tries
   EXPECT_EQ(r->steps[2].step, 1);
   EXPECT_DOUBLE_EQ(r->layers[0].prune, 448.0 / 1024);  // keep 0.5625
 }
