@@ -203,8 +203,9 @@ Status check_retrain_budget_args(const CompressArgs& args) {
   if (args.train_images.empty() || args.train_labels.empty())
     return Status::Error("--retrain with --max-loss needs --train-images and --train-labels");
   if (!args.val_inputs.empty())
-    return Status::Error("--max-loss measures accuracy: use --val-images/--val-labels, not "
-                         "--val-input");
+    return Status::Error(
+        "--max-loss measures accuracy: use --val-images/--val-labels, not "
+        "--val-input");
   if (!(args.time_limit >= 0) || !std::isfinite(args.time_limit))
     return Status::Error("--time-limit must be a non-negative number of seconds");
   if (!(args.tighten > 0 && args.tighten < 1))
@@ -214,8 +215,8 @@ Status check_retrain_budget_args(const CompressArgs& args) {
 
 // With a budget: the schedule's training defaults, and without a validation set the evaluation
 // set is a seeded 10% of the training set (retraining uses the rest).
-Status setup_retrain(const CompressArgs& args, const Model& model, bool show_progress,
-                     bool budget, RetrainSetup* out) {
+Status setup_retrain(const CompressArgs& args, const Model& model, bool show_progress, bool budget,
+                     RetrainSetup* out) {
   if (args.train_images.empty() || args.train_labels.empty())
     return Status::Error("--retrain needs --train-images and --train-labels");
   if (args.val_images.empty() != args.val_labels.empty())
@@ -247,12 +248,11 @@ Status setup_retrain(const CompressArgs& args, const Model& model, bool show_pro
     out->eval_name = "validation set";
   } else if (budget) {
     train::Dataset all = std::move(out->train_set);
-    DEEPCOMP_RETURN_IF_ERROR(
-        train::split_holdout(all, kHoldoutFraction, options.optim.seed, &out->train_set,
-                             &out->eval_set)
-            .WithContext(args.train_images));
-    out->eval_name = fmt::format("{} held-out training samples (seed {})", out->eval_set.n,
-                                 options.optim.seed);
+    DEEPCOMP_RETURN_IF_ERROR(train::split_holdout(all, kHoldoutFraction, options.optim.seed,
+                                                  &out->train_set, &out->eval_set)
+                                 .WithContext(args.train_images));
+    out->eval_name =
+        fmt::format("{} held-out training samples (seed {})", out->eval_set.n, options.optim.seed);
   } else {  // the first 10,000 training samples
     out->eval_set = out->train_set;
     const int64_t n = std::min<int64_t>(out->eval_set.n, 10000);
@@ -446,7 +446,8 @@ int run_compress(const CompressArgs& args) {
   const bool budget = args.max_loss || args.min_agreement;
   if (budget && args.retrain) {
     if (args.min_agreement)
-      return print_error(args.input + ": --retrain with a budget takes --max-loss (accuracy on "
+      return print_error(args.input +
+                         ": --retrain with a budget takes --max-loss (accuracy on "
                          "labelled data); --min-agreement is not supported with --retrain");
     if (Status s = check_retrain_budget_args(args); !s.ok())
       return print_error(s.WithContext(args.input));
@@ -598,9 +599,8 @@ int run_compress(const CompressArgs& args) {
       std::cout << fmt::format(
           "accuracy ({}): before {}, pruned {}, pruned+retrained {}, shared {}, "
           "shared+retrained {}; retraining took {:.1f} s\n",
-          retrain.eval_name,
-          pct(a.before), pct(a.after_prune), pct(a.after_prune_retrain), pct(a.after_share),
-          pct(a.after_share_retrain), retrain.tuner->seconds());
+          retrain.eval_name, pct(a.before), pct(a.after_prune), pct(a.after_prune_retrain),
+          pct(a.after_share), pct(a.after_share_retrain), retrain.tuner->seconds());
     }
     std::cout << fmt::format("wrote {} ({}) in {:.2f} s\n", args.output,
                              human_bytes(out.report.file_bytes), out.report.seconds);
