@@ -19,6 +19,7 @@
 #include "toolkit/energy_report.h"
 #include "toolkit/list_options.h"
 #include "toolkit/report_output.h"
+#include "compress/budget_retrain.h"
 #include "compress/budget_search.h"
 #include "compress/container.h"
 #include "compress/pipeline.h"
@@ -61,6 +62,13 @@ struct CompressArgs {
   int64_t budget_subset = 1000;
   int budget_verifications = 8;
   int budget_refine = 64;
+  // --retrain with --max-loss (compress/budget_retrain.h): the schedule's settings, and which
+  // training flags the user gave (the others take the schedule's defaults).
+  double time_limit = 0;
+  double tighten = 0.75;
+  int max_steps = 16;
+  bool given_optimizer = false, given_lr = false, given_lr_schedule = false,
+       given_share_lr_scale = false, given_epochs_prune = false, given_epochs_share = false;
 };
 
 // The budget search's part of the report JSON.
@@ -106,8 +114,6 @@ Status run_budget(const CompressArgs& args, const Model& model, compress::Compre
                   bool show_progress, compress::BudgetResult* search, std::string* metric) {
   if (args.max_loss && args.min_agreement)
     return Status::Error("--max-loss and --min-agreement exclude each other");
-  if (args.retrain)
-    return Status::Error("--max-loss / --min-agreement with --retrain: not supported yet");
   ValidationArgs val;
   val.images_flag = "--val-images";
   val.labels_flag = "--val-labels";
@@ -177,17 +183,58 @@ struct RetrainSetup {
   std::unique_ptr<train::Trainer> trainer;
   train::Dataset train_set, eval_set;
   std::unique_ptr<train::Retrainer> tuner;
+  std::string eval_name = "first 10000 training samples";
 };
 
-Status setup_retrain(const CompressArgs& args, const Model& model, bool show_progress,
+// Fraction of the training set held out as the validation set of a budget without one.
+constexpr double kHoldoutFraction = 0.1;
+// Retraining defaults under a budget: what bench/RESULTS.md ("Retraining", geometric steps)
+// measured best on LeNet-300-100 and LeNet-5 (Adam with a cosine schedule per phase, centroids at
+// a tenth of the rate, 4 epochs per pruning step and 4 for the centroids).
+constexpr const char* kBudgetOptimizer = "adam";
+constexpr double kBudgetLr = 1e-3;
+constexpr const char* kBudgetLrSchedule = "cosine";
+constexpr double kBudgetShareLrScale = 0.1;
+constexpr int kBudgetEpochsPrune = 4;
+constexpr int kBudgetEpochsShare = 4;
+
+// What a budget with --retrain needs, checked before any data is read.
+Status check_retrain_budget_args(const CompressArgs& args) {
+  if (!(*args.max_loss >= 0) || !std::isfinite(*args.max_loss))
+    return Status::Error("--max-loss must be a non-negative number of points");
+  if (args.train_images.empty() || args.train_labels.empty())
+    return Status::Error("--retrain with --max-loss needs --train-images and --train-labels");
+  if (!args.val_inputs.empty())
+    return Status::Error(
+        "--max-loss measures accuracy: use --val-images/--val-labels, not "
+        "--val-input");
+  if (!(args.time_limit >= 0) || !std::isfinite(args.time_limit))
+    return Status::Error("--time-limit must be a non-negative number of seconds");
+  if (!(args.tighten > 0 && args.tighten < 1))
+    return Status::Error("--budget-tighten must be in (0, 1)");
+  return Status::Ok();
+}
+
+// With a budget: the schedule's training defaults, and without a validation set the evaluation
+// set is a seeded 10% of the training set (retraining uses the rest).
+Status setup_retrain(const CompressArgs& args, const Model& model, bool show_progress, bool budget,
                      RetrainSetup* out) {
   if (args.train_images.empty() || args.train_labels.empty())
     return Status::Error("--retrain needs --train-images and --train-labels");
   if (args.val_images.empty() != args.val_labels.empty())
     return Status::Error("--val-images and --val-labels go together");
   train::RetrainOptions options = args.retrain_options;
-  DEEPCOMP_ASSIGN_OR_RETURN(options.optim.kind, train::parse_optimizer(args.optimizer));
-  DEEPCOMP_ASSIGN_OR_RETURN(options.optim.schedule, train::parse_lr_schedule(args.lr_schedule));
+  std::string optimizer = args.optimizer, lr_schedule = args.lr_schedule;
+  if (budget) {  // the schedule's defaults for the flags not given
+    if (!args.given_optimizer) optimizer = kBudgetOptimizer;
+    if (!args.given_lr) options.optim.lr = kBudgetLr;
+    if (!args.given_lr_schedule) lr_schedule = kBudgetLrSchedule;
+    if (!args.given_share_lr_scale) options.share_lr_scale = kBudgetShareLrScale;
+    if (!args.given_epochs_prune) options.epochs_prune = kBudgetEpochsPrune;
+    if (!args.given_epochs_share) options.epochs_share = kBudgetEpochsShare;
+  }
+  DEEPCOMP_ASSIGN_OR_RETURN(options.optim.kind, train::parse_optimizer(optimizer));
+  DEEPCOMP_ASSIGN_OR_RETURN(options.optim.schedule, train::parse_lr_schedule(lr_schedule));
   DEEPCOMP_RETURN_IF_ERROR(train::validate_optimizer(options.optim));
   if (options.epochs_prune < 0 || options.epochs_share < 0)
     return Status::Error("--epochs-prune / --epochs-share must be >= 0");
@@ -199,6 +246,15 @@ Status setup_retrain(const CompressArgs& args, const Model& model, bool show_pro
   if (!args.val_images.empty()) {
     DEEPCOMP_ASSIGN_OR_RETURN(out->eval_set, train::load_dataset(args.val_images, args.val_labels,
                                                                  args.pre, *out->trainer));
+    if (out->eval_set.n == 0) return Status::Error(args.val_images + ": no validation images");
+    out->eval_name = "validation set";
+  } else if (budget) {
+    train::Dataset all = std::move(out->train_set);
+    DEEPCOMP_RETURN_IF_ERROR(train::split_holdout(all, kHoldoutFraction, options.optim.seed,
+                                                  &out->train_set, &out->eval_set)
+                                 .WithContext(args.train_images));
+    out->eval_name =
+        fmt::format("{} held-out training samples (seed {})", out->eval_set.n, options.optim.seed);
   } else {  // the first 10,000 training samples
     out->eval_set = out->train_set;
     const int64_t n = std::min<int64_t>(out->eval_set.n, 10000);
@@ -217,6 +273,92 @@ Status setup_retrain(const CompressArgs& args, const Model& model, bool show_pro
   DEEPCOMP_ASSIGN_OR_RETURN(double before, train::evaluate(*out->trainer, model, out->eval_set));
   out->tuner->accuracy().before = before;
   return Status::Ok();
+}
+
+// Runs the budget-driven retraining schedule on the set-up trainer and data.
+Status run_retrain_budget(const CompressArgs& args, const Model& model,
+                          compress::CompressOptions options, const RetrainSetup& setup,
+                          bool show_progress, compress::RetrainBudgetResult* out) {
+  DatasetScorer scorer(*setup.trainer, setup.eval_set);
+  compress::RetrainBudgetOptions ro;
+  DEEPCOMP_ASSIGN_OR_RETURN(ro.sensitivity.rates,
+                            parse_rate_list(args.budget_rates, "--budget-rates"));
+  DEEPCOMP_ASSIGN_OR_RETURN(ro.sensitivity.bits,
+                            parse_bits_list(args.budget_bits, "--budget-bits"));
+  ro.sensitivity.subset = args.budget_subset;
+  ro.tighten = args.tighten;
+  ro.max_steps = args.max_steps;
+  ro.time_limit = args.time_limit;
+  DEEPCOMP_ASSIGN_OR_RETURN(double base, scorer.score(model, scorer.samples()));
+  ro.min_score = base - *args.max_loss / 100;
+  const auto start = std::chrono::steady_clock::now();
+  if (show_progress) {
+    auto seconds = [start] {
+      return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    };
+    ro.sensitivity.progress = [seconds](const std::string& phase, const std::string& layer,
+                                        int done, int total, double, double score) {
+      std::fputs(fmt::format("\r\033[K{} {}/{} {}  validation {:.2f}%  {:.0f} s", phase, done,
+                             total, layer, 100 * score, seconds())
+                     .c_str(),
+                 stderr);
+      std::fflush(stderr);
+    };
+    ro.progress = [seconds](const std::string& phase, const std::string&, int step, int,
+                            double ratio, double score) {
+      std::fputs(fmt::format("\r\033[Kbudget {} step {}: ratio {:.1f}x, validation {:.2f}%, "
+                             "{:.0f} s\n",
+                             phase, step, ratio, 100 * score, seconds())
+                     .c_str(),
+                 stderr);
+    };
+  }
+  options.progress = nullptr;
+  options.tuner = nullptr;
+  DEEPCOMP_ASSIGN_OR_RETURN(*out,
+                            compress::retrain_budget(model, options, *setup.tuner, scorer, ro));
+  return Status::Ok();
+}
+
+// The schedule's part of the report JSON.
+nlohmann::json retrain_search_json(const compress::RetrainBudgetResult& r,
+                                   const RetrainSetup& setup, const CompressArgs& args) {
+  auto layers_json = [](const std::vector<compress::LayerChoice>& layers) {
+    nlohmann::json a = nlohmann::json::array();
+    for (const compress::LayerChoice& c : layers)
+      a.push_back({{"name", c.tensor}, {"prune", c.prune}, {"bits", c.bits}});
+    return a;
+  };
+  nlohmann::json j;
+  j["metric"] = "top1";
+  j["retrain"] = true;
+  j["max_loss_points"] = *args.max_loss;
+  j["validation"] = setup.eval_name;
+  j["samples"] = setup.eval_set.n;
+  j["training_samples"] = setup.train_set.n;
+  j["met"] = r.met;
+  j["base_score"] = r.base_score;
+  j["min_score"] = r.min_score;
+  j["score"] = r.score;
+  j["loss_points"] = 100 * (r.base_score - r.score);
+  j["ratio"] = r.ratio;
+  j["layers"] = layers_json(r.layers);
+  j["stopped"] = r.stopped;
+  j["time_limit"] = args.time_limit;
+  j["tighten"] = args.tighten;
+  j["schedule"] = nlohmann::json::array();
+  for (const compress::ScheduleStep& s : r.steps)
+    j["schedule"].push_back({{"phase", s.phase},
+                             {"step", s.step},
+                             {"layers", layers_json(s.layers)},
+                             {"density", s.density},
+                             {"ratio", s.ratio},
+                             {"score", s.score},
+                             {"passed", s.passed},
+                             {"seconds", s.seconds}});
+  j["sensitivity_evaluations"] = r.sensitivity.evaluations;
+  j["sensitivity_full_evaluations"] = r.sensitivity.full_evaluations;
+  return j;
 }
 
 nlohmann::json accuracy_json(const train::AccuracyLog& a) {
@@ -291,8 +433,17 @@ int run_compress(const CompressArgs& args) {
   settings.energy = !args.no_energy;
   settings.energy_latency = args.energy_latency;
   const bool budget = args.max_loss || args.min_agreement;
+  if (budget && args.retrain) {
+    if (args.min_agreement)
+      return print_error(args.input +
+                         ": --retrain with a budget takes --max-loss (accuracy on "
+                         "labelled data); --min-agreement is not supported with --retrain");
+    if (Status s = check_retrain_budget_args(args); !s.ok())
+      return print_error(s.WithContext(args.input));
+  }
   RetrainSetup retrain;
   compress::BudgetResult search;
+  compress::RetrainBudgetResult schedule;
   std::string metric;
   if (args.retrain || budget) {
     settings.compress =
@@ -300,10 +451,24 @@ int run_compress(const CompressArgs& args) {
             const compress::CompressOptions& base) -> Result<compress::CompressOutput> {
       compress::CompressOptions options = base;
       if (args.retrain) {
-        DEEPCOMP_RETURN_IF_ERROR(setup_retrain(args, model, show_progress, &retrain));
-        options.tuner = retrain.tuner.get();
+        DEEPCOMP_RETURN_IF_ERROR(setup_retrain(args, model, show_progress, budget, &retrain));
+        if (!budget) options.tuner = retrain.tuner.get();
       }
       if (!budget) return compress::compress_model(model, options);
+      if (args.retrain) {
+        DEEPCOMP_RETURN_IF_ERROR(
+            run_retrain_budget(args, model, options, retrain, show_progress, &schedule));
+        metric = "top1";
+        if (!schedule.met && !args.best_effort) {
+          return Status::Error(fmt::format(
+              "budget unreachable with retraining: the closest setting tried ({:.1f}x) scores "
+              "{:.2f}% against {:.2f}% uncompressed on the {} ({:.2f} points lost, top1 >= "
+              "{:.2f}% needed); nothing written (--best-effort writes it)",
+              schedule.ratio, 100 * schedule.score, 100 * schedule.base_score, retrain.eval_name,
+              100 * (schedule.base_score - schedule.score), 100 * schedule.min_score));
+        }
+        return std::move(schedule.output);
+      }
       DEEPCOMP_RETURN_IF_ERROR(run_budget(args, model, options, show_progress, &search, &metric));
       const double lost = 100 * (search.base_score - search.score);
       if (!search.met && !args.best_effort) {
@@ -335,7 +500,10 @@ int run_compress(const CompressArgs& args) {
   if (!args.report_json.empty()) {
     WriteOptions report_write = write;
     nlohmann::json json = compress_report_document(*result);
-    if (budget) json["search"] = search_json(search, metric, args);
+    if (budget && args.retrain)
+      json["search"] = retrain_search_json(schedule, retrain, args);
+    else if (budget)
+      json["search"] = search_json(search, metric, args);
     if (args.retrain) {
       json["accuracy"] = accuracy_json(retrain.tuner->accuracy());
       json["retrain_seconds"] = retrain.tuner->seconds();
@@ -345,7 +513,21 @@ int run_compress(const CompressArgs& args) {
   }
   if (!args.quiet) {
     std::cout << format_report_table(report);
-    if (budget) {
+    if (budget && args.retrain) {
+      std::cout << fmt::format(
+          "search (top1, retraining schedule{}): {} {:.2f}% against {:.2f}% uncompressed ({:.2f} "
+          "points lost, budget {:g} points) at {:.2f}x after {} pruning steps; tightening "
+          "stopped: {}\nchosen:",
+          schedule.met ? "" : ", budget NOT met", retrain.eval_name, 100 * schedule.score,
+          100 * schedule.base_score, 100 * (schedule.base_score - schedule.score), *args.max_loss,
+          schedule.ratio,
+          std::count_if(schedule.steps.begin(), schedule.steps.end(),
+                        [](const compress::ScheduleStep& s) { return s.phase != "share"; }),
+          schedule.stopped);
+      for (const compress::LayerChoice& c : schedule.layers)
+        std::cout << fmt::format(" {} prune {:.4f} bits {}", c.tensor, c.prune, c.bits);
+      std::cout << "\n";
+    } else if (budget) {
       std::cout << fmt::format(
           "search ({}{}): validation {} {:.2f}% against {:.2f}% uncompressed ({:.2f} points "
           "lost, budget {}) at {:.2f}x after {} verification runs\nreplay:",
@@ -366,9 +548,8 @@ int run_compress(const CompressArgs& args) {
       std::cout << fmt::format(
           "accuracy ({}): before {}, pruned {}, pruned+retrained {}, shared {}, "
           "shared+retrained {}; retraining took {:.1f} s\n",
-          args.val_images.empty() ? "first 10000 training samples" : "validation set",
-          pct(a.before), pct(a.after_prune), pct(a.after_prune_retrain), pct(a.after_share),
-          pct(a.after_share_retrain), retrain.tuner->seconds());
+          retrain.eval_name, pct(a.before), pct(a.after_prune), pct(a.after_prune_retrain),
+          pct(a.after_share), pct(a.after_share_retrain), retrain.tuner->seconds());
     }
     std::cout << fmt::format("wrote {} ({}) in {:.2f} s\n", args.output,
                              human_bytes(report.file_bytes), report.seconds);
@@ -506,6 +687,20 @@ std::function<int()> setup(CLI::App& app) {
                    "Most single-layer moves scored after the curve-based choice (0 = none)")
       ->default_val(64)
       ->check(CLI::Range(0, 10000));
+  budget
+      ->add_option("--time-limit", args->time_limit,
+                   "With --retrain: stop tightening the pruning schedule after about this many "
+                   "seconds and keep the best setting within the budget (0 = no limit)")
+      ->default_val(0);
+  budget
+      ->add_option("--budget-tighten", args->tighten,
+                   "With --retrain: the largest layer's keep fraction per pruning step, in (0, 1)")
+      ->default_val(0.75);
+  budget
+      ->add_option("--budget-steps", args->max_steps,
+                   "With --retrain: most tightening steps after the start step")
+      ->default_val(16)
+      ->check(CLI::Range(0, 1000));
   auto* retrain = cmd->add_option_group(
       "Retraining", "Masked fine-tuning after pruning and centroid fine-tuning after sharing");
   retrain->add_flag("--retrain", args->retrain, "Retrain after pruning and after weight sharing");
@@ -567,7 +762,15 @@ std::function<int()> setup(CLI::App& app) {
           "Sparsity of step k of K: geometric (1-(1-s)^(k/K), the same fraction of the "
           "survivors removed at every step) or linear (s*k/K)")
       ->default_str("geometric");
-  return [args] { return run_compress(*args); };
+  return [args, cmd] {
+    args->given_optimizer = cmd->count("--optimizer") > 0;
+    args->given_lr = cmd->count("--lr") > 0;
+    args->given_lr_schedule = cmd->count("--lr-schedule") > 0;
+    args->given_share_lr_scale = cmd->count("--share-lr-scale") > 0;
+    args->given_epochs_prune = cmd->count("--epochs-prune") > 0;
+    args->given_epochs_share = cmd->count("--epochs-share") > 0;
+    return run_compress(*args);
+  };
 }
 
 DEEPCOMP_REGISTER_COMMAND(compress_command, "compress", 10, setup);

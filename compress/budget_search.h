@@ -1,6 +1,6 @@
 // Compression within an accuracy budget (Han et al. 2015 chose per-layer rates from a sensitivity
 // analysis; this automates it). Two parts, both library code over an abstract Scorer, so the CLI
-// (cli/budget_scorer.h: top-1 accuracy on labelled images, or top-1 agreement with the original
+// (toolkit/budget_scorer.h: top-1 accuracy on labelled images, or top-1 agreement with the original
 // model) and a later public API share them:
 //  - analyze_sensitivity: each compressible layer alone pruned at a grid of rates (no sharing)
 //    and shared at a grid of bit widths (no pruning), every other layer left as it is; each point

@@ -1,4 +1,4 @@
-// Scorers for the budget commands (cli/budget_scorer.h).
+// Scorers for the budget commands (toolkit/budget_scorer.h).
 #include "toolkit/budget_scorer.h"
 
 #include <omp.h>

@@ -10,9 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "compress/budget_search.h"
 #include "toolkit/image_set.h"
 #include "toolkit/model_inputs.h"
-#include "compress/budget_search.h"
+#include "train/retrain.h"
 
 namespace deepcomp::cli {
 
@@ -49,6 +50,23 @@ class AgreementScorer : public compress::Scorer {
   int threads_;
   runtime::Value reference_;
   std::string output_name_;
+};
+
+// Accuracy on the first n samples of an in-memory, preprocessed dataset, through the trainer's
+// batched forward pass (the budget with --retrain: the held-out part of the training set or the
+// validation set). Neither is owned.
+class DatasetScorer : public compress::Scorer {
+ public:
+  DatasetScorer(const train::Trainer& trainer, const train::Dataset& data)
+      : trainer_(trainer), data_(data) {}
+  int64_t samples() const override { return data_.n; }
+  Result<double> score(const Model& model, int64_t n) override {
+    return train::evaluate(trainer_, model, data_, n);
+  }
+
+ private:
+  const train::Trainer& trainer_;
+  const train::Dataset& data_;
 };
 
 // Where the validation figure comes from: labelled images, or --input arrays (agreement).

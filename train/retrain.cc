@@ -26,7 +26,8 @@ Result<Dataset> load_dataset(const std::string& images, const std::string& label
   if (lab.samples() != img.samples() || lab.sample_size() != 1)
     return Status::Error(labels + ": " + std::to_string(lab.values.size()) + " labels for " +
                          std::to_string(img.samples()) + " images in " + images);
-  if (!(pre.std != 0.0) || !std::isfinite(pre.scale) || !std::isfinite(pre.mean) || !std::isfinite(pre.std))
+  if (!(pre.std != 0.0) || !std::isfinite(pre.scale) || !std::isfinite(pre.mean) ||
+      !std::isfinite(pre.std))
     return Status::Error("--scale/--mean/--std must be finite and --std non-zero");
   Dataset d;
   d.n = img.samples();
@@ -44,19 +45,22 @@ Result<Dataset> load_dataset(const std::string& images, const std::string& label
   return d;
 }
 
-Result<double> evaluate(const Trainer& trainer, const Model& model, const Dataset& data) {
-  if (data.n == 0) return Status::Error("empty evaluation set");
-  const int64_t chunk = 250, chunks = (data.n + chunk - 1) / chunk;
+Result<double> evaluate(const Trainer& trainer, const Model& model, const Dataset& data,
+                        int64_t limit) {
+  const int64_t n = limit > 0 ? std::min(limit, data.n) : data.n;
+  if (n == 0) return Status::Error("empty evaluation set");
+  const int64_t chunk = 250, chunks = (n + chunk - 1) / chunk;
   std::vector<int64_t> hits(static_cast<size_t>(chunks), 0);
   std::vector<Status> status(static_cast<size_t>(chunks));
 #pragma omp parallel for schedule(dynamic, 1)
   for (int64_t c = 0; c < chunks; ++c) {
-    const int64_t begin = c * chunk, count = std::min(chunk, data.n - begin);
+    const int64_t begin = c * chunk, count = std::min(chunk, n - begin);
     Blob logits;
     Status s = trainer.forward(model, data.x.data() + begin * data.sample, count, &logits);
     double loss = 0;
-    if (s.ok()) s = softmax_cross_entropy(logits, data.labels.data() + begin, 0, &loss,
-                                          &hits[static_cast<size_t>(c)], nullptr);
+    if (s.ok())
+      s = softmax_cross_entropy(logits, data.labels.data() + begin, 0, &loss,
+                                &hits[static_cast<size_t>(c)], nullptr);
     status[static_cast<size_t>(c)] = s;
   }
   int64_t total = 0;
@@ -64,7 +68,32 @@ Result<double> evaluate(const Trainer& trainer, const Model& model, const Datase
     DEEPCOMP_RETURN_IF_ERROR(status[static_cast<size_t>(c)]);
     total += hits[static_cast<size_t>(c)];
   }
-  return static_cast<double>(total) / static_cast<double>(data.n);
+  return static_cast<double>(total) / static_cast<double>(n);
+}
+
+Status split_holdout(const Dataset& all, double fraction, uint64_t seed, Dataset* train,
+                     Dataset* holdout) {
+  if (!(fraction > 0 && fraction < 1)) return Status::Error("holdout fraction not in (0, 1)");
+  const int64_t held =
+      std::max<int64_t>(1, static_cast<int64_t>(std::floor(static_cast<double>(all.n) * fraction)));
+  if (all.n < 2 || held >= all.n)
+    return Status::Error("training set of " + std::to_string(all.n) +
+                         " samples: too small to hold out " + std::to_string(held));
+  const std::vector<int64_t> order = epoch_order(all.n, seed, 0);
+  std::vector<uint8_t> is_held(static_cast<size_t>(all.n), 0);
+  for (int64_t k = 0; k < held; ++k)
+    is_held[static_cast<size_t>(order[static_cast<size_t>(k)])] = 1;
+  Dataset parts[2];
+  for (Dataset& p : parts) p.sample = all.sample;
+  for (int64_t i = 0; i < all.n; ++i) {
+    Dataset& p = parts[is_held[static_cast<size_t>(i)]];
+    p.x.insert(p.x.end(), all.x.begin() + i * all.sample, all.x.begin() + (i + 1) * all.sample);
+    p.labels.push_back(all.labels[static_cast<size_t>(i)]);
+    ++p.n;
+  }
+  *train = std::move(parts[0]);
+  *holdout = std::move(parts[1]);
+  return Status::Ok();
 }
 
 std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int epoch) {
@@ -115,7 +144,8 @@ Result<EpochLog> train_epoch(const Trainer& trainer, Model& model, const Dataset
   for (int64_t begin = 0; begin < n; begin += batch) {
     const int64_t count = std::min<int64_t>(batch, n - begin);
     gather(data, order, begin, count, &x, &y);
-    DEEPCOMP_ASSIGN_OR_RETURN(BatchResult r, trainer.gradients(model, x.data(), y.data(), count, &grads));
+    DEEPCOMP_ASSIGN_OR_RETURN(BatchResult r,
+                              trainer.gradients(model, x.data(), y.data(), count, &grads));
     loss_sum += r.loss * static_cast<double>(count);
     correct += r.correct;
     const double lr = scheduled_lr(opt.options(), clock->step++, clock->total);
@@ -161,7 +191,8 @@ Status Retrainer::after_share(Model& model, std::vector<compress::SharedLayer>& 
   auto apply = [&] {
     for (const compress::SharedLayer& l : layers)
       for (size_t k = 0; k < l.positions.size(); ++k)
-        model.tensors[l.tensor].values[static_cast<size_t>(l.positions[k])] = l.codebook[l.labels[k]];
+        model.tensors[l.tensor].values[static_cast<size_t>(l.positions[k])] =
+            l.codebook[l.labels[k]];
   };
   apply();
   DEEPCOMP_ASSIGN_OR_RETURN(double shared, evaluate(trainer_, model, eval_));
@@ -190,7 +221,8 @@ Status Retrainer::after_share(Model& model, std::vector<compress::SharedLayer>& 
     for (int64_t begin = 0; begin < train_.n; begin += options_.optim.batch) {
       const int64_t count = std::min<int64_t>(options_.optim.batch, train_.n - begin);
       gather(train_, order, begin, count, &x, &y);
-      DEEPCOMP_ASSIGN_OR_RETURN(BatchResult r, trainer_.gradients(model, x.data(), y.data(), count, &grads));
+      DEEPCOMP_ASSIGN_OR_RETURN(BatchResult r,
+                                trainer_.gradients(model, x.data(), y.data(), count, &grads));
       loss_sum += r.loss * static_cast<double>(count);
       correct += r.correct;
       const double lr = scheduled_lr(options_.optim, clock.step, clock.total);
@@ -219,7 +251,8 @@ Status Retrainer::after_share(Model& model, std::vector<compress::SharedLayer>& 
     log.epoch = e + 1;
     log.epochs = options_.epochs_share;
     log.loss = loss_sum / static_cast<double>(std::max<int64_t>(train_.n, 1));
-    log.accuracy = static_cast<double>(correct) / static_cast<double>(std::max<int64_t>(train_.n, 1));
+    log.accuracy =
+        static_cast<double>(correct) / static_cast<double>(std::max<int64_t>(train_.n, 1));
     if (options_.on_epoch) options_.on_epoch(log);
   }
   DEEPCOMP_ASSIGN_OR_RETURN(double tuned, evaluate(trainer_, model, eval_));

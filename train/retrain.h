@@ -40,8 +40,15 @@ struct Preprocess {
 Result<Dataset> load_dataset(const std::string& images, const std::string& labels,
                              const Preprocess& pre, const Trainer& trainer);
 
-// Top-1 accuracy (0..1) of `model` on `data`.
-Result<double> evaluate(const Trainer& trainer, const Model& model, const Dataset& data);
+// Top-1 accuracy (0..1) of `model` on `data` (on its first `limit` samples when 0 < limit < n).
+Result<double> evaluate(const Trainer& trainer, const Model& model, const Dataset& data,
+                        int64_t limit = 0);
+
+// Splits `all` into a training part and a held-out part of floor(n * fraction) samples (at least
+// 1): the first that many entries of epoch_order(n, seed, 0), each part then in file order. The
+// parts are disjoint and together are `all`. Error when either part would be empty.
+Status split_holdout(const Dataset& all, double fraction, uint64_t seed, Dataset* train,
+                     Dataset* holdout);
 
 // The epoch's sample order: Fisher-Yates with std::mt19937_64(seed + epoch), j = rng() % (i + 1)
 // for i = n-1 down to 1 (spelled out so other implementations can reproduce it).

@@ -1,0 +1,82 @@
+#!/bin/sh
+# The targets of issue 15 part 3 (bench/RESULTS.md, "Retraining within a budget"): `compress
+# --retrain --max-loss 0.5` with the training files and no tuning flag, on LeNet-300-100 and LeNet-5
+# (Fashion-MNIST; the validation figure is a seeded 10% of the training set), then the written
+# .dcz scored by `deepcomp eval` on the 10k test set, which the run never sees. Also the same
+# budget with validation images from the test distribution: the first 5000 test images validate,
+# the last 5000 are held out (written as .npy by /usr/bin/python3 + numpy).
+#
+#   bench/budget_retrain_targets.sh [BUILD_DIR] [OUT_DIR]   (defaults: build, /tmp/deepcomp-budget)
+#
+# Prints per run: wall and CPU seconds, load average, the chosen per-layer settings, ratio
+# (paper accounting), validation loss and test accuracy against the uncompressed model's.
+# Threads: OMP_NUM_THREADS (default 2). EXTRA: more compress flags (e.g. --time-limit 600).
+set -eu
+BUILD=${1:-build}
+OUT=${2:-/tmp/deepcomp-budget}
+DATA=${DATA:-/usr/share/datasets/fashion-mnist}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+DC="$BUILD/deepcomp"
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
+mkdir -p "$OUT"
+TRAIN="--train-images $DATA/train-images-idx3-ubyte.gz --train-labels $DATA/train-labels-idx1-ubyte.gz"
+TEST_X="$DATA/t10k-images-idx3-ubyte.gz"
+TEST_Y="$DATA/t10k-labels-idx1-ubyte.gz"
+
+/usr/bin/python3 - "$DATA" "$OUT" <<'PY'
+import gzip, sys
+import numpy as np
+data, out = sys.argv[1], sys.argv[2]
+x = np.frombuffer(gzip.open(data + "/t10k-images-idx3-ubyte.gz").read(), np.uint8, offset=16)
+x = x.reshape(-1, 28, 28).astype(np.float32)
+y = np.frombuffer(gzip.open(data + "/t10k-labels-idx1-ubyte.gz").read(), np.uint8, offset=8)
+y = y.astype(np.float32)
+np.save(out + "/val_x.npy", x[:5000]); np.save(out + "/val_y.npy", y[:5000])
+np.save(out + "/held_x.npy", x[5000:]); np.save(out + "/held_y.npy", y[5000:])
+PY
+
+top1() {  # MODEL IMAGES LABELS
+  "$DC" eval "$1" --images "$2" --labels "$3" --json |
+    /usr/bin/python3 -c "import json, sys; print(100 * json.load(sys.stdin)['top1'])"
+}
+
+run() {  # NAME MODEL [FLAGS...]
+  name=$1 model=$2
+  shift 2
+  load=$(cut -d' ' -f1-3 /proc/loadavg)
+  # shellcheck disable=SC2086
+  /usr/bin/time -f "%e %U %S" -o "$OUT/$name.time" "$DC" compress "$ROOT/models/$model.onnx" \
+    -o "$OUT/$name.dcz" --force -q --no-energy --report-json "$OUT/$name.json" --retrain \
+    --max-loss 0.5 $TRAIN ${EXTRA:-} "$@" || true
+  if [ ! -f "$OUT/$name.dcz" ]; then echo "$name: nothing written"; return; fi
+  if [ "$name" = "${name%-val}" ]; then
+    base=$(top1 "$ROOT/models/$model.onnx" "$TEST_X" "$TEST_Y")
+    got=$(top1 "$OUT/$name.dcz" "$TEST_X" "$TEST_Y")
+    set_name="10k test set"
+  else
+    base=$(top1 "$ROOT/models/$model.onnx" "$OUT/held_x.npy" "$OUT/held_y.npy")
+    got=$(top1 "$OUT/$name.dcz" "$OUT/held_x.npy" "$OUT/held_y.npy")
+    set_name="last 5000 test images"
+  fi
+  /usr/bin/python3 - "$OUT/$name.json" "$OUT/$name.time" "$name" "$base" "$got" "$set_name" \
+    "$load" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+wall, user, system = (float(v) for v in open(sys.argv[2]).read().split()[-3:])
+s = r["search"]
+base, got = float(sys.argv[4]), float(sys.argv[5])
+layers = ", ".join(f"{l['name']} {100 * (1 - l['prune']):.1f}% kept/{l['bits']} bits"
+                   for l in s["layers"])
+steps = sum(1 for p in s["schedule"] if p["phase"] != "share")
+print(f"{sys.argv[3]}: {s['ratio']:.2f}x ({layers}); validation ({s['validation']}) "
+      f"{100 * s['score']:.2f}% vs {100 * s['base_score']:.2f}% ({s['loss_points']:.2f} points); "
+      f"{sys.argv[6]} {got:.2f}% vs {base:.2f}% ({base - got:.2f} points lost); "
+      f"{steps} pruning steps, stopped: {s['stopped']}; wall {wall:.0f} s, CPU {user + system:.0f} s, "
+      f"load at start {sys.argv[7]}")
+PY
+}
+
+run lenet-300-100 lenet-300-100
+run lenet-300-100-val lenet-300-100 --val-images "$OUT/val_x.npy" --val-labels "$OUT/val_y.npy"
+run lenet-5 lenet-5
+run lenet-5-val lenet-5 --val-images "$OUT/val_x.npy" --val-labels "$OUT/val_y.npy"

@@ -1,0 +1,208 @@
+// `compress --retrain --max-loss` end to end through the binary on a tiny MLP (8 -> 24 -> 4) whose
+// training set is labelled by the model itself (100% before compression): the report's schedule
+// and chosen setting, the figure re-measured independently with `deepcomp eval` on the held-out
+// samples (rebuilt here from train::epoch_order), determinism, --time-limit, and the one-line
+// errors of bad input.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "data/idx.h"
+#include "tests/cli/multi_io_models.h"
+#include "tests/test_util.h"
+#include "train/retrain.h"
+
+namespace deepcomp {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::read_text;
+using testing::run_deepcomp;
+using testing::temp_dir;
+
+constexpr int kIn = 8, kHidden = 24, kClasses = 4, kSamples = 3000;
+
+struct Files {
+  std::string dir, model, images, labels;
+  std::vector<float> x;
+  std::vector<int> y;
+};
+
+// Random MLP weights, random inputs, labels = the model's own top-1.
+Files make_files() {
+  Files f;
+  f.dir = temp_dir();
+  std::mt19937_64 rng(11);
+  std::normal_distribution<float> d(0.0f, 1.0f);
+  std::vector<float> w1(kHidden * kIn), b1(kHidden), w2(kClasses * kHidden), b2(kClasses);
+  for (auto* v : {&w1, &b1, &w2, &b2})
+    for (float& x : *v) x = d(rng) * 0.5f;
+  f.x.resize(static_cast<size_t>(kSamples * kIn));
+  for (float& v : f.x) v = d(rng);
+  for (int n = 0; n < kSamples; ++n) {
+    std::vector<float> h(kHidden);
+    for (int j = 0; j < kHidden; ++j) {
+      float s = b1[j];
+      for (int i = 0; i < kIn; ++i) s += w1[j * kIn + i] * f.x[n * kIn + i];
+      h[j] = std::max(s, 0.0f);
+    }
+    int best = 0;
+    float best_v = -1e30f;
+    for (int c = 0; c < kClasses; ++c) {
+      float s = b2[c];
+      for (int j = 0; j < kHidden; ++j) s += w2[c * kHidden + j] * h[j];
+      if (s > best_v) best_v = s, best = c;
+    }
+    f.y.push_back(best);
+  }
+  using onnx::TensorProto;
+  onnx::ModelProto m = onnx_io::testing::make_model();
+  auto* g = m.mutable_graph();
+  testing::add_typed_value(g->mutable_input(), "x", TensorProto::FLOAT, {-1, kIn});
+  testing::add_typed_value(g->mutable_output(), "logits", TensorProto::FLOAT, {-1, kClasses});
+  *g->add_initializer() = onnx_io::testing::float_tensor("w1", {kHidden, kIn}, w1);
+  *g->add_initializer() = onnx_io::testing::float_tensor("b1", {kHidden}, b1);
+  *g->add_initializer() = onnx_io::testing::float_tensor("w2", {kClasses, kHidden}, w2);
+  *g->add_initializer() = onnx_io::testing::float_tensor("b2", {kClasses}, b2);
+  for (auto [in, w, b, out] : {std::tuple{"x", "w1", "b1", "h"}, {"r", "w2", "b2", "logits"}}) {
+    auto* n = onnx_io::testing::add_node(g, "Gemm", {in, w, b}, {out}, std::string("gemm_") + w);
+    auto* a = n->add_attribute();
+    a->set_name("transB");
+    a->set_type(onnx::AttributeProto::INT);
+    a->set_i(1);
+    if (std::string(out) == "h") onnx_io::testing::add_node(g, "Relu", {"h"}, {"r"}, "relu");
+  }
+  f.model = f.dir + "/tiny.onnx";
+  testing::write_text(f.model, onnx_io::testing::serialize(m));
+  f.images = f.dir + "/x.npy";
+  f.labels = f.dir + "/y.npy";
+  testing::write_text(f.images, data::npy_bytes({kSamples, kIn}, f.x));
+  std::vector<float> labels(f.y.begin(), f.y.end());
+  testing::write_text(f.labels, data::npy_bytes({kSamples}, labels));
+  return f;
+}
+
+std::string train_flags(const Files& f) {
+  return " --train-images " + f.images + " --train-labels " + f.labels + " --scale 1";
+}
+
+// Small grids keep the sensitivity phase short.
+const char* kGrid = " --budget-rates 0.3,0.6 --budget-bits 6,4,3 --budget-subset 20";
+
+TEST(BudgetRetrainCli, ScheduleReportAndHeldOutFigureCheckedWithEval) {
+  const Files f = make_files();
+  const std::string out = f.dir + "/a.dcz", json = f.dir + "/a.json";
+  auto r = run_deepcomp("compress " + f.model + " -o " + out + " --retrain --max-loss 3" +
+                        train_flags(f) + kGrid + " --report-json " + json);
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  EXPECT_NE(r.out.find("search (top1, retraining schedule)"), std::string::npos) << r.out;
+  const auto j = nlohmann::json::parse(read_text(json));
+  const auto& s = j["search"];
+  EXPECT_TRUE(s["retrain"].get<bool>());
+  EXPECT_TRUE(s["met"].get<bool>());
+  EXPECT_EQ(s["samples"].get<int>(), kSamples / 10);
+  EXPECT_EQ(s["training_samples"].get<int>(), kSamples - kSamples / 10);
+  EXPECT_DOUBLE_EQ(s["base_score"].get<double>(), 1.0);  // labelled by the model itself
+  EXPECT_GE(s["score"].get<double>(), s["min_score"].get<double>());
+  EXPECT_NEAR(s["min_score"].get<double>(), 0.97, 1e-12);
+  // The schedule: a start step, tightening steps, then share attempts; the last that passed is
+  // the chosen setting.
+  const auto& steps = s["schedule"];
+  ASSERT_GE(steps.size(), 2u);
+  EXPECT_EQ(steps[0]["phase"], "start");
+  EXPECT_EQ(steps.back()["phase"], "share");
+  size_t chosen = steps.size();
+  for (size_t k = 0; k < steps.size(); ++k)
+    if (steps[k]["phase"] == "share" && steps[k]["passed"].get<bool>()) chosen = k;
+  ASSERT_LT(chosen, steps.size());
+  EXPECT_EQ(steps[chosen]["layers"], s["layers"]);
+  EXPECT_DOUBLE_EQ(steps[chosen]["ratio"].get<double>(), j["total"]["ratio"].get<double>());
+  EXPECT_DOUBLE_EQ(s["ratio"].get<double>(), j["total"]["ratio"].get<double>());
+  // At least one tightening step passed before one left the budget (this set allows it).
+  int tightened = 0;
+  for (const auto& step : steps) tightened += step["phase"] == "tighten" && step["passed"];
+  EXPECT_GE(tightened, 1) << s.dump(1);
+  // Every pruning step but a last one that stopped the schedule passed.
+  size_t pruning = 0;
+  while (pruning < steps.size() && steps[pruning]["phase"] != "share") ++pruning;
+  for (size_t k = 0; k + 1 < pruning; ++k) EXPECT_TRUE(steps[k]["passed"].get<bool>()) << k;
+  EXPECT_EQ(steps[pruning - 1]["passed"].get<bool>(), s["stopped"] != "budget");
+  for (size_t k = 1; k < steps.size() && steps[k]["phase"] == "tighten"; ++k)
+    EXPECT_LE(steps[k]["density"].get<double>(), steps[k - 1]["density"].get<double>());
+  // The held-out samples: the first 10% of epoch_order(n, 0, 0), in file order. Scored by the
+  // runtime on the written .dcz, they give the report's figure.
+  std::vector<int64_t> order = train::epoch_order(kSamples, 0, 0);
+  order.resize(kSamples / 10);
+  std::sort(order.begin(), order.end());
+  std::vector<float> hx, hy;
+  for (int64_t i : order) {
+    hx.insert(hx.end(), f.x.begin() + i * kIn, f.x.begin() + (i + 1) * kIn);
+    hy.push_back(static_cast<float>(f.y[static_cast<size_t>(i)]));
+  }
+  testing::write_text(f.dir + "/hx.npy", data::npy_bytes({kSamples / 10, kIn}, hx));
+  testing::write_text(f.dir + "/hy.npy", data::npy_bytes({kSamples / 10}, hy));
+  auto e = run_deepcomp("eval " + out + " --images " + f.dir + "/hx.npy --labels " + f.dir +
+                        "/hy.npy --scale 1 --json");
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  EXPECT_DOUBLE_EQ(nlohmann::json::parse(e.out)["top1"].get<double>(), s["score"].get<double>());
+
+  // Deterministic: the same command writes the same bytes.
+  const std::string out2 = f.dir + "/b.dcz";
+  auto r2 = run_deepcomp("compress " + f.model + " -o " + out2 + " --retrain --max-loss 3" +
+                         train_flags(f) + kGrid);
+  ASSERT_EQ(r2.exit_code, 0) << r2.err;
+  EXPECT_EQ(read_text(out), read_text(out2));
+}
+
+TEST(BudgetRetrainCli, TimeLimitStopsTighteningAndSaysSo) {
+  const Files f = make_files();
+  const std::string out = f.dir + "/t.dcz", json = f.dir + "/t.json";
+  auto r = run_deepcomp("compress " + f.model + " -o " + out + " --retrain --max-loss 3" +
+                        train_flags(f) + kGrid + " --time-limit 1e-9 --report-json " + json);
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  EXPECT_NE(r.out.find("tightening stopped: time limit"), std::string::npos) << r.out;
+  const auto s = nlohmann::json::parse(read_text(json))["search"];
+  EXPECT_EQ(s["stopped"], "time limit");
+  // No pruning step ran: only share attempts, on the unpruned model.
+  for (const auto& step : s["schedule"]) {
+    EXPECT_EQ(step["phase"], "share");
+    EXPECT_EQ(step["step"].get<int>(), -1);
+  }
+  EXPECT_TRUE(s["met"].get<bool>());
+}
+
+TEST(BudgetRetrainCli, BadInputIsOneLineAndWritesNothing) {
+  const Files f = make_files();
+  const std::string out = f.dir + "/e.dcz";
+  auto one_line_error = [&](const std::string& args, const std::string& needle) {
+    auto r = run_deepcomp("compress " + f.model + " -o " + out + " " + args);
+    EXPECT_EQ(r.exit_code, 1) << args;
+    EXPECT_NE(r.err.find(needle), std::string::npos) << args << "\n" << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_FALSE(fs::exists(out)) << args;
+  };
+  one_line_error("--retrain --max-loss 1", "needs --train-images and --train-labels");
+  one_line_error("--retrain --min-agreement 0.9" + train_flags(f),
+                 "--min-agreement is not supported with --retrain");
+  one_line_error("--retrain --max-loss -1" + train_flags(f), "--max-loss must be");
+  one_line_error("--retrain --max-loss 1 --budget-tighten 1" + train_flags(f), "--budget-tighten");
+  one_line_error("--retrain --max-loss 1 --val-images " + f.images + train_flags(f),
+                 "--val-images and --val-labels go together");
+  // Even the least compression (unpruned, 1-bit sharing, no retraining) loses predictions.
+  const std::string unreachable =
+      "--retrain --max-loss 0 --budget-rates 0.3 --budget-bits 1 "
+      "--epochs-prune 0 --epochs-share 0" +
+      train_flags(f);
+  one_line_error(unreachable, "budget unreachable with retraining: the closest setting tried");
+  auto r =
+      run_deepcomp("compress " + f.model + " -o " + out + " " + unreachable + " --best-effort");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(fs::exists(out));
+  EXPECT_NE(r.out.find("budget NOT met"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace deepcomp
