@@ -247,6 +247,25 @@ bool GroupedCodebookCsr::fits(const CodebookCsrMatrix& m) {
   return m.cols <= kMaxCols && !m.wide();
 }
 
+int64_t GroupedCodebookCsr::count_runs(const CodebookCsrMatrix& m) {
+  int64_t runs = 0;
+  std::vector<int64_t> seen_in_row(m.codebook.size(), -1);
+  for (int64_t r = 0; r < m.rows; ++r) {
+    for (int64_t e = m.row_ptr[r]; e < m.row_ptr[r + 1]; ++e) {
+      const size_t c = m.wide() ? m.cluster16[e] : m.cluster[e];
+      if (seen_in_row[c] != r) {
+        seen_in_row[c] = r;
+        ++runs;
+      }
+    }
+  }
+  return runs;
+}
+
+bool GroupedCodebookCsr::pays_off(const CodebookCsrMatrix& m) {
+  return fits(m) && m.nnz() >= kMinMeanRun * count_runs(m);
+}
+
 GroupedCodebookCsr GroupedCodebookCsr::from(const CodebookCsrMatrix& m) {
   GroupedCodebookCsr g;
   g.rows = m.rows;

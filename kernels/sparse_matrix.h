@@ -105,6 +105,14 @@ struct GroupedCodebookCsr {
   int64_t runs() const { return static_cast<int64_t>(run_cluster.size()); }
   // Whether `m` has a grouped form (cols <= kMaxCols and at most 256 clusters).
   static bool fits(const CodebookCsrMatrix& m);
+  // At batch 1 a run's overhead (loop exit, one multiply of 8 sums) makes this layout break even
+  // with CompactCodebookCsr at runs of ~20 nonzeros (bench/RESULTS.md issue 14: fc6's runs of
+  // ~26 gain, fc7's of ~12 lose 30-60%), so the runtime picks it only when runs average this many.
+  static constexpr int64_t kMinMeanRun = 20;
+  // Runs the grouped form of `m` would have (one per non-empty cluster of each row, no splits).
+  static int64_t count_runs(const CodebookCsrMatrix& m);
+  // fits(m) and the runs average at least kMinMeanRun nonzeros.
+  static bool pays_off(const CodebookCsrMatrix& m);
   // The grouped copy of `m`; call only when fits(m).
   static GroupedCodebookCsr from(const CodebookCsrMatrix& m);
   void to_dense(float* dense) const;  // rows x cols, row-major

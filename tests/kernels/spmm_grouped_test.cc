@@ -11,6 +11,7 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "kernels/reference.h"
@@ -170,6 +171,27 @@ TEST(SpmmGrouped, FitsUpTo65536ColumnsAnd256Clusters) {
       GroupedCodebookCsr::fits(to_codebook_csr(random_weights(rng, 2, 65537, 0.01, 32), 2, 65537)));
   EXPECT_FALSE(
       GroupedCodebookCsr::fits(to_codebook_csr(random_weights(rng, 2, 100, 0.5, 257), 2, 100)));
+}
+
+TEST(SpmmGrouped, PaysOffWhenRunsAverageAtLeastTwentyNonzeros) {
+  // The hand matrix: 4 runs of 7 nonzeros.
+  EXPECT_EQ(GroupedCodebookCsr::count_runs(hand_matrix()), 4);
+  EXPECT_FALSE(GroupedCodebookCsr::pays_off(hand_matrix()));
+  // One row of 40 nonzeros in 2 clusters: runs of 20 pay; 41 nonzeros in 3 clusters do not.
+  for (const auto& [n, clusters, pays] : {std::tuple{40, 2, true}, std::tuple{41, 3, false}}) {
+    CodebookCsrMatrix m;
+    m.rows = 1;
+    m.cols = 100;
+    m.row_ptr = {0, n};
+    for (int c = 0; c < n; ++c) {
+      m.col_idx.push_back(c);
+      m.cluster.push_back(static_cast<uint8_t>(c % clusters));
+    }
+    m.codebook.assign(clusters, 1.0f);
+    ASSERT_EQ(m.check_structure(), "");
+    EXPECT_EQ(GroupedCodebookCsr::count_runs(m), clusters);
+    EXPECT_EQ(GroupedCodebookCsr::pays_off(m), pays) << n << " nonzeros";
+  }
 }
 
 TEST(SpmmGrouped, MatvecIsBitIdenticalToFixedOrderReferenceOnEveryTarget) {
