@@ -1,8 +1,9 @@
 // Naive reference implementations of the kernels in dense.h, spmm.h, conv.h and
 // conv_transpose.h: plain loops with
 // double accumulation, obviously right and slow, for tests to compare the fast kernels against;
-// and spmv_row, the sparse matrix-vector product in the exact float order every SIMD path of
-// spmm.h keeps, for bit-exact checks. Header-only; depends only on the standard library.
+// and spmv_row / grouped_spmv_row / grouped_gemm_row, the sparse products in the exact float
+// order every SIMD path of spmm.h keeps, for bit-exact checks. Header-only; depends only on the
+// standard library.
 #pragma once
 
 #include <cstdint>
@@ -42,6 +43,51 @@ float spmv_row(int64_t count, Weight weight, Column col, const float* x, const f
     for (int i = 0; i < width; ++i) sum[i] = sum[i] + sum[i + width];
   }
   return bias ? sum[0] + *bias : sum[0];
+}
+
+// One output of the cluster-grouped matrix-vector product (GroupedCodebookCsr), in the fixed
+// float order of spmm_detail.h's grouped_matvec_rows: the row's runs t in [0, runs) have
+// length(t) nonzeros and shared weight weight(t); col(j) is the column of the row's j-th stored
+// nonzero (runs back to back). 8 row sums; per run, 8 run sums, element i of the run to sum i % 8;
+// then row sum l += weight(t) * run sum l; the 8 row sums combine pairwise, then the bias.
+template <typename Length, typename Weight, typename Column>
+float grouped_spmv_row(int64_t runs, Length length, Weight weight, Column col, const float* x,
+                       const float* bias) {
+  float row[8] = {};
+  int64_t j = 0;
+  for (int64_t t = 0; t < runs; ++t) {
+    float run[8] = {};
+    const int64_t n = length(t);
+    for (int64_t i = 0; i < n; ++i) run[i % 8] = run[i % 8] + x[col(j + i)];
+    j += n;
+    for (int l = 0; l < 8; ++l) {
+      const float product = weight(t) * run[l];
+      row[l] = row[l] + product;
+    }
+  }
+  for (int width = 4; width >= 1; width /= 2) {
+    for (int i = 0; i < width; ++i) row[i] = row[i] + row[i + width];
+  }
+  return bias ? row[0] + *bias : row[0];
+}
+
+// One output of the grouped product at batch > 1 (spmm_detail.h grouped_times_dense), for the
+// batch row x: each run summed in stored order, times its weight, added to the row's sum in run
+// order, then the bias.
+template <typename Length, typename Weight, typename Column>
+float grouped_gemm_row(int64_t runs, Length length, Weight weight, Column col, const float* x,
+                       const float* bias) {
+  float sum = 0.0f;
+  int64_t j = 0;
+  for (int64_t t = 0; t < runs; ++t) {
+    float run = 0.0f;
+    const int64_t n = length(t);
+    for (int64_t i = 0; i < n; ++i) run = run + x[col(j + i)];
+    j += n;
+    const float product = weight(t) * run;
+    sum = sum + product;
+  }
+  return sum + (bias ? *bias : 0.0f);
 }
 
 // C = A * B; A: M x K, B: K x N.

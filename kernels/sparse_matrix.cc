@@ -243,4 +243,79 @@ int64_t CompactCodebookCsr::bytes() const {
          static_cast<int64_t>(row_ptr.size() * sizeof(int64_t) + codebook.size() * sizeof(float));
 }
 
+bool GroupedCodebookCsr::fits(const CodebookCsrMatrix& m) {
+  return m.cols <= kMaxCols && !m.wide();
+}
+
+int64_t GroupedCodebookCsr::count_runs(const CodebookCsrMatrix& m) {
+  int64_t runs = 0;
+  std::vector<int64_t> seen_in_row(m.codebook.size(), -1);
+  for (int64_t r = 0; r < m.rows; ++r) {
+    for (int64_t e = m.row_ptr[r]; e < m.row_ptr[r + 1]; ++e) {
+      const size_t c = m.wide() ? m.cluster16[e] : m.cluster[e];
+      if (seen_in_row[c] != r) {
+        seen_in_row[c] = r;
+        ++runs;
+      }
+    }
+  }
+  return runs;
+}
+
+bool GroupedCodebookCsr::pays_off(const CodebookCsrMatrix& m) {
+  return fits(m) && m.nnz() >= kMinMeanRun * count_runs(m);
+}
+
+GroupedCodebookCsr GroupedCodebookCsr::from(const CodebookCsrMatrix& m) {
+  GroupedCodebookCsr g;
+  g.rows = m.rows;
+  g.cols = m.cols;
+  g.codebook = m.codebook;
+  g.row_ptr = m.row_ptr;
+  g.col_idx.assign(m.nnz() + kPadding, 0);
+  g.run_ptr.assign(m.rows + 1, 0);
+  const int64_t k = static_cast<int64_t>(m.codebook.size());
+  std::vector<int64_t> count(k), next(k);
+  for (int64_t r = 0; r < m.rows; ++r) {
+    const int64_t begin = m.row_ptr[r], end = m.row_ptr[r + 1];
+    std::fill(count.begin(), count.end(), 0);
+    for (int64_t e = begin; e < end; ++e) ++count[m.cluster[e]];
+    // Counting sort by cluster; walking the row in column order keeps columns ascending in a run.
+    int64_t at = begin;
+    for (int64_t c = 0; c < k; ++c) {
+      next[c] = at;
+      at += count[c];
+      for (int64_t left = count[c]; left > 0; left -= kMaxRun) {
+        g.run_cluster.push_back(static_cast<uint8_t>(c));
+        g.run_length.push_back(static_cast<uint16_t>(std::min(left, kMaxRun)));
+      }
+    }
+    // A column index is < cols <= 65536, so it fits 16 bits.
+    for (int64_t e = begin; e < end; ++e) {
+      g.col_idx[next[m.cluster[e]]++] = static_cast<uint16_t>(m.col_idx[e]);
+    }
+    g.run_ptr[r + 1] = g.runs();
+  }
+  return g;
+}
+
+void GroupedCodebookCsr::to_dense(float* dense) const {
+  std::fill(dense, dense + rows * cols, 0.0f);
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t e = row_ptr[r];
+    for (int64_t t = run_ptr[r]; t < run_ptr[r + 1]; ++t) {
+      for (int64_t i = 0; i < run_length[t]; ++i, ++e) {
+        dense[r * cols + col_idx[e]] = codebook[run_cluster[t]];
+      }
+    }
+  }
+}
+
+int64_t GroupedCodebookCsr::bytes() const {
+  return nnz() * static_cast<int64_t>(sizeof(uint16_t)) +
+         runs() * static_cast<int64_t>(sizeof(uint8_t) + sizeof(uint16_t)) +
+         static_cast<int64_t>((row_ptr.size() + run_ptr.size()) * sizeof(int64_t) +
+                              codebook.size() * sizeof(float));
+}
+
 }  // namespace deepcomp::kernels

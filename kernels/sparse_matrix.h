@@ -76,6 +76,50 @@ struct CompactCodebookCsr {
   int64_t bytes() const;
 };
 
+// Codebook-CSR with each row's nonzeros grouped by cluster ("cluster-grouped rows"), the layout
+// the fully-connected kernels pick at layer setup when it fits (cols <= 65536, <= 256 clusters).
+// Within row r, the nonzeros are stored cluster by cluster in ascending cluster order, columns
+// ascending within a cluster; each non-empty group is a run (cluster, length). A product then
+// sums the inputs of a run and multiplies once by the run's shared weight: Deep Compression's
+// weight-sharing arithmetic, with no per-nonzero codebook lookup or multiply, and 2 bytes per
+// nonzero (a 16-bit column) plus 3 per run. Runs hold at most 65535 nonzeros; a longer group is
+// split into several runs of the same cluster. Its sums are in a different order from
+// CodebookCsrMatrix's (spmm_detail.h and reference.h spell both out), so results agree within
+// rounding, not bit for bit.
+struct GroupedCodebookCsr {
+  static constexpr int64_t kMaxCols = 65536;
+  static constexpr int64_t kMaxRun = 65535;
+  // col_idx carries this many zero entries past the last nonzero, so the kernels may load a full
+  // vector of indices at the end of the last run.
+  static constexpr int64_t kPadding = 16;
+  int64_t rows = 0;
+  int64_t cols = 0;
+  std::vector<int64_t> row_ptr;      // rows + 1 offsets into col_idx
+  std::vector<uint16_t> col_idx;     // nnz() + kPadding entries
+  std::vector<int64_t> run_ptr;      // rows + 1 offsets into run_cluster / run_length
+  std::vector<uint8_t> run_cluster;  // cluster of each run
+  std::vector<uint16_t> run_length;  // nonzeros of each run, 1..kMaxRun
+  std::vector<float> codebook;
+
+  int64_t nnz() const { return row_ptr.empty() ? 0 : row_ptr.back(); }
+  int64_t runs() const { return static_cast<int64_t>(run_cluster.size()); }
+  // Whether `m` has a grouped form (cols <= kMaxCols and at most 256 clusters).
+  static bool fits(const CodebookCsrMatrix& m);
+  // At batch 1 a run's overhead (loop exit, one multiply of 8 sums) makes this layout break even
+  // with CompactCodebookCsr at runs of ~20 nonzeros (bench/RESULTS.md issue 14: fc6's runs of
+  // ~26 gain, fc7's of ~12 lose 30-60%), so the runtime picks it only when runs average this many.
+  static constexpr int64_t kMinMeanRun = 20;
+  // Runs the grouped form of `m` would have (one per non-empty cluster of each row, no splits).
+  static int64_t count_runs(const CodebookCsrMatrix& m);
+  // fits(m) and the runs average at least kMinMeanRun nonzeros.
+  static bool pays_off(const CodebookCsrMatrix& m);
+  // The grouped copy of `m`; call only when fits(m).
+  static GroupedCodebookCsr from(const CodebookCsrMatrix& m);
+  void to_dense(float* dense) const;  // rows x cols, row-major
+  // Bytes of weight data a product reads: columns, runs, both offset arrays and the codebook.
+  int64_t bytes() const;
+};
+
 // Builds a codebook-CSR matrix straight from Deep Compression's decoded streams: `positions` are
 // flattened row-major indices (row * cols + col), strictly ascending, one per nonzero; `clusters`
 // holds the matching cluster index of each. Codebooks of up to 65536 entries are accepted (8-bit

@@ -166,6 +166,14 @@ void sparse_times_dense(const SparseProblem& p, const uint16_t* cluster, const f
   }
 }
 
+void grouped_times_dense(const SparseProblem& p, const GroupedRuns& g) {
+  if (p.n == 1) {
+    run_parallel(p, [&](int64_t r0, int64_t r1) { grouped_matvec_rows(p, g, r0, r1); });
+  } else {
+    run_parallel(p, [&](int64_t r0, int64_t r1) { grouped_tile_rows(p, g, r0, r1); });
+  }
+}
+
 }  // namespace detail
 
 namespace {
@@ -251,6 +259,14 @@ void gemm_codebook_csr(const float* X, int64_t batch, const CompactCodebookCsr& 
     detail::sparse_times_dense(p, W.cluster.data(), W.codebook.data(),
                                static_cast<int64_t>(W.codebook.size()));
   });
+}
+
+void gemm_codebook_csr(const float* X, int64_t batch, const GroupedCodebookCsr& W,
+                       const float* bias, float* Y) {
+  const detail::GroupedRuns g{W.run_ptr.data(), W.run_cluster.data(), W.run_length.data(),
+                              W.codebook.data()};
+  gemm_batched(X, batch, W, bias, Y,
+               [&](const detail::SparseProblem& p) { detail::grouped_times_dense(p, g); });
 }
 
 const char* simd_path_name() { return detail::simd_target_name(); }

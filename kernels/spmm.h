@@ -28,6 +28,13 @@ void gemm_codebook_csr(const float* X, int64_t batch, const CodebookCsrMatrix& W
 void gemm_codebook_csr(const float* X, int64_t batch, const CompactCodebookCsr& W,
                        const float* bias, float* Y);
 
+// The same product on cluster-grouped rows (2 bytes per nonzero, one multiply per run): the
+// layout the runtime picks for Gemm/MatMul when it fits. Sums in its own order (spmm_detail.h
+// grouped_times_dense), so it agrees with the overloads above within rounding; batch 1 gives the
+// same bits on every SIMD target and any thread count.
+void gemm_codebook_csr(const float* X, int64_t batch, const GroupedCodebookCsr& W,
+                       const float* bias, float* Y);
+
 // Which SIMD target the matrix-vector kernels run on this CPU (Highway's name: "AVX2", "AVX3",
 // "SSE4", "NEON", "EMU128", ...). Batch-1 results are the same bits on every target.
 const char* simd_path_name();

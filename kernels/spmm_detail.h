@@ -42,6 +42,31 @@ void matvec_rows(const SparseProblem& p, const uint8_t* cluster, const float* co
 void matvec_rows(const SparseProblem& p, const uint16_t* cluster, const float* codebook, int64_t r0,
                  int64_t r1);
 
+// The runs of a cluster-grouped matrix (sparse_matrix.h GroupedCodebookCsr); the problem's
+// row_ptr and col_idx16 hold its row offsets and grouped columns (col_idx16 padded so a vector
+// load past the last nonzero stays in bounds).
+struct GroupedRuns {
+  const int64_t* run_ptr = nullptr;
+  const uint8_t* cluster = nullptr;
+  const uint16_t* length = nullptr;
+  const float* codebook = nullptr;
+};
+
+// C = the grouped product: n == 1 runs grouped_matvec_rows, otherwise grouped_tile_rows,
+// where output (r, j) = (sum over the row's runs t in order of w_t * s_t) + bias[r], each s_t
+// the plain sum of B[col, j] over run t's nonzeros in stored order, rounded at every step
+// (reference::grouped_gemm_row).
+void grouped_times_dense(const SparseProblem& p, const GroupedRuns& g);
+
+// The grouped matrix-vector rows [r0, r1) (n == 1), Highway-dispatched like matvec_rows, in the
+// order reference::grouped_spmv_row spells out: 8 row sums; for each run, 8 run sums (element i
+// of the run to sum i % 8, rounded adds), then row sum l += w_t * run sum l (rounded product,
+// rounded add); the 8 row sums combined pairwise (w = 4, 2, 1), then the bias. Bit-identical on
+// every target.
+void grouped_matvec_rows(const SparseProblem& p, const GroupedRuns& g, int64_t r0, int64_t r1);
+// The rows [r0, r1) at n > 1 (Highway, tiles of 16 columns), in grouped_times_dense's order.
+void grouped_tile_rows(const SparseProblem& p, const GroupedRuns& g, int64_t r0, int64_t r1);
+
 // Name of the Highway target matvec_rows dispatches to on this CPU, e.g. "AVX2", "AVX3", "SSE4".
 const char* simd_target_name();
 

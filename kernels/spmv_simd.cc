@@ -152,6 +152,132 @@ void MatvecCb16(const SparseProblem& p, const uint16_t* cluster, const float* co
                 int64_t r1) {
   rows_any_cols(p, CodebookWeights<uint16_t>{cluster, codebook}, r0, r1);
 }
+// Cluster-grouped rows (GroupedCodebookCsr): per run, add up the inputs into 8 run sums, then
+// one multiply by the run's weight into the 8 row sums (8 / Lanes(d8) vectors: 1 on AVX2 and
+// AVX-512, 2 on SSE4/NEON). The run sums are scalar: on AVX2 (Zen 3) a gather of 8 x values
+// measured slower than 8 scalar loads (fc6 batch 1: 3.2-3.6 against 2.6-2.9 ms, bench/RESULTS.md).
+using D8 = hn::CappedTag<float, 8>;
+
+// The reference's order, with the 8 run sums in scalar registers: one index load, one x load
+// and one add per nonzero. The last group of a run reads the next 8 indices (the next run's or
+// the padding, all < cols) and adds +0.0 for those past the run: adding +0.0 to a sum that
+// started at +0.0 leaves its bits unchanged, and no branch depends on the run's length mod 8.
+HWY_INLINE void grouped_run_sums(const float* x, const uint16_t* c, int64_t n, float* run) {
+  float s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+  for (int64_t i = 0; i < n; i += 8) {
+    const int64_t left = n - i;
+    s0 += x[c[i]];
+    const float v1 = x[c[i + 1]], v2 = x[c[i + 2]], v3 = x[c[i + 3]], v4 = x[c[i + 4]];
+    const float v5 = x[c[i + 5]], v6 = x[c[i + 6]], v7 = x[c[i + 7]];
+    s1 += left > 1 ? v1 : 0.0f;
+    s2 += left > 2 ? v2 : 0.0f;
+    s3 += left > 3 ? v3 : 0.0f;
+    s4 += left > 4 ? v4 : 0.0f;
+    s5 += left > 5 ? v5 : 0.0f;
+    s6 += left > 6 ? v6 : 0.0f;
+    s7 += left > 7 ? v7 : 0.0f;
+  }
+  run[0] = s0, run[1] = s1, run[2] = s2, run[3] = s3;
+  run[4] = s4, run[5] = s5, run[6] = s6, run[7] = s7;
+}
+
+void MatvecGrouped(const SparseProblem& p, const GroupedRuns& g, int64_t r0, int64_t r1) {
+  const D8 d;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(d));
+  const uint16_t* col = p.col_idx16;
+  for (int64_t r = r0; r < r1; ++r) {
+    const float* x = p.B + (r / p.rows_per_group) * p.b_group_stride;
+    int64_t e = p.row_ptr[r];
+    alignas(32) float row[8] = {};
+    auto row0 = hn::Zero(d), row1 = hn::Zero(d);
+    for (int64_t t = g.run_ptr[r]; t < g.run_ptr[r + 1]; ++t) {
+      const int64_t n = g.length[t];
+      alignas(32) float run[8];
+      grouped_run_sums(x, col + e, n, run);
+      e += n;
+      // Rounded product, then rounded add (no FMA), as in the reference.
+      const float weight = g.codebook[g.cluster[t]];
+      if (lanes >= 4) {
+        const auto w = hn::Set(d, weight);
+        row0 = hn::Add(row0, hn::Mul(w, hn::Load(d, run)));
+        if (lanes == 4) row1 = hn::Add(row1, hn::Mul(w, hn::Load(d, run + 4)));
+      } else {
+        for (int l = 0; l < 8; ++l) row[l] += weight * run[l];
+      }
+    }
+    if (lanes >= 4) {
+      hn::Store(row0, d, row);
+      if (lanes == 4) hn::Store(row1, d, row + 4);
+    }
+    for (int width = 4; width >= 1; width /= 2) {
+      for (int i = 0; i < width; ++i) row[i] += row[i + width];
+    }
+    p.C[r] = p.bias ? row[0] + p.bias[r] : row[0];
+  }
+}
+
+// Grouped rows at n > 1 right-hand columns (the batch-transposed X): tiles of 16 columns in
+// 16 / Lanes(d8) vectors; per run, the tile rows of B at the run's columns are added up (one
+// vector add per nonzero and vector, no multiply), then multiplied once by the run's weight
+// into the row's accumulators. Each column is its own chain of rounded adds and products in
+// the reference's order (reference::grouped_gemm_row), so every target gives the same bits;
+// columns past the last full tile, and targets with fewer than 4 lanes, run a plain loop.
+void GroupedTiles(const SparseProblem& p, const GroupedRuns& g, int64_t r0, int64_t r1) {
+  const D8 d;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(d));
+  const int64_t n = p.n;
+  const uint16_t* col = p.col_idx16;
+  int64_t j0 = 0;
+  for (; lanes >= 4 && j0 + 16 <= n; j0 += 16) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* b = p.B + (r / p.rows_per_group) * p.b_group_stride + j0;
+      auto acc0 = hn::Zero(d), acc1 = hn::Zero(d), acc2 = hn::Zero(d), acc3 = hn::Zero(d);
+      int64_t e = p.row_ptr[r];
+      for (int64_t t = g.run_ptr[r]; t < g.run_ptr[r + 1]; ++t) {
+        auto run0 = hn::Zero(d), run1 = hn::Zero(d), run2 = hn::Zero(d), run3 = hn::Zero(d);
+        for (const int64_t end = e + g.length[t]; e < end; ++e) {
+          const float* brow = b + static_cast<int64_t>(col[e]) * n;
+          run0 = hn::Add(run0, hn::LoadU(d, brow));
+          run1 = hn::Add(run1, hn::LoadU(d, brow + lanes));
+          if (lanes == 4) {
+            run2 = hn::Add(run2, hn::LoadU(d, brow + 8));
+            run3 = hn::Add(run3, hn::LoadU(d, brow + 12));
+          }
+        }
+        const auto w = hn::Set(d, g.codebook[g.cluster[t]]);
+        acc0 = hn::Add(acc0, hn::Mul(w, run0));
+        acc1 = hn::Add(acc1, hn::Mul(w, run1));
+        if (lanes == 4) {
+          acc2 = hn::Add(acc2, hn::Mul(w, run2));
+          acc3 = hn::Add(acc3, hn::Mul(w, run3));
+        }
+      }
+      const auto bias = hn::Set(d, p.bias ? p.bias[r] : 0.0f);
+      float* c = p.C + r * n + j0;
+      hn::StoreU(hn::Add(acc0, bias), d, c);
+      hn::StoreU(hn::Add(acc1, bias), d, c + lanes);
+      if (lanes == 4) {
+        hn::StoreU(hn::Add(acc2, bias), d, c + 8);
+        hn::StoreU(hn::Add(acc3, bias), d, c + 12);
+      }
+    }
+  }
+  if (j0 == n) return;
+  for (int64_t r = r0; r < r1; ++r) {
+    const float* b = p.B + (r / p.rows_per_group) * p.b_group_stride;
+    for (int64_t j = j0; j < n; ++j) {
+      float acc = 0.0f;
+      int64_t e = p.row_ptr[r];
+      for (int64_t t = g.run_ptr[r]; t < g.run_ptr[r + 1]; ++t) {
+        float run = 0.0f;
+        for (const int64_t end = e + g.length[t]; e < end; ++e) run += b[col[e] * n + j];
+        acc += g.codebook[g.cluster[t]] * run;
+      }
+      p.C[r * n + j] = acc + (p.bias ? p.bias[r] : 0.0f);
+    }
+  }
+}
+
 int64_t Target() { return HWY_TARGET; }
 
 }  // namespace HWY_NAMESPACE
@@ -164,6 +290,8 @@ namespace deepcomp::kernels::detail {
 HWY_EXPORT(MatvecF32);
 HWY_EXPORT(MatvecCb8);
 HWY_EXPORT(MatvecCb16);
+HWY_EXPORT(MatvecGrouped);
+HWY_EXPORT(GroupedTiles);
 HWY_EXPORT(Target);
 
 void matvec_rows(const SparseProblem& p, const float* values, int64_t r0, int64_t r1) {
@@ -176,6 +304,12 @@ void matvec_rows(const SparseProblem& p, const uint8_t* cluster, const float* co
 void matvec_rows(const SparseProblem& p, const uint16_t* cluster, const float* codebook, int64_t r0,
                  int64_t r1) {
   HWY_DYNAMIC_DISPATCH(MatvecCb16)(p, cluster, codebook, r0, r1);
+}
+void grouped_matvec_rows(const SparseProblem& p, const GroupedRuns& g, int64_t r0, int64_t r1) {
+  HWY_DYNAMIC_DISPATCH(MatvecGrouped)(p, g, r0, r1);
+}
+void grouped_tile_rows(const SparseProblem& p, const GroupedRuns& g, int64_t r0, int64_t r1) {
+  HWY_DYNAMIC_DISPATCH(GroupedTiles)(p, g, r0, r1);
 }
 const char* simd_target_name() { return hwy::TargetName(HWY_DYNAMIC_DISPATCH(Target)()); }
 

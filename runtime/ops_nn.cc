@@ -17,15 +17,20 @@ struct FcWeight {
   int64_t out = 0, in = 0;
   std::vector<float> dense;  // out x in row-major, when not sparse
   SparseWeight sparse;
-  // The codebook weight in the compact layout (16-bit columns, 3 bytes per nonzero), made at
-  // setup when it fits; same results as sparse.codebook with less memory traffic.
+  // The codebook weight in cluster-grouped rows (16-bit columns, ~2.1 bytes per nonzero, one
+  // multiply per run of a shared weight) when its runs are long enough to pay
+  // (GroupedCodebookCsr::pays_off), else in the compact layout (16-bit columns, 3 bytes per
+  // nonzero) when it fits; made at setup (docs/KERNELS.md, bench/RESULTS.md issue 14).
+  std::shared_ptr<const kernels::GroupedCodebookCsr> grouped;
   std::shared_ptr<const kernels::CompactCodebookCsr> compact;
   double density = 1;
 
-  bool runs_sparse() const { return compact != nullptr || sparse.present(); }
+  bool runs_sparse() const { return grouped || compact || sparse.present(); }
 
   void apply(const float* x, int64_t batch, const float* bias, float* y) const {
-    if (compact) {
+    if (grouped) {
+      kernels::gemm_codebook_csr(x, batch, *grouped, bias, y);
+    } else if (compact) {
       kernels::gemm_codebook_csr(x, batch, *compact, bias, y);
     } else if (sparse.codebook) {
       kernels::gemm_codebook_csr(x, batch, *sparse.codebook, bias, y);
@@ -70,10 +75,15 @@ Result<FcWeight> make_fc_weight(const BuildContext& ctx, const Value& b, bool b_
   w.sparse = std::move(chosen.sparse);
   if (reads_b) *reads_b = false;
   if (w.sparse.codebook && kernels::CompactCodebookCsr::fits(*w.sparse.codebook)) {
-    w.compact = std::make_shared<const kernels::CompactCodebookCsr>(
-        kernels::CompactCodebookCsr::from(*w.sparse.codebook));
-    // Only the compact form runs: the int32-column form is dropped here (freed once the
-    // Session has released its options), 5 of the 8 bytes per nonzero the layer held.
+    if (kernels::GroupedCodebookCsr::pays_off(*w.sparse.codebook)) {
+      w.grouped = std::make_shared<const kernels::GroupedCodebookCsr>(
+          kernels::GroupedCodebookCsr::from(*w.sparse.codebook));
+    } else {
+      w.compact = std::make_shared<const kernels::CompactCodebookCsr>(
+          kernels::CompactCodebookCsr::from(*w.sparse.codebook));
+    }
+    // Only the 16-bit-column form runs: the int32-column form is dropped here (freed once the
+    // Session has released its options), 5 of the 7-8 bytes per nonzero the layer held.
     w.sparse.codebook.reset();
   }
   if (w.runs_sparse()) return w;
