@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -78,6 +79,11 @@ inline void expect_close(const std::vector<float>& got, const std::vector<double
     ASSERT_LE(std::fabs(got[i] - want[i]), 1e-5 * scale[i] + 1e-30)
         << what << " at " << i << ": got " << got[i] << " want " << want[i];
   }
+}
+
+// True when both vectors hold the same floats bit for bit (the kernels' fixed summation orders).
+inline bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
 }  // namespace deepcomp::kernels::testing

@@ -25,6 +25,7 @@ using testing::absolute;
 using testing::expect_close;
 using testing::random_vector;
 using testing::random_weights;
+using testing::same_bits;
 using testing::to_codebook_csr;
 
 struct Shape {
@@ -37,10 +38,6 @@ const Shape kShapes[] = {{1, 1, 1.0},     {1, 1, 0.0},      {3, 17, 1.0},   {7, 
                          {40, 100, 0.37}, {64, 513, 0.1},   {9, 1000, 0.9}, {200, 300, 0.05},
                          {5, 2048, 0.5},  {4, 65536, 0.01}, {2, 65536, 0.0}};
 const int64_t kCodebookSizes[] = {1, 2, 7, 32, 33, 200, 256};
-
-bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
-}
 
 // Y = X * W^T + b by the fixed-order references, row by row of the grouped layout.
 template <typename RowFn>

@@ -19,6 +19,7 @@ namespace {
 
 using testing::random_vector;
 using testing::random_weights;
+using testing::same_bits;
 using testing::to_codebook_csr;
 
 struct Shape {
@@ -30,10 +31,6 @@ struct Shape {
 const Shape kShapes[] = {{1, 1, 1.0},      {1, 1, 0.0},      {3, 17, 1.0},   {7, 33, 0.6},
                          {40, 100, 0.37},  {64, 513, 0.1},   {9, 1000, 0.9}, {200, 300, 0.05},
                          {4, 65536, 0.01}, {4, 65537, 0.01}, {2, 65537, 0.0}};
-
-bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
-}
 
 // Batch-1 outputs of reference::spmv_row over a CSR-like matrix.
 template <typename Matrix, typename Weight>
