@@ -109,6 +109,15 @@ nlohmann::json search_json(const compress::BudgetResult& r, const std::string& m
   return j;
 }
 
+// The sensitivity grid both budget paths start from: --budget-rates, --budget-bits,
+// --budget-subset.
+Status set_sensitivity_grid(const CompressArgs& args, compress::SensitivityOptions* out) {
+  DEEPCOMP_ASSIGN_OR_RETURN(out->rates, parse_rate_list(args.budget_rates, "--budget-rates"));
+  DEEPCOMP_ASSIGN_OR_RETURN(out->bits, parse_bits_list(args.budget_bits, "--budget-bits"));
+  out->subset = args.budget_subset;
+  return Status::Ok();
+}
+
 // Runs the budget search; *search gets the result (its output is the compressed model).
 Status run_budget(const CompressArgs& args, const Model& model, compress::CompressOptions options,
                   bool show_progress, compress::BudgetResult* search, std::string* metric) {
@@ -139,11 +148,7 @@ Status run_budget(const CompressArgs& args, const Model& model, compress::Compre
     val.inputs = args.val_inputs;
   }
   compress::BudgetOptions bo;
-  DEEPCOMP_ASSIGN_OR_RETURN(bo.sensitivity.rates,
-                            parse_rate_list(args.budget_rates, "--budget-rates"));
-  DEEPCOMP_ASSIGN_OR_RETURN(bo.sensitivity.bits,
-                            parse_bits_list(args.budget_bits, "--budget-bits"));
-  bo.sensitivity.subset = args.budget_subset;
+  DEEPCOMP_RETURN_IF_ERROR(set_sensitivity_grid(args, &bo.sensitivity));
   bo.max_verifications = args.budget_verifications;
   bo.max_refinements = args.budget_refine;
   DEEPCOMP_ASSIGN_OR_RETURN(std::unique_ptr<compress::Scorer> scorer,
@@ -281,11 +286,7 @@ Status run_retrain_budget(const CompressArgs& args, const Model& model,
                           bool show_progress, compress::RetrainBudgetResult* out) {
   DatasetScorer scorer(*setup.trainer, setup.eval_set);
   compress::RetrainBudgetOptions ro;
-  DEEPCOMP_ASSIGN_OR_RETURN(ro.sensitivity.rates,
-                            parse_rate_list(args.budget_rates, "--budget-rates"));
-  DEEPCOMP_ASSIGN_OR_RETURN(ro.sensitivity.bits,
-                            parse_bits_list(args.budget_bits, "--budget-bits"));
-  ro.sensitivity.subset = args.budget_subset;
+  DEEPCOMP_RETURN_IF_ERROR(set_sensitivity_grid(args, &ro.sensitivity));
   ro.tighten = args.tighten;
   ro.max_steps = args.max_steps;
   ro.time_limit = args.time_limit;
