@@ -2,7 +2,7 @@
 // is copied once, zero-padded and split by horizontal stride phase, into a reused per-thread
 // workspace, so that for every output row the input a kernel tap reads is a contiguous run of
 // that buffer; the kernels then sum tap by tap over tiles of 8-float vectors:
-//   dense:     4 output channels x 16 outputs per tile (weights broadcast, inputs loaded),
+//   dense:     6 (or 4) output channels x 16 outputs per tile (weights broadcast, inputs loaded),
 //   depthwise: one channel per group, 32 outputs per tile,
 //   sparse:    one output channel, its nonzeros only, 32-64 outputs per tile.
 // A 1x1, stride-1, unpadded convolution is treated as one long row (the whole image).
