@@ -307,10 +307,40 @@ Epilogue for_image(Epilogue e, int64_t offset) {
   return e;
 }
 
+// Output channels per dense block: 6, or 4 when 6 would pad more rows (16 or 32 channels).
+int64_t panel_rows(int64_t mg) { return (mg + 5) / 6 * 6 <= (mg + 3) / 4 * 4 ? 6 : 4; }
+
+// The weight [M, k] as [group][R-row block][k][R], zero rows past each group's last channel.
+void pack_panels(const float* weight, int64_t M, int64_t group, int64_t k, float* dst) {
+  const int64_t mg = M / group, R = panel_rows(mg), blocks = (mg + R - 1) / R;
+  for (int64_t gr = 0; gr < group; ++gr) {
+    for (int64_t b = 0; b < blocks; ++b) {
+      float* block = dst + (gr * blocks + b) * k * R;
+      for (int64_t i = 0; i < R; ++i) {
+        const int64_t m = b * R + i;
+        const float* row = weight + (gr * mg + m) * k;
+        for (int64_t j = 0; j < k; ++j) block[j * R + i] = m < mg ? row[j] : 0.0f;
+      }
+    }
+  }
+}
+
 }  // namespace
 
+PackedConvWeight pack_dense_panels(const float* weight, int64_t M, int64_t group, int64_t patch) {
+  PackedConvWeight out;
+  out.M = M, out.group = group, out.patch = patch;
+  const int64_t mg = M / group;
+  out.rows = panel_rows(mg);
+  out.panels.resize(
+      static_cast<size_t>(group * ((mg + out.rows - 1) / out.rows) * patch * out.rows));
+  pack_panels(weight, M, group, patch, out.panels.data());
+  return out;
+}
+
 void conv_direct_dense(const ConvParams& given, const float* input, const float* weight,
-                       const float* bias, const Epilogue& epilogue, float* output) {
+                       const float* bias, const Epilogue& epilogue, float* output,
+                       const PackedConvWeight* packed) {
   const Geometry g(given);
   const ConvParams& p = g.p;
   const int64_t cg = p.C / p.group, mg = p.M / p.group, k = p.patch_size();
@@ -321,7 +351,7 @@ void conv_direct_dense(const ConvParams& given, const float* input, const float*
   if (narrow(g) && !(cg == 1 && mg == 1)) {
     per_image_im2col(p, input, [&](const ConvParams& q, const float* cols, int64_t n) {
       conv_direct_dense(q, cols, weight, bias, for_image(epilogue, n * p.M * out_sp),
-                        output + n * p.M * out_sp);
+                        output + n * p.M * out_sp, packed);
     });
     return;
   }
@@ -348,20 +378,15 @@ void conv_direct_dense(const ConvParams& given, const float* input, const float*
     }
     return;
   }
-  // Blocks of 6 output channels, or of 4 when 6 would pad more rows (16 or 32 channels).
-  const int64_t R = (mg + 5) / 6 * 6 <= (mg + 3) / 4 * 4 ? 6 : 4;
-  // Weights as [group][R-row block][k][R], zero rows past the group's last channel.
+  const int64_t R = panel_rows(mg);
   const int64_t blocks = (mg + R - 1) / R;
-  float* wpack = workspace(1, static_cast<size_t>(p.group * blocks * k * R));
-  for (int64_t gr = 0; gr < p.group; ++gr) {
-    for (int64_t b = 0; b < blocks; ++b) {
-      float* dst = wpack + (gr * blocks + b) * k * R;
-      for (int64_t i = 0; i < R; ++i) {
-        const int64_t m = b * R + i;
-        const float* row = weight + (gr * mg + m) * k;
-        for (int64_t j = 0; j < k; ++j) dst[j * R + i] = m < mg ? row[j] : 0.0f;
-      }
-    }
+  const float* wpack = nullptr;
+  if (packed) {
+    wpack = packed->panels.data();
+  } else {
+    float* own = workspace(1, static_cast<size_t>(p.group * blocks * k * R));
+    pack_panels(weight, p.M, p.group, k, own);
+    wpack = own;
   }
   // Spans outer (their input rows stay in cache across the channel blocks), unless the group's
   // weights are the bigger stream (many channels, few outputs): then blocks outer.

@@ -19,9 +19,14 @@
 
 namespace deepcomp::kernels::detail {
 
-// weight: [M, patch_size()] row-major; bias: M entries or nullptr.
+// weight: [M, patch_size()] row-major, or nullptr with `packed` given (its panels are then used
+// instead of packing the weight per call); bias: M entries or nullptr.
 void conv_direct_dense(const ConvParams& p, const float* input, const float* weight,
-                       const float* bias, const Epilogue& epilogue, float* output);
+                       const float* bias, const Epilogue& epilogue, float* output,
+                       const PackedConvWeight* packed = nullptr);
+
+// kernels::pack_conv_weight.
+PackedConvWeight pack_dense_panels(const float* weight, int64_t M, int64_t group, int64_t patch);
 
 // A sparse weight matrix [M, patch_size()] in CSR form; value(k) is nonzero k's weight, read
 // once per call. row_scale (M entries or nullptr) multiplies every weight of its row (a

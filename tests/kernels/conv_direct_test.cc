@@ -94,6 +94,15 @@ TEST(ConvDirect, RandomShapesMatchReference) {
     const auto scale = reference::conv(p, ax.data(), aw.data(), ab.data());
     const std::vector<float> dense = run_dense(c);
     expect_close(dense, want, scale, "dense " + what);
+    if (p.M > p.group) {
+      // Panels packed once give the bits of packing per call.
+      const PackedConvWeight packed =
+          pack_conv_weight(c.w.dense.data(), p.M, p.group, p.patch_size());
+      ASSERT_TRUE(packed.matches(p));
+      std::vector<float> y(dense.size(), 77.0f);
+      conv_dense(p, c.x.data(), packed, c.bias.data(), y.data());
+      ASSERT_EQ(y, dense) << "packed " << what;
+    }
     // The sparse kernels skip the zero terms the dense one adds: the same sums, bit for bit.
     std::vector<float> y(dense.size(), 77.0f);
     conv_csr(p, c.x.data(), CsrMatrix::from_dense(c.w.dense.data(), p.M, p.patch_size()),
