@@ -64,8 +64,56 @@ Status pool(const PoolAttrs& a, const Value& x, std::vector<Value>* out) {
   const int64_t planes = x.shape[0] * x.shape[1];
   const int64_t in_plane = in3[0] * in3[1] * in3[2], out_plane = o3[0] * o3[1] * o3[2];
   Value& y = (*out)[0];
-  y = Value::floats(shape, std::vector<float>(planes * out_plane));
+  y = zeros_of(DType::kFloat32, shape);  // float storage recycled by the Session
   const bool want_indices = out->size() > 1;
+  if (a.max && !want_indices) {
+    // MaxPool without Indices: each output's window clipped to the input once (no per-tap
+    // bounds tests, no running sum), taps visited in the same order with the same comparison,
+    // so NaN and tie handling are those of the general loop below.
+    const bool threaded = planes * out_plane * k3[0] * k3[1] * k3[2] > (1 << 16);
+#pragma omp parallel for schedule(static) if (threaded)
+    for (int64_t pl = 0; pl < planes; ++pl) {
+      const float* src = x.f.data() + pl * in_plane;
+      float* dst = y.f.data() + pl * out_plane;
+      // First and end tap of a window starting at `start` along a dimension of n, dilation d.
+      auto taps = [](int64_t start, int64_t k, int64_t d, int64_t n, int64_t* t0, int64_t* t1) {
+        *t0 = start < 0 ? (-start + d - 1) / d : 0;
+        *t1 = start + (k - 1) * d < n ? k : std::max<int64_t>(*t0, (n - 1 - start) / d + 1);
+        if (start + *t0 * d >= n) *t1 = *t0;
+      };
+      for (int64_t oz = 0; oz < o3[0]; ++oz) {
+        const int64_t z0 = oz * s3[0] - b3[0];
+        int64_t kz0, kz1;
+        taps(z0, k3[0], d3[0], in3[0], &kz0, &kz1);
+        for (int64_t oy = 0; oy < o3[1]; ++oy) {
+          const int64_t y0 = oy * s3[1] - b3[1];
+          int64_t ky0, ky1;
+          taps(y0, k3[1], d3[1], in3[1], &ky0, &ky1);
+          float* row = dst + (oz * o3[1] + oy) * o3[2];
+          for (int64_t ox = 0; ox < o3[2]; ++ox) {
+            const int64_t x0 = ox * s3[2] - b3[2];
+            int64_t kx0, kx1;
+            taps(x0, k3[2], d3[2], in3[2], &kx0, &kx1);
+            float best = -std::numeric_limits<float>::infinity();
+            bool any = false;
+            for (int64_t kz = kz0; kz < kz1; ++kz) {
+              for (int64_t ky = ky0; ky < ky1; ++ky) {
+                const float* line =
+                    src + ((z0 + kz * d3[0]) * in3[1] + y0 + ky * d3[1]) * in3[2] + x0;
+                for (int64_t kx = kx0; kx < kx1; ++kx) {
+                  const float v = line[kx * d3[2]];
+                  if (v > best || !any) best = v;
+                  any = true;
+                }
+              }
+            }
+            row[ox] = best;
+          }
+        }
+      }
+    }
+    return Status::Ok();
+  }
   if (want_indices) (*out)[1] = Value::ints(shape, std::vector<int64_t>(planes * out_plane));
   std::vector<int64_t>* indices = want_indices ? &(*out)[1].i : nullptr;
   const bool threaded = planes * out_plane * k3[0] * k3[1] * k3[2] > (1 << 16);

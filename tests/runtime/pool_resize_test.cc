@@ -1,7 +1,8 @@
 // GlobalAveragePool / GlobalMaxPool and nearest Resize, which read their planes straight
 // through: bit for bit against reduce_axes (the Reduce operators' arithmetic, which the pooling
 // ops used before) and against a plain per-element nearest-neighbour formula, on random shapes
-// (plane counts that are not multiples of the 8-plane block, 1-D to 5-D, scales and sizes).
+// (plane counts that are not multiples of the 8-plane block, 1-D to 5-D, scales and sizes);
+// MaxPool's clipped-window path against its general loop (with Indices), NaNs included.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -68,6 +69,37 @@ TEST(GlobalPool, HandWorkedMeanAndMax) {
   const Value x = Value::floats({1, 2, 2, 2}, {1, 2, 3, 4, -2, 0, -1, -1});
   EXPECT_EQ(run_one(single_op("GlobalAveragePool", 1), {x}).f, (std::vector<float>{2.5f, -1}));
   EXPECT_EQ(run_one(single_op("GlobalMaxPool", 1), {x}).f, (std::vector<float>{4, 0}));
+}
+
+TEST(MaxPool, WithoutIndicesSameBitsAsWithIndices) {
+  // Y alone takes the clipped-window path; asking for Indices too takes the general loop.
+  std::mt19937 rng(6);
+  struct Case {
+    std::vector<int64_t> shape, kernel, strides, pads, dilations;
+    int64_t ceil;
+  };
+  const std::vector<Case> cases = {
+      {{1, 24, 128, 128}, {2, 2}, {2, 2}, {0, 0, 0, 0}, {1, 1}, 0},  // BlazeFace
+      {{2, 3, 11, 13}, {3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}, 0},
+      {{1, 2, 9, 10}, {3, 2}, {2, 3}, {2, 0, 1, 1}, {2, 1}, 1},
+      {{1, 3, 17}, {4}, {3}, {1, 2}, {2}, 1},
+      {{1, 2, 4, 5, 6}, {2, 3, 2}, {1, 2, 2}, {1, 0, 1, 0, 1, 1}, {1, 1, 2}, 0},
+  };
+  for (const Case& c : cases) {
+    Value x = random_floats(rng, c.shape);
+    x.f[3] = NAN;
+    x.f[x.f.size() / 2] = NAN;
+    std::vector<Attribute> attrs = {
+        testing::attr_ints("kernel_shape", c.kernel), testing::attr_ints("strides", c.strides),
+        testing::attr_ints("pads", c.pads), testing::attr_ints("dilations", c.dilations),
+        testing::attr_i("ceil_mode", c.ceil)};
+    testing::GraphBuilder one, two;
+    one.input("x0", DType::kFloat32).node("MaxPool", {"x0"}, {"y"}, attrs).output("y");
+    two.input("x0", DType::kFloat32).node("MaxPool", {"x0"}, {"y", "i"}, attrs).output("y");
+    const Value a = run_one(one.model(), {x}), b = run_one(two.model(), {x});
+    EXPECT_EQ(a.shape, b.shape) << describe(x);
+    EXPECT_TRUE(same_bits(a.f, b.f)) << describe(x);
+  }
 }
 
 // The input index ONNX's nearest Resize reads for output index o (no roi).
