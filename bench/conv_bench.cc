@@ -1,7 +1,8 @@
 // Per-layer convolution times on the layer shapes that dominate the real CNNs (ocr_det, PaddleOCR's
 // detector at its 192x384 page input; BlazeFace back at 256x256), batch 1, one thread:
 //   Im2colEigen: the previous path (im2col, then an Eigen GEMM per group), the baseline;
-//   Dense:       kernels::conv_dense (direct kernels, kernels/conv_direct.h);
+//   Dense:       kernels::conv_dense (direct kernels, kernels/conv_direct.h), the weight packed
+//                once outside the loop as the Session does (kernels::pack_conv_weight);
 //   Codebook30:  kernels::conv_codebook_csr with 30% of the weights kept (16 shared values).
 // Counter MAC/s counts the dense layer's multiply-adds, so the sparse figure is dense-equivalent.
 // bench/conv_layers_ort.sh times ONNX Runtime on the same shapes; results in bench/RESULTS.md
@@ -111,8 +112,18 @@ void BM_Im2colEigen(benchmark::State& state, Shape s) {
 void BM_Dense(benchmark::State& state, Shape s) {
   omp_set_num_threads(1);
   Data d = make(s);
+  // As the Session runs a constant weight: packed into panels once, outside the timed loop
+  // (depthwise layers read the plain weight).
+  deepcomp::kernels::PackedConvWeight packed;
+  if (d.p.M > d.p.group) {
+    packed = deepcomp::kernels::pack_conv_weight(d.w.data(), d.p.M, d.p.group, d.p.patch_size());
+  }
   for (auto _ : state) {
-    deepcomp::kernels::conv_dense(d.p, d.x.data(), d.w.data(), d.bias.data(), d.y.data());
+    if (packed.matches(d.p)) {
+      deepcomp::kernels::conv_dense(d.p, d.x.data(), packed, d.bias.data(), d.y.data());
+    } else {
+      deepcomp::kernels::conv_dense(d.p, d.x.data(), d.w.data(), d.bias.data(), d.y.data());
+    }
     benchmark::DoNotOptimize(d.y.data());
   }
   report(state, d.p);

@@ -2,13 +2,19 @@
 // model.txt and in_0.npy ... as scripts/make-real-references.sh writes them) on one thread with
 // the Session profile on, and prints the median over the runs of each op type's summed ms, its
 // share and node count, then the slowest Conv nodes with their shapes. Not a Google Benchmark
-// program (it only shares bench/'s build rule). Usage: op_profile_bench CASE_DIR [RUNS]
+// program (it only shares bench/'s build rule). First it prints the heap allocations (count and
+// bytes) and wall time per run with and without recycled output storage
+// (SessionOptions::recycle_buffers). Usage: op_profile_bench CASE_DIR [RUNS]
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -35,7 +41,22 @@ std::string shape_text(const std::vector<int64_t>& s) {
   return t;
 }
 
+// Heap allocations made by the timed runs (every operator new of the process while counting).
+std::atomic<bool> counting{false};
+std::atomic<int64_t> alloc_calls{0}, alloc_bytes{0};
+
 }  // namespace
+
+void* operator new(size_t n) {
+  if (counting.load(std::memory_order_relaxed)) {
+    alloc_calls.fetch_add(1, std::memory_order_relaxed);
+    alloc_bytes.fetch_add(static_cast<int64_t>(n), std::memory_order_relaxed);
+  }
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, size_t) noexcept { std::free(p); }
 
 int main(int argc, char** argv) {
   if (argc < 2) {
@@ -69,6 +90,37 @@ int main(int argc, char** argv) {
   SessionOptions options;
   options.threads = 1;
   options.profile = true;
+  // Allocations and wall time per run, with and without recycled output storage, same run.
+  for (bool recycle : {false, true}) {
+    options.recycle_buffers = recycle;
+    auto s = Session::create(*model, options);
+    if (!s.ok()) {
+      std::cerr << s.status().message() << "\n";
+      return 1;
+    }
+    std::vector<double> calls, mb, wall;
+    for (int r = 0; r <= runs; ++r) {
+      alloc_calls = 0, alloc_bytes = 0;
+      counting = true;
+      const auto t0 = std::chrono::steady_clock::now();
+      auto out = s->run(inputs);
+      const auto t1 = std::chrono::steady_clock::now();
+      counting = false;
+      if (!out.ok()) {
+        std::cerr << out.status().message() << "\n";
+        return 1;
+      }
+      if (r == 0) continue;  // warm-up
+      calls.push_back(static_cast<double>(alloc_calls.load()));
+      mb.push_back(alloc_bytes.load() / 1e6);
+      wall.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+    }
+    std::printf(
+        "recycle_buffers=%d: %.0f allocations, %.1f MB allocated, %.3f ms per run (median)\n",
+        recycle ? 1 : 0, median(calls), median(mb), median(wall));
+  }
+  std::printf("\n");
+  options.recycle_buffers = true;
   auto session = Session::create(*model, options);
   if (!session.ok()) {
     std::cerr << session.status().message() << "\n";

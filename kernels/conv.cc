@@ -74,6 +74,15 @@ void conv_dense(const ConvParams& p, const float* input, const float* weight, co
   detail::conv_direct_dense(p, input, weight, bias, epilogue, output);
 }
 
+PackedConvWeight pack_conv_weight(const float* weight, int64_t M, int64_t group, int64_t patch) {
+  return detail::pack_dense_panels(weight, M, group, patch);
+}
+
+void conv_dense(const ConvParams& p, const float* input, const PackedConvWeight& packed,
+                const float* bias, float* output, const Epilogue& epilogue) {
+  detail::conv_direct_dense(p, input, nullptr, bias, epilogue, output, &packed);
+}
+
 void conv_csr(const ConvParams& p, const float* input, const CsrMatrix& weight, const float* bias,
               float* output, const Epilogue& epilogue, const float* row_scale) {
   detail::SparseConvWeight w;

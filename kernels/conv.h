@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "kernels/conv_epilogue.h"
 #include "kernels/sparse_matrix.h"
@@ -45,6 +46,24 @@ struct ConvParams {
 // weights, e.g. a BatchNormalization folded into a codebook-CSR weight.
 void conv_dense(const ConvParams& p, const float* input, const float* weight, const float* bias,
                 float* output, const Epilogue& epilogue = {});
+
+// A dense weight [M, patch] (patch = C/group * taps) in the dense kernel's panel layout
+// ([group][block of `rows` output channels][patch][rows], zero rows past each group's last
+// channel), built once (e.g. when a session is built) so conv_dense does not repack it per
+// call. Valid for every convolution whose M, group and patch_size() match and that has more
+// than one output channel per group (depthwise layers read the plain weight: pass it).
+struct PackedConvWeight {
+  int64_t M = 0, group = 1, patch = 0;
+  int64_t rows = 4;  // output channels per block: 6, or 4 where 6 would pad more
+  std::vector<float> panels;
+  bool matches(const ConvParams& p) const {
+    return p.M == M && p.group == group && p.patch_size() == patch && M > group;
+  }
+};
+PackedConvWeight pack_conv_weight(const float* weight, int64_t M, int64_t group, int64_t patch);
+// conv_dense with a packed weight; `packed` must match p (PackedConvWeight::matches).
+void conv_dense(const ConvParams& p, const float* input, const PackedConvWeight& packed,
+                const float* bias, float* output, const Epilogue& epilogue = {});
 void conv_csr(const ConvParams& p, const float* input, const CsrMatrix& weight, const float* bias,
               float* output, const Epilogue& epilogue = {}, const float* row_scale = nullptr);
 void conv_codebook_csr(const ConvParams& p, const float* input, const CodebookCsrMatrix& weight,

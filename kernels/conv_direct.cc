@@ -33,7 +33,12 @@ inline v8 load8(const float* p) {
   return v;
 }
 inline void store8(float* p, v8 v) { std::memcpy(p, &v, sizeof v); }
-inline v8 splat(float x) { return v8{x, x, x, x, x, x, x, x}; }
+// Spelled as a shuffle of lane 0: GCC 12 then emits one vbroadcastss from memory, where the
+// v8{x, x, ...} initializer became a chain of lane inserts (or a store and reload) per weight.
+inline v8 splat(float x) {
+  const v8 v = {x};
+  return __builtin_shufflevector(v, v, 0, 0, 0, 0, 0, 0, 0, 0);
+}
 
 // Lanes a tile may compute past the end of an output row (they read the buffer further on and
 // are never stored): the buffer keeps this many floats of slack at its end.
@@ -175,31 +180,53 @@ inline void store_tile(const v8* acc, const RowOut& o, const Epilogue& e, int64_
   if (dst == tmp) std::copy(tmp, tmp + n, y);
 }
 
-// Dense: output channels m0..m0+3 (rows < 4 of them real) of one group, outputs [x0, x1) of one
-// row. wpack: the group's 4-row block as [k][4]; src: the group's first channel at this row.
-DEEPCOMP_CONV_CLONES
-void dense_rows4(const Geometry& g, const float* src, const float* wpack, int64_t cg,
-                 const RowOut* outs, const Epilogue& e, int rows, int64_t x0, int64_t x1) {
+// Dense: R output channels (rows < R of them real) of one group, outputs [x0, x1) of one row,
+// in tiles of R x 16 outputs (R * 2 vector accumulators: 8 for R = 4, 12 for R = 6, which with
+// the 2 input loads and a broadcast fills AVX2's 16 registers). wpack: the group's R-row block
+// as [k][R]; src: the group's first channel at this row. Every accumulator sums its terms in
+// (channel, tap) order from 0, so R does not change the bits.
+// Always inlined, so that each clone below compiles it for its own instruction set.
+template <int R>
+__attribute__((always_inline)) inline void dense_rows_tiles(const Geometry& g, const float* src,
+                                                            const float* wpack, int64_t cg,
+                                                            const RowOut* outs, const Epilogue& e,
+                                                            int rows, int64_t x0, int64_t x1) {
   const int64_t taps = static_cast<int64_t>(g.tap_off.size());
   const int64_t* tap_off = g.tap_off.data();
   for (int64_t x = x0; x < x1; x += 16) {
-    v8 a00 = {}, a01 = {}, a10 = {}, a11 = {}, a20 = {}, a21 = {}, a30 = {}, a31 = {};
+    v8 acc[R][2] = {};
     const float* w = wpack;
     for (int64_t c = 0; c < cg; ++c) {
       const float* sc = src + c * g.channel + x;
-      for (int64_t t = 0; t < taps; ++t, w += 4) {
+      for (int64_t t = 0; t < taps; ++t, w += R) {
         const v8 b0 = load8(sc + tap_off[t]), b1 = load8(sc + tap_off[t] + 8);
-        const v8 w0 = splat(w[0]), w1 = splat(w[1]), w2 = splat(w[2]), w3 = splat(w[3]);
-        a00 += w0 * b0, a01 += w0 * b1;
-        a10 += w1 * b0, a11 += w1 * b1;
-        a20 += w2 * b0, a21 += w2 * b1;
-        a30 += w3 * b0, a31 += w3 * b1;
+#pragma GCC unroll 8
+        for (int i = 0; i < R; ++i) {
+          const v8 wi = splat(w[i]);
+          acc[i][0] += wi * b0, acc[i][1] += wi * b1;
+        }
       }
     }
+    // The accumulators stay in registers only while every index is a constant: the stores,
+    // indexed by the run-time row count, read a copy.
+    v8 done[R][2];
+#pragma GCC unroll 8
+    for (int i = 0; i < R; ++i) done[i][0] = acc[i][0], done[i][1] = acc[i][1];
     const int64_t n = std::min<int64_t>(16, x1 - x);
-    const v8 acc[4][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}};
-    for (int i = 0; i < rows; ++i) store_tile<2>(acc[i], outs[i], e, x, n);
+    for (int i = 0; i < rows; ++i) store_tile<2>(done[i], outs[i], e, x, n);
   }
+}
+
+DEEPCOMP_CONV_CLONES
+void dense_rows4(const Geometry& g, const float* src, const float* wpack, int64_t cg,
+                 const RowOut* outs, const Epilogue& e, int rows, int64_t x0, int64_t x1) {
+  dense_rows_tiles<4>(g, src, wpack, cg, outs, e, rows, x0, x1);
+}
+
+DEEPCOMP_CONV_CLONES
+void dense_rows6(const Geometry& g, const float* src, const float* wpack, int64_t cg,
+                 const RowOut* outs, const Epilogue& e, int rows, int64_t x0, int64_t x1) {
+  dense_rows_tiles<6>(g, src, wpack, cg, outs, e, rows, x0, x1);
 }
 
 // Depthwise: one input channel, one output channel, outputs [x0, x1) of one row.
@@ -280,10 +307,40 @@ Epilogue for_image(Epilogue e, int64_t offset) {
   return e;
 }
 
+// Output channels per dense block: 6, or 4 when 6 would pad more rows (16 or 32 channels).
+int64_t panel_rows(int64_t mg) { return (mg + 5) / 6 * 6 <= (mg + 3) / 4 * 4 ? 6 : 4; }
+
+// The weight [M, k] as [group][R-row block][k][R], zero rows past each group's last channel.
+void pack_panels(const float* weight, int64_t M, int64_t group, int64_t k, float* dst) {
+  const int64_t mg = M / group, R = panel_rows(mg), blocks = (mg + R - 1) / R;
+  for (int64_t gr = 0; gr < group; ++gr) {
+    for (int64_t b = 0; b < blocks; ++b) {
+      float* block = dst + (gr * blocks + b) * k * R;
+      for (int64_t i = 0; i < R; ++i) {
+        const int64_t m = b * R + i;
+        const float* row = weight + (gr * mg + m) * k;
+        for (int64_t j = 0; j < k; ++j) block[j * R + i] = m < mg ? row[j] : 0.0f;
+      }
+    }
+  }
+}
+
 }  // namespace
 
+PackedConvWeight pack_dense_panels(const float* weight, int64_t M, int64_t group, int64_t patch) {
+  PackedConvWeight out;
+  out.M = M, out.group = group, out.patch = patch;
+  const int64_t mg = M / group;
+  out.rows = panel_rows(mg);
+  out.panels.resize(
+      static_cast<size_t>(group * ((mg + out.rows - 1) / out.rows) * patch * out.rows));
+  pack_panels(weight, M, group, patch, out.panels.data());
+  return out;
+}
+
 void conv_direct_dense(const ConvParams& given, const float* input, const float* weight,
-                       const float* bias, const Epilogue& epilogue, float* output) {
+                       const float* bias, const Epilogue& epilogue, float* output,
+                       const PackedConvWeight* packed) {
   const Geometry g(given);
   const ConvParams& p = g.p;
   const int64_t cg = p.C / p.group, mg = p.M / p.group, k = p.patch_size();
@@ -294,7 +351,7 @@ void conv_direct_dense(const ConvParams& given, const float* input, const float*
   if (narrow(g) && !(cg == 1 && mg == 1)) {
     per_image_im2col(p, input, [&](const ConvParams& q, const float* cols, int64_t n) {
       conv_direct_dense(q, cols, weight, bias, for_image(epilogue, n * p.M * out_sp),
-                        output + n * p.M * out_sp);
+                        output + n * p.M * out_sp, packed);
     });
     return;
   }
@@ -321,18 +378,15 @@ void conv_direct_dense(const ConvParams& given, const float* input, const float*
     }
     return;
   }
-  // Weights as [group][4-row block][k][4], zero rows past the group's last channel.
-  const int64_t blocks = (mg + 3) / 4;
-  float* wpack = workspace(1, static_cast<size_t>(p.group * blocks * k * 4));
-  for (int64_t gr = 0; gr < p.group; ++gr) {
-    for (int64_t b = 0; b < blocks; ++b) {
-      float* dst = wpack + (gr * blocks + b) * k * 4;
-      for (int i = 0; i < 4; ++i) {
-        const int64_t m = b * 4 + i;
-        const float* row = weight + (gr * mg + m) * k;
-        for (int64_t j = 0; j < k; ++j) dst[j * 4 + i] = m < mg ? row[j] : 0.0f;
-      }
-    }
+  const int64_t R = panel_rows(mg);
+  const int64_t blocks = (mg + R - 1) / R;
+  const float* wpack = nullptr;
+  if (packed) {
+    wpack = packed->panels.data();
+  } else {
+    float* own = workspace(1, static_cast<size_t>(p.group * blocks * k * R));
+    pack_panels(weight, p.M, p.group, k, own);
+    wpack = own;
   }
   // Spans outer (their input rows stay in cache across the channel blocks), unless the group's
   // weights are the bigger stream (many channels, few outputs): then blocks outer.
@@ -344,14 +398,19 @@ void conv_direct_dense(const ConvParams& given, const float* input, const float*
     const float* base = g.direct ? image : buf;
     const int64_t off = n * p.M * out_sp;
     auto tile = [&](int64_t gr, int64_t b, const Span& s) {
-      const int rows = static_cast<int>(std::min<int64_t>(4, mg - b * 4));
-      RowOut outs[4];
+      const int rows = static_cast<int>(std::min<int64_t>(R, mg - b * R));
+      RowOut outs[6];
       for (int i = 0; i < rows; ++i) {
-        const int64_t m = gr * mg + b * 4 + i;
+        const int64_t m = gr * mg + b * R + i;
         outs[i] = row_out(epilogue, output, bias, m, off + m * out_sp + s.row * g.ow);
       }
-      dense_rows4(g, base + gr * cg * g.channel + g.row_base(s.row),
-                  wpack + (gr * blocks + b) * k * 4, cg, outs, epilogue, rows, s.x0, s.x1);
+      const float* src = base + gr * cg * g.channel + g.row_base(s.row);
+      const float* wb = wpack + (gr * blocks + b) * k * R;
+      if (R == 6) {
+        dense_rows6(g, src, wb, cg, outs, epilogue, rows, s.x0, s.x1);
+      } else {
+        dense_rows4(g, src, wb, cg, outs, epilogue, rows, s.x0, s.x1);
+      }
     };
     if (blocks_outer) {
 #pragma omp parallel for schedule(dynamic, 1) collapse(2) if (macs >= 1e6)

@@ -2,7 +2,7 @@
 // is copied once, zero-padded and split by horizontal stride phase, into a reused per-thread
 // workspace, so that for every output row the input a kernel tap reads is a contiguous run of
 // that buffer; the kernels then sum tap by tap over tiles of 8-float vectors:
-//   dense:     4 output channels x 16 outputs per tile (weights broadcast, inputs loaded),
+//   dense:     6 (or 4) output channels x 16 outputs per tile (weights broadcast, inputs loaded),
 //   depthwise: one channel per group, 32 outputs per tile,
 //   sparse:    one output channel, its nonzeros only, 32-64 outputs per tile.
 // A 1x1, stride-1, unpadded convolution is treated as one long row (the whole image).
@@ -19,9 +19,14 @@
 
 namespace deepcomp::kernels::detail {
 
-// weight: [M, patch_size()] row-major; bias: M entries or nullptr.
+// weight: [M, patch_size()] row-major, or nullptr with `packed` given (its panels are then used
+// instead of packing the weight per call); bias: M entries or nullptr.
 void conv_direct_dense(const ConvParams& p, const float* input, const float* weight,
-                       const float* bias, const Epilogue& epilogue, float* output);
+                       const float* bias, const Epilogue& epilogue, float* output,
+                       const PackedConvWeight* packed = nullptr);
+
+// kernels::pack_conv_weight.
+PackedConvWeight pack_dense_panels(const float* weight, int64_t M, int64_t group, int64_t patch);
 
 // A sparse weight matrix [M, patch_size()] in CSR form; value(k) is nonzero k's weight, read
 // once per call. row_scale (M entries or nullptr) multiplies every weight of its row (a

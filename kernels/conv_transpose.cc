@@ -1,16 +1,14 @@
 // Transposed convolution by a column product and col2im (kernels/conv_transpose.h). Depends only
-// on Eigen, OpenMP and the standard library.
+// on OpenMP and the standard library.
 #include "kernels/conv_transpose.h"
 
-#include <Eigen/Core>
 #include <vector>
 
+#include "kernels/conv.h"
 #include "kernels/spmm_detail.h"
 
 namespace deepcomp::kernels {
 namespace {
-
-using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 // Scatters cols ([M * taps, in_spatial], row = output channel * taps + tap) of one image into its
 // output (M x out_spatial), which already holds the bias. Each output channel is summed by one
@@ -51,16 +49,24 @@ void fill_bias(const ConvTransposeParams& p, const float* bias, float* out) {
 }
 
 // Runs `columns(image, cols)` then col2im for every image.
+// One reused buffer per calling thread and purpose: no allocation once it has grown.
+float* workspace(int which, size_t n) {
+  thread_local std::vector<float> buffers[2];
+  std::vector<float>& b = buffers[which];
+  if (b.size() < n) b.resize(n);
+  return b.data();
+}
+
 template <typename Columns>
 void for_each_image(const ConvTransposeParams& p, const float* input, const float* bias,
                     float* output, Columns columns) {
   const int64_t in_sp = p.in_spatial(), out_sp = p.out_spatial();
-  std::vector<float> cols(p.M * p.taps() * in_sp);
+  float* cols = workspace(0, static_cast<size_t>(p.M * p.taps() * in_sp));
   for (int64_t n = 0; n < p.N; ++n) {
     float* out = output + n * p.M * out_sp;
-    columns(input + n * p.C * in_sp, cols.data());
+    columns(input + n * p.C * in_sp, cols);
     fill_bias(p, bias, out);
-    col2im(p, cols.data(), out);
+    col2im(p, cols, out);
   }
 }
 
@@ -165,14 +171,22 @@ CodebookCsrMatrix prepare_conv_transpose_weight(const CodebookCsrMatrix& w, int6
 
 void conv_transpose_dense(const ConvTransposeParams& p, const float* input, const float* weight,
                           const float* bias, float* output) {
-  const int64_t cg = p.C / p.group, cols_g = p.weight_cols(), in_sp = p.in_spatial();
-  for_each_image(p, input, bias, output, [&](const float* image, float* cols) {
-    for (int64_t g = 0; g < p.group; ++g) {
-      Eigen::Map<RowMajor> c(cols + g * cols_g * in_sp, cols_g, in_sp);
-      c.noalias() = Eigen::Map<const RowMajor>(weight + g * cg * cols_g, cg, cols_g).transpose() *
-                    Eigen::Map<const RowMajor>(image + g * cg * in_sp, cg, in_sp);
+  // The column product of each group is a 1x1 convolution of the group's input channels (a
+  // row of in_spatial() pixels each) by the transposed weight [M/group * taps, C/group]: the
+  // direct conv kernel's tiles, summing over the input channels in order from 0.
+  const int64_t cg = p.C / p.group, cols_g = p.weight_cols();
+  float* wt = workspace(1, static_cast<size_t>(p.C * cols_g));
+  for (int64_t g = 0; g < p.group; ++g) {
+    const float* wg = weight + g * cg * cols_g;
+    float* tg = wt + g * cols_g * cg;
+    for (int64_t c = 0; c < cg; ++c) {
+      for (int64_t j = 0; j < cols_g; ++j) tg[j * cg + c] = wg[c * cols_g + j];
     }
-  });
+  }
+  ConvParams q;
+  q.N = 1, q.C = p.C, q.W = p.in_spatial(), q.M = p.M * p.taps(), q.group = p.group;
+  for_each_image(p, input, bias, output,
+                 [&](const float* image, float* cols) { conv_dense(q, image, wt, nullptr, cols); });
 }
 
 void conv_transpose_csr(const ConvTransposeParams& p, const float* input, const CsrMatrix& prepared,

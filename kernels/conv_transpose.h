@@ -5,8 +5,10 @@
 // W is [C, M/group, kd, kh, kw], i.e. the row-major [C, M/group * taps] matrix (rows = input
 // channels), which is also the layout of its sparse forms; the sparse path runs the CSR /
 // codebook-CSR product of kernels/spmm_detail.h on the per-group transpose of that matrix
-// (prepare_conv_transpose_weight). 1-D and 2-D problems are 3-D ones with leading sizes of 1.
-// Depends only on Eigen, OpenMP and the standard library.
+// (prepare_conv_transpose_weight); the dense path runs it as a 1x1 convolution by the transposed
+// weight (kernels/conv_direct.h's tiles). The column matrix lives in a per-thread buffer reused
+// across calls. 1-D and 2-D problems are 3-D ones with leading sizes of 1. Depends only on
+// OpenMP and the standard library.
 #pragma once
 
 #include <cstdint>

@@ -216,6 +216,21 @@ Result<CompiledOp> build_conv(const BuildContext& ctx) {
     if (!w || w->rank() < 3) return Status::Error("a fused Conv needs a constant weight");
     DEEPCOMP_ASSIGN_OR_RETURN(chain, compile_chain(ctx, w->shape[0]));
   }
+  // A constant dense weight is packed into the kernel's panels once, here, not on every run.
+  std::shared_ptr<const kernels::PackedConvWeight> packed;
+  // (Not for one output channel per group: the depthwise kernel reads the plain weight.)
+  if (const Value* w = ctx.constant(1); !weight.sparse.present() && w && w->is_float() &&
+                                        w->rank() >= 3 && w->shape[0] > group &&
+                                        w->shape[0] % group == 0 && w->numel() > 0) {
+    const int64_t patch = w->numel() / w->shape[0];
+    const float* values = weight.expanded ? weight.expanded->data()
+                          : static_cast<int64_t>(w->f.size()) == w->numel() ? w->f.data()
+                                                                            : nullptr;
+    if (values) {
+      packed = std::make_shared<const kernels::PackedConvWeight>(
+          kernels::pack_conv_weight(values, w->shape[0], group, patch));
+    }
+  }
   CompiledOp op;
   op.weight = weight.name;
   op.sparse = weight.sparse.present();
@@ -295,6 +310,8 @@ Result<CompiledOp> build_conv(const BuildContext& ctx) {
                                  epilogue);
     } else if (weight.sparse.csr) {
       kernels::conv_csr(p, x.f.data(), *weight.sparse.csr, bias, y.f.data(), epilogue);
+    } else if (packed && packed->matches(p)) {
+      kernels::conv_dense(p, x.f.data(), *packed, bias, y.f.data(), epilogue);
     } else {
       kernels::conv_dense(p, x.f.data(), weight.expanded ? weight.expanded->data() : w.f.data(),
                           bias, y.f.data(), epilogue);

@@ -1,6 +1,6 @@
 // Pooling: MaxPool (optional Indices output), AveragePool (1-D to 3-D, pads, dilations,
-// ceil_mode, count_include_pad, auto_pad), GlobalAveragePool and GlobalMaxPool (reduce_axes of
-// ops_reduce.cc over the spatial dimensions).
+// ceil_mode, count_include_pad, auto_pad), GlobalAveragePool and GlobalMaxPool (reduce_axes'
+// arithmetic over the spatial dimensions, read plane by plane).
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -22,8 +22,10 @@ struct PoolAttrs {
 
 Status pool(const PoolAttrs& a, const Value& x, std::vector<Value>* out) {
   const int64_t sr = x.rank() - 2;
-  if (sr < 1 || sr > 3) return Status::Error("pooling needs 1 to 3 spatial dimensions, input is " + describe(x));
-  if (static_cast<int64_t>(a.kernel.size()) != sr) return Status::Error("kernel_shape does not match input rank");
+  if (sr < 1 || sr > 3)
+    return Status::Error("pooling needs 1 to 3 spatial dimensions, input is " + describe(x));
+  if (static_cast<int64_t>(a.kernel.size()) != sr)
+    return Status::Error("kernel_shape does not match input rank");
   auto per_dim = [sr](const std::vector<int64_t>& v) {
     return v.empty() ? std::vector<int64_t>(sr, 1) : v;
   };
@@ -32,16 +34,22 @@ Status pool(const PoolAttrs& a, const Value& x, std::vector<Value>* out) {
     return Status::Error("strides/dilations do not match input rank");
   }
   std::vector<int64_t> in_dims(x.shape.begin() + 2, x.shape.end()), pb, pe;
-  DEEPCOMP_RETURN_IF_ERROR(resolve_pads(a.auto_pad, in_dims, a.kernel, strides, dil, a.pads, &pb, &pe));
+  DEEPCOMP_RETURN_IF_ERROR(
+      resolve_pads(a.auto_pad, in_dims, a.kernel, strides, dil, a.pads, &pb, &pe));
   // Work in 3-D: leading spatial dimensions of size 1.
-  int64_t in3[3] = {1, 1, 1}, k3[3] = {1, 1, 1}, s3[3] = {1, 1, 1}, d3[3] = {1, 1, 1}, b3[3] = {0, 0, 0},
-          e3[3] = {0, 0, 0}, o3[3] = {1, 1, 1};
+  int64_t in3[3] = {1, 1, 1}, k3[3] = {1, 1, 1}, s3[3] = {1, 1, 1}, d3[3] = {1, 1, 1},
+          b3[3] = {0, 0, 0}, e3[3] = {0, 0, 0}, o3[3] = {1, 1, 1};
   std::vector<int64_t> shape = {x.shape[0], x.shape[1]};
   for (int64_t d = 0; d < sr; ++d) {
     const int64_t t = d + 3 - sr;
-    in3[t] = in_dims[d]; k3[t] = a.kernel[d]; s3[t] = strides[d]; d3[t] = dil[d];
-    b3[t] = pb[d]; e3[t] = pe[d];
-    if (k3[t] < 1 || s3[t] < 1 || d3[t] < 1) return Status::Error("kernel, strides and dilations must be positive");
+    in3[t] = in_dims[d];
+    k3[t] = a.kernel[d];
+    s3[t] = strides[d];
+    d3[t] = dil[d];
+    b3[t] = pb[d];
+    e3[t] = pe[d];
+    if (k3[t] < 1 || s3[t] < 1 || d3[t] < 1)
+      return Status::Error("kernel, strides and dilations must be positive");
     const int64_t span = in3[t] + b3[t] + e3[t] - (k3[t] - 1) * d3[t] - 1;
     if (span < 0) return Status::Error("the pooling window is larger than the padded input");
     int64_t o = span / s3[t] + 1;
@@ -56,8 +64,56 @@ Status pool(const PoolAttrs& a, const Value& x, std::vector<Value>* out) {
   const int64_t planes = x.shape[0] * x.shape[1];
   const int64_t in_plane = in3[0] * in3[1] * in3[2], out_plane = o3[0] * o3[1] * o3[2];
   Value& y = (*out)[0];
-  y = Value::floats(shape, std::vector<float>(planes * out_plane));
+  y = zeros_of(DType::kFloat32, shape);  // float storage recycled by the Session
   const bool want_indices = out->size() > 1;
+  if (a.max && !want_indices) {
+    // MaxPool without Indices: each output's window clipped to the input once (no per-tap
+    // bounds tests, no running sum), taps visited in the same order with the same comparison,
+    // so NaN and tie handling are those of the general loop below.
+    const bool threaded = planes * out_plane * k3[0] * k3[1] * k3[2] > (1 << 16);
+#pragma omp parallel for schedule(static) if (threaded)
+    for (int64_t pl = 0; pl < planes; ++pl) {
+      const float* src = x.f.data() + pl * in_plane;
+      float* dst = y.f.data() + pl * out_plane;
+      // First and end tap of a window starting at `start` along a dimension of n, dilation d.
+      auto taps = [](int64_t start, int64_t k, int64_t d, int64_t n, int64_t* t0, int64_t* t1) {
+        *t0 = start < 0 ? (-start + d - 1) / d : 0;
+        *t1 = start + (k - 1) * d < n ? k : std::max<int64_t>(*t0, (n - 1 - start) / d + 1);
+        if (start + *t0 * d >= n) *t1 = *t0;
+      };
+      for (int64_t oz = 0; oz < o3[0]; ++oz) {
+        const int64_t z0 = oz * s3[0] - b3[0];
+        int64_t kz0, kz1;
+        taps(z0, k3[0], d3[0], in3[0], &kz0, &kz1);
+        for (int64_t oy = 0; oy < o3[1]; ++oy) {
+          const int64_t y0 = oy * s3[1] - b3[1];
+          int64_t ky0, ky1;
+          taps(y0, k3[1], d3[1], in3[1], &ky0, &ky1);
+          float* row = dst + (oz * o3[1] + oy) * o3[2];
+          for (int64_t ox = 0; ox < o3[2]; ++ox) {
+            const int64_t x0 = ox * s3[2] - b3[2];
+            int64_t kx0, kx1;
+            taps(x0, k3[2], d3[2], in3[2], &kx0, &kx1);
+            float best = -std::numeric_limits<float>::infinity();
+            bool any = false;
+            for (int64_t kz = kz0; kz < kz1; ++kz) {
+              for (int64_t ky = ky0; ky < ky1; ++ky) {
+                const float* line =
+                    src + ((z0 + kz * d3[0]) * in3[1] + y0 + ky * d3[1]) * in3[2] + x0;
+                for (int64_t kx = kx0; kx < kx1; ++kx) {
+                  const float v = line[kx * d3[2]];
+                  if (v > best || !any) best = v;
+                  any = true;
+                }
+              }
+            }
+            row[ox] = best;
+          }
+        }
+      }
+    }
+    return Status::Ok();
+  }
   if (want_indices) (*out)[1] = Value::ints(shape, std::vector<int64_t>(planes * out_plane));
   std::vector<int64_t>* indices = want_indices ? &(*out)[1].i : nullptr;
   const bool threaded = planes * out_plane * k3[0] * k3[1] * k3[2] > (1 << 16);
@@ -78,11 +134,16 @@ Status pool(const PoolAttrs& a, const Value& x, std::vector<Value>* out) {
               for (int64_t kx = 0; kx < k3[2]; ++kx) {
                 const int64_t ix = ox * s3[2] - b3[2] + kx * d3[2];
                 // count_include_pad counts taps inside the padded input, not the ceil overhang.
-                if (iz < in3[0] + e3[0] && iy < in3[1] + e3[1] && ix < in3[2] + e3[2]) ++padded_count;
-                if (iz < 0 || iz >= in3[0] || iy < 0 || iy >= in3[1] || ix < 0 || ix >= in3[2]) continue;
+                if (iz < in3[0] + e3[0] && iy < in3[1] + e3[1] && ix < in3[2] + e3[2])
+                  ++padded_count;
+                if (iz < 0 || iz >= in3[0] || iy < 0 || iy >= in3[1] || ix < 0 || ix >= in3[2])
+                  continue;
                 const int64_t at = (iz * in3[1] + iy) * in3[2] + ix;
                 const float v = src[at];
-                if (v > best || best_at < 0) { best = v; best_at = at; }
+                if (v > best || best_at < 0) {
+                  best = v;
+                  best_at = at;
+                }
                 sum += v;
                 ++count;
               }
@@ -94,7 +155,8 @@ Status pool(const PoolAttrs& a, const Value& x, std::vector<Value>* out) {
             if (indices) {
               int64_t at = best_at;
               if (a.storage_order == 1) {  // column-major over the spatial dimensions
-                const int64_t iz = at / (in3[1] * in3[2]), iy = at / in3[2] % in3[1], ix = at % in3[2];
+                const int64_t iz = at / (in3[1] * in3[2]), iy = at / in3[2] % in3[1],
+                              ix = at % in3[2];
                 at = (ix * in3[1] + iy) * in3[0] + iz;
               }
               (*indices)[pl * out_plane + o] = pl * in_plane + at;
@@ -115,9 +177,13 @@ Builder pool_builder(bool max) {
     const Node& node = *ctx.node;
     DEEPCOMP_RETURN_IF_ERROR(check_arity(node, 1, 1, max ? 2 : 1));
     if (max) {
-      DEEPCOMP_RETURN_IF_ERROR(check_attributes(node, {"auto_pad", "ceil_mode", "dilations", "kernel_shape", "pads", "storage_order", "strides"}));
+      DEEPCOMP_RETURN_IF_ERROR(
+          check_attributes(node, {"auto_pad", "ceil_mode", "dilations", "kernel_shape", "pads",
+                                  "storage_order", "strides"}));
     } else {
-      DEEPCOMP_RETURN_IF_ERROR(check_attributes(node, {"auto_pad", "ceil_mode", "count_include_pad", "dilations", "kernel_shape", "pads", "strides"}));
+      DEEPCOMP_RETURN_IF_ERROR(
+          check_attributes(node, {"auto_pad", "ceil_mode", "count_include_pad", "dilations",
+                                  "kernel_shape", "pads", "strides"}));
     }
     PoolAttrs a;
     a.max = max;
@@ -150,6 +216,48 @@ Builder pool_builder(bool max) {
   };
 }
 
+// GlobalAveragePool / GlobalMaxPool of a float tensor: each (image, channel) plane is contiguous,
+// so it is read straight through, eight planes at a time (eight independent dependency chains
+// instead of one). Each plane is still summed in double from 0 in element order, as
+// reduce_axes does, so the result has reduce_axes' bits.
+template <bool kMax>
+void global_pool_planes(const float* x, int64_t planes, int64_t size, float* y) {
+  constexpr int64_t kWay = 8;
+  const double init = kMax ? -std::numeric_limits<double>::infinity() : 0.0;
+  int64_t p = 0;
+  for (; p + kWay <= planes; p += kWay) {
+    double acc[kWay];
+    std::fill(acc, acc + kWay, init);
+    const float* src = x + p * size;
+    for (int64_t k = 0; k < size; ++k) {
+      for (int64_t j = 0; j < kWay; ++j) {
+        const double v = src[j * size + k];
+        if constexpr (kMax) {
+          if (!std::isnan(acc[j]) && (std::isnan(v) || v > acc[j])) acc[j] = v;
+        } else {
+          acc[j] += v;
+        }
+      }
+    }
+    for (int64_t j = 0; j < kWay; ++j) {
+      y[p + j] = static_cast<float>(kMax ? acc[j] : acc[j] / static_cast<double>(size));
+    }
+  }
+  for (; p < planes; ++p) {
+    double acc = init;
+    const float* src = x + p * size;
+    for (int64_t k = 0; k < size; ++k) {
+      const double v = src[k];
+      if constexpr (kMax) {
+        if (!std::isnan(acc) && (std::isnan(v) || v > acc)) acc = v;
+      } else {
+        acc += v;
+      }
+    }
+    y[p] = static_cast<float>(kMax ? acc : acc / static_cast<double>(size));
+  }
+}
+
 Builder global_pool(ReduceKind kind) {
   return [kind](const BuildContext& ctx) -> Result<CompiledOp> {
     DEEPCOMP_RETURN_IF_ERROR(check_arity(*ctx.node, 1, 1, 1));
@@ -157,10 +265,29 @@ Builder global_pool(ReduceKind kind) {
     CompiledOp op;
     op.run = [kind](const Inputs& in, std::vector<Value>* out) -> Status {
       DEEPCOMP_RETURN_IF_ERROR(require_float(in[0], "X"));
-      if (in[0]->rank() < 3) return Status::Error("input needs spatial dimensions, is " + describe(*in[0]));
+      if (in[0]->rank() < 3)
+        return Status::Error("input needs spatial dimensions, is " + describe(*in[0]));
+      const Value& x = *in[0];
+      int64_t size = 1;
+      for (int64_t d = 2; d < x.rank(); ++d) size *= x.shape[d];
+      if (size > 0) {
+        std::vector<int64_t> shape(x.rank(), 1);
+        shape[0] = x.shape[0];
+        shape[1] = x.shape[1];
+        Value& y = (*out)[0];
+        y = zeros_like_dtype(x.dtype, shape);
+        const int64_t planes = x.shape[0] * x.shape[1];
+        if (kind == ReduceKind::kMax) {
+          global_pool_planes<true>(x.f.data(), planes, size, y.f.data());
+        } else {
+          global_pool_planes<false>(x.f.data(), planes, size, y.f.data());
+        }
+        return Status::Ok();
+      }
+      // Empty planes: reduce_axes' rules (NaN means, -inf maxima).
       std::vector<int64_t> axes;
-      for (int64_t d = 2; d < in[0]->rank(); ++d) axes.push_back(d);
-      return reduce_axes(*in[0], axes, true, kind, &(*out)[0]);
+      for (int64_t d = 2; d < x.rank(); ++d) axes.push_back(d);
+      return reduce_axes(x, axes, true, kind, &(*out)[0]);
     };
     return op;
   };

@@ -3,7 +3,7 @@
 // coordinate_transformation_mode, nearest_mode, cubic_coeff_a, exclude_outside,
 // extrapolation_value (tf_crop_and_resize with roi), scales or sizes, axes and
 // keep_aspect_ratio_policy. Float tensors interpolate in double and store float; integer tensors
-// round the interpolated value to nearest.
+// round the interpolated value to nearest. Nearest mode gathers the output in one pass.
 #include <algorithm>
 #include <cmath>
 
@@ -156,6 +156,40 @@ void apply_axis(const std::vector<T>& src, const std::vector<int64_t>& shape, si
   }
 }
 
+// Nearest mode: every output element is one input element, so the output is gathered in one
+// pass (the per-axis path would interpolate each axis with weight 1). The last axis goes through
+// an index table; an output row whose source row equals the previous one's is a copy of it.
+template <typename T>
+void gather_nearest(const std::vector<T>& src, const std::vector<int64_t>& in_shape,
+                    const std::vector<std::vector<int64_t>>& index,
+                    const std::vector<int64_t>& out_shape, std::vector<T>* dst) {
+  const size_t r = in_shape.size();
+  const int64_t width = out_shape[r - 1];
+  const int64_t* last = index[r - 1].data();
+  std::vector<int64_t> in_stride(r, 1);
+  for (size_t d = r - 1; d-- > 0;) in_stride[d] = in_stride[d + 1] * in_shape[d + 1];
+  int64_t rows = 1;
+  for (size_t d = 0; d + 1 < r; ++d) rows *= out_shape[d];
+  std::vector<int64_t> pos(r, 0);  // output row's index on each leading axis
+  int64_t prev = -1;
+  T* out = dst->data();
+  for (int64_t row = 0; row < rows; ++row, out += width) {
+    int64_t from = 0;
+    for (size_t d = 0; d + 1 < r; ++d) from += index[d][pos[d]] * in_stride[d];
+    if (from == prev) {
+      std::copy(out - width, out, out);
+    } else {
+      const T* s = src.data() + from;
+      for (int64_t k = 0; k < width; ++k) out[k] = s[last[k]];
+      prev = from;
+    }
+    for (size_t d = r - 1; d-- > 0;) {
+      if (++pos[d] < out_shape[d]) break;
+      pos[d] = 0;
+    }
+  }
+}
+
 Status read_floats(const Value* v, const char* what, std::vector<double>* out) {
   DEEPCOMP_RETURN_IF_ERROR(require_float(v, what));
   if (v->rank() > 1) return Status::Error(std::string(what) + " must be 1-D, is " + describe(*v));
@@ -276,6 +310,25 @@ Status run_resize(const ResizeAttrs& a, const Inputs& in, std::vector<Value>* ou
   if (elements == 0) return Status::Ok();
   for (int64_t d = 0; d < r; ++d) {
     if (x.shape[d] == 0) return Status::Error("cannot resize an empty axis to a non-empty one");
+  }
+  if (a.mode == Mode::kNearest && !crop) {
+    std::vector<std::vector<int64_t>> index(r);
+    for (int64_t d = 0; d < r; ++d) {
+      if (out_shape[d] == x.shape[d] && scale[d] == 1.0) {
+        index[d].resize(out_shape[d]);
+        for (int64_t k = 0; k < out_shape[d]; ++k) index[d][k] = k;
+      } else {
+        index[d] =
+            axis_taps(a, x.shape[d], out_shape[d], scale[d], length[d], roi_start[d], roi_end[d])
+                .index;
+      }
+    }
+    if (x.is_float()) {
+      gather_nearest(x.f, x.shape, index, out_shape, &y.f);
+    } else {
+      gather_nearest(x.i, x.shape, index, out_shape, &y.i);
+    }
+    return Status::Ok();
   }
   std::vector<int64_t> shape = x.shape;
   std::vector<float> fcur = x.f, fnext;

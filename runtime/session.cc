@@ -19,6 +19,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "runtime/buffer_pool.h"
 #include "runtime/fuse_conv.h"
 #include "runtime/ops.h"
 #include "runtime/rearrange_shape.h"
@@ -152,6 +153,14 @@ class Program : public ops::Subgraph {
       in.clear();
       for (int s : step.in) in.push_back(s < 0 ? nullptr : ptr[s]);
       outs.assign(step.out.size(), Value{});
+      FloatBufferPool* pool = active_float_pool();
+      const float* offered[4] = {};  // storage seeded into the first outputs
+      if (pool) {
+        for (size_t k = 0; k < outs.size() && k < 4; ++k) {
+          outs[k].f = pool->seed(&step, k);
+          offered[k] = outs[k].f.capacity() ? outs[k].f.data() : nullptr;
+        }
+      }
       const auto t0 = std::chrono::steady_clock::now();
       Status st = step.op.run(in, &outs);
       if (!st.ok()) return st.WithContext(node_label(step.name, step.op_type));
@@ -165,6 +174,10 @@ class Program : public ops::Subgraph {
         for (const Value& v : outs) timing.output_shapes.push_back(v.shape);
         timings->push_back(std::move(timing));
       }
+      if (pool) {
+        for (size_t k = 0; k < outs.size() && k < 4; ++k)
+          pool->settle(&step, k, offered[k], outs[k].f);
+      }
       for (size_t k = 0; k < step.out.size(); ++k) {
         if (step.out[k] < 0) continue;
         fit_to_dtype(&outs[k]);
@@ -172,6 +185,7 @@ class Program : public ops::Subgraph {
         ptr[step.out[k]] = &owned[step.out[k]];
       }
       for (int s : step.release) {
+        if (pool) pool->give(std::move(owned[s].f));
         owned[s] = Value{};
         ptr[s] = nullptr;
       }
@@ -454,6 +468,7 @@ struct Session::Impl {
   Program main;
   std::vector<NodeTiming> timings;
   std::vector<LayerKernel> layer_kernels;
+  FloatBufferPool pool;  // output storage recycled from run to run
 };
 
 Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -521,6 +536,7 @@ Result<std::vector<Value>> Session::run(const std::vector<Value>& inputs) {
     ptr[im.main.input_slots[k]] = &v;
   }
   im.timings.clear();
+  const FloatPoolScope scope(im.options.recycle_buffers ? &im.pool : nullptr);
   std::vector<Value> owned(im.main.num_slots);
   DEEPCOMP_RETURN_IF_ERROR(
       im.main.execute(&ptr, &owned, im.options.profile ? &im.timings : nullptr));

@@ -26,8 +26,8 @@
 #pragma once
 
 #include <map>
-#include <set>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -44,6 +44,10 @@ struct SessionOptions {
   // at the start of each run. Results do not depend on it.
   int threads = 0;
   bool profile = false;  // record per-node times of each run (see Session::profile())
+  // Keep the float storage of released values and hand it to later outputs, this run and the
+  // next (runtime/buffer_pool.h): no output allocation in the steady state. The pool holds
+  // about the run's peak of intermediate values between runs. Results do not depend on it.
+  bool recycle_buffers = true;
   // Weights to use in sparse form instead of dense, by initializer name (layout above).
   std::map<std::string, std::shared_ptr<const kernels::CodebookCsrMatrix>> codebook_weights;
   std::map<std::string, std::shared_ptr<const kernels::CsrMatrix>> csr_weights;
@@ -74,9 +78,9 @@ struct LayerKernel {
 };
 
 struct NodeTiming {
-  std::string node;     // node name (or "#index" when the file left it empty)
+  std::string node;  // node name (or "#index" when the file left it empty)
   std::string op_type;
-  std::string weight;   // the Gemm/MatMul/Conv weight (LSTM/GRU/RNN: W, else R), else ""
+  std::string weight;  // the Gemm/MatMul/Conv weight (LSTM/GRU/RNN: W, else R), else ""
   double ms = 0;
   bool sparse = false;  // ran on a sparse weight
   // Shapes seen in this run, in node input/output order ({} for an omitted optional one); the

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "runtime/buffer_pool.h"
+
 namespace deepcomp::runtime {
 
 Value Value::floats(std::vector<int64_t> shape, std::vector<float> data) {
@@ -77,6 +79,8 @@ Value zeros_like_dtype(DType dtype, std::vector<int64_t> shape) {
   v.shape = std::move(shape);
   const int64_t n = v.numel();
   if (v.is_float()) {
+    // Storage recycled from the running Session's earlier values when there is one.
+    if (FloatBufferPool* pool = active_float_pool()) v.f = pool->take(n);
     v.f.resize(n);
   } else {
     v.i.resize(n);

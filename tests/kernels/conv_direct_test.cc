@@ -1,7 +1,8 @@
 // The direct convolution kernels (kernels/conv_direct.h through kernels/conv.h) on random shapes
 // against the plain 7-loop reference (kernels/reference.h): ragged widths, pads, strides,
 // dilations, groups, depthwise, 1x1; fused activations against the activation applied after;
-// row scales; and bit-for-bit agreement between dense and sparse forms and across thread counts.
+// row scales; and bit-for-bit agreement between dense (6- and 4-row tiles) and sparse forms and
+// across thread counts.
 #include <gtest/gtest.h>
 #include <omp.h>
 
@@ -93,6 +94,15 @@ TEST(ConvDirect, RandomShapesMatchReference) {
     const auto scale = reference::conv(p, ax.data(), aw.data(), ab.data());
     const std::vector<float> dense = run_dense(c);
     expect_close(dense, want, scale, "dense " + what);
+    if (p.M > p.group) {
+      // Panels packed once give the bits of packing per call.
+      const PackedConvWeight packed =
+          pack_conv_weight(c.w.dense.data(), p.M, p.group, p.patch_size());
+      ASSERT_TRUE(packed.matches(p));
+      std::vector<float> y(dense.size(), 77.0f);
+      conv_dense(p, c.x.data(), packed, c.bias.data(), y.data());
+      ASSERT_EQ(y, dense) << "packed " << what;
+    }
     // The sparse kernels skip the zero terms the dense one adds: the same sums, bit for bit.
     std::vector<float> y(dense.size(), 77.0f);
     conv_csr(p, c.x.data(), CsrMatrix::from_dense(c.w.dense.data(), p.M, p.patch_size()),
@@ -248,6 +258,30 @@ TEST(ConvDirect, BitIdenticalWithOneAndTwoThreads) {
     EXPECT_EQ(one, two) << describe(p);
     EXPECT_EQ(s1, s2) << describe(p);
     EXPECT_EQ(s1, one) << describe(p);
+  }
+  omp_set_num_threads(before);
+}
+
+// Output-channel counts that take the 6-row dense tile (24, 30, 45, 96: full and partial last
+// blocks) and the 4-row one (16, 32), 1x1 and 3x3, one and two threads: bit for bit equal to
+// the CSR kernel, which sums the same terms in the same order one channel at a time.
+TEST(ConvDirect, SixAndFourRowTilesGiveTheSparseKernelsBits) {
+  std::mt19937 rng(11);
+  const int before = omp_get_max_threads();
+  for (int64_t M : {24, 30, 45, 96, 16, 32}) {
+    for (int64_t k : {1, 3}) {
+      ConvParams p;
+      p.C = 20, p.M = M, p.H = 13, p.W = 27, p.kh = p.kw = k;
+      p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = k / 2;
+      const Case c = random_case(rng, p, 1.0);
+      const CsrMatrix csr = CsrMatrix::from_dense(c.w.dense.data(), p.M, p.patch_size());
+      std::vector<float> sparse(p.M * p.out_spatial());
+      conv_csr(p, c.x.data(), csr, c.bias.data(), sparse.data());
+      for (int threads : {1, 2}) {
+        omp_set_num_threads(threads);
+        EXPECT_EQ(run_dense(c), sparse) << describe(p) << " threads " << threads;
+      }
+    }
   }
   omp_set_num_threads(before);
 }

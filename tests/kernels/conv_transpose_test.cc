@@ -1,6 +1,7 @@
 // Transposed convolution (kernels/conv_transpose.h) with dense, CSR and codebook-CSR weights
 // against the direct scatter reference: 1-D to 3-D, strides, dilations, groups (incl.
-// depthwise), begin pads (negative too: an output larger than the full one), hand-worked cases.
+// depthwise), begin pads (negative too: an output larger than the full one), hand-worked cases;
+// the dense path bit for bit against its float order on 1 and 2 threads.
 #include "kernels/conv_transpose.h"
 
 #include <gtest/gtest.h>
@@ -53,6 +54,44 @@ std::string describe(const ConvTransposeParams& p) {
   return s;
 }
 
+// The dense path's float order, written plainly: each column term sum_c W[c, j] * x[c, s] from
+// 0 in channel order (rounded product, rounded add), then each output starts at its bias and
+// receives its terms in tap order, then input-position order.
+std::vector<float> float_order_reference(const ConvTransposeParams& p, const float* input,
+                                         const float* weight, const float* bias) {
+  const int64_t cg = p.C / p.group, mg = p.M / p.group, taps = p.taps();
+  const int64_t in_sp = p.in_spatial(), out_sp = p.out_spatial(), cols = p.weight_cols();
+  std::vector<float> out(p.N * p.M * out_sp);
+  for (int64_t n = 0; n < p.N; ++n) {
+    for (int64_t m = 0; m < p.M; ++m) {
+      const int64_t g = m / mg, mi = m % mg;
+      float* plane = out.data() + (n * p.M + m) * out_sp;
+      std::fill(plane, plane + out_sp, bias ? bias[m] : 0.0f);
+      for (int64_t t = 0; t < taps; ++t) {
+        const int64_t kz = t / (p.k[1] * p.k[2]), ky = (t / p.k[2]) % p.k[1], kx = t % p.k[2];
+        for (int64_t s = 0; s < in_sp; ++s) {
+          const int64_t iz = s / (p.in[1] * p.in[2]), iy = (s / p.in[2]) % p.in[1],
+                        ix = s % p.in[2];
+          const int64_t z = iz * p.stride[0] + kz * p.dil[0] - p.pad_begin[0];
+          const int64_t y = iy * p.stride[1] + ky * p.dil[1] - p.pad_begin[1];
+          const int64_t x = ix * p.stride[2] + kx * p.dil[2] - p.pad_begin[2];
+          if (z < 0 || z >= p.out[0] || y < 0 || y >= p.out[1] || x < 0 || x >= p.out[2]) continue;
+          float sum = 0.0f;
+          for (int64_t c = 0; c < cg; ++c) {
+            const int64_t ci = g * cg + c;
+            const float product =
+                weight[ci * cols + mi * taps + t] * input[(n * p.C + ci) * in_sp + s];
+            sum = sum + product;
+          }
+          float& o = plane[(z * p.out[1] + y) * p.out[2] + x];
+          o = o + sum;
+        }
+      }
+    }
+  }
+  return out;
+}
+
 void check(std::mt19937& rng, const ConvTransposeParams& p, double density) {
   ASSERT_EQ(p.check(), "") << describe(p);
   const std::string what = describe(p) + " density " + std::to_string(density);
@@ -66,6 +105,8 @@ void check(std::mt19937& rng, const ConvTransposeParams& p, double density) {
   std::vector<float> y(p.N * p.M * p.out_spatial(), 55.0f);
   conv_transpose_dense(p, x.data(), w.dense.data(), bias.data(), y.data());
   expect_close(y, want, scale, "dense " + what);
+  const auto exact = float_order_reference(p, x.data(), w.dense.data(), bias.data());
+  EXPECT_EQ(0, std::memcmp(y.data(), exact.data(), y.size() * sizeof(float))) << "dense " << what;
   std::fill(y.begin(), y.end(), 55.0f);
   const CsrMatrix csr = CsrMatrix::from_dense(w.dense.data(), p.C, cols);
   const CsrMatrix prepared = prepare_conv_transpose_weight(csr, p.group);
@@ -163,6 +204,33 @@ TEST(ConvTranspose, SparseBitIdenticalWithOneAndTwoThreads) {
   conv_transpose_csr(p, x.data(), csr, nullptr, two.data());
   omp_set_num_threads(saved);
   EXPECT_EQ(0, std::memcmp(one.data(), two.data(), size * sizeof(float)));
+}
+
+TEST(ConvTranspose, DenseBitIdenticalWithOneAndTwoThreadsOnRaggedShapes) {
+  // Widths that are not whole 16-float tiles, channel counts that are not whole 4-row blocks,
+  // and the non-overlapping 2x2 stride-2 upsampling of PaddleOCR's detection head.
+  std::mt19937 rng(9);
+  const ConvTransposeParams cases[] = {
+      make(1, 24, 6, 1, {1, 13, 21}, {1, 2, 2}, {1, 2, 2}, {1, 1, 1}, {0, 0, 0}, {0, 0, 0}),
+      make(2, 7, 5, 1, {1, 9, 11}, {1, 3, 3}, {1, 2, 2}, {1, 1, 1}, {0, 1, 1}, {0, 1, 1}),
+      make(1, 6, 9, 3, {1, 8, 17}, {1, 2, 3}, {1, 1, 2}, {1, 2, 1}, {0, 0, 1}, {0, 0, 0}),
+  };
+  for (const auto& p : cases) {
+    const auto w = random_vector(rng, p.C * p.weight_cols());
+    const auto x = random_vector(rng, p.N * p.C * p.in_spatial());
+    const auto bias = random_vector(rng, p.M);
+    const int64_t size = p.N * p.M * p.out_spatial();
+    std::vector<float> one(size), two(size);
+    const int saved = omp_get_max_threads();
+    omp_set_num_threads(1);
+    conv_transpose_dense(p, x.data(), w.data(), bias.data(), one.data());
+    omp_set_num_threads(2);
+    conv_transpose_dense(p, x.data(), w.data(), bias.data(), two.data());
+    omp_set_num_threads(saved);
+    const auto exact = float_order_reference(p, x.data(), w.data(), bias.data());
+    EXPECT_EQ(0, std::memcmp(one.data(), exact.data(), size * sizeof(float))) << describe(p);
+    EXPECT_EQ(0, std::memcmp(two.data(), exact.data(), size * sizeof(float))) << describe(p);
+  }
 }
 
 TEST(ConvTranspose, CheckRejectsInvalidParameters) {

@@ -1,0 +1,55 @@
+// Float storage recycled across a Session's runs (runtime/buffer_pool.h).
+#include "runtime/buffer_pool.h"
+
+namespace deepcomp::runtime {
+
+namespace {
+thread_local FloatBufferPool* current = nullptr;
+}  // namespace
+
+std::vector<float> FloatBufferPool::take(int64_t n) {
+  const size_t want = static_cast<size_t>(n < 0 ? 0 : n);
+  const size_t limit = 2 * want + 1024;  // a tiny tensor must not pin a large buffer
+  size_t best = free_.size();
+  for (size_t k = 0; k < free_.size(); ++k) {
+    const size_t cap = free_[k].capacity();
+    if (cap >= want && cap <= limit && (best == free_.size() || cap < free_[best].capacity())) {
+      best = k;
+    }
+  }
+  if (best == free_.size()) return {};
+  std::vector<float> v = std::move(free_[best]);
+  free_[best] = std::move(free_.back());
+  free_.pop_back();
+  v.clear();
+  return v;
+}
+
+void FloatBufferPool::give(std::vector<float>&& v) {
+  if (v.capacity() == 0) return;
+  free_.push_back(std::move(v));
+}
+
+std::vector<float> FloatBufferPool::seed(const void* step, size_t k) {
+  const auto it = habits_.find(step);
+  if (it == habits_.end() || k >= it->second.size()) return {};
+  const Habit& h = it->second[k];
+  if (!h.keeps || h.size <= 0) return {};
+  return take(h.size);
+}
+
+void FloatBufferPool::settle(const void* step, size_t k, const float* offered,
+                             const std::vector<float>& output) {
+  std::vector<Habit>& habits = habits_[step];
+  if (habits.size() <= k) habits.resize(k + 1);
+  Habit& h = habits[k];
+  h.size = static_cast<int64_t>(output.size());
+  if (offered) h.keeps = output.data() == offered;
+}
+
+FloatBufferPool* active_float_pool() { return current; }
+
+FloatPoolScope::FloatPoolScope(FloatBufferPool* pool) : previous_(current) { current = pool; }
+FloatPoolScope::~FloatPoolScope() { current = previous_; }
+
+}  // namespace deepcomp::runtime

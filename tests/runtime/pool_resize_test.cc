@@ -1,0 +1,176 @@
+// GlobalAveragePool / GlobalMaxPool and nearest Resize, which read their planes straight
+// through: bit for bit against reduce_axes (the Reduce operators' arithmetic, which the pooling
+// ops used before) and against a plain per-element nearest-neighbour formula, on random shapes
+// (plane counts that are not multiples of the 8-plane block, 1-D to 5-D, scales and sizes);
+// MaxPool's clipped-window path against its general loop (with Indices), NaNs included.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+
+#include "runtime/ops.h"
+#include "runtime/session.h"
+#include "tests/runtime/graph_builder.h"
+
+namespace deepcomp::runtime {
+namespace {
+
+using testing::attr_s;
+using testing::single_op;
+
+Value run_one(const Model& model, std::vector<Value> inputs) {
+  auto session = Session::create(model);
+  EXPECT_TRUE(session.ok()) << session.status().message();
+  if (!session.ok()) return {};
+  auto out = session->run(inputs);
+  EXPECT_TRUE(out.ok()) << out.status().message();
+  if (!out.ok()) return {};
+  return out.value()[0];
+}
+
+Value random_floats(std::mt19937& rng, std::vector<int64_t> shape) {
+  std::uniform_real_distribution<float> u(-4.0f, 4.0f);
+  Value v = Value::floats(shape, {});
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  for (int64_t k = 0; k < n; ++k) v.f.push_back(u(rng));
+  return v;
+}
+
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+TEST(GlobalPool, SameBitsAsReduceAxesOnRandomShapes) {
+  std::mt19937 rng(3);
+  const std::vector<std::vector<int64_t>> shapes = {
+      {1, 1, 5},     {1, 7, 3, 5},    {2, 9, 6, 12},   {1, 96, 24, 48},
+      {3, 17, 1, 1}, {1, 8, 2, 3, 4}, {2, 384, 6, 12}, {1, 13, 1000},
+  };
+  for (const auto& shape : shapes) {
+    Value x = random_floats(rng, shape);
+    if (x.numel() > 3) x.f[2] = NAN;  // the max of a plane with a NaN is NaN
+    std::vector<int64_t> axes;
+    for (size_t d = 2; d < shape.size(); ++d) axes.push_back(static_cast<int64_t>(d));
+    for (auto [op, kind] : {std::pair{"GlobalAveragePool", ops::ReduceKind::kMean},
+                            std::pair{"GlobalMaxPool", ops::ReduceKind::kMax}}) {
+      Value want;
+      ASSERT_TRUE(ops::reduce_axes(x, axes, true, kind, &want).ok());
+      const Value got = run_one(single_op(op, 1), {x});
+      EXPECT_EQ(got.shape, want.shape) << op;
+      EXPECT_TRUE(same_bits(got.f, want.f)) << op << " on " << describe(x);
+    }
+  }
+}
+
+TEST(GlobalPool, HandWorkedMeanAndMax) {
+  // Two planes of 2x2: means 2.5 and -1, maxima 4 and 0.
+  const Value x = Value::floats({1, 2, 2, 2}, {1, 2, 3, 4, -2, 0, -1, -1});
+  EXPECT_EQ(run_one(single_op("GlobalAveragePool", 1), {x}).f, (std::vector<float>{2.5f, -1}));
+  EXPECT_EQ(run_one(single_op("GlobalMaxPool", 1), {x}).f, (std::vector<float>{4, 0}));
+}
+
+TEST(MaxPool, WithoutIndicesSameBitsAsWithIndices) {
+  // Y alone takes the clipped-window path; asking for Indices too takes the general loop.
+  std::mt19937 rng(6);
+  struct Case {
+    std::vector<int64_t> shape, kernel, strides, pads, dilations;
+    int64_t ceil;
+  };
+  const std::vector<Case> cases = {
+      {{1, 24, 128, 128}, {2, 2}, {2, 2}, {0, 0, 0, 0}, {1, 1}, 0},  // BlazeFace
+      {{2, 3, 11, 13}, {3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}, 0},
+      {{1, 2, 9, 10}, {3, 2}, {2, 3}, {2, 0, 1, 1}, {2, 1}, 1},
+      {{1, 3, 17}, {4}, {3}, {1, 2}, {2}, 1},
+      {{1, 2, 4, 5, 6}, {2, 3, 2}, {1, 2, 2}, {1, 0, 1, 0, 1, 1}, {1, 1, 2}, 0},
+  };
+  for (const Case& c : cases) {
+    Value x = random_floats(rng, c.shape);
+    x.f[3] = NAN;
+    x.f[x.f.size() / 2] = NAN;
+    std::vector<Attribute> attrs = {
+        testing::attr_ints("kernel_shape", c.kernel), testing::attr_ints("strides", c.strides),
+        testing::attr_ints("pads", c.pads), testing::attr_ints("dilations", c.dilations),
+        testing::attr_i("ceil_mode", c.ceil)};
+    testing::GraphBuilder one, two;
+    one.input("x0", DType::kFloat32).node("MaxPool", {"x0"}, {"y"}, attrs).output("y");
+    two.input("x0", DType::kFloat32).node("MaxPool", {"x0"}, {"y", "i"}, attrs).output("y");
+    const Value a = run_one(one.model(), {x}), b = run_one(two.model(), {x});
+    EXPECT_EQ(a.shape, b.shape) << describe(x);
+    EXPECT_TRUE(same_bits(a.f, b.f)) << describe(x);
+  }
+}
+
+// The input index ONNX's nearest Resize reads for output index o (no roi).
+int64_t nearest_source(const std::string& transform, const std::string& mode, int64_t o,
+                       double scale, int64_t in) {
+  const double x = transform == "asymmetric" ? o / scale : (o + 0.5) / scale - 0.5;
+  double r;
+  if (mode == "floor") {
+    r = std::floor(x);
+  } else if (x - std::floor(x) == 0.5) {
+    r = std::floor(x);  // round_prefer_floor
+  } else {
+    r = std::round(x);
+  }
+  return std::clamp<int64_t>(static_cast<int64_t>(r), 0, in - 1);
+}
+
+TEST(ResizeNearest, MatchesPerElementFormulaOnRandomShapes) {
+  std::mt19937 rng(8);
+  struct Case {
+    std::vector<int64_t> shape;
+    std::vector<float> scales;
+    std::string transform, mode;
+  };
+  const std::vector<Case> cases = {
+      {{1, 24, 6, 12}, {1, 1, 2, 2}, "asymmetric", "floor"},  // PaddleOCR's FPN upsampling
+      {{1, 24, 6, 12}, {1, 1, 8, 8}, "asymmetric", "floor"},
+      {{2, 3, 5, 7}, {1, 1, 0.6f, 1.7f}, "half_pixel", "round_prefer_floor"},
+      {{9}, {2.5f}, "asymmetric", "floor"},
+      {{2, 3, 4}, {2, 1, 3}, "half_pixel", "round_prefer_floor"},
+      {{1, 2, 3, 2, 5}, {1, 2, 1.5f, 2, 0.4f}, "asymmetric", "floor"},
+  };
+  for (const Case& c : cases) {
+    const Value x = random_floats(rng, c.shape);
+    const size_t r = c.shape.size();
+    const Model model =
+        single_op("Resize", 3,
+                  {attr_s("mode", "nearest"), attr_s("coordinate_transformation_mode", c.transform),
+                   attr_s("nearest_mode", c.mode)},
+                  13);
+    const Value y = run_one(
+        model, {x, Value::floats({0}, {}), Value::floats({static_cast<int64_t>(r)}, c.scales)});
+    std::vector<int64_t> out_shape(r);
+    for (size_t d = 0; d < r; ++d) {
+      out_shape[d] = static_cast<int64_t>(std::floor(c.shape[d] * double{c.scales[d]}));
+    }
+    ASSERT_EQ(y.shape, out_shape) << describe(x);
+    std::vector<int64_t> pos(r, 0);
+    for (int64_t k = 0; k < y.numel(); ++k) {
+      int64_t from = 0;
+      for (size_t d = 0; d < r; ++d) {
+        from = from * c.shape[d] +
+               nearest_source(c.transform, c.mode, pos[d], c.scales[d], c.shape[d]);
+      }
+      ASSERT_EQ(y.f[k], x.f[from]) << describe(x) << " output " << k;
+      for (size_t d = r; d-- > 0;) {
+        if (++pos[d] < out_shape[d]) break;
+        pos[d] = 0;
+      }
+    }
+  }
+}
+
+TEST(ResizeNearest, IntegersAreCopiedExactly) {
+  // Values past 2^53 survive: nearest is a copy, not an interpolation through double.
+  const int64_t big = (int64_t{1} << 60) + 1;
+  const Value x = Value::ints({1, 2}, {big, -7});
+  const Model model = single_op("Resize", 3, {attr_s("mode", "nearest")}, 13);
+  const Value y = run_one(model, {x, Value::floats({0}, {}), Value::floats({2}, {1, 2})});
+  EXPECT_EQ(y.i, (std::vector<int64_t>{big, big, -7, -7}));
+}
+
+}  // namespace
+}  // namespace deepcomp::runtime
