@@ -1,12 +1,15 @@
 // The runtime against ONNX Runtime on real pretrained third-party models (PaddleOCR, BlazeFace,
-// Silero VAD, openWakeWord; models/real/PROVENANCE.tsv) and the project's own models, on real
-// inputs. scripts/fetch-real-models.sh fetches the models and scripts/make-real-references.sh
+// Silero VAD, openWakeWord, ddddocr; models/real/PROVENANCE.tsv) and the project's own models, on
+// real inputs. scripts/fetch-real-models.sh fetches the models and scripts/make-real-references.sh
 // writes, per case, the inputs, ONNX Runtime's outputs on the original model, the .dcz that
 // `deepcomp compress` makes at its defaults, and ONNX Runtime's outputs on its decompressed ONNX.
 // Every output must match within 1e-4 + 1e-3 * max|reference| (per output tensor):
 //   original .onnx in the Session            vs ORT on the original
 //   .dcz decoded dense in the Session          vs ORT on the decompressed .onnx
 //   .dcz run by `deepcomp run` (compressed form), first output     vs the same
+// A case with text.txt and charset.txt (the ddddocr recognizers) must also read the rendered text:
+// the greedy CTC decoding of deepcomp's first output (argmax per step, repeats merged, blank 0
+// dropped, indices mapped through charset.txt) on the original and on the .dcz decoded dense.
 // A case whose files are absent skips with the command that makes them.
 #include <gtest/gtest.h>
 
@@ -47,6 +50,8 @@ const std::vector<std::string> kCases = {
     "seq-lstm",
     "lenet-300-100",
     "lenet-5",
+    "dddd_ocr",
+    "dddd_det",
 };
 
 std::string cases_dir() { return testing::source_dir() + "/third_party/real-models/cases"; }
@@ -123,6 +128,43 @@ Result<Model> load_dcz_dense(const std::string& path) {
   return onnx_io::model_from_skeleton(container.skeleton, std::move(tensors), path);
 }
 
+// Greedy CTC decoding of logits [.., C] whose leading dims are the time steps (batch 1): argmax
+// per step, repeats merged, blank (index 0) dropped, each index replaced by its charset entry.
+std::string ctc_greedy_decode(const Value& logits, const std::vector<std::string>& charset,
+                              std::string* error) {
+  if (logits.shape.empty() || logits.shape.back() != static_cast<int64_t>(charset.size())) {
+    *error = "logits " + describe(logits) + " do not end in the charset size " +
+             std::to_string(charset.size());
+    return "";
+  }
+  const int64_t classes = logits.shape.back(), steps = logits.numel() / classes;
+  std::string text;
+  int64_t previous = -1;
+  for (int64_t t = 0; t < steps; ++t) {
+    int64_t best = 0;
+    for (int64_t c = 1; c < classes; ++c)
+      if (logits.as_double(t * classes + c) > logits.as_double(t * classes + best)) best = c;
+    if (best != previous && best != 0) text += charset[best];
+    previous = best;
+  }
+  return text;
+}
+
+std::vector<std::string> read_lines(const std::string& path) {
+  std::vector<std::string> lines;
+  std::string text = testing::read_text(path), line;
+  for (char ch : text) {
+    if (ch == '\n') {
+      lines.push_back(line);
+      line.clear();
+    } else {
+      line += ch;
+    }
+  }
+  if (!line.empty()) lines.push_back(line);
+  return lines;
+}
+
 class RealModelTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
@@ -188,6 +230,34 @@ TEST_P(RealModelTest, CompressedFormRunByCliMatchesOnnxRuntimeOnDecompressed) {
   ASSERT_FALSE(want.empty());
   want.resize(1);
   expect_outputs_match({got}, want, GetParam() + " (deepcomp run .dcz)");
+}
+
+// The recognizers read what was rendered: deepcomp's decoded text on the original model and on the
+// .dcz (decoded dense) equals text.txt. Cases without text.txt have nothing to read.
+TEST_P(RealModelTest, DecodedTextEqualsRenderedText) {
+  if (!fs::exists(dir_ + "/text.txt") || !fs::exists(dir_ + "/charset.txt")) {
+    GTEST_SKIP() << GetParam() << " is not a text recognizer with text.txt / charset.txt";
+  }
+  const std::vector<std::string> charset = read_lines(dir_ + "/charset.txt");
+  const std::vector<std::string> expected = read_lines(dir_ + "/text.txt");
+  ASSERT_EQ(expected.size(), 1u) << dir_ << "/text.txt: one line expected";
+  auto decode = [&](const Model& model, const std::string& what) {
+    auto session = Session::create(model);
+    ASSERT_TRUE(session.ok()) << what << ": " << session.status().message();
+    auto got = session->run(inputs_);
+    ASSERT_TRUE(got.ok()) << what << ": " << got.status().message();
+    std::string error;
+    const std::string text = ctc_greedy_decode(got->at(0), charset, &error);
+    ASSERT_TRUE(error.empty()) << what << ": " << error;
+    EXPECT_EQ(text, expected[0]) << what;
+  };
+  auto model = onnx_io::load_model(model_path_);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  decode(*model, GetParam());
+  if (!fs::exists(dir_ + "/model.dcz")) GTEST_SKIP() << dir_ << ": no model.dcz";
+  auto dcz = load_dcz_dense(dir_ + "/model.dcz");
+  ASSERT_TRUE(dcz.ok()) << dcz.status().message();
+  decode(*dcz, GetParam() + " (.dcz dense)");
 }
 
 INSTANTIATE_TEST_SUITE_P(Real, RealModelTest, ::testing::ValuesIn(kCases),
