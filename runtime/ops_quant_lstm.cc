@@ -34,7 +34,7 @@ float clipped(float x, float clip) { return clip > 0 ? std::clamp(x, -clip, clip
 float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 
 // DynamicQuantizeLinear's uint8 parameters for `n` floats, and the codes minus the zero point.
-void quantize_dynamic(const float* x, int64_t n, std::vector<int32_t>* centered, float* scale) {
+void quantize_dynamic(const float* x, int64_t n, std::vector<int16_t>* centered, float* scale) {
   float mn = 0, mx = 0;
   for (int64_t k = 0; k < n; ++k) {
     if (std::isnan(x[k])) continue;
@@ -46,14 +46,14 @@ void quantize_dynamic(const float* x, int64_t n, std::vector<int32_t>* centered,
       static_cast<int64_t>(std::nearbyint(std::max(0.0f, std::min(255.0f, 0.0f - mn / *scale))));
   centered->resize(static_cast<size_t>(n));
   for (int64_t k = 0; k < n; ++k)
-    (*centered)[k] = static_cast<int32_t>(quantize_value(x[k] / *scale, zp, 0, 255) - zp);
+    (*centered)[k] = static_cast<int16_t>(quantize_value(x[k] / *scale, zp, 0, 255) - zp);
 }
 
 // One direction's weight [K, N] (N = 4H) as centered codes transposed to [N][K] (each output
 // column's codes contiguous for the dot products), and its scale per column.
 struct QWeight {
   int64_t k = 0, n = 0;
-  std::vector<int32_t> codes;  // (w - zero point), [n][k]
+  std::vector<int16_t> codes;  // (w - zero point), [n][k]; int16 so the dot products vectorize
   std::vector<float> scale;    // n entries
 };
 
@@ -95,21 +95,21 @@ QWeight direction_weight(const Value& w, const Value& scale, const Value& zp, in
     q.scale[j] = static_cast<float>(scale.as_double(p));
     const int64_t z = zp.i[p];
     for (int64_t r = 0; r < q.k; ++r)
-      q.codes[j * q.k + r] = static_cast<int32_t>(w.i[base + r * q.n + j] - z);
+      q.codes[j * q.k + r] = static_cast<int16_t>(w.i[base + r * q.n + j] - z);
   }
   return q;
 }
 
 // out[m][j] (+)= float(Σ_r a[m][r] * w[j][r]) * (a_scale * w.scale[j]) for `rows` rows of a.
-void qgemm(const std::vector<int32_t>& a, int64_t rows, float a_scale, const QWeight& w,
+void qgemm(const std::vector<int16_t>& a, int64_t rows, float a_scale, const QWeight& w,
            bool accumulate, float* out) {
   for (int64_t m = 0; m < rows; ++m) {
-    const int32_t* am = a.data() + m * w.k;
+    const int16_t* am = a.data() + m * w.k;
     float* om = out + m * w.n;
     for (int64_t j = 0; j < w.n; ++j) {
-      const int32_t* wj = w.codes.data() + j * w.k;
+      const int16_t* wj = w.codes.data() + j * w.k;
       int32_t acc = 0;
-      for (int64_t r = 0; r < w.k; ++r) acc += am[r] * wj[r];
+      for (int64_t r = 0; r < w.k; ++r) acc += int32_t{am[r]} * int32_t{wj[r]};
       const float v = static_cast<float>(acc) * (a_scale * w.scale[j]);
       om[j] = accumulate ? v + om[j] : v;
     }
@@ -169,7 +169,7 @@ Status run_lstm(const Spec& spec, const Inputs& in, std::vector<Value>* out) {
   Value y_h = zeros_like_dtype(DType::kFloat32, state_shape);
   Value y_c = zeros_like_dtype(DType::kFloat32, state_shape);
   // X is quantized once: reversing the steps for a reverse direction does not change its range.
-  std::vector<int32_t> xq, hq;
+  std::vector<int16_t> xq, hq;
   float x_scale = 1;
   quantize_dynamic(x.f.data(), T * batch * I, &xq, &x_scale);
   std::vector<float> xw(static_cast<size_t>(T * batch * G)), gates(static_cast<size_t>(batch * G));
