@@ -144,6 +144,7 @@ void register_reduce_ops(Table* table);
 void register_math_ops(Table* table);
 void register_matrix_ops(Table* table);
 void register_quant_ops(Table* table);  // ops_quant.cc, ops_quant_matmul.cc, ops_quant_conv.cc
+void register_quant_lstm_ops(Table* table);  // ops_quant_lstm.cc: com.microsoft.DynamicQuantizeLSTM
 
 // Reduces `x` over `axes` (every axis when empty) on any numeric dtype; the result keeps x's
 // dtype. Shared by the Reduce* operators and GlobalAveragePool / GlobalMaxPool.

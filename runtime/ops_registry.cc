@@ -29,6 +29,7 @@ const Table& table() {
     register_math_ops(built);
     register_matrix_ops(built);
     register_quant_ops(built);
+    register_quant_lstm_ops(built);
     return built;
   }();
   return *t;

@@ -313,10 +313,13 @@ Status Compiler::compile(const Graph& g, const OuterLookup* outer, Program* p,
     step.name = node_name(node, fuse ? original[n] : n);
     step.op_type = node.op_type;
     const std::string label = node_label(step.name, node.op_type);
-    if (!is_default_domain(node.domain)) {
+    // Operators of other domains are registered as DOMAIN.OP (com.microsoft.DynamicQuantizeLSTM).
+    const bool onnx_domain = is_default_domain(node.domain);
+    const ops::Builder* builder =
+        ops::find_builder(onnx_domain ? node.op_type : node.domain + "." + node.op_type);
+    if (!builder && !onnx_domain) {
       return Status::Error(label + ": operator not supported (domain '" + node.domain + "')");
     }
-    const ops::Builder* builder = ops::find_builder(node.op_type);
     if (!builder) return Status::Error(label + ": operator not supported");
     for (const std::string& in : node.inputs) {
       if (in.empty()) {

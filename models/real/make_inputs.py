@@ -6,6 +6,11 @@ Inputs are real material, preprocessed as each model's own package does:
   OCR detector   scikit-image's scanned page (page.png), ImageNet mean/std, [1,3,H,W], H,W % 32 = 0
   OCR recognizer a text line rendered with DejaVu Sans, (x/255-0.5)/0.5, [1,3,48,320]
   OCR direction  the same line, [1,3,48,192]
+  ddddocr OCR    a captcha-like text ("x7kq2m", DejaVu Sans 40 px on 200x64 white), grayscale,
+                 (x/255-0.5)/0.5, [1,1,64,200] (height 64 already, so ddddocr's resize is identity);
+                 also writes text.txt (the rendered string) and charset.txt (the package's JSON
+                 charset, one entry a line, index 0 the CTC blank) for the decoded-text check
+  ddddocr det    the astronaut photo letterboxed to 416x416 (pad 114, top-left), RGB, CHW, 0..255
   BlazeFace      scikit-image's astronaut photo (a face), NHWC in [-1,1], 128x128 and 256x256
   Silero VAD     a sentence spoken by espeak-ng, resampled by sox to 16 kHz, the loudest 512-sample
                  chunk (plus 64 samples of context for v5+), zero state, sr=16000
@@ -18,7 +23,8 @@ Inputs are real material, preprocessed as each model's own package does:
 Missing material (no espeak-ng/sox, no images) falls back to drawn or synthetic stand-ins with a
 note; the comparison against ONNX Runtime stays exact either way.
 
-Usage: make_inputs.py DIR --stage 1|2|3   (DIR = third_party/real-models). Prints the cases made.
+Usage: make_inputs.py DIR --stage 1|2|3 [--only CASE,...]   (DIR = third_party/real-models).
+Prints the cases made; --only makes just those (the others' folders are left as they are).
 Must not depend on deepcomp (inputs are for checking it) or on onnxruntime (node does that).
 """
 import argparse
@@ -36,6 +42,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 FASHION = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 OCR_TEXT = "Deep Compression 2016"
+DDDD_TEXT = "x7kq2m"
 VAD_SENTENCE = "Deep compression prunes the network, shares the weights and codes them."
 
 
@@ -49,8 +56,14 @@ def graph_inputs(model_path):
     return [i.name for i in m.graph.input if i.name not in init]
 
 
-def write_case(root, case, model_rel, named_inputs):
-    """Writes cases/<case>/model.txt and in_K.npy in the model's graph input order."""
+ONLY = None  # --only: the set of cases to make (None: all)
+
+
+def write_case(root, case, model_rel, named_inputs, extra_files=None):
+    """Writes cases/<case>/model.txt and in_K.npy in the model's graph input order, and
+    extra_files ({name: text}) beside them."""
+    if ONLY is not None and case not in ONLY:
+        return
     model_path = os.path.join(REPO, model_rel[5:]) if model_rel.startswith("repo:") else os.path.join(root, model_rel)
     if not os.path.isfile(model_path):
         note(f"{case}: {model_path} is absent; skipped")
@@ -66,6 +79,9 @@ def write_case(root, case, model_rel, named_inputs):
         f.write(model_path + "\n")
     for k, name in enumerate(names):
         np.save(os.path.join(d, f"in_{k}.npy"), np.array(named_inputs[name], order="C"))  # keeps 0-d
+    for name, text in (extra_files or {}).items():
+        with open(os.path.join(d, name), "w", encoding="utf-8") as f:
+            f.write(text)
     print(case)
 
 
@@ -110,6 +126,37 @@ def text_line(width, text=OCR_TEXT):
     return im
 
 
+def captcha_text(text=DDDD_TEXT):
+    from PIL import Image, ImageDraw, ImageFont
+    font = ImageFont.truetype(FONT, 40) if os.path.isfile(FONT) else ImageFont.load_default()
+    im = Image.new("RGB", (200, 64), "white")
+    ImageDraw.Draw(im).text((8, 8), text, fill="black", font=font)
+    return im
+
+
+def letterbox(im, size, pad=114):
+    """YOLOX's preprocessing (ddddocr's detector): scale to fit size x size keeping the aspect
+    ratio, bilinear, placed top-left on a pad-valued canvas; RGB CHW float 0..255."""
+    from PIL import Image
+    r = min(size / im.height, size / im.width)
+    w, h = int(im.width * r), int(im.height * r)
+    canvas = np.full((size, size, 3), pad, np.float32)
+    canvas[:h, :w] = np.asarray(im.resize((w, h), Image.BILINEAR), np.float32)
+    return canvas.transpose(2, 0, 1)[None].copy()
+
+
+def dddd_charset(root, name):
+    """The package's charset (a JSON list) as one entry a line, for the C++ test to decode with."""
+    import json
+    path = os.path.join(root, "ddddocr", name)
+    if not os.path.isfile(path):
+        return None
+    chars = json.load(open(path, encoding="utf-8"))
+    if any("\n" in c or "\r" in c for c in chars):
+        raise SystemExit(f"{path}: an entry holds a line break; charset.txt cannot list it")
+    return "\n".join(chars) + "\n"
+
+
 def chw(im):
     return np.asarray(im, dtype=np.float32).transpose(2, 0, 1)[None] / np.float32(255)
 
@@ -124,7 +171,16 @@ def stage1(root):
     write_case(root, "ocr_cls", "ocr/ch_ppocr_mobile_v2.0_cls_infer.onnx",
                {"x": (chw(text_line(384).resize((192, 48), Image.BILINEAR)) - 0.5) / 0.5})
 
+    gray = np.asarray(captcha_text().convert("L"), np.float32)[None, None] / np.float32(255)
+    for case, onnx_name, json_name in [("dddd_ocr", "common.onnx", "common.json"),
+                                       ("dddd_ocr_q", "common_old.onnx", "common_old.json")]:
+        # Without DejaVu the stand-in bitmap font is not expected to be read: no text check then.
+        charset = dddd_charset(root, json_name) if os.path.isfile(FONT) else None
+        write_case(root, case, f"ddddocr/{onnx_name}", {"input1": (gray - 0.5) / 0.5},
+                   {"text.txt": DDDD_TEXT + "\n", "charset.txt": charset} if charset else None)
+
     face = load_image(root, "astronaut.png", drawn_face)
+    write_case(root, "dddd_det", "ddddocr/common_det.onnx", {"images": letterbox(face, 416)})
     for size, case, f in [(128, "blazeface_front", "face_detection_front_128x128_barracuda.onnx"),
                           (256, "blazeface_back", "face_detection_back_256x256_barracuda.onnx")]:
         x = np.asarray(face.resize((size, size), Image.BILINEAR), np.float32)[None] / np.float32(127.5) - 1
@@ -213,7 +269,10 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("dir")
     p.add_argument("--stage", type=int, choices=[1, 2, 3], required=True)
+    p.add_argument("--only", default="", help="comma-separated cases to make (default: all)")
     a = p.parse_args()
+    global ONLY
+    ONLY = set(a.only.split(",")) if a.only else None
     {1: stage1, 2: stage2, 3: stage3}[a.stage](a.dir)
 
 
