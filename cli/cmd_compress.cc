@@ -568,6 +568,14 @@ int run_compress(const CompressArgs& args) {
                               100 * schedule.dense_score, 100 * schedule.base_score)
                 : std::string("the uncompressed model"),
             100 * schedule.min_score, args.margin);
+      // Retraining alone costing the unpruned model more than the budget on this set is the
+      // sign of a validation set the model trained on (docs/RETRAIN.md, "The reference").
+      if (dense_reference && 100 * (schedule.base_score - schedule.dense_score) > *args.max_loss)
+        std::cout << fmt::format(
+            "note: one round of retraining alone cost the unpruned model {:.2f} points on the {}: "
+            "the model has probably trained on these samples, so its original figure there "
+            "overstates what compression loses\n",
+            100 * (schedule.base_score - schedule.dense_score), retrain.eval_name);
       std::cout << "chosen:";
       for (const compress::LayerChoice& c : schedule.layers)
         std::cout << fmt::format(" {} prune {:.4f} bits {}", c.tensor, c.prune, c.bits);
