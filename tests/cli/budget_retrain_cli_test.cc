@@ -107,11 +107,13 @@ TEST(BudgetRetrainCli, ScheduleReportAndHeldOutFigureCheckedWithEval) {
   EXPECT_EQ(s["training_samples"].get<int>(), kSamples - kSamples / 10);
   EXPECT_DOUBLE_EQ(s["base_score"].get<double>(), 1.0);  // labelled by the model itself
   EXPECT_GE(s["score"].get<double>(), s["min_score"].get<double>());
-  // The default reference on a training holdout: an unpruned copy retrained alongside; every
-  // step's threshold is its reference minus the 3 points.
-  EXPECT_EQ(s["reference"], "dense");
-  for (const auto& step : s["schedule"])
-    EXPECT_NEAR(step["min_score"].get<double>(), step["reference"].get<double>() - 0.03, 1e-12);
+  // The default reference: the uncompressed model's figure, minus the 3 points at every step.
+  EXPECT_EQ(s["reference"], "original");
+  EXPECT_NEAR(s["min_score"].get<double>(), 0.97, 1e-12);
+  for (const auto& step : s["schedule"]) {
+    EXPECT_DOUBLE_EQ(step["reference"].get<double>(), 1.0);
+    EXPECT_NEAR(step["min_score"].get<double>(), 0.97, 1e-12);
+  }
   // The schedule: a start step, tightening steps, then share attempts; the last that passed is
   // the chosen setting.
   const auto& steps = s["schedule"];
@@ -167,27 +169,27 @@ TEST(BudgetRetrainCli, ScheduleReportAndHeldOutFigureCheckedWithEval) {
   EXPECT_EQ(read_text(out), read_text(out2));
 }
 
-// --budget-reference original: the threshold is the uncompressed figure minus the budget at every
-// step; --budget-margin takes points off the budget.
-TEST(BudgetRetrainCli, OriginalReferenceAndMargin) {
+// --budget-reference dense: every step's threshold is the retrained unpruned copy's figure at
+// that step minus the budget, less --budget-margin.
+TEST(BudgetRetrainCli, DenseReferenceAndMargin) {
   const Files f = make_files();
   const std::string out = f.dir + "/o.dcz", json = f.dir + "/o.json";
   auto r = run_deepcomp("compress " + f.model + " -o " + out +
-                        " --retrain --max-loss 3 --budget-reference original --budget-margin 1" +
+                        " --retrain --max-loss 3 --budget-reference dense --budget-margin 1" +
                         train_flags(f) + kGrid + " --report-json " + json);
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
-  EXPECT_NE(r.out.find("reference: the uncompressed model; the chosen setting needed >= 98.00% "
-                       "(margin 1 points)"),
+  EXPECT_NE(r.out.find("reference: the unpruned model retrained alongside scores"),
             std::string::npos)
       << r.out;
   const auto s = nlohmann::json::parse(read_text(json))["search"];
-  EXPECT_EQ(s["reference"], "original");
+  EXPECT_EQ(s["reference"], "dense");
   EXPECT_DOUBLE_EQ(s["margin_points"].get<double>(), 1.0);
-  EXPECT_NEAR(s["min_score"].get<double>(), 0.98, 1e-12);
+  EXPECT_DOUBLE_EQ(s["dense_score"].get<double>(), s["schedule"][0]["reference"].get<double>());
   for (const auto& step : s["schedule"]) {
-    EXPECT_DOUBLE_EQ(step["reference"].get<double>(), 1.0);
-    EXPECT_NEAR(step["min_score"].get<double>(), 0.98, 1e-12);
-    EXPECT_EQ(step["passed"].get<bool>(), step["score"].get<double>() >= 0.98 - 1e-12);
+    if (step["step"].get<int>() < 0) continue;  // the unpruned model: the original threshold
+    EXPECT_NEAR(step["min_score"].get<double>(), step["reference"].get<double>() - 0.02, 1e-12);
+    EXPECT_EQ(step["passed"].get<bool>(),
+              step["score"].get<double>() >= step["min_score"].get<double>());
   }
 }
 
@@ -224,7 +226,7 @@ TEST(BudgetRetrainCli, BadInputIsOneLineAndWritesNothing) {
   one_line_error("--retrain --max-loss -1" + train_flags(f), "--max-loss must be");
   one_line_error("--retrain --max-loss 1 --budget-tighten 1" + train_flags(f), "--budget-tighten");
   one_line_error("--retrain --max-loss 1 --budget-reference best" + train_flags(f),
-                 "--budget-reference must be auto, original, dense or dense-once, not 'best'");
+                 "--budget-reference must be original, dense or dense-once, not 'best'");
   one_line_error("--retrain --max-loss 1 --budget-margin 2" + train_flags(f),
                  "--budget-margin must be between 0 and the --max-loss points");
   one_line_error("--retrain --max-loss 1 --val-images " + f.images + train_flags(f),
