@@ -30,10 +30,13 @@ class ShareOnly : public FineTuner {
 
 // A pruned and retrained state the share phase can start from.
 struct Snapshot {
-  int step = -1;  // -1: the unpruned model
+  int step = -1;   // -1: the unpruned model
+  double at = -1;  // schedule position (step - 0.5 for a half step)
   Model model;
-  std::vector<double> sparsity;  // per compressible layer, achieved
+  std::vector<std::vector<uint8_t>> masks;  // per model tensor, as the pruning phase keeps them
+  std::vector<double> sparsity;             // per compressible layer, achieved
   double score = 0;
+  double min_score = 0, reference = 0;  // the threshold and reference the state passed at
 };
 
 // `model` with every float tensor replaced by its decoded value (biases retrained in the share
@@ -76,7 +79,7 @@ double fraction_zero(const std::vector<float>& v) {
 }  // namespace
 
 std::vector<double> schedule_keep(const std::vector<double>& keep0,
-                                  const std::vector<int64_t>& sizes, int step,
+                                  const std::vector<int64_t>& sizes, double step,
                                   const RetrainBudgetOptions& options) {
   int64_t n_max = 1;
   for (int64_t n : sizes) n_max = std::max(n_max, n);
@@ -193,32 +196,41 @@ Result<RetrainBudgetResult> retrain_budget(const Model& model, const CompressOpt
     if (options.progress) options.progress(s.phase, "", s.step, total, s.ratio, s.score);
   };
 
-  // Pruning phase.
+  // Pruning phase. The dense reference (options.reference) is an unpruned copy retrained by the
+  // same tuner call; `shift` is how far its score moved from base_score.
+  const bool dense_ref = options.reference != BudgetReference::kOriginal;
+  Model dense;
+  if (dense_ref) dense = model;
+  const std::vector<std::vector<uint8_t>> no_masks(model.tensors.size());
+  double reference = result.base_score;
+  result.dense_score = result.base_score;
   std::vector<Snapshot> passing;
   {
-    Snapshot dense;
-    dense.model = model;
-    dense.sparsity.assign(names.size(), 0.0);
-    dense.score = result.base_score;
-    passing.push_back(std::move(dense));
+    Snapshot unpruned;
+    unpruned.model = model;
+    unpruned.masks.assign(model.tensors.size(), {});
+    unpruned.sparsity.assign(names.size(), 0.0);
+    unpruned.score = result.base_score;
+    unpruned.min_score = options.min_score;
+    unpruned.reference = result.base_score;
+    passing.push_back(std::move(unpruned));
   }
   Model work = model;
   std::vector<std::vector<uint8_t>> masks(model.tensors.size());
   double last_step_seconds = 0;
   result.stopped = "max steps";
   std::vector<double> previous_keep;
-  for (int step = 0; step <= options.max_steps; ++step) {
+  // Prunes `work` to the keep fractions of schedule position `at`, retrains, scores; a passing
+  // state becomes a snapshot. Returns whether it passed.
+  auto prune_step = [&](int step, double at, const std::string& phase) -> Result<bool> {
     const double begin = now();
-    if (options.time_limit > 0 && begin + last_step_seconds > options.time_limit) {
-      result.stopped = "time limit";
-      break;
+    if (dense_ref && (options.reference == BudgetReference::kDenseTracked || step == 0) &&
+        phase != "half") {
+      DEEPCOMP_RETURN_IF_ERROR(tuner.after_prune(dense, no_masks));
+      DEEPCOMP_ASSIGN_OR_RETURN(reference, scorer.score(dense, scorer.samples()));
+      if (step == 0) result.dense_score = reference;
     }
-    const std::vector<double> keep = schedule_keep(keep0, sizes, step, options);
-    if (step > 0 && keep == previous_keep) {
-      result.stopped = "min keep";
-      break;
-    }
-    previous_keep = keep;
+    const std::vector<double> keep = schedule_keep(keep0, sizes, at, options);
     std::vector<double> sparsity(names.size());
     for (size_t l = 0; l < names.size(); ++l) {
       Tensor& t = work.tensors[tensor_of[l]];
@@ -245,27 +257,56 @@ Result<RetrainBudgetResult> retrain_budget(const Model& model, const CompressOpt
     for (size_t l = 0; l < names.size(); ++l)
       sparsity[l] = fraction_zero(work.tensors[tensor_of[l]].values);
     ScheduleStep s;
-    s.phase = step == 0 ? "start" : "tighten";
+    s.phase = phase;
     s.step = step;
+    s.at = at;
     s.layers = choices(sparsity, widths);
     s.density = density(sparsity);
+    s.reference = reference;
+    s.min_score = options.min_score + (reference - result.base_score);
     DEEPCOMP_ASSIGN_OR_RETURN(s.score, scorer.score(work, scorer.samples()));
     DEEPCOMP_ASSIGN_OR_RETURN(s.ratio, ratio_of(work, sparsity, widths));
-    s.passed = s.score >= options.min_score;
+    s.passed = s.score >= s.min_score;
     s.seconds = now();
     last_step_seconds = s.seconds - begin;
     result.steps.push_back(s);
     report(s, options.max_steps + 1);
-    if (!s.passed) {
-      result.stopped = "budget";
-      break;
-    }
+    if (!s.passed) return false;
     Snapshot snap;
     snap.step = step;
+    snap.at = at;
     snap.model = work;
+    snap.masks = masks;
     snap.sparsity = sparsity;
     snap.score = s.score;
+    snap.min_score = s.min_score;
+    snap.reference = reference;
     passing.push_back(std::move(snap));
+    return true;
+  };
+  for (int step = 0; step <= options.max_steps; ++step) {
+    if (options.time_limit > 0 && now() + last_step_seconds > options.time_limit) {
+      result.stopped = "time limit";
+      break;
+    }
+    const std::vector<double> keep = schedule_keep(keep0, sizes, step, options);
+    if (step > 0 && keep == previous_keep) {
+      result.stopped = "min keep";
+      break;
+    }
+    previous_keep = keep;
+    DEEPCOMP_ASSIGN_OR_RETURN(bool passed, prune_step(step, step, step == 0 ? "start" : "tighten"));
+    if (passed) continue;
+    result.stopped = "budget";
+    // Half a step back from the miss, from the last passing step's weights (the step
+    // before it: the pruning step k - 1).
+    if (options.half_step && step > 0 && passing.back().step == step - 1 &&
+        !(options.time_limit > 0 && now() + last_step_seconds > options.time_limit)) {
+      work = passing.back().model;
+      masks = passing.back().masks;
+      DEEPCOMP_RETURN_IF_ERROR(prune_step(step, step - 0.5, "half").status());
+    }
+    break;
   }
 
   // Share phase: the most compressed passing state first, then wider widths, then earlier states.
@@ -298,17 +339,23 @@ Result<RetrainBudgetResult> retrain_budget(const Model& model, const CompressOpt
     ScheduleStep s;
     s.phase = "share";
     s.step = snap.step;
+    s.at = snap.at;
+    s.reference = snap.reference;
+    s.min_score = snap.min_score;
     s.layers = choices(snap.sparsity, bits);
     s.density = density(snap.sparsity);
     s.ratio = c.report.ratio();
     DEEPCOMP_ASSIGN_OR_RETURN(s.score, scorer.score(m, scorer.samples()));
-    s.passed = s.score >= options.min_score;
+    s.passed = s.score >= s.min_score;
     s.seconds = now();
     result.steps.push_back(s);
     report(s, 0);
-    if (s.passed || (!result.met && (!have_closest || s.score > result.score))) {
+    // Closest when nothing passes: the smallest shortfall below its own threshold.
+    if (s.passed || (!result.met &&
+                     (!have_closest || s.score - s.min_score > result.score - result.min_score))) {
       have_closest = true;
       result.score = s.score;
+      result.min_score = s.min_score;
       result.ratio = s.ratio;
       result.layers = s.layers;
       result.output = std::move(c);
@@ -324,6 +371,7 @@ Result<RetrainBudgetResult> retrain_budget(const Model& model, const CompressOpt
     std::vector<int> current = bits;
     std::vector<bool> done(names.size(), false);
     for (int t = 0; t < options.narrow_tries; ++t) {
+      if (options.time_limit > 0 && now() > options.time_limit) break;  // out of time: keep it
       int pick = -1;
       for (size_t l = 0; l < names.size(); ++l) {
         if (done[l] || narrower(grid, current[l]) == current[l]) continue;

@@ -14,6 +14,14 @@
 //     a miss, every layer one width wider, then earlier passing steps, down to the unpruned model
 //     at the widest width (the least compression tried). After the first setting within the
 //     budget, up to narrow_tries attempts narrow the largest layer one width (kept on a pass).
+// Reference: the budget compares with the uncompressed model. When the validation set was seen in
+// the model's own training (a holdout of the training set a released model trained on), its
+// figure there is inflated and retraining on the rest trades that edge away while accuracy on
+// unseen data holds or rises. With a dense reference, an unpruned copy gets the same retraining
+// (tuner.after_prune with nothing masked) and the threshold moves by what that copy gained or
+// lost: step k passes when score_k >= min_score + (dense_k - base_score). kDenseOnce retrains the
+// copy once (one step's epochs) and uses that shift throughout; kDenseTracked retrains it again
+// at every pruning step, so step k's reference paid the same k + 1 rounds of retraining.
 // The tuner (train/ implements it) and the scorer are abstract: compress/ does not depend on
 // train/. Deterministic for deterministic tuner and scorer.
 #pragma once
@@ -29,8 +37,13 @@
 
 namespace deepcomp::compress {
 
+enum class BudgetReference { kOriginal, kDenseOnce, kDenseTracked };
+
 struct RetrainBudgetOptions {
-  double min_score = 0;  // the validation score must stay >= this
+  double min_score = 0;  // the validation score must stay >= this (moved by a dense reference)
+  BudgetReference reference = BudgetReference::kOriginal;
+  // Half steps: after step k misses, one try at step k - 1/2 from step k - 1's weights.
+  bool half_step = false;
   // Start shape from the sensitivity curves (edge_loss is set to the budget); skipped when
   // `start` is given (one choice per compressible layer: prune = start rate, bits = width).
   SensitivityOptions sensitivity;
@@ -42,15 +55,20 @@ struct RetrainBudgetOptions {
   // After the first share setting within the budget: tries of the largest layer one width
   // narrower (each kept when it passes; a miss rules that layer out).
   int narrow_tries = 2;
-  double time_limit = 0;          // seconds; <= 0: none. Checked before each pruning step
+  // Seconds; <= 0: none. Checked before each pruning step (judged by the last step's length) and
+  // before each narrowing try.
+  double time_limit = 0;
   std::function<double()> clock;  // seconds since the start (default: steady clock)
   BudgetProgress progress;        // phase, "", step, total steps, ratio, score
 };
 
 // One scored setting of the schedule.
 struct ScheduleStep {
-  std::string phase;  // "start", "tighten" or "share"
-  int step = 0;       // pruning step (0 = start); for "share": the pruning step it shares
+  std::string phase;     // "start", "tighten", "half" or "share"
+  int step = 0;          // pruning step (0 = start); for "share": the pruning step it shares
+  double at = 0;         // the schedule position (step, or step - 0.5 for a half step)
+  double reference = 0;  // the dense reference's score at this step (base_score without one)
+  double min_score = 0;  // this step's threshold
   std::vector<LayerChoice> layers;  // achieved sparsity and the share widths
   double density = 0;               // surviving fraction of the compressible weights
   double ratio = 0;                 // paper accounting, compressed at `layers`
@@ -61,7 +79,9 @@ struct ScheduleStep {
 
 struct RetrainBudgetResult {
   bool met = false;
-  double base_score = 0, min_score = 0;
+  double base_score = 0, min_score = 0;  // min_score: the chosen setting's threshold
+  // The dense reference's first score (after one step's retraining); base_score without one.
+  double dense_score = 0;
   double score = 0;  // the chosen setting's (or, when not met, the best tried)
   double ratio = 0;
   std::vector<LayerChoice> layers;
@@ -72,9 +92,10 @@ struct RetrainBudgetResult {
   CompressOutput output;    // the chosen (or closest) setting, compressed after retraining
 };
 
-// Keep fraction of each layer at step k (k = 0: the start); exposed for tests.
+// Keep fraction of each layer at step k (k = 0: the start; fractional k for half steps); exposed
+// for tests.
 std::vector<double> schedule_keep(const std::vector<double>& keep0,
-                                  const std::vector<int64_t>& sizes, int step,
+                                  const std::vector<int64_t>& sizes, double step,
                                   const RetrainBudgetOptions& options);
 
 // The start shape from sensitivity curves: rates within `edge`, widths within edge / 2.

@@ -306,6 +306,174 @@ TEST(RetrainBudget, UnreachableBudgetIsReportedNotMet) {
   EXPECT_FALSE(r->output.container.tensors.empty());
 }
 
+// Forgetting: every retraining round costs the validation figure 1/16, as on a holdout the model
+// trained on (each round on the other samples trades some of that memorised edge away). The
+// round count lives in a third, non-compressible tensor "rounds" that the tuner increments.
+Model with_rounds() {
+  Model m = two_layers();
+  Tensor t;
+  t.name = "rounds";
+  t.shape = {1};
+  t.role = TensorRole::kOther;
+  t.values = {0.0f};
+  m.tensors.push_back(t);
+  return m;
+}
+
+class CountingTuner : public FineTuner {
+ public:
+  Status after_prune(Model& model, const std::vector<std::vector<uint8_t>>& masks) override {
+    EXPECT_EQ(masks.size(), model.tensors.size());
+    ++prune_calls;
+    clock += 10;
+    model.tensors[2].values[0] += 1.0f;
+    return Status::Ok();
+  }
+  Status after_share(Model&, std::vector<SharedLayer>&) override { return Status::Ok(); }
+  int prune_calls = 0;
+  double clock = 0;
+};
+
+// 1 - rounds/16, and 0.5 less when "big" keeps under 30% of its weights (all exact in binary).
+class ForgettingScorer : public Scorer {
+ public:
+  int64_t samples() const override { return 16; }
+  Result<double> score(const Model& m, int64_t) override {
+    const double forgot = 0.0625 * m.tensors[2].values[0];
+    return 1.0 - forgot - (kept_fraction(m.tensors[0]) < 0.3 ? 0.5 : 0.0);
+  }
+};
+
+RetrainBudgetOptions forgetting_options(CountingTuner* tuner, BudgetReference reference) {
+  RetrainBudgetOptions o;
+  o.min_score = 0.875;  // base 1.0, budget 0.125: two rounds of forgetting
+  o.reference = reference;
+  o.start = {{"big", 0.25, 4}, {"small", 0.0, 4}};
+  o.sensitivity.bits = {8, 6, 5, 4, 3, 2};
+  o.narrow_tries = 0;
+  o.clock = [tuner] { return tuner->clock; };
+  return o;
+}
+
+// Against the original model, forgetting alone ends the schedule: step k scores
+// 1 - (k + 1)/16, so step 1 (0.875) is the last within 0.875 and step 2 misses, although "big"
+// still keeps 42% (the pruning did not hurt).
+TEST(RetrainBudgetReference, OriginalReferenceStopsOnForgetting) {
+  Model m = with_rounds();
+  CountingTuner tuner;
+  ForgettingScorer scorer;
+  auto r = retrain_budget(m, CompressOptions{}, tuner, scorer,
+                          forgetting_options(&tuner, BudgetReference::kOriginal));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(r->met);
+  ASSERT_EQ(r->steps.size(), 4u);  // steps 0-2, one share
+  EXPECT_TRUE(r->steps[1].passed);
+  EXPECT_FALSE(r->steps[2].passed);
+  EXPECT_DOUBLE_EQ(r->steps[2].min_score, 0.875);
+  EXPECT_EQ(r->steps[3].step, 1);
+  EXPECT_DOUBLE_EQ(r->dense_score, 1.0);
+  EXPECT_EQ(tuner.prune_calls, 3);
+}
+
+// One dense round: the unpruned copy scores 15/16, the threshold moves to 0.875 - 1/16 =
+// 0.8125: step 2 (0.8125) passes, step 3 (0.75) misses.
+TEST(RetrainBudgetReference, DenseOnceShiftsTheThresholdByOneRound) {
+  Model m = with_rounds();
+  CountingTuner tuner;
+  ForgettingScorer scorer;
+  auto r = retrain_budget(m, CompressOptions{}, tuner, scorer,
+                          forgetting_options(&tuner, BudgetReference::kDenseOnce));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(r->met);
+  EXPECT_DOUBLE_EQ(r->dense_score, 0.9375);
+  ASSERT_EQ(r->steps.size(), 5u);
+  for (size_t k = 0; k < 4; ++k) {
+    EXPECT_EQ(r->steps[k].passed, k < 3) << k;
+    EXPECT_DOUBLE_EQ(r->steps[k].reference, 0.9375) << k;
+    EXPECT_DOUBLE_EQ(r->steps[k].min_score, 0.8125) << k;
+  }
+  EXPECT_EQ(r->steps[4].step, 2);
+  EXPECT_DOUBLE_EQ(r->min_score, 0.8125);
+  EXPECT_EQ(tuner.prune_calls, 5);  // the dense round and steps 0-3
+}
+
+// Tracked: step k's reference has had k + 1 rounds like the pruned model, so forgetting cancels
+// and only the pruning counts: "big" keeps 0.75^(k+1): steps 0-3 pass (31.6%), step 4 (23.7%)
+// misses. The share of step 3 scores 1 - 4/16 = 0.75 against 0.875 - 4/16 = 0.625.
+TEST(RetrainBudgetReference, TrackedReferenceCancelsForgetting) {
+  Model m = with_rounds();
+  CountingTuner tuner;
+  ForgettingScorer scorer;
+  auto r = retrain_budget(m, CompressOptions{}, tuner, scorer,
+                          forgetting_options(&tuner, BudgetReference::kDenseTracked));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(r->met);
+  EXPECT_EQ(r->stopped, "budget");
+  ASSERT_EQ(r->steps.size(), 6u);
+  for (size_t k = 0; k < 5; ++k) {
+    EXPECT_EQ(r->steps[k].passed, k < 4) << k;
+    EXPECT_DOUBLE_EQ(r->steps[k].reference, 1.0 - 0.0625 * static_cast<double>(k + 1)) << k;
+    EXPECT_DOUBLE_EQ(r->steps[k].min_score, 0.875 - 0.0625 * static_cast<double>(k + 1)) << k;
+  }
+  EXPECT_EQ(r->steps[5].phase, "share");
+  EXPECT_EQ(r->steps[5].step, 3);
+  EXPECT_DOUBLE_EQ(r->steps[5].score, 0.75);
+  EXPECT_DOUBLE_EQ(r->min_score, 0.625);
+  EXPECT_DOUBLE_EQ(r->layers[0].prune, 700.0 / 1024);
+  EXPECT_EQ(tuner.prune_calls, 10);  // five dense rounds and five pruning steps
+}
+
+// Half step: "big" must keep 27%. Step 3 keeps 324/1024 (31.6%), step 4 243 (23.7%, misses);
+// the half step 3.5 keeps 0.75^4.5 = 27.4% of it, pruned from step 3's weights: it passes and
+// the share phase starts from it.
+TEST(RetrainBudget, HalfStepBetweenTheLastPassAndTheFirstMiss) {
+  Model m = two_layers();
+  FakeTuner tuner;
+  RuleScorer scorer(0.27, 0);
+  RetrainBudgetOptions o = base_options(&tuner);
+  o.half_step = true;
+  o.narrow_tries = 0;
+  auto r = retrain_budget(m, CompressOptions{}, tuner, scorer, o);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(r->met);
+  EXPECT_EQ(r->stopped, "budget");
+  ASSERT_EQ(r->steps.size(), 7u);  // steps 0-4, the half step, one share
+  EXPECT_FALSE(r->steps[4].passed);
+  const ScheduleStep& half = r->steps[5];
+  EXPECT_EQ(half.phase, "half");
+  EXPECT_DOUBLE_EQ(half.at, 3.5);
+  EXPECT_TRUE(half.passed);
+  const double kept = 1 - half.layers[0].prune;
+  EXPECT_NEAR(kept, std::pow(0.75, 4.5), 1.0 / 1024);
+  EXPECT_GT(kept, 0.27);
+  EXPECT_EQ(r->steps[6].phase, "share");
+  EXPECT_DOUBLE_EQ(r->steps[6].at, 3.5);
+  EXPECT_DOUBLE_EQ(r->layers[0].prune, half.layers[0].prune);
+  EXPECT_EQ(tuner.prune_calls, 6);
+  // The half step pruned from step 3's weights: what step 3 had pruned stays pruned.
+  auto big = decode_tensor(r->output.container.tensors[0]);
+  ASSERT_TRUE(big.ok());
+  EXPECT_DOUBLE_EQ(kept_fraction(*big), kept);
+}
+
+// A half step that also misses leaves the choice at the last full step.
+TEST(RetrainBudget, MissedHalfStepBacksOffToTheLastFullStep) {
+  Model m = two_layers();
+  FakeTuner tuner;
+  RuleScorer scorer(0.3, 0);
+  RetrainBudgetOptions o = base_options(&tuner);
+  o.half_step = true;
+  o.narrow_tries = 0;
+  auto r = retrain_budget(m, CompressOptions{}, tuner, scorer, o);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->steps.size(), 7u);
+  EXPECT_EQ(r->steps[5].phase, "half");
+  EXPECT_FALSE(r->steps[5].passed);
+  EXPECT_EQ(r->steps[6].step, 3);
+  EXPECT_DOUBLE_EQ(r->steps[6].at, 3.0);
+  EXPECT_DOUBLE_EQ(r->layers[0].prune, 700.0 / 1024);
+}
+
 TEST(RetrainBudget, BadOptions) {
   Model m = two_layers();
   FakeTuner tuner;
