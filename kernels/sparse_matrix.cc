@@ -320,6 +320,26 @@ int64_t GroupedCodebookCsr::bytes() const {
 
 bool ClusterBlockCsr::fits(const CodebookCsrMatrix& m) { return m.cols <= kMaxCols && !m.wide(); }
 
+int64_t ClusterBlockCsr::count_blocks(const CodebookCsrMatrix& m) {
+  int64_t blocks = 0;
+  std::vector<int64_t> count(m.codebook.size(), 0);
+  for (int64_t r = 0; r < m.rows; ++r) {
+    for (int64_t e = m.row_ptr[r]; e < m.row_ptr[r + 1]; ++e) {
+      // A group gets a new block at its 1st, 9th, 17th, ... nonzero.
+      const size_t c = m.wide() ? m.cluster16[e] : m.cluster[e];
+      if (count[c]++ % kBlock == 0) ++blocks;
+    }
+    for (int64_t e = m.row_ptr[r]; e < m.row_ptr[r + 1]; ++e) {
+      count[m.wide() ? m.cluster16[e] : m.cluster[e]] = 0;
+    }
+  }
+  return blocks;
+}
+
+bool ClusterBlockCsr::pays_off(const CodebookCsrMatrix& m) {
+  return fits(m) && kBlock * count_blocks(m) <= kMaxPaddedRatio * m.nnz();
+}
+
 ClusterBlockCsr ClusterBlockCsr::from(const CodebookCsrMatrix& m) {
   ClusterBlockCsr b;
   b.rows = m.rows;

@@ -143,6 +143,15 @@ struct ClusterBlockCsr {
   int64_t blocks() const { return static_cast<int64_t>(block_cluster.size()); }
   // Whether `m` has this form (cols <= kMaxCols and at most 256 clusters).
   static bool fits(const CodebookCsrMatrix& m);
+  // Padding makes a row of short cluster groups mostly zeros: at batch 1 a block entry costs
+  // ~0.4-0.5 ns and a compact nonzero ~0.9 ns (bench/RESULTS.md issue 14, session 6), so the
+  // runtime picks this form while its entries (8 per block) are at most this many times the
+  // nonzeros (fc6 1.13, fc7 1.31, fc8 1.10 at 32 clusters).
+  static constexpr int64_t kMaxPaddedRatio = 2;
+  // Blocks the form of `m` would have: the sum over rows and clusters of ceil(group / 8).
+  static int64_t count_blocks(const CodebookCsrMatrix& m);
+  // fits(m) and 8 * count_blocks(m) <= kMaxPaddedRatio * m.nnz().
+  static bool pays_off(const CodebookCsrMatrix& m);
   // The blocked copy of `m`; call only when fits(m).
   static ClusterBlockCsr from(const CodebookCsrMatrix& m);
   void to_dense(float* dense) const;  // rows x cols, row-major

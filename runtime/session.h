@@ -26,8 +26,8 @@
 #pragma once
 
 #include <map>
-#include <set>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -71,12 +71,15 @@ struct LayerKernel {
   std::string weight;
   double density = 1;   // nonzero entries / elements of the weight
   bool sparse = false;  // runs on a sparse kernel
+  // Gemm/MatMul: the sparse layout it runs ("cluster-blocks", "compact-codebook-csr",
+  // "codebook-csr", "csr"); "" for dense and for other ops.
+  std::string layout;
 };
 
 struct NodeTiming {
-  std::string node;     // node name (or "#index" when the file left it empty)
+  std::string node;  // node name (or "#index" when the file left it empty)
   std::string op_type;
-  std::string weight;   // the Gemm/MatMul/Conv weight (LSTM/GRU/RNN: W, else R), else ""
+  std::string weight;  // the Gemm/MatMul/Conv weight (LSTM/GRU/RNN: W, else R), else ""
   double ms = 0;
   bool sparse = false;  // ran on a sparse weight
   // Shapes seen in this run, in node input/output order ({} for an omitted optional one); the
