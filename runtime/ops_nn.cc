@@ -21,17 +21,20 @@ struct FcWeight {
   // The codebook weight in cluster blocks of 8 (16-bit columns, ~2.4 bytes per nonzero at fc6,
   // one loop of equal blocks per row) when its padding stays small enough to pay
   // (ClusterBlockCsr::pays_off), else in the compact layout (16-bit columns, 3 bytes per
-  // nonzero) when it fits; made at setup (docs/KERNELS.md, bench/RESULTS.md issue 14). One form
-  // serves every batch: the blocks measured faster than the cluster-grouped rows at batch 1 and
-  // 16 on fc6/fc7/fc8, so no second copy is kept for batch > 1.
+  // nonzero) when it fits; made at setup (docs/KERNELS.md, bench/RESULTS.md issue 14). Blocks
+  // win at batch 1 but the cluster-grouped rows win at batch 16 (fc6 5.6 against 8.3 ms), so
+  // when the grouped rows pay too (runs of >= 20) they are kept as well, for batch > 1: ~2.1
+  // more bytes per nonzero (7 MB at fc6).
   std::shared_ptr<const kernels::ClusterBlockCsr> blocks;
+  std::shared_ptr<const kernels::GroupedCodebookCsr> grouped;
   std::shared_ptr<const kernels::CompactCodebookCsr> compact;
   double density = 1;
 
-  bool runs_sparse() const { return blocks || compact || sparse.present(); }
+  bool runs_sparse() const { return blocks || grouped || compact || sparse.present(); }
 
   // The sparse layout the kernel runs (Session::layer_kernels(), `deepcomp bench`).
   std::string layout() const {
+    if (blocks && grouped) return "cluster-blocks+grouped";
     if (blocks) return "cluster-blocks";
     if (compact) return "compact-codebook-csr";
     if (sparse.codebook) return "codebook-csr";
@@ -40,7 +43,9 @@ struct FcWeight {
   }
 
   void apply(const float* x, int64_t batch, const float* bias, float* y) const {
-    if (blocks) {
+    if (grouped && (batch > 1 || !blocks)) {
+      kernels::gemm_codebook_csr(x, batch, *grouped, bias, y);
+    } else if (blocks) {
       kernels::gemm_codebook_csr(x, batch, *blocks, bias, y);
     } else if (compact) {
       kernels::gemm_codebook_csr(x, batch, *compact, bias, y);
@@ -90,6 +95,10 @@ Result<FcWeight> make_fc_weight(const BuildContext& ctx, const Value& b, bool b_
     if (kernels::ClusterBlockCsr::pays_off(*w.sparse.codebook)) {
       w.blocks = std::make_shared<const kernels::ClusterBlockCsr>(
           kernels::ClusterBlockCsr::from(*w.sparse.codebook));
+      if (kernels::GroupedCodebookCsr::pays_off(*w.sparse.codebook)) {
+        w.grouped = std::make_shared<const kernels::GroupedCodebookCsr>(
+            kernels::GroupedCodebookCsr::from(*w.sparse.codebook));
+      }
     } else {
       w.compact = std::make_shared<const kernels::CompactCodebookCsr>(
           kernels::CompactCodebookCsr::from(*w.sparse.codebook));

@@ -128,7 +128,9 @@ TEST(KernelCli, BenchReportsEachLayersDensityAndKernel) {
     // A sparse Gemm names its weight layout (runtime/ops_nn.cc); a dense one has none.
     if (l["runs_sparse"].get<bool>()) {
       const std::string layout = l.value("layout", std::string());
-      EXPECT_TRUE(layout == "cluster-blocks" || layout == "compact-codebook-csr") << layout;
+      EXPECT_TRUE(layout == "cluster-blocks" || layout == "cluster-blocks+grouped" ||
+                  layout == "compact-codebook-csr")
+          << layout;
     } else {
       EXPECT_FALSE(l.contains("layout")) << l["weight"];
     }

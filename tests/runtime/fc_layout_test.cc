@@ -99,10 +99,28 @@ void check_runs(const std::shared_ptr<kernels::CodebookCsrMatrix>& cb, const std
   }
 }
 
-TEST(FcLayout, LongGroupsRunClusterBlocks) {
-  // 2 clusters in use, ~120 nonzeros per row: groups of ~60, padded by at most 7 each.
+TEST(FcLayout, LongGroupsRunClusterBlocksAtBatchOneAndGroupedRowsAbove) {
+  // 2 clusters in use, ~120 nonzeros per row: groups of ~60, so both forms pay.
   const auto cb = codebook_weight(11, 200, 2);
   ASSERT_TRUE(kernels::ClusterBlockCsr::pays_off(*cb));
+  ASSERT_TRUE(kernels::GroupedCodebookCsr::pays_off(*cb));
+  const kernels::ClusterBlockCsr blocks = kernels::ClusterBlockCsr::from(*cb);
+  const kernels::GroupedCodebookCsr grouped = kernels::GroupedCodebookCsr::from(*cb);
+  check_runs(cb, "cluster-blocks+grouped",
+             [&](const float* x, int64_t batch, const float* b, float* y) {
+               if (batch == 1) {
+                 kernels::gemm_codebook_csr(x, batch, blocks, b, y);
+               } else {
+                 kernels::gemm_codebook_csr(x, batch, grouped, b, y);
+               }
+             });
+}
+
+TEST(FcLayout, MidLengthGroupsRunClusterBlocksAtEveryBatch) {
+  // 5 clusters, ~22 nonzeros per row: groups of ~4.4 (grouped rows do not pay, blocks do).
+  const auto cb = codebook_weight(11, 37, 5);
+  ASSERT_TRUE(kernels::ClusterBlockCsr::pays_off(*cb));
+  ASSERT_FALSE(kernels::GroupedCodebookCsr::pays_off(*cb));
   const kernels::ClusterBlockCsr blocks = kernels::ClusterBlockCsr::from(*cb);
   check_runs(cb, "cluster-blocks", [&](const float* x, int64_t batch, const float* b, float* y) {
     kernels::gemm_codebook_csr(x, batch, blocks, b, y);
