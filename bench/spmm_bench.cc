@@ -31,6 +31,7 @@
 
 namespace {
 
+using deepcomp::kernels::ClusterBlockCsr;
 using deepcomp::kernels::CodebookCsrMatrix;
 using deepcomp::kernels::CompactCodebookCsr;
 using deepcomp::kernels::CsrMatrix;
@@ -56,6 +57,7 @@ struct Weights {
   CodebookCsrMatrix codebook_csr;
   CompactCodebookCsr compact;  // 16-bit columns; every layer here has cols <= 65536
   GroupedCodebookCsr grouped;  // cluster-grouped rows, 16-bit columns
+  ClusterBlockCsr blocks;      // cluster blocks of 8, 16-bit columns
   std::vector<float> bias;
 };
 
@@ -84,6 +86,7 @@ std::unique_ptr<Weights> make_weights(int64_t rows, int64_t cols, double density
   w->csr = CsrMatrix::from_dense(w->dense.data(), rows, cols);
   w->compact = CompactCodebookCsr::from(w->codebook_csr);
   w->grouped = GroupedCodebookCsr::from(w->codebook_csr);
+  w->blocks = ClusterBlockCsr::from(w->codebook_csr);
   std::vector<Eigen::Triplet<float, int32_t>> triplets;
   triplets.reserve(w->csr.nnz());
   for (int64_t r = 0; r < rows; ++r) {
@@ -109,7 +112,7 @@ const Weights& weights(int layer_index) {
   return *slot;
 }
 
-enum class Form { kDense, kEigenCsr, kCsr, kCodebookCsr, kCompact, kGrouped };
+enum class Form { kDense, kEigenCsr, kCsr, kCodebookCsr, kCompact, kGrouped, kBlocks };
 
 // Bytes of weight data one product reads (values, indices, row pointers, codebook).
 double weight_bytes(Form form, const Weights& w, int64_t rows, int64_t cols) {
@@ -125,6 +128,8 @@ double weight_bytes(Form form, const Weights& w, int64_t rows, int64_t cols) {
       return static_cast<double>(w.compact.bytes());
     case Form::kGrouped:
       return static_cast<double>(w.grouped.bytes());
+    case Form::kBlocks:
+      return static_cast<double>(w.blocks.bytes());
     case Form::kCodebookCsr:
       return nnz * (4 + 1) + 8.0 * (rows + 1) + 4.0 * w.codebook_csr.codebook.size();
   }
@@ -171,6 +176,9 @@ void time_product(benchmark::State& state, Form form, int64_t rows, int64_t cols
         break;
       case Form::kGrouped:
         deepcomp::kernels::gemm_codebook_csr(x.data(), batch, w.grouped, w.bias.data(), y.data());
+        break;
+      case Form::kBlocks:
+        deepcomp::kernels::gemm_codebook_csr(x.data(), batch, w.blocks, w.bias.data(), y.data());
         break;
     }
     benchmark::DoNotOptimize(y.data());
@@ -230,6 +238,7 @@ void BM_Csr(benchmark::State& state) { run(state, Form::kCsr); }
 void BM_CodebookCsr(benchmark::State& state) { run(state, Form::kCodebookCsr); }
 void BM_CompactCodebookCsr(benchmark::State& state) { run(state, Form::kCompact); }
 void BM_GroupedCodebookCsr(benchmark::State& state) { run(state, Form::kGrouped); }
+void BM_ClusterBlockCsr(benchmark::State& state) { run(state, Form::kBlocks); }
 
 void crossover_shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"shape", "density_pct", "batch"});
@@ -255,6 +264,7 @@ BENCHMARK(BM_Csr)->Apply(shapes);
 BENCHMARK(BM_CodebookCsr)->Apply(shapes);
 BENCHMARK(BM_CompactCodebookCsr)->Apply(shapes);
 BENCHMARK(BM_GroupedCodebookCsr)->Apply(shapes);
+BENCHMARK(BM_ClusterBlockCsr)->Apply(shapes);
 
 }  // namespace
 

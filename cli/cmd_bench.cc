@@ -17,13 +17,13 @@
 #include <string>
 
 #include "cli/command.h"
+#include "core/file_io.h"
+#include "kernels/spmm.h"
+#include "runtime/session.h"
 #include "toolkit/kernel_profile.h"
 #include "toolkit/model_inputs.h"
 #include "toolkit/model_source.h"
 #include "toolkit/preprocess.h"
-#include "core/file_io.h"
-#include "kernels/spmm.h"
-#include "runtime/session.h"
 
 namespace deepcomp::cli {
 namespace {
@@ -236,7 +236,7 @@ int run_bench(const BenchArgs& args) {
   result["repeat"] = args.repeat;
   result["warmup"] = args.warmup;
   result["runs"] = nlohmann::ordered_json::array();
-  std::map<std::string, std::pair<double, bool>> layer_choice;  // node -> density, runs sparse
+  std::map<std::string, runtime::LayerKernel> layer_choice;  // node -> the sparse side's kernel
   for (int threads : *thread_counts) {
     dense->options.threads = sparse->options.threads = threads;
     dense->options.profile = sparse->options.profile = true;
@@ -248,7 +248,7 @@ int run_bench(const BenchArgs& args) {
       result["sparse_kernels"] = kernel_summary(*sparse_session, sparse->options);
       // Which kernel each layer of the second side was compiled to, and its weight's density.
       for (const runtime::LayerKernel& layer : sparse_session->layer_kernels()) {
-        layer_choice[layer.node] = {layer.density, layer.sparse};
+        layer_choice[layer.node] = layer;
       }
     }
     auto given = load_named_inputs(*specs, dense_session->inputs());
@@ -285,8 +285,9 @@ int run_bench(const BenchArgs& args) {
         l["sparse_ms"] = ls;
         l["speedup"] = ls > 0 ? ld / ls : 0.0;
         if (auto it = layer_choice.find(layer.node); it != layer_choice.end()) {
-          l["density"] = it->second.first;
-          l["runs_sparse"] = it->second.second;
+          l["density"] = it->second.density;
+          l["runs_sparse"] = it->second.sparse;
+          if (!it->second.layout.empty()) l["layout"] = it->second.layout;
         }
         run["layers"].push_back(l);
       }
@@ -315,13 +316,14 @@ int run_bench(const BenchArgs& args) {
   for (const auto& run : result["runs"]) {
     std::cout << fmt::format("\nlayers, batch {}, threads {}:\n", run["batch"].get<int>(),
                              run["threads"].get<int>());
-    std::cout << fmt::format("  {:<24} {:<7} {:<24} {:>10} {:>10} {:>8}\n", "node", "op", "weight",
-                             "dense ms", "sparse ms", "speedup");
+    std::cout << fmt::format("  {:<24} {:<7} {:<24} {:>10} {:>10} {:>8}  {}\n", "node", "op",
+                             "weight", "dense ms", "sparse ms", "speedup", "sparse layout");
     for (const auto& l : run["layers"]) {
-      std::cout << fmt::format("  {:<24} {:<7} {:<24} {:>10.4f} {:>10.4f} {:>7.2f}x\n",
+      std::cout << fmt::format("  {:<24} {:<7} {:<24} {:>10.4f} {:>10.4f} {:>7.2f}x  {}\n",
                                l["node"].get<std::string>(), l["op"].get<std::string>(),
                                l["weight"].get<std::string>(), l["dense_ms"].get<double>(),
-                               l["sparse_ms"].get<double>(), l["speedup"].get<double>());
+                               l["sparse_ms"].get<double>(), l["speedup"].get<double>(),
+                               l.value("layout", std::string()));
     }
   }
   return 0;

@@ -1,9 +1,9 @@
 // Naive reference implementations of the kernels in dense.h, spmm.h, conv.h and
 // conv_transpose.h: plain loops with
 // double accumulation, obviously right and slow, for tests to compare the fast kernels against;
-// and spmv_row / grouped_spmv_row / grouped_gemm_row, the sparse products in the exact float
-// order every SIMD path of spmm.h keeps, for bit-exact checks. Header-only; depends only on the
-// standard library.
+// and spmv_row / grouped_spmv_row / grouped_gemm_row / cluster_block_*_row, the sparse products in
+// the exact float order every SIMD path of spmm.h keeps, for bit-exact checks. Header-only; depends
+// only on the standard library.
 #pragma once
 
 #include <cstdint>
@@ -85,6 +85,49 @@ float grouped_gemm_row(int64_t runs, Length length, Weight weight, Column col, c
     for (int64_t i = 0; i < n; ++i) run = run + x[col(j + i)];
     j += n;
     const float product = weight(t) * run;
+    sum = sum + product;
+  }
+  return sum + (bias ? *bias : 0.0f);
+}
+
+// One output of the "cluster blocks of 8" products (ClusterBlockCsr). The row has `blocks`
+// blocks of 8 entries; block t has weight weight(t), entry i of the row (i in [0, 8 * blocks))
+// column col(i), where col(i) == cols marks padding, whose input is 0. x has cols entries.
+// Batch 1 (spmm_detail.h cluster_block_matvec_rows): 8 row sums; block t adds weight(t) * input
+// of its entry l to row sum l (rounded product, rounded add); the 8 sums combine pairwise
+// (s[i] += s[i + w] for w = 4, 2, 1), then the bias.
+template <typename Weight, typename Column>
+float cluster_block_spmv_row(int64_t blocks, Weight weight, Column col, const float* x,
+                             int64_t cols, const float* bias) {
+  float row[8] = {};
+  for (int64_t t = 0; t < blocks; ++t) {
+    for (int l = 0; l < 8; ++l) {
+      const int64_t c = col(8 * t + l);
+      const float input = c == cols ? 0.0f : x[c];
+      const float product = weight(t) * input;
+      row[l] = row[l] + product;
+    }
+  }
+  for (int width = 4; width >= 1; width /= 2) {
+    for (int i = 0; i < width; ++i) row[i] = row[i] + row[i + width];
+  }
+  return bias ? row[0] + *bias : row[0];
+}
+
+// Batch > 1 (spmm_detail.h cluster_block_times_dense), for one batch row x: per block, its 8
+// inputs added in entry order from +0, times the block's weight, added to one row sum in block
+// order; then the bias.
+template <typename Weight, typename Column>
+float cluster_block_gemm_row(int64_t blocks, Weight weight, Column col, const float* x,
+                             int64_t cols, const float* bias) {
+  float sum = 0.0f;
+  for (int64_t t = 0; t < blocks; ++t) {
+    float block = 0.0f;
+    for (int l = 0; l < 8; ++l) {
+      const int64_t c = col(8 * t + l);
+      block = block + (c == cols ? 0.0f : x[c]);
+    }
+    const float product = weight(t) * block;
     sum = sum + product;
   }
   return sum + (bias ? *bias : 0.0f);

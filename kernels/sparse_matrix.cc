@@ -318,4 +318,74 @@ int64_t GroupedCodebookCsr::bytes() const {
                               codebook.size() * sizeof(float));
 }
 
+bool ClusterBlockCsr::fits(const CodebookCsrMatrix& m) { return m.cols <= kMaxCols && !m.wide(); }
+
+int64_t ClusterBlockCsr::count_blocks(const CodebookCsrMatrix& m) {
+  int64_t blocks = 0;
+  std::vector<int64_t> count(m.codebook.size(), 0);
+  for (int64_t r = 0; r < m.rows; ++r) {
+    for (int64_t e = m.row_ptr[r]; e < m.row_ptr[r + 1]; ++e) {
+      // A group gets a new block at its 1st, 9th, 17th, ... nonzero.
+      const size_t c = m.wide() ? m.cluster16[e] : m.cluster[e];
+      if (count[c]++ % kBlock == 0) ++blocks;
+    }
+    for (int64_t e = m.row_ptr[r]; e < m.row_ptr[r + 1]; ++e) {
+      count[m.wide() ? m.cluster16[e] : m.cluster[e]] = 0;
+    }
+  }
+  return blocks;
+}
+
+bool ClusterBlockCsr::pays_off(const CodebookCsrMatrix& m) {
+  return fits(m) && kBlock * count_blocks(m) <= kMaxPaddedRatio * m.nnz();
+}
+
+ClusterBlockCsr ClusterBlockCsr::from(const CodebookCsrMatrix& m) {
+  ClusterBlockCsr b;
+  b.rows = m.rows;
+  b.cols = m.cols;
+  b.nonzeros = m.nnz();
+  b.codebook = m.codebook;
+  b.block_ptr.assign(m.rows + 1, 0);
+  const int64_t k = static_cast<int64_t>(m.codebook.size());
+  std::vector<int64_t> count(k), next(k);
+  for (int64_t r = 0; r < m.rows; ++r) {
+    const int64_t begin = m.row_ptr[r], end = m.row_ptr[r + 1];
+    std::fill(count.begin(), count.end(), 0);
+    for (int64_t e = begin; e < end; ++e) ++count[m.cluster[e]];
+    // Counting sort by cluster into padded groups; walking the row in column order keeps the
+    // columns ascending within a group.
+    int64_t at = static_cast<int64_t>(b.col_idx.size());
+    for (int64_t c = 0; c < k; ++c) {
+      next[c] = at;
+      const int64_t blocks = (count[c] + kBlock - 1) / kBlock;
+      b.block_cluster.insert(b.block_cluster.end(), blocks, static_cast<uint8_t>(c));
+      at += blocks * kBlock;
+    }
+    b.col_idx.resize(at, static_cast<uint16_t>(m.cols));
+    // A column index is < cols <= 65535, so it fits 16 bits.
+    for (int64_t e = begin; e < end; ++e) {
+      b.col_idx[next[m.cluster[e]]++] = static_cast<uint16_t>(m.col_idx[e]);
+    }
+    b.block_ptr[r + 1] = b.blocks();
+  }
+  return b;
+}
+
+void ClusterBlockCsr::to_dense(float* dense) const {
+  std::fill(dense, dense + rows * cols, 0.0f);
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t t = block_ptr[r]; t < block_ptr[r + 1]; ++t) {
+      for (int64_t i = t * kBlock; i < (t + 1) * kBlock; ++i) {
+        if (col_idx[i] < cols) dense[r * cols + col_idx[i]] = codebook[block_cluster[t]];
+      }
+    }
+  }
+}
+
+int64_t ClusterBlockCsr::bytes() const {
+  return blocks() * static_cast<int64_t>(kBlock * sizeof(uint16_t) + sizeof(uint8_t)) +
+         static_cast<int64_t>(block_ptr.size() * sizeof(int64_t) + codebook.size() * sizeof(float));
+}
+
 }  // namespace deepcomp::kernels

@@ -120,6 +120,45 @@ struct GroupedCodebookCsr {
   int64_t bytes() const;
 };
 
+// Codebook-CSR in "cluster blocks of 8", the batch-1 fully-connected layout: each row's nonzeros
+// grouped by cluster as in GroupedCodebookCsr (clusters ascending, columns ascending within one),
+// every cluster's group padded to a multiple of kBlock entries, and ONE cluster byte per block of
+// 8 entries. A padding entry's column is `cols`: the products read x from a copy with one extra
+// zero at index cols, so a padding entry adds +-0 and changes no bits (a sum that starts at +0
+// never becomes -0). A row is then one loop over equal-sized blocks, with no per-run loop exit to
+// mispredict (bench/RESULTS.md issue 14, session 6). 17 bytes per block: ~2.4 bytes per nonzero
+// at fc6's runs of ~26 (13% padding). cols <= 65535 so that the padding column fits 16 bits.
+struct ClusterBlockCsr {
+  static constexpr int64_t kBlock = 8;
+  static constexpr int64_t kMaxCols = 65535;
+  int64_t rows = 0;
+  int64_t cols = 0;
+  int64_t nonzeros = 0;                // real entries, without padding
+  std::vector<int64_t> block_ptr;      // rows + 1 offsets into block_cluster
+  std::vector<uint16_t> col_idx;       // kBlock per block; padding entries hold cols
+  std::vector<uint8_t> block_cluster;  // cluster of each block
+  std::vector<float> codebook;
+
+  int64_t nnz() const { return nonzeros; }
+  int64_t blocks() const { return static_cast<int64_t>(block_cluster.size()); }
+  // Whether `m` has this form (cols <= kMaxCols and at most 256 clusters).
+  static bool fits(const CodebookCsrMatrix& m);
+  // Padding makes a row of short cluster groups mostly zeros: at batch 1 a block entry costs
+  // ~0.4-0.5 ns and a compact nonzero ~0.9 ns (bench/RESULTS.md issue 14, session 6), so the
+  // runtime picks this form while its entries (8 per block) are at most this many times the
+  // nonzeros (fc6 1.13, fc7 1.31, fc8 1.10 at 32 clusters).
+  static constexpr int64_t kMaxPaddedRatio = 2;
+  // Blocks the form of `m` would have: the sum over rows and clusters of ceil(group / 8).
+  static int64_t count_blocks(const CodebookCsrMatrix& m);
+  // fits(m) and 8 * count_blocks(m) <= kMaxPaddedRatio * m.nnz().
+  static bool pays_off(const CodebookCsrMatrix& m);
+  // The blocked copy of `m`; call only when fits(m).
+  static ClusterBlockCsr from(const CodebookCsrMatrix& m);
+  void to_dense(float* dense) const;  // rows x cols, row-major
+  // Bytes of weight data a product reads: columns, block clusters, offsets and the codebook.
+  int64_t bytes() const;
+};
+
 // Builds a codebook-CSR matrix straight from Deep Compression's decoded streams: `positions` are
 // flattened row-major indices (row * cols + col), strictly ascending, one per nonzero; `clusters`
 // holds the matching cluster index of each. Codebooks of up to 65536 entries are accepted (8-bit

@@ -100,26 +100,30 @@ DEEPCOMP_CLONES void rows_cb16(const SparseProblem& p, const uint16_t* c, const 
   spmm_rows_any_cols(p, CodebookValues<uint16_t>{c, cb}, r0, r1);
 }
 
+constexpr int64_t kBlock = 8;  // ClusterBlockCsr::kBlock
+
 // Splits [0, rows) into `parts` contiguous blocks of about equal cost (nonzeros plus a per-row
 // overhead), so threads finish together even when row densities differ.
-std::vector<int64_t> balanced_row_blocks(const int64_t* row_ptr, int64_t rows, int64_t parts) {
+// row_ptr counts `unit` entries per step (8 for the blocks of ClusterBlockCsr).
+std::vector<int64_t> balanced_row_blocks(const int64_t* row_ptr, int64_t rows, int64_t parts,
+                                         int64_t unit) {
   constexpr int64_t kRowCost = 4;
-  const int64_t total = row_ptr[rows] + kRowCost * rows;
+  const int64_t total = unit * row_ptr[rows] + kRowCost * rows;
   std::vector<int64_t> bounds(parts + 1, rows);
   bounds[0] = 0;
   int64_t r = 0;
   for (int64_t p = 1; p < parts; ++p) {
     const int64_t target = total * p / parts;
-    while (r < rows && row_ptr[r] + kRowCost * r < target) ++r;
+    while (r < rows && unit * row_ptr[r] + kRowCost * r < target) ++r;
     bounds[p] = r;
   }
   return bounds;
 }
 
 template <typename RunRows>
-void run_parallel(const SparseProblem& p, RunRows run_rows) {
+void run_parallel(const SparseProblem& p, RunRows run_rows, int64_t unit = 1) {
   if (p.rows <= 0 || p.n <= 0) return;
-  const int64_t work = (p.row_ptr[p.rows] + p.rows) * p.n;
+  const int64_t work = (unit * p.row_ptr[p.rows] + p.rows) * p.n;
   const int threads = work < (1 << 15) ? 1 : std::max(1, omp_get_max_threads());
   if (threads == 1) {
     run_rows(int64_t{0}, p.rows);
@@ -128,7 +132,7 @@ void run_parallel(const SparseProblem& p, RunRows run_rows) {
   // A few blocks per thread, handed out dynamically, absorb a core that is busy with something
   // else; which thread runs a block does not change its result.
   const int64_t parts = std::min<int64_t>(p.rows, int64_t{threads} * 4);
-  const std::vector<int64_t> bounds = balanced_row_blocks(p.row_ptr, p.rows, parts);
+  const std::vector<int64_t> bounds = balanced_row_blocks(p.row_ptr, p.rows, parts, unit);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
   for (int64_t b = 0; b < parts; ++b) {
     if (bounds[b] < bounds[b + 1]) run_rows(bounds[b], bounds[b + 1]);
@@ -171,6 +175,16 @@ void grouped_times_dense(const SparseProblem& p, const GroupedRuns& g) {
     run_parallel(p, [&](int64_t r0, int64_t r1) { grouped_matvec_rows(p, g, r0, r1); });
   } else {
     run_parallel(p, [&](int64_t r0, int64_t r1) { grouped_tile_rows(p, g, r0, r1); });
+  }
+}
+
+void cluster_block_times_dense(const SparseProblem& p, const ClusterBlocks& b) {
+  if (p.n == 1) {
+    run_parallel(
+        p, [&](int64_t r0, int64_t r1) { cluster_block_matvec_rows(p, b, r0, r1); }, kBlock);
+  } else {
+    run_parallel(
+        p, [&](int64_t r0, int64_t r1) { cluster_block_tile_rows(p, b, r0, r1); }, kBlock);
   }
 }
 
@@ -267,6 +281,33 @@ void gemm_codebook_csr(const float* X, int64_t batch, const GroupedCodebookCsr& 
                               W.codebook.data()};
   gemm_batched(X, batch, W, bias, Y,
                [&](const detail::SparseProblem& p) { detail::grouped_times_dense(p, g); });
+}
+
+void gemm_codebook_csr(const float* X, int64_t batch, const ClusterBlockCsr& W, const float* bias,
+                       float* Y) {
+  const int64_t in = W.cols, out = W.rows;
+  if (batch <= 0 || out <= 0) return;
+  const detail::ClusterBlocks blocks{W.block_cluster.data(), W.codebook.data()};
+  // The input gets one more entry (batch 1) or row (batch > 1), all zero: the padding's input.
+  // Reused per thread, so the steady state at batch 1 allocates nothing.
+  thread_local std::vector<float> xt;
+  xt.assign((in + 1) * batch, 0.0f);
+  if (batch == 1) {
+    std::copy(X, X + in, xt.begin());
+  } else {
+    for (int64_t b = 0; b < batch; ++b) {
+      for (int64_t i = 0; i < in; ++i) xt[i * batch + b] = X[b * in + i];
+    }
+  }
+  std::vector<float> yt(batch == 1 ? 0 : out * batch);
+  detail::SparseProblem p =
+      problem(W.block_ptr.data(), nullptr, out, xt.data(), batch, bias, batch == 1 ? Y : yt.data());
+  p.col_idx16 = W.col_idx.data();
+  detail::cluster_block_times_dense(p, blocks);
+  if (batch == 1) return;
+  for (int64_t o = 0; o < out; ++o) {
+    for (int64_t b = 0; b < batch; ++b) Y[b * out + o] = yt[o * batch + b];
+  }
 }
 
 const char* simd_path_name() { return detail::simd_target_name(); }

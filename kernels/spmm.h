@@ -35,6 +35,13 @@ void gemm_codebook_csr(const float* X, int64_t batch, const CompactCodebookCsr& 
 void gemm_codebook_csr(const float* X, int64_t batch, const GroupedCodebookCsr& W,
                        const float* bias, float* Y);
 
+// The same product on "cluster blocks of 8" (ClusterBlockCsr): the batch-1 layout, one loop of
+// equal blocks per row. Sums in its own orders (spmm_detail.h cluster_block_times_dense), so it
+// agrees with the overloads above within rounding; batch 1 gives the same bits on every SIMD
+// target and any thread count, batch > 1 the same bits on any thread count.
+void gemm_codebook_csr(const float* X, int64_t batch, const ClusterBlockCsr& W, const float* bias,
+                       float* Y);
+
 // Which SIMD target the matrix-vector kernels run on this CPU (Highway's name: "AVX2", "AVX3",
 // "SSE4", "NEON", "EMU128", ...). Batch-1 results are the same bits on every target.
 const char* simd_path_name();

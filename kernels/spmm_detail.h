@@ -67,6 +67,32 @@ void grouped_matvec_rows(const SparseProblem& p, const GroupedRuns& g, int64_t r
 // The rows [r0, r1) at n > 1 (Highway, tiles of 16 columns), in grouped_times_dense's order.
 void grouped_tile_rows(const SparseProblem& p, const GroupedRuns& g, int64_t r0, int64_t r1);
 
+// The blocks of a "cluster blocks of 8" matrix (sparse_matrix.h ClusterBlockCsr): the problem's
+// row_ptr holds its block offsets, col_idx16 its 8 columns per block, and B has one more row
+// than the matrix has columns, all zero (the padding entries' input).
+struct ClusterBlocks {
+  const uint8_t* cluster = nullptr;
+  const float* codebook = nullptr;
+};
+
+// C = the blocked product: n == 1 runs cluster_block_matvec_rows, otherwise
+// cluster_block_tile_rows, where output (r, j) = (sum over the row's blocks t in order of w_t *
+// s_t) + bias[r], s_t the sum of B[col, j] over block t's 8 entries in order from +0
+// (reference::cluster_block_gemm_row).
+void cluster_block_times_dense(const SparseProblem& p, const ClusterBlocks& b);
+
+// The blocked matrix-vector rows [r0, r1) (n == 1), Highway-dispatched, in the order
+// reference::cluster_block_spmv_row spells out: 8 row sums, block t adds w_t * input of its
+// entry l to sum l (rounded product, rounded add), the 8 combined pairwise (w = 4, 2, 1), then the
+// bias. Bit-identical on every target.
+void cluster_block_matvec_rows(const SparseProblem& p, const ClusterBlocks& b, int64_t r0,
+                               int64_t r1);
+
+// The blocked rows [r0, r1) at n > 1 (Highway, tiles of 16 columns), in
+// cluster_block_times_dense's order.
+void cluster_block_tile_rows(const SparseProblem& p, const ClusterBlocks& b, int64_t r0,
+                             int64_t r1);
+
 // Name of the Highway target matvec_rows dispatches to on this CPU, e.g. "AVX2", "AVX3", "SSE4".
 const char* simd_target_name();
 

@@ -75,6 +75,7 @@ struct CompiledOp {
   std::string weight;   // name of the layer's weight initializer (Gemm/MatMul/Conv), for profiles
   bool sparse = false;  // runs on a sparse weight
   double density = 1;   // of the constant weight (nonzero / elements), when `weight` is set
+  std::string layout;   // the sparse layout a Gemm/MatMul runs (ops_nn.cc), else ""
   // Other constant weights of the node (LSTM/GRU/RNN: R after W), each reported as its own
   // Session::layer_kernels() entry.
   std::vector<OpWeight> more_weights;

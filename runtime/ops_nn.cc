@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <string>
 
 #include "kernels/dense.h"
 #include "kernels/spmm.h"
@@ -17,19 +18,35 @@ struct FcWeight {
   int64_t out = 0, in = 0;
   std::vector<float> dense;  // out x in row-major, when not sparse
   SparseWeight sparse;
-  // The codebook weight in cluster-grouped rows (16-bit columns, ~2.1 bytes per nonzero, one
-  // multiply per run of a shared weight) when its runs are long enough to pay
-  // (GroupedCodebookCsr::pays_off), else in the compact layout (16-bit columns, 3 bytes per
-  // nonzero) when it fits; made at setup (docs/KERNELS.md, bench/RESULTS.md issue 14).
+  // The codebook weight in cluster blocks of 8 (16-bit columns, ~2.4 bytes per nonzero at fc6,
+  // one loop of equal blocks per row) when its padding stays small enough to pay
+  // (ClusterBlockCsr::pays_off), else in the compact layout (16-bit columns, 3 bytes per
+  // nonzero) when it fits; made at setup (docs/KERNELS.md, bench/RESULTS.md issue 14). Blocks
+  // win at batch 1 but the cluster-grouped rows win at batch 16 (fc6 5.6 against 8.3 ms), so
+  // when the grouped rows pay too (runs of >= 20) they are kept as well, for batch > 1: ~2.1
+  // more bytes per nonzero (7 MB at fc6).
+  std::shared_ptr<const kernels::ClusterBlockCsr> blocks;
   std::shared_ptr<const kernels::GroupedCodebookCsr> grouped;
   std::shared_ptr<const kernels::CompactCodebookCsr> compact;
   double density = 1;
 
-  bool runs_sparse() const { return grouped || compact || sparse.present(); }
+  bool runs_sparse() const { return blocks || grouped || compact || sparse.present(); }
+
+  // The sparse layout the kernel runs (Session::layer_kernels(), `deepcomp bench`).
+  std::string layout() const {
+    if (blocks && grouped) return "cluster-blocks+grouped";
+    if (blocks) return "cluster-blocks";
+    if (compact) return "compact-codebook-csr";
+    if (sparse.codebook) return "codebook-csr";
+    if (sparse.csr) return "csr";
+    return "";
+  }
 
   void apply(const float* x, int64_t batch, const float* bias, float* y) const {
-    if (grouped) {
+    if (grouped && (batch > 1 || !blocks)) {
       kernels::gemm_codebook_csr(x, batch, *grouped, bias, y);
+    } else if (blocks) {
+      kernels::gemm_codebook_csr(x, batch, *blocks, bias, y);
     } else if (compact) {
       kernels::gemm_codebook_csr(x, batch, *compact, bias, y);
     } else if (sparse.codebook) {
@@ -75,9 +92,13 @@ Result<FcWeight> make_fc_weight(const BuildContext& ctx, const Value& b, bool b_
   w.sparse = std::move(chosen.sparse);
   if (reads_b) *reads_b = false;
   if (w.sparse.codebook && kernels::CompactCodebookCsr::fits(*w.sparse.codebook)) {
-    if (kernels::GroupedCodebookCsr::pays_off(*w.sparse.codebook)) {
-      w.grouped = std::make_shared<const kernels::GroupedCodebookCsr>(
-          kernels::GroupedCodebookCsr::from(*w.sparse.codebook));
+    if (kernels::ClusterBlockCsr::pays_off(*w.sparse.codebook)) {
+      w.blocks = std::make_shared<const kernels::ClusterBlockCsr>(
+          kernels::ClusterBlockCsr::from(*w.sparse.codebook));
+      if (kernels::GroupedCodebookCsr::pays_off(*w.sparse.codebook)) {
+        w.grouped = std::make_shared<const kernels::GroupedCodebookCsr>(
+            kernels::GroupedCodebookCsr::from(*w.sparse.codebook));
+      }
     } else {
       w.compact = std::make_shared<const kernels::CompactCodebookCsr>(
           kernels::CompactCodebookCsr::from(*w.sparse.codebook));
@@ -100,7 +121,8 @@ Result<FcWeight> make_fc_weight(const BuildContext& ctx, const Value& b, bool b_
 Result<CompiledOp> build_gemm(const BuildContext& ctx) {
   const Node& node = *ctx.node;
   DEEPCOMP_RETURN_IF_ERROR(check_arity(node, 2, 3, 1));
-  DEEPCOMP_RETURN_IF_ERROR(check_attributes(node, {"alpha", "beta", "transA", "transB", "broadcast"}));
+  DEEPCOMP_RETURN_IF_ERROR(
+      check_attributes(node, {"alpha", "beta", "transA", "transB", "broadcast"}));
   const float alpha = attr_float(node, "alpha", 1.0f), beta = attr_float(node, "beta", 1.0f);
   const bool trans_a = attr_int(node, "transA", 0) != 0, trans_b = attr_int(node, "transB", 0) != 0;
   std::shared_ptr<const FcWeight> constant_w;
@@ -110,6 +132,7 @@ Result<CompiledOp> build_gemm(const BuildContext& ctx) {
     DEEPCOMP_ASSIGN_OR_RETURN(FcWeight w, make_fc_weight(ctx, *b, trans_b, node.inputs[1]));
     op.sparse = w.runs_sparse();
     op.density = w.density;
+    op.layout = w.layout();
     op.weight = node.inputs[1];
     constant_w = std::make_shared<const FcWeight>(std::move(w));
   }
@@ -136,7 +159,8 @@ Result<CompiledOp> build_gemm(const BuildContext& ctx) {
       w = &runtime_w;
     }
     if (w->in != k) {
-      return Status::Error("A " + describe(a) + " does not match B (" + std::to_string(w->in) + " inputs)");
+      return Status::Error("A " + describe(a) + " does not match B (" + std::to_string(w->in) +
+                           " inputs)");
     }
     const int64_t n = w->out;
     const Value* c = in.size() > 2 ? in[2] : nullptr;
@@ -145,7 +169,8 @@ Result<CompiledOp> build_gemm(const BuildContext& ctx) {
       DEEPCOMP_RETURN_IF_ERROR(require_float(c, "C"));
       std::vector<int64_t> bshape;
       if (!broadcast_shapes(c->shape, {m, n}, &bshape) || bshape != std::vector<int64_t>{m, n}) {
-        return Status::Error("C " + describe(*c) + " does not broadcast to [" + std::to_string(m) + "," + std::to_string(n) + "]");
+        return Status::Error("C " + describe(*c) + " does not broadcast to [" + std::to_string(m) +
+                             "," + std::to_string(n) + "]");
       }
     }
     Value& y = (*out)[0];
@@ -185,6 +210,7 @@ Result<CompiledOp> build_matmul(const BuildContext& ctx) {
         FcWeight w, make_fc_weight(ctx, *b_const, false, node.inputs[1], false, &reads_b));
     op.sparse = w.runs_sparse();
     op.density = w.density;
+    op.layout = w.layout();
     if (!reads_b) fc_w = std::make_shared<const FcWeight>(std::move(w));
   } else if (ctx.sparse_weight(ctx.has_input(1) ? node.inputs[1] : "").present()) {
     return Status::Error("a sparse weight needs a constant 2-D right operand");
@@ -204,10 +230,13 @@ Result<CompiledOp> build_matmul(const BuildContext& ctx) {
     if (b_vec) bs.push_back(1);
     const int64_t m = as[as.size() - 2], k = as.back(), n = bs.back();
     if (bs[bs.size() - 2] != k) {
-      return Status::Error("shapes " + describe(*in[0]) + " and " + describe(*in[1]) + " do not multiply");
+      return Status::Error("shapes " + describe(*in[0]) + " and " + describe(*in[1]) +
+                           " do not multiply");
     }
-    std::vector<int64_t> batch_a(as.begin(), as.end() - 2), batch_b(bs.begin(), bs.end() - 2), batch;
-    if (!broadcast_shapes(batch_a, batch_b, &batch)) return Status::Error("batch dimensions do not broadcast");
+    std::vector<int64_t> batch_a(as.begin(), as.end() - 2), batch_b(bs.begin(), bs.end() - 2),
+        batch;
+    if (!broadcast_shapes(batch_a, batch_b, &batch))
+      return Status::Error("batch dimensions do not broadcast");
     std::vector<int64_t> shape = batch;
     if (!a_vec) shape.push_back(m);
     if (!b_vec) shape.push_back(n);
@@ -222,7 +251,8 @@ Result<CompiledOp> build_matmul(const BuildContext& ctx) {
       if (rows_a == nb) {
         if (fc_w)
           fc_w->apply(in[0]->f.data(), nb * m, nullptr, y.f.data());
-        else kernels::matmul(in[0]->f.data(), in[1]->f.data(), nb * m, k, n, y.f.data());
+        else
+          kernels::matmul(in[0]->f.data(), in[1]->f.data(), nb * m, k, n, y.f.data());
         return Status::Ok();
       }
     }
@@ -249,9 +279,12 @@ Result<CompiledOp> build_matmul(const BuildContext& ctx) {
 Result<CompiledOp> build_batchnorm(const BuildContext& ctx) {
   const Node& node = *ctx.node;
   DEEPCOMP_RETURN_IF_ERROR(check_arity(node, 5, 5, 1));
-  DEEPCOMP_RETURN_IF_ERROR(check_attributes(node, {"epsilon", "momentum", "spatial", "training_mode", "is_test"}));
-  if (attr_int(node, "training_mode", 0) != 0) return Status::Error("attribute training_mode=1 is not supported");
-  if (attr_int(node, "spatial", 1) != 1) return Status::Error("attribute spatial=0 is not supported");
+  DEEPCOMP_RETURN_IF_ERROR(
+      check_attributes(node, {"epsilon", "momentum", "spatial", "training_mode", "is_test"}));
+  if (attr_int(node, "training_mode", 0) != 0)
+    return Status::Error("attribute training_mode=1 is not supported");
+  if (attr_int(node, "spatial", 1) != 1)
+    return Status::Error("attribute spatial=0 is not supported");
   const float eps = attr_float(node, "epsilon", 1e-5f);
   CompiledOp op;
   op.run = [eps](const Inputs& in, std::vector<Value>* out) -> Status {
@@ -262,7 +295,9 @@ Result<CompiledOp> build_batchnorm(const BuildContext& ctx) {
     const char* names[] = {"scale", "B", "mean", "var"};
     for (int k = 1; k <= 4; ++k) {
       DEEPCOMP_RETURN_IF_ERROR(require_float(in[k], names[k - 1]));
-      if (in[k]->numel() != c) return Status::Error(std::string(names[k - 1]) + " must have " + std::to_string(c) + " entries");
+      if (in[k]->numel() != c)
+        return Status::Error(std::string(names[k - 1]) + " must have " + std::to_string(c) +
+                             " entries");
     }
     int64_t inner = 1;
     for (int64_t d = 2; d < x.rank(); ++d) inner *= x.shape[d];
@@ -293,7 +328,10 @@ void soft_rows(const float* x, float* y, int64_t outer, int64_t len, int64_t inn
       float mx = -std::numeric_limits<float>::infinity();
       int64_t arg = 0;
       for (int64_t k = 0; k < len; ++k) {
-        if (px[k * inner] > mx) { mx = px[k * inner]; arg = k; }
+        if (px[k * inner] > mx) {
+          mx = px[k * inner];
+          arg = k;
+        }
       }
       if (kind == SoftKind::kHardmax) {
         for (int64_t k = 0; k < len; ++k) py[k * inner] = k == arg ? 1.0f : 0.0f;
@@ -303,7 +341,8 @@ void soft_rows(const float* x, float* y, int64_t outer, int64_t len, int64_t inn
       for (int64_t k = 0; k < len; ++k) sum += std::exp(double{px[k * inner]} - mx);
       for (int64_t k = 0; k < len; ++k) {
         const double d = double{px[k * inner]} - mx;
-        py[k * inner] = static_cast<float>(kind == SoftKind::kSoftmax ? std::exp(d) / sum : d - std::log(sum));
+        py[k * inner] =
+            static_cast<float>(kind == SoftKind::kSoftmax ? std::exp(d) / sum : d - std::log(sum));
       }
     }
   }

@@ -379,10 +379,11 @@ Status Compiler::compile(const Graph& g, const OuterLookup* outer, Program* p,
     bool runs_sparse = step.op.sparse;
     if (!step.op.weight.empty()) {
       layer_kernels.push_back(
-          {step.name, step.op_type, step.op.weight, step.op.density, step.op.sparse});
+          {step.name, step.op_type, step.op.weight, step.op.density, step.op.sparse,
+           step.op.layout});
     }
     for (const ops::OpWeight& w : step.op.more_weights) {
-      layer_kernels.push_back({step.name, step.op_type, w.name, w.density, w.sparse});
+      layer_kernels.push_back({step.name, step.op_type, w.name, w.density, w.sparse, {}});
       runs_sparse = runs_sparse || w.sparse;
     }
     for (const std::string& out : node.outputs) {

@@ -75,6 +75,9 @@ struct LayerKernel {
   std::string weight;
   double density = 1;   // nonzero entries / elements of the weight
   bool sparse = false;  // runs on a sparse kernel
+  // Gemm/MatMul: the sparse layout it runs ("cluster-blocks", "compact-codebook-csr",
+  // "codebook-csr", "csr"); "" for dense and for other ops.
+  std::string layout;
 };
 
 struct NodeTiming {

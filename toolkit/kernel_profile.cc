@@ -175,24 +175,23 @@ KernelProfile calibrate_kernels(int repeat) {
     for (double density : kDensities) {
       const kernels::CodebookCsrMatrix cb = random_codebook_weights(rows, cols, density, rng);
       cb.to_dense(dense.data());
-      // The layout the runtime runs this weight on (runtime/ops_nn.cc): grouped when it pays.
-      const bool grouped = kernels::GroupedCodebookCsr::pays_off(cb);
-      const kernels::GroupedCodebookCsr grouped_w =
-          grouped ? kernels::GroupedCodebookCsr::from(cb) : kernels::GroupedCodebookCsr{};
+      // The layout the runtime runs this weight on (runtime/ops_nn.cc): blocks when they pay.
+      const bool blocked = kernels::ClusterBlockCsr::pays_off(cb);
+      const kernels::ClusterBlockCsr blocks =
+          blocked ? kernels::ClusterBlockCsr::from(cb) : kernels::ClusterBlockCsr{};
       const kernels::CompactCodebookCsr compact =
-          grouped ? kernels::CompactCodebookCsr{} : kernels::CompactCodebookCsr::from(cb);
+          blocked ? kernels::CompactCodebookCsr{} : kernels::CompactCodebookCsr::from(cb);
       KernelProfile::Point point{density, 0, 0};
       point.dense_ms = median_ms(repeat, [&] {
         kernels::gemm_dense(x.data(), 1, cols, dense.data(), rows, nullptr, y.data());
       });
-      point.sparse_ms = median_ms(
-          repeat, [&] {
-            if (grouped) {
-              kernels::gemm_codebook_csr(x.data(), 1, grouped_w, nullptr, y.data());
-            } else {
-              kernels::gemm_codebook_csr(x.data(), 1, compact, nullptr, y.data());
-            }
-          });
+      point.sparse_ms = median_ms(repeat, [&] {
+        if (blocked) {
+          kernels::gemm_codebook_csr(x.data(), 1, blocks, nullptr, y.data());
+        } else {
+          kernels::gemm_codebook_csr(x.data(), 1, compact, nullptr, y.data());
+        }
+      });
       if (point.sparse_ms < point.dense_ms) shape.crossover = std::max(shape.crossover, density);
       shape.points.push_back(point);
     }

@@ -533,8 +533,19 @@ std::string kernel_summary(const runtime::Session& session,
     line +=
         " (dense above " + fmt::format("{:g}", 100 * options.dense_above_density) + "% density)";
   }
-  return line + ": " + std::to_string(sparse) + (sparse == 1 ? " layer" : " layers") + " sparse, " +
-         std::to_string(total - sparse) + " dense";
+  line += ": " + std::to_string(sparse) + (sparse == 1 ? " layer" : " layers") + " sparse, " +
+          std::to_string(total - sparse) + " dense";
+  // How many Gemm/MatMul layers run each sparse layout (ops_nn.cc picks it at setup).
+  std::map<std::string, int> layouts;
+  for (const runtime::LayerKernel& layer : session.layer_kernels()) {
+    if (!layer.layout.empty()) ++layouts[layer.layout];
+  }
+  std::string sep = "; fc layouts: ";
+  for (const auto& [layout, count] : layouts) {
+    line += sep + std::to_string(count) + " " + layout;
+    sep = ", ";
+  }
+  return line;
 }
 
 }  // namespace deepcomp::cli

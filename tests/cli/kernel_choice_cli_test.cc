@@ -125,7 +125,18 @@ TEST(KernelCli, BenchReportsEachLayersDensityAndKernel) {
     const double density = l["density"].get<double>();
     EXPECT_EQ(l["runs_sparse"].get<bool>(), density <= runtime::kDefaultDenseAboveDensity)
         << l["weight"] << " " << density;
+    // A sparse Gemm names its weight layout (runtime/ops_nn.cc); a dense one has none.
+    if (l["runs_sparse"].get<bool>()) {
+      const std::string layout = l.value("layout", std::string());
+      EXPECT_TRUE(layout == "cluster-blocks" || layout == "cluster-blocks+grouped" ||
+                  layout == "compact-codebook-csr")
+          << layout;
+    } else {
+      EXPECT_FALSE(l.contains("layout")) << l["weight"];
+    }
   }
+  EXPECT_NE(j["sparse_kernels"].get<std::string>().find("; fc layouts: 1 "), std::string::npos)
+      << j["sparse_kernels"];
   EXPECT_NEAR(layers[0]["density"].get<double>(), 0.05, 0.01);
   // The default sparse side is every layer sparse.
   r = run_deepcomp("bench " + dcz + " --batch 1 --threads 1 --repeat 1 --warmup 0 --json");

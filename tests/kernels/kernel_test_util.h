@@ -1,8 +1,11 @@
 // Helpers for the kernels tests: random sparse matrices of a chosen density (with forced empty
-// rows), codebook forms of them, and closeness checks against the double-precision references.
+// rows), codebook forms of them, closeness checks against the double-precision references, and
+// running a check on every SIMD target or a given OpenMP thread count.
 #pragma once
 
 #include <gtest/gtest.h>
+#include <hwy/targets.h>
+#include <omp.h>
 
 #include <cmath>
 #include <cstdint>
@@ -12,6 +15,7 @@
 #include <vector>
 
 #include "kernels/sparse_matrix.h"
+#include "kernels/spmm.h"
 
 namespace deepcomp::kernels::testing {
 
@@ -85,5 +89,30 @@ inline void expect_close(const std::vector<float>& got, const std::vector<double
 inline bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
+
+// Runs `check` once with each Highway target this CPU has and the build generated forced, so the
+// dispatched kernels (spmv_simd.cc) are exercised on SSE4, AVX2, AVX-512, ... in turn.
+template <typename Check>
+void on_every_target(Check check) {
+  const std::vector<int64_t> targets = hwy::SupportedAndGeneratedTargets();
+  ASSERT_FALSE(targets.empty());
+  for (int64_t target : targets) {
+    hwy::SetSupportedTargetsForTest(target);
+    SCOPED_TRACE(hwy::TargetName(target));
+    EXPECT_STREQ(simd_path_name(), hwy::TargetName(target));
+    check();
+  }
+  hwy::SetSupportedTargetsForTest(0);
+}
+
+// Sets the OpenMP thread count for the lifetime of the object.
+class ThreadCount {
+ public:
+  explicit ThreadCount(int n) : saved_(omp_get_max_threads()) { omp_set_num_threads(n); }
+  ~ThreadCount() { omp_set_num_threads(saved_); }
+
+ private:
+  int saved_;
+};
 
 }  // namespace deepcomp::kernels::testing

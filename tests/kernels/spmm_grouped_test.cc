@@ -5,8 +5,6 @@
 // dense product within rounding, and the same bits on 1 and 2 threads. Shapes: ragged sizes,
 // empty rows, 1x1, both sides of the 16-bit column limit, codebooks of 1 to 256 entries.
 #include <gtest/gtest.h>
-#include <hwy/targets.h>
-#include <omp.h>
 
 #include <cstring>
 #include <random>
@@ -23,9 +21,11 @@ namespace {
 
 using testing::absolute;
 using testing::expect_close;
+using testing::on_every_target;
 using testing::random_vector;
 using testing::random_weights;
 using testing::same_bits;
+using testing::ThreadCount;
 using testing::to_codebook_csr;
 
 struct Shape {
@@ -67,28 +67,6 @@ std::vector<float> reference_gemm(const GroupedCodebookCsr& m, const float* X, i
   return reference_product(m, X, batch, bias,
                            [](auto... a) { return reference::grouped_gemm_row(a...); });
 }
-
-template <typename Check>
-void on_every_target(Check check) {
-  const std::vector<int64_t> targets = hwy::SupportedAndGeneratedTargets();
-  ASSERT_FALSE(targets.empty());
-  for (int64_t target : targets) {
-    hwy::SetSupportedTargetsForTest(target);
-    SCOPED_TRACE(hwy::TargetName(target));
-    EXPECT_STREQ(simd_path_name(), hwy::TargetName(target));
-    check();
-  }
-  hwy::SetSupportedTargetsForTest(0);
-}
-
-class ThreadCount {
- public:
-  explicit ThreadCount(int n) : saved_(omp_get_max_threads()) { omp_set_num_threads(n); }
-  ~ThreadCount() { omp_set_num_threads(saved_); }
-
- private:
-  int saved_;
-};
 
 CodebookCsrMatrix hand_matrix() {
   // Row 0: cols 0..5 with clusters 2 0 2 1 0 2; row 1 empty; row 2: col 4, cluster 1.

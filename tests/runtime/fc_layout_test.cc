@@ -1,12 +1,14 @@
-// A codebook weight of Gemm and MatMul runs in the cluster-grouped layout (kernels/sparse_matrix.h
-// GroupedCodebookCsr) when its runs are long enough (pays_off), else in the compact layout: the
+// A codebook weight of Gemm and MatMul runs in cluster blocks of 8 (kernels/sparse_matrix.h
+// ClusterBlockCsr) when its padding stays small (pays_off), else in the compact layout: the
 // Session's outputs are that kernel's bits, at batch 1 and 3, and the dense product's values
-// within rounding.
+// within rounding, and Session::layer_kernels() names the layout.
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <memory>
 #include <random>
+#include <string>
+#include <tuple>
 
 #include "kernels/spmm.h"
 #include "runtime/session.h"
@@ -52,7 +54,8 @@ std::vector<float> random_values(size_t n, unsigned seed) {
 // Runs `cb` as the weight of a Gemm (transB=1, bias) and of a MatMul through the Session, and
 // checks the outputs against `kernel` (bits) and the dense product (values).
 template <typename Kernel>
-void check_runs(const std::shared_ptr<kernels::CodebookCsrMatrix>& cb, Kernel kernel) {
+void check_runs(const std::shared_ptr<kernels::CodebookCsrMatrix>& cb, const std::string& layout,
+                Kernel kernel) {
   const int64_t out = cb->rows, in = cb->cols;
   std::vector<float> dense(out * in);
   cb->to_dense(dense.data());
@@ -72,6 +75,9 @@ void check_runs(const std::shared_ptr<kernels::CodebookCsrMatrix>& cb, Kernel ke
     options.codebook_weights["w"] = cb;
     auto session = Session::create(is_gemm ? gemm.model() : matmul.model(), options);
     ASSERT_TRUE(session.ok()) << session.status().message();
+    ASSERT_EQ(session->layer_kernels().size(), 1u);
+    EXPECT_TRUE(session->layer_kernels()[0].sparse);
+    EXPECT_EQ(session->layer_kernels()[0].layout, layout);
     for (int64_t batch : {1, 3}) {
       const std::vector<float> x = random_values(batch * in, 5 + batch);
       auto got = session->run({Value::floats({batch, in}, x)});
@@ -93,24 +99,63 @@ void check_runs(const std::shared_ptr<kernels::CodebookCsrMatrix>& cb, Kernel ke
   }
 }
 
-TEST(GroupedFc, LongRunsRunTheGroupedKernel) {
-  // 2 clusters in use, ~120 nonzeros per row: runs of ~60.
+TEST(FcLayout, LongGroupsRunClusterBlocksAtBatchOneAndGroupedRowsAbove) {
+  // 2 clusters in use, ~120 nonzeros per row: groups of ~60, so both forms pay.
   const auto cb = codebook_weight(11, 200, 2);
+  ASSERT_TRUE(kernels::ClusterBlockCsr::pays_off(*cb));
   ASSERT_TRUE(kernels::GroupedCodebookCsr::pays_off(*cb));
+  const kernels::ClusterBlockCsr blocks = kernels::ClusterBlockCsr::from(*cb);
   const kernels::GroupedCodebookCsr grouped = kernels::GroupedCodebookCsr::from(*cb);
-  check_runs(cb, [&](const float* x, int64_t batch, const float* b, float* y) {
-    kernels::gemm_codebook_csr(x, batch, grouped, b, y);
+  check_runs(cb, "cluster-blocks+grouped",
+             [&](const float* x, int64_t batch, const float* b, float* y) {
+               if (batch == 1) {
+                 kernels::gemm_codebook_csr(x, batch, blocks, b, y);
+               } else {
+                 kernels::gemm_codebook_csr(x, batch, grouped, b, y);
+               }
+             });
+}
+
+TEST(FcLayout, MidLengthGroupsRunClusterBlocksAtEveryBatch) {
+  // 5 clusters, ~22 nonzeros per row: groups of ~4.4 (grouped rows do not pay, blocks do).
+  const auto cb = codebook_weight(11, 37, 5);
+  ASSERT_TRUE(kernels::ClusterBlockCsr::pays_off(*cb));
+  ASSERT_FALSE(kernels::GroupedCodebookCsr::pays_off(*cb));
+  const kernels::ClusterBlockCsr blocks = kernels::ClusterBlockCsr::from(*cb);
+  check_runs(cb, "cluster-blocks", [&](const float* x, int64_t batch, const float* b, float* y) {
+    kernels::gemm_codebook_csr(x, batch, blocks, b, y);
   });
 }
 
-TEST(GroupedFc, ShortRunsRunTheCompactKernel) {
-  // 5 clusters, ~22 nonzeros per row: runs of ~4.4.
-  const auto cb = codebook_weight(11, 37, 5);
-  ASSERT_FALSE(kernels::GroupedCodebookCsr::pays_off(*cb));
+TEST(FcLayout, ShortGroupsRunTheCompactKernel) {
+  // 5 clusters, ~4.4 nonzeros per row: groups of ~1, padded to 8 entries each (7x the nonzeros).
+  const auto cb = codebook_weight(11, 7, 5);
+  ASSERT_FALSE(kernels::ClusterBlockCsr::pays_off(*cb));
   const kernels::CompactCodebookCsr compact = kernels::CompactCodebookCsr::from(*cb);
-  check_runs(cb, [&](const float* x, int64_t batch, const float* b, float* y) {
-    kernels::gemm_codebook_csr(x, batch, compact, b, y);
-  });
+  check_runs(cb, "compact-codebook-csr",
+             [&](const float* x, int64_t batch, const float* b, float* y) {
+               kernels::gemm_codebook_csr(x, batch, compact, b, y);
+             });
+}
+
+TEST(FcLayout, PaysOffWhileBlockEntriesAreAtMostTwiceTheNonzeros) {
+  // One row, 2 clusters, so 2 blocks (16 entries): 16 nonzeros (8 + 8) and 9 (5 + 4, 16 <= 18)
+  // pay; 7 (4 + 3, 16 > 14) do not.
+  for (const auto& [n, first, pays] :
+       {std::tuple{16, 8, true}, std::tuple{9, 5, true}, std::tuple{7, 4, false}}) {
+    kernels::CodebookCsrMatrix m;
+    m.rows = 1;
+    m.cols = 50;
+    m.row_ptr = {0, n};
+    for (int c = 0; c < n; ++c) {
+      m.col_idx.push_back(c);
+      m.cluster.push_back(c < first ? 0 : 1);
+    }
+    m.codebook = {1.0f, 2.0f};
+    ASSERT_EQ(m.check_structure(), "");
+    EXPECT_EQ(kernels::ClusterBlockCsr::count_blocks(m), 2);
+    EXPECT_EQ(kernels::ClusterBlockCsr::pays_off(m), pays) << n << " nonzeros";
+  }
 }
 
 }  // namespace
