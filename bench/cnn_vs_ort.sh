@@ -16,7 +16,7 @@ dir="$root/third_party/real-models/cases"
 py=/usr/bin/python3
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-cases="ocr_det blazeface_back blazeface_front ocr_cls lenet-5"
+cases="${CASES:-ocr_det dddd_det blazeface_back blazeface_front ocr_cls lenet-5}"
 filter="^($(echo $cases | tr ' ' '|'))/onnx_dense/"
 
 [ -d "$dir" ] || { echo "cnn_vs_ort.sh: no $dir (scripts/fetch-real-models.sh, make-real-references.sh)" >&2; exit 1; }
