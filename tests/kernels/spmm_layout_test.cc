@@ -3,7 +3,6 @@
 // plain fixed-order reference (reference::spmv_row), bit for bit, on every SIMD target this CPU
 // has: random and ragged shapes, empty rows, 1x1, and 65536 / 65537 columns (the 16-bit limit).
 #include <gtest/gtest.h>
-#include <hwy/targets.h>
 
 #include <cstring>
 #include <random>
@@ -19,6 +18,7 @@ namespace {
 
 using testing::random_vector;
 using testing::random_weights;
+using testing::on_every_target;
 using testing::same_bits;
 using testing::to_codebook_csr;
 
@@ -44,21 +44,6 @@ std::vector<float> reference_matvec(const Matrix& m, Weight weight, const float*
         [&](int64_t j) { return m.col_idx[begin + j]; }, x, bias ? bias + r : nullptr);
   }
   return y;
-}
-
-// Runs `check` once per Highway target the CPU supports (the dispatch picks each in turn), then
-// restores the normal choice.
-template <typename Check>
-void on_every_target(Check check) {
-  const std::vector<int64_t> targets = hwy::SupportedAndGeneratedTargets();
-  ASSERT_FALSE(targets.empty());
-  for (int64_t target : targets) {
-    hwy::SetSupportedTargetsForTest(target);
-    SCOPED_TRACE(hwy::TargetName(target));
-    EXPECT_STREQ(simd_path_name(), hwy::TargetName(target));
-    check();
-  }
-  hwy::SetSupportedTargetsForTest(0);
 }
 
 TEST(SpmmLayout, MatvecIsBitIdenticalToFixedOrderReferenceOnEveryTarget) {

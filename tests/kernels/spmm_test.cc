@@ -3,7 +3,6 @@
 #include "kernels/spmm.h"
 
 #include <gtest/gtest.h>
-#include <omp.h>
 
 #include <cstring>
 #include <random>
@@ -20,20 +19,11 @@ using testing::absolute;
 using testing::expect_close;
 using testing::random_vector;
 using testing::random_weights;
+using testing::ThreadCount;
 using testing::to_codebook_csr;
 
 struct Case {
   int64_t rows, cols;
-};
-
-// Restores the OpenMP thread count a test changed.
-class ThreadCount {
- public:
-  explicit ThreadCount(int n) : saved_(omp_get_max_threads()) { omp_set_num_threads(n); }
-  ~ThreadCount() { omp_set_num_threads(saved_); }
-
- private:
-  int saved_;
 };
 
 void check_all_forms(std::mt19937& rng, int64_t rows, int64_t cols, double density,
