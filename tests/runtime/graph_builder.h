@@ -2,6 +2,8 @@
 // runtime's operators can be tested on hand-worked cases.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <string>
 #include <vector>
 
@@ -108,6 +110,18 @@ inline Model single_op(const std::string& op, size_t num_inputs, std::vector<Att
   }
   b.node(op, ins, {"y"}, std::move(attrs)).output("y");
   return b.model();
+}
+
+// Runs `model` on `inputs` in a fresh Session and returns its first output (an empty Value, with
+// the failure recorded, when creating or running fails).
+inline Value run_one(const Model& model, std::vector<Value> inputs) {
+  auto session = Session::create(model);
+  EXPECT_TRUE(session.ok()) << session.status().message();
+  if (!session.ok()) return {};
+  auto out = session->run(inputs);
+  EXPECT_TRUE(out.ok()) << out.status().message();
+  if (!out.ok()) return {};
+  return out.value()[0];
 }
 
 }  // namespace deepcomp::runtime::testing

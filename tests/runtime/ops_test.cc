@@ -17,17 +17,8 @@ using testing::attr_i;
 using testing::attr_ints;
 using testing::attr_s;
 using testing::GraphBuilder;
+using testing::run_one;
 using testing::single_op;
-
-Value run_one(const Model& model, std::vector<Value> inputs) {
-  auto session = Session::create(model);
-  EXPECT_TRUE(session.ok()) << session.status().message();
-  if (!session.ok()) return {};
-  auto out = session->run(inputs);
-  EXPECT_TRUE(out.ok()) << out.status().message();
-  if (!out.ok()) return {};
-  return out.value()[0];
-}
 
 Value iota(std::vector<int64_t> shape, float start = 1.0f) {
   Value v = Value::floats(shape, {});

@@ -17,17 +17,8 @@ namespace deepcomp::runtime {
 namespace {
 
 using testing::attr_s;
+using testing::run_one;
 using testing::single_op;
-
-Value run_one(const Model& model, std::vector<Value> inputs) {
-  auto session = Session::create(model);
-  EXPECT_TRUE(session.ok()) << session.status().message();
-  if (!session.ok()) return {};
-  auto out = session->run(inputs);
-  EXPECT_TRUE(out.ok()) << out.status().message();
-  if (!out.ok()) return {};
-  return out.value()[0];
-}
 
 Value random_floats(std::mt19937& rng, std::vector<int64_t> shape) {
   std::uniform_real_distribution<float> u(-4.0f, 4.0f);
