@@ -12,8 +12,6 @@
 namespace deepcomp::compress::container_internal {
 namespace {
 
-Status Err(std::string message) { return Status::Error(std::move(message)); }
-
 // ---------------------------------------------------------------------------------------------
 // Tensor
 

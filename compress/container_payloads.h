@@ -8,10 +8,12 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "compress/byte_io.h"
 #include "compress/container.h"
 #include "compress/encoded_tensor.h"
+#include "compress/huffman.h"
 #include "core/status.h"
 
 namespace deepcomp::compress::container_internal {
@@ -26,8 +28,10 @@ inline constexpr uint8_t kAncillaryBit = 0x80;
 // "header", "skeleton", "tensor", "end", "ancillary 0xNN" or "0xNN", for messages and inspect.
 std::string section_kind_name(uint8_t kind);
 
-// Limits every reader enforces (and the writer, so that it never writes what cannot be read).
-inline constexpr uint32_t kMaxAlphabetSize = 65536;
+inline Status Err(std::string message) { return Status::Error(std::move(message)); }
+
+// Limits every reader enforces (and the writer, so that it never writes what cannot be read);
+// the alphabet size limit is compress/huffman.h's kMaxAlphabetSize.
 inline constexpr uint8_t kMaxFixedBits = 16;
 inline constexpr uint8_t kMaxCodeLength = 16;  // as compress/huffman.h limits them
 inline constexpr uint32_t kMaxIndexBits = 16;

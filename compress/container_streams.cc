@@ -11,8 +11,6 @@
 namespace deepcomp::compress::container_internal {
 namespace {
 
-Status Err(std::string message) { return Status::Error(std::move(message)); }
-
 // ---------------------------------------------------------------------------------------------
 // Blob
 

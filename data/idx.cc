@@ -12,7 +12,7 @@ namespace deepcomp::data {
 
 namespace {
 
-constexpr int64_t kMaxElements = int64_t{1} << 40;
+constexpr int64_t kMaxIdxElements = int64_t{1} << 40;
 
 // Whole file, gunzipped when it starts with the gzip magic. The output cap keeps a tiny gzip
 // bomb from taking all memory.
@@ -72,7 +72,7 @@ Result<int64_t> checked_numel(const std::vector<int64_t>& shape, const std::stri
   int64_t n = 1;
   for (int64_t d : shape) {
     if (d < 0) return Status::Error(path + ": negative dimension");
-    if (d != 0 && n > kMaxElements / d)
+    if (d != 0 && n > kMaxIdxElements / d)
       return Status::Error(path + ": declared shape has more than 2^40 elements");
     n *= d;
   }

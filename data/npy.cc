@@ -9,7 +9,7 @@ namespace deepcomp::data {
 
 namespace {
 
-constexpr int64_t kMaxElements = int64_t{1} << 40;
+constexpr int64_t kMaxNpyElements = int64_t{1} << 40;
 
 template <typename T>
 T load_le(const char* p) {
@@ -150,7 +150,7 @@ Result<TypedArray> read_npy_typed(const std::string& path) {
   if (fortran) return Status::Error(path + ": Fortran-order .npy arrays are not supported");
   int64_t n = 1;
   for (int64_t d : array.shape) {
-    if (d != 0 && n > kMaxElements / d)
+    if (d != 0 && n > kMaxNpyElements / d)
       return Status::Error(path + ": declared shape has more than 2^40 elements");
     n *= d;
   }
@@ -232,7 +232,7 @@ Result<std::string> npy_bytes_typed(const TypedArray& array) {
     return Status::Error("no .npy dtype for " + dtype_name(array.dtype) + " elements");
   int64_t n = 1;
   for (int64_t d : array.shape) {
-    if (d < 0 || (d != 0 && n > kMaxElements / d))
+    if (d < 0 || (d != 0 && n > kMaxNpyElements / d))
       return Status::Error("cannot write an array of invalid shape");
     n *= d;
   }

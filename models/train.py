@@ -127,6 +127,50 @@ class LeNet5(nn.Module):
         return self.fc2(x)
 
 
+class Mt19937_64:
+    """std::mt19937_64, so that the holdout below is the very set deepcomp holds out."""
+
+    MASK = (1 << 64) - 1
+
+    def __init__(self, seed):
+        self.mt = [seed & self.MASK]
+        for i in range(1, 312):
+            prev = self.mt[-1]
+            self.mt.append((6364136223846793005 * (prev ^ (prev >> 62)) + i) & self.MASK)
+        self.index = 312
+
+    def __call__(self):
+        if self.index >= 312:
+            for i in range(312):
+                x = (self.mt[i] & 0xFFFFFFFF80000000) | (self.mt[(i + 1) % 312] & 0x7FFFFFFF)
+                y = x >> 1
+                if x & 1:
+                    y ^= 0xB5026F5AA96619E9
+                self.mt[i] = self.mt[(i + 156) % 312] ^ y
+            self.index = 0
+        y = self.mt[self.index]
+        self.index += 1
+        y ^= (y >> 29) & 0x5555555555555555
+        y ^= (y << 17) & 0x71D67FFFEDA60000
+        y ^= (y << 37) & 0xFFF7EEE000000000
+        y ^= y >> 43
+        return y & self.MASK
+
+
+def deepcomp_holdout(n, seed, fraction=0.1):
+    """The indices `compress --retrain` holds out when no validation set is given.
+
+    Mirrors train::split_holdout: the first floor(n * fraction) entries of train::epoch_order(n,
+    seed, 0), a Fisher-Yates shuffle with std::mt19937_64(seed) and j = rng() % (i + 1).
+    """
+    rng = Mt19937_64(seed)
+    order = list(range(n))
+    for i in range(n - 1, 0, -1):
+        j = rng() % (i + 1)
+        order[i], order[j] = order[j], order[i]
+    return np.array(sorted(order[:int(np.floor(n * fraction))]), dtype=np.int64)
+
+
 def count_params(model):
     return sum(p.numel() for p in model.parameters())
 
@@ -196,6 +240,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out-dir", default=os.path.join(REPO, "models"))
     parser.add_argument("--only", choices=["lenet-300-100", "lenet-5"], default=None)
+    parser.add_argument("--without-holdout", type=int, metavar="SEED", default=None,
+                        help="train without the 10%% of the training set that `deepcomp compress "
+                        "--retrain --train-seed SEED` holds out for validation (deepcomp's default "
+                        "seed is 0), and write NAME-split.onnx: a model that never saw the images "
+                        "its compression budget is measured on")
     args = parser.parse_args()
 
     # Reproducibility: fixed seeds everywhere, deterministic kernels, fixed thread count
@@ -214,6 +263,15 @@ def main():
     t_start = time.time()
     x_train, y_train = load_split("train")
     x_test, y_test = load_split("t10k")
+    suffix = ""
+    if args.without_holdout is not None:
+        held = deepcomp_holdout(x_train.shape[0], args.without_holdout)
+        keep = np.ones(x_train.shape[0], dtype=bool)
+        keep[held] = False
+        x_train, y_train = x_train[torch.from_numpy(keep)], y_train[torch.from_numpy(keep)]
+        suffix = "-split"
+        print(f"holding out {len(held)} training images (deepcomp's seed {args.without_holdout}; "
+              f"first indices {held[:5].tolist()})", flush=True)
     print(f"Fashion-MNIST: train {tuple(x_train.shape)}, test {tuple(x_test.shape)}; "
           f"torch {torch.__version__}, onnx {onnx.__version__}, seed {SEED}", flush=True)
 
@@ -234,7 +292,7 @@ def main():
         train(model, x_train, y_train, epochs, lr, batch, SEED)
         train_s = time.time() - t0
         torch_correct = accuracy(model, x_test, y_test)
-        path = os.path.join(args.out_dir, f"{name}.onnx")
+        path = os.path.join(args.out_dir, f"{name}{suffix}.onnx")
         digest = export(model, path)
         ort = ort_accuracy(path)
         row = {"model": name, "params": count_params(model), "epochs": epochs, "lr": lr,

@@ -81,6 +81,13 @@ struct CompiledOp {
   std::vector<OpWeight> more_weights;
 };
 
+// An op that needs nothing beyond its run function.
+inline CompiledOp simple_op(RunFn fn) {
+  CompiledOp op;
+  op.run = std::move(fn);
+  return op;
+}
+
 // A subgraph (If branch, Loop / Scan body) compiled by the Session. The values of enclosing
 // graphs it reads are passed to its node as implicit inputs after the node's own (so the node's
 // RunFn sees them in `in` and the Session keeps them alive until the node has run).

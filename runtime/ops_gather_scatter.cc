@@ -10,12 +10,6 @@ namespace deepcomp::runtime::ops {
 
 namespace {
 
-CompiledOp simple(RunFn fn) {
-  CompiledOp op;
-  op.run = std::move(fn);
-  return op;
-}
-
 enum class Reduction { kNone, kAdd, kMul, kMax, kMin };
 
 Status parse_reduction(const Node& node, Reduction* out) {
@@ -66,14 +60,6 @@ void reduce_element(Reduction r, const Value& u, int64_t src, Value* y, int64_t 
   }
 }
 
-void copy_element(const Value& x, int64_t src, Value* y, int64_t dst) {
-  if (y->is_float()) {
-    y->f[dst] = x.f[src];
-  } else {
-    y->i[dst] = x.i[src];
-  }
-}
-
 // GatherElements / ScatterElements address data[i_0, ..., indices[i], ..., i_{r-1}] for every
 // position i of `indices`. Checks the shapes and returns the data offset of every position.
 Status element_offsets(const Value& data, const Value& indices, int64_t axis_attr,
@@ -116,7 +102,7 @@ Result<CompiledOp> build_gather_elements(const BuildContext& ctx) {
   DEEPCOMP_RETURN_IF_ERROR(check_arity(*ctx.node, 2, 2, 1));
   DEEPCOMP_RETURN_IF_ERROR(check_attributes(*ctx.node, {"axis"}));
   const int64_t axis = attr_int(*ctx.node, "axis", 0);
-  return simple([=](const Inputs& in, std::vector<Value>* out) -> Status {
+  return simple_op([=](const Inputs& in, std::vector<Value>* out) -> Status {
     DEEPCOMP_RETURN_IF_ERROR(require_present(in[0], "data"));
     DEEPCOMP_RETURN_IF_ERROR(require_int(in[1], "indices"));
     const Value& x = *in[0];
@@ -152,7 +138,7 @@ Result<CompiledOp> build_scatter_elements(const BuildContext& ctx, bool legacy) 
   Reduction reduction = Reduction::kNone;
   DEEPCOMP_RETURN_IF_ERROR(parse_reduction(*ctx.node, &reduction));
   const int64_t axis = attr_int(*ctx.node, "axis", 0);
-  return simple([=](const Inputs& in, std::vector<Value>* out) -> Status {
+  return simple_op([=](const Inputs& in, std::vector<Value>* out) -> Status {
     DEEPCOMP_RETURN_IF_ERROR(require_present(in[0], "data"));
     DEEPCOMP_RETURN_IF_ERROR(require_int(in[1], "indices"));
     DEEPCOMP_RETURN_IF_ERROR(require_present(in[2], "updates"));
@@ -222,7 +208,7 @@ Result<CompiledOp> build_gather_nd(const BuildContext& ctx) {
   DEEPCOMP_RETURN_IF_ERROR(check_arity(*ctx.node, 2, 2, 1));
   DEEPCOMP_RETURN_IF_ERROR(check_attributes(*ctx.node, {"batch_dims"}));
   const int64_t batch_dims = attr_int(*ctx.node, "batch_dims", 0);
-  return simple([=](const Inputs& in, std::vector<Value>* out) -> Status {
+  return simple_op([=](const Inputs& in, std::vector<Value>* out) -> Status {
     DEEPCOMP_RETURN_IF_ERROR(require_present(in[0], "data"));
     DEEPCOMP_RETURN_IF_ERROR(require_int(in[1], "indices"));
     const Value& x = *in[0];
@@ -246,7 +232,7 @@ Result<CompiledOp> build_scatter_nd(const BuildContext& ctx) {
   DEEPCOMP_RETURN_IF_ERROR(check_attributes(*ctx.node, {"reduction"}));
   Reduction reduction = Reduction::kNone;
   DEEPCOMP_RETURN_IF_ERROR(parse_reduction(*ctx.node, &reduction));
-  return simple([=](const Inputs& in, std::vector<Value>* out) -> Status {
+  return simple_op([=](const Inputs& in, std::vector<Value>* out) -> Status {
     DEEPCOMP_RETURN_IF_ERROR(require_present(in[0], "data"));
     DEEPCOMP_RETURN_IF_ERROR(require_int(in[1], "indices"));
     DEEPCOMP_RETURN_IF_ERROR(require_present(in[2], "updates"));

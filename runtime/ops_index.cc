@@ -12,27 +12,13 @@ namespace deepcomp::runtime::ops {
 
 namespace {
 
-CompiledOp simple(RunFn fn) {
-  CompiledOp op;
-  op.run = std::move(fn);
-  return op;
-}
-
-void copy_element(const Value& x, int64_t src, Value* y, int64_t dst) {
-  if (y->is_float()) {
-    y->f[dst] = x.f[src];
-  } else {
-    y->i[dst] = x.i[src];
-  }
-}
-
 bool element_nonzero(const Value& x, int64_t k) { return x.is_float() ? x.f[k] != 0 : x.i[k] != 0; }
 
 Result<CompiledOp> build_one_hot(const BuildContext& ctx) {
   DEEPCOMP_RETURN_IF_ERROR(check_arity(*ctx.node, 3, 3, 1));
   DEEPCOMP_RETURN_IF_ERROR(check_attributes(*ctx.node, {"axis"}));
   const int64_t axis_attr = attr_int(*ctx.node, "axis", -1);
-  return simple([=](const Inputs& in, std::vector<Value>* out) -> Status {
+  return simple_op([=](const Inputs& in, std::vector<Value>* out) -> Status {
     DEEPCOMP_RETURN_IF_ERROR(require_present(in[0], "indices"));
     DEEPCOMP_RETURN_IF_ERROR(require_present(in[1], "depth"));
     DEEPCOMP_RETURN_IF_ERROR(require_present(in[2], "values"));
@@ -80,7 +66,7 @@ Result<CompiledOp> build_compress(const BuildContext& ctx) {
   DEEPCOMP_RETURN_IF_ERROR(check_attributes(*ctx.node, {"axis"}));
   const bool has_axis = has_attr(*ctx.node, "axis");
   const int64_t axis_attr = attr_int(*ctx.node, "axis", 0);
-  return simple([=](const Inputs& in, std::vector<Value>* out) -> Status {
+  return simple_op([=](const Inputs& in, std::vector<Value>* out) -> Status {
     DEEPCOMP_RETURN_IF_ERROR(require_present(in[0], "input"));
     DEEPCOMP_RETURN_IF_ERROR(require_present(in[1], "condition"));
     const Value& cond = *in[1];
@@ -122,7 +108,7 @@ Result<CompiledOp> build_compress(const BuildContext& ctx) {
 Result<CompiledOp> build_non_zero(const BuildContext& ctx) {
   DEEPCOMP_RETURN_IF_ERROR(check_arity(*ctx.node, 1, 1, 1));
   DEEPCOMP_RETURN_IF_ERROR(check_attributes(*ctx.node, {}));
-  return simple([](const Inputs& in, std::vector<Value>* out) -> Status {
+  return simple_op([](const Inputs& in, std::vector<Value>* out) -> Status {
     DEEPCOMP_RETURN_IF_ERROR(require_present(in[0], "input"));
     const Value& x = *in[0];
     // A scalar is treated as 1-D, as numpy.nonzero does.
@@ -213,7 +199,7 @@ Result<CompiledOp> build_unique(const BuildContext& ctx) {
   const bool has_axis = has_attr(*ctx.node, "axis");
   const int64_t axis_attr = attr_int(*ctx.node, "axis", 0);
   const bool sorted = attr_int(*ctx.node, "sorted", 1) != 0;
-  return simple([=](const Inputs& in, std::vector<Value>* out) -> Status {
+  return simple_op([=](const Inputs& in, std::vector<Value>* out) -> Status {
     DEEPCOMP_RETURN_IF_ERROR(require_present(in[0], "X"));
     Value x = *in[0];
     if (!has_axis) x.shape = {x.numel()};
@@ -259,7 +245,7 @@ Result<CompiledOp> build_reverse_sequence(const BuildContext& ctx) {
       batch_axis == time_axis) {
     return Status::Error("batch_axis and time_axis must be 0 and 1 in some order");
   }
-  return simple([=](const Inputs& in, std::vector<Value>* out) -> Status {
+  return simple_op([=](const Inputs& in, std::vector<Value>* out) -> Status {
     DEEPCOMP_RETURN_IF_ERROR(require_present(in[0], "input"));
     DEEPCOMP_RETURN_IF_ERROR(require_int(in[1], "sequence_lens"));
     const Value& x = *in[0];
@@ -295,7 +281,7 @@ Result<CompiledOp> build_trilu(const BuildContext& ctx) {
   DEEPCOMP_RETURN_IF_ERROR(check_arity(*ctx.node, 1, 2, 1));
   DEEPCOMP_RETURN_IF_ERROR(check_attributes(*ctx.node, {"upper"}));
   const bool upper = attr_int(*ctx.node, "upper", 1) != 0;
-  return simple([=](const Inputs& in, std::vector<Value>* out) -> Status {
+  return simple_op([=](const Inputs& in, std::vector<Value>* out) -> Status {
     DEEPCOMP_RETURN_IF_ERROR(require_present(in[0], "input"));
     const Value& x = *in[0];
     if (x.rank() < 2) return Status::Error("input must have rank >= 2, is " + describe(x));
@@ -324,7 +310,7 @@ Result<CompiledOp> build_trilu(const BuildContext& ctx) {
 Result<CompiledOp> build_range(const BuildContext& ctx) {
   DEEPCOMP_RETURN_IF_ERROR(check_arity(*ctx.node, 3, 3, 1));
   DEEPCOMP_RETURN_IF_ERROR(check_attributes(*ctx.node, {}));
-  return simple([](const Inputs& in, std::vector<Value>* out) -> Status {
+  return simple_op([](const Inputs& in, std::vector<Value>* out) -> Status {
     const char* names[] = {"start", "limit", "delta"};
     for (int k = 0; k < 3; ++k) {
       DEEPCOMP_RETURN_IF_ERROR(require_present(in[k], names[k]));
@@ -378,7 +364,7 @@ Result<CompiledOp> build_split(const BuildContext& ctx) {
   }
   // Opset 18 (num_outputs) lets the last chunk be smaller; earlier opsets split evenly.
   const bool uneven_ok = ctx.opset >= 18;
-  return simple([=](const Inputs& in, std::vector<Value>* out) -> Status {
+  return simple_op([=](const Inputs& in, std::vector<Value>* out) -> Status {
     DEEPCOMP_RETURN_IF_ERROR(require_present(in[0], "input"));
     const Value& x = *in[0];
     int64_t axis = 0;

@@ -8,6 +8,7 @@
 
 #include "runtime/ops.h"
 #include "runtime/rearrange_shape.h"
+#include "runtime/tensor_index.h"
 
 namespace deepcomp::runtime::ops {
 
@@ -107,18 +108,6 @@ void gather_elements(const Value& in, Value* out, Src src) {
   }
 }
 
-std::vector<int64_t> row_major_strides(const std::vector<int64_t>& shape) {
-  std::vector<int64_t> s(shape.size(), 1);
-  for (size_t k = shape.size(); k-- > 1;) s[k - 1] = s[k] * shape[k];
-  return s;
-}
-
-CompiledOp simple(RunFn fn) {
-  CompiledOp op;
-  op.run = std::move(fn);
-  return op;
-}
-
 Result<CompiledOp> build_reshape(const BuildContext& ctx) {
   const Node& node = *ctx.node;
   DEEPCOMP_RETURN_IF_ERROR(check_attributes(node, {"allowzero", "shape"}));
@@ -126,7 +115,7 @@ Result<CompiledOp> build_reshape(const BuildContext& ctx) {
   DEEPCOMP_RETURN_IF_ERROR(check_arity(node, from_attr ? 1 : 2, from_attr ? 1 : 2, 1));
   const bool allowzero = attr_int(node, "allowzero", 0) != 0;
   const std::vector<int64_t> attr_shape = attr_ints(node, "shape");
-  return simple([=](const Inputs& in, std::vector<Value>* out) -> Status {
+  return simple_op([=](const Inputs& in, std::vector<Value>* out) -> Status {
     DEEPCOMP_RETURN_IF_ERROR(require_present(in[0], "data"));
     std::vector<int64_t> target = attr_shape;
     if (!from_attr) DEEPCOMP_RETURN_IF_ERROR(int_list(in[1], "shape", &target));
@@ -143,7 +132,7 @@ Result<CompiledOp> build_flatten(const BuildContext& ctx) {
   DEEPCOMP_RETURN_IF_ERROR(check_arity(*ctx.node, 1, 1, 1));
   DEEPCOMP_RETURN_IF_ERROR(check_attributes(*ctx.node, {"axis"}));
   const int64_t axis_attr = attr_int(*ctx.node, "axis", 1);
-  return simple([=](const Inputs& in, std::vector<Value>* out) -> Status {
+  return simple_op([=](const Inputs& in, std::vector<Value>* out) -> Status {
     DEEPCOMP_RETURN_IF_ERROR(require_present(in[0], "input"));
     const Value& x = *in[0];
     int64_t axis = axis_attr < 0 ? axis_attr + x.rank() : axis_attr;
@@ -167,7 +156,7 @@ Result<CompiledOp> build_transpose(const BuildContext& ctx) {
   DEEPCOMP_RETURN_IF_ERROR(check_attributes(*ctx.node, {"perm"}));
   const bool has_perm = has_attr(*ctx.node, "perm");
   const std::vector<int64_t> perm_attr = attr_ints(*ctx.node, "perm");
-  return simple([=](const Inputs& in, std::vector<Value>* out) -> Status {
+  return simple_op([=](const Inputs& in, std::vector<Value>* out) -> Status {
     DEEPCOMP_RETURN_IF_ERROR(require_present(in[0], "input"));
     const Value& x = *in[0];
     const int64_t r = x.rank();
@@ -178,7 +167,7 @@ Result<CompiledOp> build_transpose(const BuildContext& ctx) {
     }
     DEEPCOMP_ASSIGN_OR_RETURN(std::vector<int64_t> shape, transpose_shape(x, true, perm));
     Value y = zeros_of(x.dtype, shape);
-    const auto in_strides = row_major_strides(x.shape);
+    const auto in_strides = row_major_strides_of(x.shape);
     std::vector<int64_t> stride(r);  // input stride of each output dimension
     for (int64_t k = 0; k < r; ++k) stride[k] = in_strides[perm[k]];
     std::vector<int64_t> idx(r, 0);
@@ -203,7 +192,7 @@ Result<CompiledOp> build_concat(const BuildContext& ctx) {
   DEEPCOMP_RETURN_IF_ERROR(check_attributes(*ctx.node, {"axis"}));
   if (!has_attr(*ctx.node, "axis")) return Status::Error("attribute 'axis' is required");
   const int64_t axis_attr = attr_int(*ctx.node, "axis", 0);
-  return simple([=](const Inputs& in, std::vector<Value>* out) -> Status {
+  return simple_op([=](const Inputs& in, std::vector<Value>* out) -> Status {
     DEEPCOMP_RETURN_IF_ERROR(require_present(in[0], "input 0"));
     const Value& first = *in[0];
     int64_t axis = 0;
@@ -249,7 +238,7 @@ Result<CompiledOp> build_squeeze(const BuildContext& ctx, bool unsqueeze) {
   DEEPCOMP_RETURN_IF_ERROR(check_attributes(*ctx.node, {"axes"}));
   const bool has_axes_attr = has_attr(*ctx.node, "axes");
   const std::vector<int64_t> axes_attr = attr_ints(*ctx.node, "axes");
-  return simple([=](const Inputs& in, std::vector<Value>* out) -> Status {
+  return simple_op([=](const Inputs& in, std::vector<Value>* out) -> Status {
     DEEPCOMP_RETURN_IF_ERROR(require_present(in[0], "input"));
     const Value& x = *in[0];
     std::vector<int64_t> axes = axes_attr;
@@ -270,7 +259,7 @@ Result<CompiledOp> build_shape(const BuildContext& ctx) {
   const int64_t start_attr = attr_int(*ctx.node, "start", 0);
   const bool has_end = has_attr(*ctx.node, "end");
   const int64_t end_attr = attr_int(*ctx.node, "end", 0);
-  return simple([=](const Inputs& in, std::vector<Value>* out) -> Status {
+  return simple_op([=](const Inputs& in, std::vector<Value>* out) -> Status {
     if (!in[0]) return Status::Error("input is missing");
     const int64_t r = in[0]->rank();
     auto clamp = [r](int64_t v) { return std::clamp(v < 0 ? v + r : v, int64_t{0}, r); };
@@ -286,7 +275,7 @@ Result<CompiledOp> build_shape(const BuildContext& ctx) {
 Result<CompiledOp> build_size(const BuildContext& ctx) {
   DEEPCOMP_RETURN_IF_ERROR(check_arity(*ctx.node, 1, 1, 1));
   DEEPCOMP_RETURN_IF_ERROR(check_attributes(*ctx.node, {}));
-  return simple([](const Inputs& in, std::vector<Value>* out) -> Status {
+  return simple_op([](const Inputs& in, std::vector<Value>* out) -> Status {
     if (!in[0]) return Status::Error("input is missing");
     (*out)[0] = Value::ints({}, {in[0]->numel()});
     return Status::Ok();
@@ -298,7 +287,7 @@ Result<CompiledOp> build_gather(const BuildContext& ctx) {
   DEEPCOMP_RETURN_IF_ERROR(check_attributes(*ctx.node, {"axis"}));
   const int64_t axis_attr = attr_int(*ctx.node, "axis", 0);
   if (auto embedding = build_embedding_gather(ctx, axis_attr)) return std::move(*embedding);
-  return simple([=](const Inputs& in, std::vector<Value>* out) -> Status {
+  return simple_op([=](const Inputs& in, std::vector<Value>* out) -> Status {
     DEEPCOMP_RETURN_IF_ERROR(require_present(in[0], "data"));
     DEEPCOMP_RETURN_IF_ERROR(require_int(in[1], "indices"));
     const Value& x = *in[0];
@@ -348,7 +337,7 @@ Result<CompiledOp> build_cast(const BuildContext& ctx) {
   if (!has_attr(*ctx.node, "to")) return Status::Error("attribute 'to' is required");
   const auto to = static_cast<DType>(attr_int(*ctx.node, "to", 0));
   DEEPCOMP_RETURN_IF_ERROR(check_cast_target(to));
-  return simple([=](const Inputs& in, std::vector<Value>* out) -> Status {
+  return simple_op([=](const Inputs& in, std::vector<Value>* out) -> Status {
     DEEPCOMP_RETURN_IF_ERROR(require_present(in[0], "input"));
     (*out)[0] = cast_value(*in[0], to);
     return Status::Ok();
@@ -359,7 +348,7 @@ Result<CompiledOp> build_cast(const BuildContext& ctx) {
 Result<CompiledOp> build_cast_like(const BuildContext& ctx) {
   DEEPCOMP_RETURN_IF_ERROR(check_arity(*ctx.node, 2, 2, 1));
   DEEPCOMP_RETURN_IF_ERROR(check_attributes(*ctx.node, {"saturate"}));
-  return simple([](const Inputs& in, std::vector<Value>* out) -> Status {
+  return simple_op([](const Inputs& in, std::vector<Value>* out) -> Status {
     DEEPCOMP_RETURN_IF_ERROR(require_present(in[0], "input"));
     if (!in[1]) return Status::Error("target_type is missing");
     DEEPCOMP_RETURN_IF_ERROR(check_cast_target(in[1]->dtype));
@@ -375,7 +364,7 @@ Result<CompiledOp> build_passthrough(const BuildContext& ctx, bool dropout) {
   } else {
     DEEPCOMP_RETURN_IF_ERROR(check_attributes(*ctx.node, {}));
   }
-  return simple([](const Inputs& in, std::vector<Value>* out) -> Status {
+  return simple_op([](const Inputs& in, std::vector<Value>* out) -> Status {
     DEEPCOMP_RETURN_IF_ERROR(require_present(in[0], "input"));
     // Dropout's optional training_mode input must be false (inference), or the ratio 0, which
     // drops nothing: random masks are not supported.

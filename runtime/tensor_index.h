@@ -23,6 +23,15 @@ inline std::vector<int64_t> row_major_strides_of(const std::vector<int64_t>& sha
   return s;
 }
 
+// y[dst] = x[src], in whichever storage (float or integer) the two share.
+inline void copy_element(const Value& x, int64_t src, Value* y, int64_t dst) {
+  if (y->is_float()) {
+    y->f[dst] = x.f[src];
+  } else {
+    y->i[dst] = x.i[src];
+  }
+}
+
 // Product of shape[begin, end).
 inline int64_t dims_product(const std::vector<int64_t>& shape, size_t begin, size_t end) {
   int64_t n = 1;

@@ -11,7 +11,7 @@
 namespace deepcomp::cli {
 namespace {
 
-std::string shape_text(const std::vector<int64_t>& dims) {
+std::string dims_text(const std::vector<int64_t>& dims) {
   std::string s = "[";
   for (size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
   return s + "]";
@@ -40,9 +40,9 @@ compress::ReadLimits dcz_read_limits() {
     if (it == declared->end()) return Status::Error("does not appear in the model's graph");
     const onnx_io::DeclaredTensor& d = it->second;
     if (d.has_shape && (d.dtype != static_cast<int32_t>(e.dtype) || d.dims != e.shape))
-      return Status::Error("is " + dtype_name(e.dtype) + " " + shape_text(e.shape) +
+      return Status::Error("is " + dtype_name(e.dtype) + " " + dims_text(e.shape) +
                            " but the model declares " + dtype_name(static_cast<DType>(d.dtype)) +
-                           " " + shape_text(d.dims));
+                           " " + dims_text(d.dims));
     return Status::Ok();
   };
   return limits;

@@ -13,7 +13,7 @@ std::string human_bytes(double bytes) {
 
 namespace {
 
-std::string shape_text(const std::vector<int64_t>& shape) {
+std::string shape_x_text(const std::vector<int64_t>& shape) {
   std::string s;
   for (size_t i = 0; i < shape.size(); ++i) s += (i ? "x" : "") + std::to_string(shape[i]);
   return s.empty() ? "scalar" : s;
@@ -45,7 +45,7 @@ std::string format_report_table(const compress::CompressReport& r) {
     std::string name = l.name.size() > 28 ? "..." + l.name.substr(l.name.size() - 25) : l.name;
     out += fmt::format(
         "{:<28} {:<5} {:>12} {:>9} {:>6.1f}% {:>4} {:>4} {:>10} {:>10} {:>10} {:>6.1f}x\n", name,
-        l.kind, shape_text(l.shape), l.params,
+        l.kind, shape_x_text(l.shape), l.params,
         100.0 * ratio(static_cast<double>(l.nonzero), static_cast<double>(l.params)),
         l.bits ? std::to_string(l.bits) : "-", l.index_bits ? std::to_string(l.index_bits) : "-",
         human_bytes(l.bytes.pruned), human_bytes(l.bytes.quantized), human_bytes(l.bytes.huffman),

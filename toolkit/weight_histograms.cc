@@ -19,7 +19,7 @@ namespace {
 
 constexpr int kBins = 120;
 
-std::string shape_text(const std::vector<int64_t>& shape) {
+std::string shape_list_text(const std::vector<int64_t>& shape) {
   std::string s = "[";
   for (size_t i = 0; i < shape.size(); ++i) s += (i ? "," : "") + std::to_string(shape[i]);
   return s + "]";
@@ -90,7 +90,7 @@ std::string layer_figure(const compress::EncodedTensor& e, const compress::Spars
     centroid_lines.front().label = fmt::format("shared values ({})", shared_values.size());
 
   svg::Figure figure;
-  figure.title = fmt::format("{} {}: weight distribution", e.name, shape_text(e.shape));
+  figure.title = fmt::format("{} {}: weight distribution", e.name, shape_list_text(e.shape));
   figure.panel_height = 380;
   if (original) {
     svg::Panel before;
@@ -189,7 +189,7 @@ Status write_weight_histograms(const std::string& dcz_path, const std::string& o
                              dcz_path + " was compressed from?)");
       if (job.original->shape != e.shape || job.original->values.empty())
         return Status::Error(onnx_or_empty + ": tensor '" + e.name + "' is " +
-                             shape_text(job.original->shape) + " but " + shape_text(e.shape) +
+                             shape_list_text(job.original->shape) + " but " + shape_list_text(e.shape) +
                              " in " + dcz_path);
     }
     std::string stem = sanitize_file_name(e.name);

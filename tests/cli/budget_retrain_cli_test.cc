@@ -5,7 +5,10 @@
 // errors of bad input.
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -210,6 +213,67 @@ TEST(BudgetRetrainCli, TimeLimitStopsTighteningAndSaysSo) {
   EXPECT_TRUE(s["met"].get<bool>());
 }
 
+// The holdout check: the original's figure on the holdout against as many training-part samples.
+// Every label here is the model's own top-1, so both are 100% and the holdout "looks seen" (a
+// warning on stderr). With the held-out labels shifted by one class the holdout scores 0% while
+// the training part stays at 100%: no warning.
+TEST(BudgetRetrainCli, HoldoutTheModelScoresAsWellAsItsTrainingDataIsFlagged) {
+  Files f = make_files();
+  const std::string json = f.dir + "/h.json";
+  const std::string cmd = "compress " + f.model + " -o " + f.dir + "/h.dcz --force --retrain " +
+                          "--max-loss 3 --time-limit 1e-9" + train_flags(f) + kGrid +
+                          " --report-json " + json;
+  auto r = run_deepcomp(cmd);
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  EXPECT_NE(r.err.find("warning: the model scores 100.00% on the 300 held-out training samples "
+                       "and 100.00% on as many it is retrained on"),
+            std::string::npos)
+      << r.err;
+  auto check = nlohmann::json::parse(read_text(json))["search"]["holdout_check"];
+  EXPECT_DOUBLE_EQ(check["holdout"].get<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(check["training_part"].get<double>(), 1.0);
+  EXPECT_TRUE(check["looks_seen"].get<bool>());
+
+  std::vector<int64_t> held = train::epoch_order(kSamples, 0, 0);
+  held.resize(kSamples / 10);
+  std::vector<float> labels(f.y.begin(), f.y.end());
+  for (int64_t i : held) labels[static_cast<size_t>(i)] = static_cast<float>((f.y[i] + 1) % kClasses);
+  testing::write_text(f.labels, data::npy_bytes({kSamples}, labels));
+  r = run_deepcomp(cmd);
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  EXPECT_EQ(r.err.find("warning:"), std::string::npos) << r.err;
+  check = nlohmann::json::parse(read_text(json))["search"]["holdout_check"];
+  EXPECT_DOUBLE_EQ(check["holdout"].get<double>(), 0.0);
+  EXPECT_DOUBLE_EQ(check["training_part"].get<double>(), 1.0);
+  EXPECT_FALSE(check["looks_seen"].get<bool>());
+}
+
+// The default margin: one standard error of the uncompressed model's validation top-1, at most
+// half the budget. With 30 of the 300 held-out labels wrong the model scores p = 0.9 there:
+// 100 * sqrt(0.9 * 0.1 / 300) = 1.7320508 points, under half of a 5-point budget, over half of 3.
+TEST(BudgetRetrainCli, DefaultMarginIsOneStandardErrorAtMostHalfTheBudget) {
+  Files f = make_files();
+  std::vector<int64_t> held = train::epoch_order(kSamples, 0, 0);
+  held.resize(kSamples / 10);
+  std::vector<float> labels(f.y.begin(), f.y.end());
+  for (size_t k = 0; k < 30; ++k)
+    labels[static_cast<size_t>(held[k])] = static_cast<float>((f.y[held[k]] + 1) % kClasses);
+  testing::write_text(f.labels, data::npy_bytes({kSamples}, labels));
+  const std::string json = f.dir + "/m.json";
+  for (double budget : {5.0, 3.0}) {
+    auto r = run_deepcomp("compress " + f.model + " -o " + f.dir + "/m.dcz --force --retrain " +
+                          "--max-loss " + std::to_string(budget) + " --time-limit 1e-9" +
+                          train_flags(f) + kGrid + " --report-json " + json);
+    ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+    const auto s = nlohmann::json::parse(read_text(json))["search"];
+    ASSERT_DOUBLE_EQ(s["base_score"].get<double>(), 0.9);
+    const double margin = budget == 5.0 ? 100 * std::sqrt(0.9 * 0.1 / 300) : 1.5;
+    EXPECT_NEAR(s["margin_points"].get<double>(), margin, 1e-9) << budget;
+    EXPECT_NEAR(s["min_score"].get<double>(), 0.9 - (budget - margin) / 100, 1e-9) << budget;
+    EXPECT_NE(r.out.find(fmt::format("margin {:g} points", margin)), std::string::npos) << r.out;
+  }
+}
+
 TEST(BudgetRetrainCli, BadInputIsOneLineAndWritesNothing) {
   const Files f = make_files();
   const std::string out = f.dir + "/e.dcz";
@@ -217,7 +281,11 @@ TEST(BudgetRetrainCli, BadInputIsOneLineAndWritesNothing) {
     auto r = run_deepcomp("compress " + f.model + " -o " + out + " " + args);
     EXPECT_EQ(r.exit_code, 1) << args;
     EXPECT_NE(r.err.find(needle), std::string::npos) << args << "\n" << r.err;
-    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    // One error line; the holdout check's warning (the labels here are the model's own, so the
+    // holdout scores like the training part) may come before it.
+    std::string err = r.err;
+    if (err.rfind("warning: the model scores", 0) == 0) err.erase(0, err.find('\n') + 1);
+    EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << r.err;
     EXPECT_FALSE(fs::exists(out)) << args;
   };
   one_line_error("--retrain --max-loss 1", "needs --train-images and --train-labels");
