@@ -127,48 +127,15 @@ class LeNet5(nn.Module):
         return self.fc2(x)
 
 
-class Mt19937_64:
-    """std::mt19937_64, so that the holdout below is the very set deepcomp holds out."""
-
-    MASK = (1 << 64) - 1
-
-    def __init__(self, seed):
-        self.mt = [seed & self.MASK]
-        for i in range(1, 312):
-            prev = self.mt[-1]
-            self.mt.append((6364136223846793005 * (prev ^ (prev >> 62)) + i) & self.MASK)
-        self.index = 312
-
-    def __call__(self):
-        if self.index >= 312:
-            for i in range(312):
-                x = (self.mt[i] & 0xFFFFFFFF80000000) | (self.mt[(i + 1) % 312] & 0x7FFFFFFF)
-                y = x >> 1
-                if x & 1:
-                    y ^= 0xB5026F5AA96619E9
-                self.mt[i] = self.mt[(i + 156) % 312] ^ y
-            self.index = 0
-        y = self.mt[self.index]
-        self.index += 1
-        y ^= (y >> 29) & 0x5555555555555555
-        y ^= (y << 17) & 0x71D67FFFEDA60000
-        y ^= (y << 37) & 0xFFF7EEE000000000
-        y ^= y >> 43
-        return y & self.MASK
-
-
 def deepcomp_holdout(n, seed, fraction=0.1):
     """The indices `compress --retrain` holds out when no validation set is given.
 
     Mirrors train::split_holdout: the first floor(n * fraction) entries of train::epoch_order(n,
-    seed, 0), a Fisher-Yates shuffle with std::mt19937_64(seed) and j = rng() % (i + 1).
+    seed, 0) (a Fisher-Yates shuffle with std::mt19937_64, reproduced in bench/train_vs_torch.py).
     """
-    rng = Mt19937_64(seed)
-    order = list(range(n))
-    for i in range(n - 1, 0, -1):
-        j = rng() % (i + 1)
-        order[i], order[j] = order[j], order[i]
-    return np.array(sorted(order[:int(np.floor(n * fraction))]), dtype=np.int64)
+    sys.path.insert(0, os.path.join(REPO, "bench"))
+    from train_vs_torch import epoch_order  # noqa: E402 (needs torch and numpy, as this script)
+    return np.array(sorted(epoch_order(n, seed, 0)[:int(np.floor(n * fraction))]), dtype=np.int64)
 
 
 def count_params(model):
