@@ -109,7 +109,7 @@ json value_info_json(const ValueInfo& v) {
   return {{"name", v.name}, {"dtype", dtype_name(v.dtype)}, {"shape", shape}};
 }
 
-std::string shape_text(const json& shape) {
+std::string declared_shape_text(const json& shape) {
   if (shape.is_null()) return "?";
   std::string s = "[";
   for (size_t i = 0; i < shape.size(); ++i) {
@@ -214,14 +214,14 @@ std::string model_summary_text(const json& doc) {
     out += fmt::format("{}:\n", io);
     for (const json& v : doc[io])
       out += fmt::format("  {} {} {}\n", v["name"].get<std::string>(),
-                         v["dtype"].get<std::string>(), shape_text(v["shape"]));
+                         v["dtype"].get<std::string>(), declared_shape_text(v["shape"]));
   }
 
   size_t name_w = 4, loc_w = 8, shape_w = 5;
   for (const json& t : doc["tensors"]) {
     name_w = std::max(name_w, t["name"].get<std::string>().size());
     loc_w = std::max(loc_w, t["location"].get<std::string>().size());
-    shape_w = std::max(shape_w, shape_text(t["shape"]).size());
+    shape_w = std::max(shape_w, declared_shape_text(t["shape"]).size());
   }
   name_w = std::min<size_t>(name_w, 48);
   const std::string row =
@@ -232,7 +232,7 @@ std::string model_summary_text(const json& doc) {
                      "location", loc_w, "params", "bytes", "min", "max", "mean", "std", "zeros");
   for (const json& t : doc["tensors"]) {
     out += fmt::format(fmt::runtime(row), t["name"].get<std::string>(), name_w,
-                       t["role"].get<std::string>(), shape_text(t["shape"]), shape_w,
+                       t["role"].get<std::string>(), declared_shape_text(t["shape"]), shape_w,
                        t["dtype"].get<std::string>(), t["location"].get<std::string>(), loc_w,
                        t["params"].get<int64_t>(), t["bytes"].get<int64_t>(),
                        number_text(t["min"], "{:.4g}"), number_text(t["max"], "{:.4g}"),
