@@ -28,6 +28,7 @@ inline constexpr uint8_t kAncillaryBit = 0x80;
 // "header", "skeleton", "tensor", "end", "ancillary 0xNN" or "0xNN", for messages and inspect.
 std::string section_kind_name(uint8_t kind);
 
+// Status::Error, short for the many checks of the section parsers.
 inline Status Err(std::string message) { return Status::Error(std::move(message)); }
 
 // Limits every reader enforces (and the writer, so that it never writes what cannot be read);
