@@ -811,10 +811,29 @@ std::function<int()> setup(CLI::App& app) {
   budget->add_flag("--budget-half-step,!--no-budget-half-step", args->half_step,
                    "With --retrain: after a step misses, try half a step back (default on)");
   budget
-      ->add_option("--budget-margin", args->margin,
-                   "With --retrain: points of the budget kept in reserve (the threshold is "
-                   "reference - (max-loss - margin)); default: one standard error of the "
-                   "uncompressed model's validation figure, at most half the budget")
+      ->add_option_function<std::string>(
+          "--budget-margin",
+          [args](const std::string& text) {
+            if (text == "auto") {
+              args->margin.reset();
+              return;
+            }
+            size_t used = 0;
+            double points = 0;
+            try {
+              points = std::stod(text, &used);
+            } catch (const std::exception&) {
+              used = 0;
+            }
+            if (used == 0 || used != text.size())
+              throw CLI::ValidationError("--budget-margin",
+                                         "'" + text + "' is neither a number of points nor auto");
+            args->margin = points;
+          },
+          "With --retrain: points of the budget kept in reserve (the threshold is "
+          "reference - (max-loss - margin)); auto (the default): one standard error of the "
+          "uncompressed model's validation figure, at most half the budget")
+      ->type_name("POINTS|auto")
       ->default_str("auto");
   auto* retrain = cmd->add_option_group(
       "Retraining", "Masked fine-tuning after pruning and centroid fine-tuning after sharing");

@@ -261,9 +261,11 @@ TEST(BudgetRetrainCli, DefaultMarginIsOneStandardErrorAtMostHalfTheBudget) {
   testing::write_text(f.labels, data::npy_bytes({kSamples}, labels));
   const std::string json = f.dir + "/m.json";
   for (double budget : {5.0, 3.0}) {
+    // "auto" spelled out is the default.
     auto r = run_deepcomp("compress " + f.model + " -o " + f.dir + "/m.dcz --force --retrain " +
                           "--max-loss " + std::to_string(budget) + " --time-limit 1e-9" +
-                          train_flags(f) + kGrid + " --report-json " + json);
+                          (budget == 3.0 ? " --budget-margin auto" : "") + train_flags(f) + kGrid +
+                          " --report-json " + json);
     ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
     const auto s = nlohmann::json::parse(read_text(json))["search"];
     ASSERT_DOUBLE_EQ(s["base_score"].get<double>(), 0.9);
@@ -297,6 +299,16 @@ TEST(BudgetRetrainCli, BadInputIsOneLineAndWritesNothing) {
                  "--budget-reference must be original, dense or dense-once, not 'best'");
   one_line_error("--retrain --max-loss 1 --budget-margin 2" + train_flags(f),
                  "--budget-margin must be between 0 and the --max-loss points");
+  {  // a usage error: exit code 2, as for every flag value that does not parse
+    auto r = run_deepcomp("compress " + f.model + " -o " + out +
+                          " --retrain --max-loss 1 --budget-margin 0.2x" + train_flags(f));
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("--budget-margin: '0.2x' is neither a number of points nor auto"),
+              std::string::npos)
+        << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_FALSE(fs::exists(out));
+  }
   one_line_error("--retrain --max-loss 1 --val-images " + f.images + train_flags(f),
                  "--val-images and --val-labels go together");
   // Even the least compression (unpruned, 1-bit sharing, no retraining) loses predictions.
