@@ -2,8 +2,8 @@
 # Whole CNNs on one thread, in one run: ONNX Runtime (bench/ort_reference.js, graph optimizations
 # on), deepcomp's runtime on the .onnx (bench/real_models_bench, dense) for this build and,
 # optionally, a baseline build (BEFORE_BUILD_DIR, e.g. main's), and the model compressed with
-# `deepcomp compress --prune 0.7` run from its .dcz on the sparse kernels (`deepcomp bench
-# --threads 1`, median). Cases: the real-model cases of scripts/make-real-references.sh that are
+# `deepcomp compress --prune 0.7` run from its .dcz (`deepcomp bench --threads 1`, median, kernel
+# auto: DEEPCOMP_KERNEL_PROFILE decides whether a measured profile is used) by both builds. Cases: the real-model cases of scripts/make-real-references.sh that are
 # CNNs (their real inputs). Prints a Markdown table on stdout; progress on stderr.
 # Usage: bench/cnn_vs_ort.sh [BUILD_DIR] [BEFORE_BUILD_DIR] [REPEAT]   (defaults: build, none, 20)
 set -euo pipefail
@@ -39,6 +39,10 @@ for c in $cases; do
   for n in $names; do args+=(--input "$n=$dir/$c/in_$k.npy"); k=$((k + 1)); done
   "$build/deepcomp" bench "$tmp/$c.dcz" --threads 1 --repeat "$repeat" --warmup 2 "${args[@]}" --json \
     > "$tmp/$c.dcz.json"
+  if [ -n "$before" ]; then
+    "$before/deepcomp" bench "$tmp/$c.dcz" --threads 1 --repeat "$repeat" --warmup 2 "${args[@]}" \
+      --json > "$tmp/$c.dcz.before.json"
+  fi
 done
 echo "cnn_vs_ort.sh: load $(cut -d' ' -f1-3 /proc/loadavg) at end" >&2
 "$py" - "$tmp" "$cases" "$before" <<'PYEOF'
@@ -48,13 +52,14 @@ def bench(path):
     if not os.path.exists(path): return {}
     return {b["name"].split("/")[0]: b["real_time"] for b in json.load(open(path))["benchmarks"]}
 after_ms, before_ms = bench(f"{tmp}/after.json"), bench(f"{tmp}/before.json")
-print("| model | ORT ms | deepcomp dense ms, before | deepcomp dense ms, now | before / ORT | now / ORT | .dcz --prune 0.7 sparse ms | .dcz / ORT |")
-print("|---|---|---|---|---|---|---|---|")
+print("| model | ORT ms | deepcomp dense ms, before | deepcomp dense ms, now | before / ORT | now / ORT | .dcz --prune 0.7 ms, before | .dcz ms, now | .dcz before / ORT | .dcz now / ORT |")
+print("|---|---|---|---|---|---|---|---|---|---|")
 for c in cases:
     ort = float(open(f"{tmp}/{c}.ort").read().strip())
     now = after_ms.get(c, float("nan"))
     old = before_ms.get(c, float("nan"))
-    run = json.load(open(f"{tmp}/{c}.dcz.json"))["runs"][0]
-    dcz = run["sparse_ms"]
-    print(f"| {c} | {ort:.3f} | {old:.3f} | {now:.3f} | {old / ort:.2f} | {now / ort:.2f} | {dcz:.3f} | {dcz / ort:.2f} |")
+    dcz = json.load(open(f"{tmp}/{c}.dcz.json"))["runs"][0]["sparse_ms"]
+    path = f"{tmp}/{c}.dcz.before.json"
+    dcz_old = json.load(open(path))["runs"][0]["sparse_ms"] if os.path.exists(path) else float("nan")
+    print(f"| {c} | {ort:.3f} | {old:.3f} | {now:.3f} | {old / ort:.2f} | {now / ort:.2f} | {dcz_old:.3f} | {dcz:.3f} | {dcz_old / ort:.2f} | {dcz / ort:.2f} |")
 PYEOF

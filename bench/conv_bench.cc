@@ -3,7 +3,9 @@
 //   Im2colEigen: the previous path (im2col, then an Eigen GEMM per group), the baseline;
 //   Dense:       kernels::conv_dense (direct kernels, kernels/conv_direct.h), the weight packed
 //                once outside the loop as the Session does (kernels::pack_conv_weight);
-//   Codebook30:  kernels::conv_codebook_csr with 30% of the weights kept (16 shared values).
+//   Codebook30:  kernels::conv_codebook_csr with 30% of the weights kept (16 shared values);
+//   CodebookKept/<shape>/<percent>: the same at 10-90% kept, to find the dense/sparse crossover
+//                (runtime/kernel_choice.h kDefaultConvDenseAboveDensity).
 // Counter MAC/s counts the dense layer's multiply-adds, so the sparse figure is dense-equivalent.
 // bench/conv_layers_ort.sh times ONNX Runtime on the same shapes; results in bench/RESULTS.md
 // ("## Convolution and whole-model speed (issue 14, ...)").
@@ -51,11 +53,11 @@ ConvParams params(const Shape& s) {
 
 struct Data {
   ConvParams p;
-  std::vector<float> x, w, w30, bias, y;
-  CodebookCsrMatrix cb30;
+  std::vector<float> x, w, bias, y;
+  CodebookCsrMatrix cb;  // `kept` of w's positions, 16 shared values
 };
 
-Data make(const Shape& s) {
+Data make(const Shape& s, double kept = 0.3) {
   Data d;
   d.p = params(s);
   std::mt19937 rng(1);
@@ -67,19 +69,19 @@ Data make(const Shape& s) {
   for (float& v : d.w) v = u(rng);
   d.bias.resize(d.p.M);
   for (float& v : d.bias) v = u(rng);
-  // 30% kept, each survivor one of 16 shared values.
+  // `kept` of the positions, each survivor one of 16 shared values.
   std::vector<float> codebook(16);
   for (float& v : codebook) v = u(rng);
   std::vector<int64_t> positions;
   std::vector<uint32_t> clusters;
   for (int64_t i = 0; i < d.p.M * k; ++i) {
-    if (std::uniform_real_distribution<double>(0, 1)(rng) < 0.3) {
+    if (std::uniform_real_distribution<double>(0, 1)(rng) < kept) {
       positions.push_back(i);
       clusters.push_back(static_cast<uint32_t>(rng() % 16));
     }
   }
   std::string error;
-  deepcomp::kernels::codebook_csr_from(d.p.M, k, positions, clusters, codebook, &d.cb30, &error);
+  deepcomp::kernels::codebook_csr_from(d.p.M, k, positions, clusters, codebook, &d.cb, &error);
   d.y.resize(d.p.M * d.p.out_spatial());
   return d;
 }
@@ -133,7 +135,18 @@ void BM_Codebook30(benchmark::State& state, Shape s) {
   omp_set_num_threads(1);
   Data d = make(s);
   for (auto _ : state) {
-    deepcomp::kernels::conv_codebook_csr(d.p, d.x.data(), d.cb30, d.bias.data(), d.y.data());
+    deepcomp::kernels::conv_codebook_csr(d.p, d.x.data(), d.cb, d.bias.data(), d.y.data());
+    benchmark::DoNotOptimize(d.y.data());
+  }
+  report(state, d.p);
+}
+
+// state.range(0): percent of the weights kept.
+void BM_CodebookKept(benchmark::State& state, Shape s) {
+  omp_set_num_threads(1);
+  Data d = make(s, state.range(0) / 100.0);
+  for (auto _ : state) {
+    deepcomp::kernels::conv_codebook_csr(d.p, d.x.data(), d.cb, d.bias.data(), d.y.data());
     benchmark::DoNotOptimize(d.y.data());
   }
   report(state, d.p);
@@ -147,6 +160,11 @@ int register_all() {
         ->Unit(benchmark::kMillisecond);
     benchmark::RegisterBenchmark((std::string("Codebook30/") + s.name).c_str(), BM_Codebook30, s)
         ->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark((std::string("CodebookKept/") + s.name).c_str(), BM_CodebookKept,
+                                 s)
+        ->Unit(benchmark::kMillisecond)
+        ->ArgName("percent")
+        ->DenseRange(10, 90, 10);
   }
   return 0;
 }

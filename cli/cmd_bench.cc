@@ -205,9 +205,17 @@ int run_calibrate(const BenchArgs& args) {
                                q.sparse_ms);
     }
   }
-  std::cout << fmt::format("--kernel auto: dense above {:g}% density (was {:g}% built in)\n",
-                           100 * profile.dense_above_density,
-                           100 * runtime::kDefaultDenseAboveDensity);
+  for (const auto& s : profile.conv_shapes) {
+    std::cout << fmt::format("  Conv {}: crossover {:g}%\n", s.name, 100 * s.crossover);
+    for (const auto& q : s.points) {
+      std::cout << fmt::format("    {:>5.1f}%  {:>9.4f} {:>9.4f}\n", 100 * q.density, q.dense_ms,
+                               q.sparse_ms);
+    }
+  }
+  std::cout << fmt::format(
+      "--kernel auto: dense above {:g}% density (was {:g}% built in), Conv above {:g}% (was {:g}%)\n",
+      100 * profile.dense_above_density, 100 * runtime::kDefaultDenseAboveDensity,
+      100 * profile.conv_dense_above_density, 100 * runtime::kDefaultConvDenseAboveDensity);
   return 0;
 }
 

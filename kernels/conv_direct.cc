@@ -160,8 +160,12 @@ inline RowOut row_out(const Epilogue& e, float* output, const float* bias, int64
 }
 
 // Stores outputs x .. x + n (n <= 8 * V) of a row: acc, then the epilogue steps.
+// The tile helpers are always inlined, so that each clone compiles them for its own instruction
+// set: a helper left out of line is compiled for the default (SSE2) target, where 8 vector
+// accumulators do not fit the registers (sparse_tile<8> ran that way, spilling every sum).
 template <int V>
-inline void store_tile(const v8* acc, const RowOut& o, const Epilogue& e, int64_t x, int64_t n) {
+__attribute__((always_inline)) inline void store_tile(const v8* acc, const RowOut& o,
+                                                      const Epilogue& e, int64_t x, int64_t n) {
   float tmp[8 * V];
   float* y = o.y + x;
   float* dst = n == 8 * V ? y : tmp;
@@ -250,8 +254,10 @@ void depthwise_row(const Geometry& g, const float* src, const float* w, const Ro
 // Sparse: one output channel, its `nnz` terms (offset into the buffer, weight), outputs
 // [x0, x1) of one row.
 template <int V>
-inline void sparse_tile(const float* src, const int64_t* off, const float* val, int64_t nnz,
-                        const RowOut& out, const Epilogue& e, int64_t x, int64_t n) {
+__attribute__((always_inline)) inline void sparse_tile(const float* src, const int64_t* off,
+                                                       const float* val, int64_t nnz,
+                                                       const RowOut& out, const Epilogue& e,
+                                                       int64_t x, int64_t n) {
   v8 acc[V] = {};
   for (int64_t k = 0; k < nnz; ++k) {
     const float* s = src + off[k];

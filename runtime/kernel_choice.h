@@ -22,6 +22,13 @@ enum class KernelChoice {
 // near 5%, the 10-output layer up to 50%. The 784-wide layers dominate the time, hence 10%.
 inline constexpr double kDefaultDenseAboveDensity = 0.1;
 
+// The same for Conv layers, whose sparse kernel (kernels/conv_direct.h: one output channel's
+// nonzeros over 64 outputs at a time) reuses each weight across a whole row of outputs and so
+// pays at far higher densities. Measured with bench/conv_bench.cc (CodebookKept) on the ten
+// layer shapes of ocr_det and BlazeFace, batch 1, one thread, AVX2: sparse beat dense on all ten
+// at 30% kept (0.37-0.79x dense time) and on nine at 40%; at 50% on six.
+inline constexpr double kDefaultConvDenseAboveDensity = 0.4;
+
 inline const char* kernel_choice_name(KernelChoice k) {
   return k == KernelChoice::kSparse ? "sparse" : k == KernelChoice::kDense ? "dense" : "auto";
 }

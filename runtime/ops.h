@@ -50,6 +50,7 @@ struct BuildContext {
   std::function<bool(const std::string& name)> int_sparse;
   KernelChoice kernel = KernelChoice::kSparse;  // SessionOptions::kernel
   double dense_above_density = kDefaultDenseAboveDensity;
+  double conv_dense_above_density = kDefaultConvDenseAboveDensity;  // for Conv weights
   // A Conv node that has the chain after it fused in (runtime/fuse_conv.h), else nullptr.
   const ConvFusion* conv_fusion = nullptr;
   // Compiles a graph attribute of the node (names of enclosing graphs resolve as outer values).
@@ -119,10 +120,11 @@ struct LayerWeight {
 
 // `given` is ctx.sparse_weight() for the weight, already checked to be rows x cols; `initializer`
 // holds the dense values, laid out as the transpose of rows x cols when `transposed` (a
-// [in, out] Gemm/MatMul weight).
+// [in, out] Gemm/MatMul weight). Under KernelChoice::kAuto the layer runs sparse at or below
+// `dense_above_density` (ctx's, or its conv_dense_above_density for a Conv).
 LayerWeight choose_layer_weight(const BuildContext& ctx, const SparseWeight& given,
                                 const Value& initializer, int64_t rows, int64_t cols,
-                                bool transposed);
+                                bool transposed, double dense_above_density);
 
 // nullptr when the op is not supported.
 const Builder* find_builder(const std::string& op_type);

@@ -113,8 +113,11 @@ Result<ConvLayerWeight> conv_layer_weight(const BuildContext& ctx) {
                              std::to_string(cols));
       }
     }
-    // W row-major is already the [rows, cols] matrix of session.h's layout.
-    LayerWeight chosen = choose_layer_weight(ctx, given, *w_const, rows, cols, false);
+    // W row-major is already the [rows, cols] matrix of session.h's layout. ConvTranspose's
+    // sparse path (a CSR product, then col2im) pays only where fc layers do.
+    const double crossover =
+        node.op_type == "Conv" ? ctx.conv_dense_above_density : ctx.dense_above_density;
+    LayerWeight chosen = choose_layer_weight(ctx, given, *w_const, rows, cols, false, crossover);
     out.sparse = std::move(chosen.sparse);
     if (!chosen.expanded.empty()) {
       out.expanded = std::make_shared<const std::vector<float>>(std::move(chosen.expanded));

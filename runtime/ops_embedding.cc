@@ -55,7 +55,8 @@ std::optional<Result<CompiledOp>> build_embedding_gather(const BuildContext& ctx
                         std::to_string(table->cols) + " (rows = embeddings)"));
     }
   }
-  LayerWeight chosen = choose_layer_weight(ctx, given, *data, table->rows, table->cols, false);
+  LayerWeight chosen = choose_layer_weight(ctx, given, *data, table->rows, table->cols, false,
+                                           ctx.dense_above_density);
   table->sparse = std::move(chosen.sparse);
   table->expanded = std::move(chosen.expanded);
   CompiledOp op;

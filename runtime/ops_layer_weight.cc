@@ -8,7 +8,7 @@ namespace deepcomp::runtime::ops {
 
 LayerWeight choose_layer_weight(const BuildContext& ctx, const SparseWeight& given,
                                 const Value& initializer, int64_t rows, int64_t cols,
-                                bool transposed) {
+                                bool transposed, double dense_above_density) {
   LayerWeight w;
   const int64_t elements = rows * cols;
   auto density_of = [&](int64_t nonzero) {
@@ -16,7 +16,7 @@ LayerWeight choose_layer_weight(const BuildContext& ctx, const SparseWeight& giv
   };
   if (given.present()) {
     w.density = density_of(given.csr ? given.csr->nnz() : given.codebook->nnz());
-    if (runs_sparse(ctx.kernel, w.density, ctx.dense_above_density)) {
+    if (runs_sparse(ctx.kernel, w.density, dense_above_density)) {
       w.sparse = given;
       return w;
     }
@@ -31,7 +31,7 @@ LayerWeight choose_layer_weight(const BuildContext& ctx, const SparseWeight& giv
   const int64_t nonzero =
       std::count_if(initializer.f.begin(), initializer.f.end(), [](float v) { return v != 0.0f; });
   w.density = density_of(nonzero);
-  if (ctx.sparse_from_dense && runs_sparse(ctx.kernel, w.density, ctx.dense_above_density)) {
+  if (ctx.sparse_from_dense && runs_sparse(ctx.kernel, w.density, dense_above_density)) {
     w.sparse.csr = std::make_shared<kernels::CsrMatrix>(
         transposed ? kernels::CsrMatrix::from_dense_transposed(initializer.f.data(), cols, rows)
                    : kernels::CsrMatrix::from_dense(initializer.f.data(), rows, cols));

@@ -87,7 +87,8 @@ Result<FcWeight> make_fc_weight(const BuildContext& ctx, const Value& b, bool b_
                            std::to_string(w.in) + " (rows = output features)");
     }
   }
-  LayerWeight chosen = choose_layer_weight(ctx, given, b, w.out, w.in, !b_is_out_by_in);
+  LayerWeight chosen = choose_layer_weight(ctx, given, b, w.out, w.in, !b_is_out_by_in,
+                                           ctx.dense_above_density);
   w.density = chosen.density;
   w.sparse = std::move(chosen.sparse);
   if (reads_b) *reads_b = false;

@@ -201,7 +201,7 @@ Result<std::shared_ptr<const CellWeight>> constant_weight(const BuildContext& ct
                            std::to_string(cols) + " (rows = directions x gates x hidden)");
     }
   }
-  LayerWeight chosen = choose_layer_weight(ctx, given, v, rows, cols, false);
+  LayerWeight chosen = choose_layer_weight(ctx, given, v, rows, cols, false, ctx.dense_above_density);
   auto w = std::make_shared<CellWeight>();
   w->density = chosen.density;
   if (chosen.sparse.present()) {

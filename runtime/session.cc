@@ -18,6 +18,7 @@
 #include <optional>
 #include <set>
 #include <unordered_map>
+#include <utility>
 
 #include "runtime/buffer_pool.h"
 #include "runtime/fuse_conv.h"
@@ -343,6 +344,7 @@ Status Compiler::compile(const Graph& g, const OuterLookup* outer, Program* p,
     };
     ctx.kernel = options.kernel;
     ctx.dense_above_density = crossover;
+    ctx.conv_dense_above_density = options.conv_dense_above_density;
     ctx.conv_fusion = fusions.count(n) ? &fusions.at(n) : nullptr;
     const size_t declared = step.in.size();
     ctx.constant = [&](size_t k) -> const Value* {
@@ -492,9 +494,13 @@ bool Session::supports_op(const std::string& op_type) {
 Result<Session> Session::create(const Model& model, SessionOptions options) {
   auto impl = std::make_unique<Impl>();
   impl->options = std::move(options);
-  const double crossover = impl->options.dense_above_density;
-  if (!(crossover >= 0 && crossover <= 1)) {
-    return Status::Error("dense_above_density must be in [0, 1], got " + std::to_string(crossover));
+  for (const auto& [what, crossover] :
+       {std::pair{"dense_above_density", impl->options.dense_above_density},
+        std::pair{"conv_dense_above_density", impl->options.conv_dense_above_density}}) {
+    if (!(crossover >= 0 && crossover <= 1)) {
+      return Status::Error(std::string(what) + " must be in [0, 1], got " +
+                           std::to_string(crossover));
+    }
   }
   Compiler compiler{model, impl->options, 0, {}, {}};
   for (const OpsetImport& o : model.opsets) {

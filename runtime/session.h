@@ -61,9 +61,11 @@ struct SessionOptions {
   std::set<std::string> int_sparse_weights;
   // What a layer with a sparse form (given above, or built by sparse_from_dense) runs on. The
   // default keeps every sparse form sparse; kAuto expands the layers whose density is above
-  // dense_above_density (in [0, 1]), kDense all of them.
+  // dense_above_density (in [0, 1]; conv_dense_above_density for Conv weights), kDense all of
+  // them.
   KernelChoice kernel = KernelChoice::kSparse;
   double dense_above_density = kDefaultDenseAboveDensity;
+  double conv_dense_above_density = kDefaultConvDenseAboveDensity;
 };
 
 // A Gemm, MatMul, Conv or ConvTranspose node with a constant weight, and the kernel it was

@@ -11,6 +11,7 @@
 #include <random>
 
 #include "core/file_io.h"
+#include "kernels/conv.h"
 #include "kernels/dense.h"
 #include "kernels/sparse_matrix.h"
 #include "kernels/spmm.h"
@@ -64,6 +65,40 @@ Status bad(const std::string& path, const std::string& what) {
   return Status::Error("kernel profile " + path + ": " + what);
 }
 
+Result<std::vector<KernelProfile::Point>> read_points(const std::string& path,
+                                                      const nlohmann::json& s) {
+  std::vector<KernelProfile::Point> points;
+  if (s.contains("points") && s["points"].is_array()) {
+    for (const auto& q : s["points"]) {
+      if (!q.is_object()) return bad(path, "a point is not an object");
+      points.push_back(
+          {q.value("density", 0.0), q.value("dense_ms", 0.0), q.value("sparse_ms", 0.0)});
+    }
+  }
+  return points;
+}
+
+nlohmann::ordered_json points_json(const std::vector<KernelProfile::Point>& points) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::array();
+  for (const auto& q : points) {
+    j.push_back({{"density", q.density}, {"dense_ms", q.dense_ms}, {"sparse_ms", q.sparse_ms}});
+  }
+  return j;
+}
+
+// The Conv layers calibrated: a 1x1 and a 3x3 of ocr_det's (PaddleOCR's detector) and a 1x1 with
+// many channels on a small map, where the weight is the bigger stream; "same" pads, one image.
+struct CalibrationConv {
+  int64_t C, H, W, M, k;
+};
+constexpr CalibrationConv kConvShapes[] = {
+    {48, 48, 96, 48, 1}, {96, 48, 96, 24, 3}, {384, 6, 12, 384, 1}};
+
+std::string conv_name(const CalibrationConv& c) {
+  return std::to_string(c.k) + "x" + std::to_string(c.k) + " " + std::to_string(c.C) + "->" +
+         std::to_string(c.M) + " " + std::to_string(c.H) + "x" + std::to_string(c.W);
+}
+
 }  // namespace
 
 std::string default_kernel_profile_path() {
@@ -96,6 +131,13 @@ Result<std::optional<KernelProfile>> read_kernel_profile(const std::string& path
   if (!(p.dense_above_density >= 0.0 && p.dense_above_density <= 1.0)) {
     return bad(path, "dense_above_density must be in [0, 1]");
   }
+  if (const auto conv = j.find("conv_dense_above_density"); conv != j.end()) {
+    if (!conv->is_number()) return bad(path, "conv_dense_above_density is not a number");
+    p.conv_dense_above_density = conv->get<double>();
+    if (!(p.conv_dense_above_density >= 0.0 && p.conv_dense_above_density <= 1.0)) {
+      return bad(path, "conv_dense_above_density must be in [0, 1]");
+    }
+  }
   if (j.contains("simd_path") && j["simd_path"].is_string()) p.simd_path = j["simd_path"];
   if (j.contains("repeat") && j["repeat"].is_number_integer()) p.repeat = j["repeat"];
   if (j.contains("shapes") && j["shapes"].is_array()) {
@@ -109,14 +151,21 @@ Result<std::optional<KernelProfile>> read_kernel_profile(const std::string& path
       shape.rows = s["rows"];
       shape.cols = s["cols"];
       shape.crossover = s["crossover"];
-      if (s.contains("points") && s["points"].is_array()) {
-        for (const auto& q : s["points"]) {
-          if (!q.is_object()) return bad(path, "a point is not an object");
-          shape.points.push_back(
-              {q.value("density", 0.0), q.value("dense_ms", 0.0), q.value("sparse_ms", 0.0)});
-        }
-      }
+      DEEPCOMP_ASSIGN_OR_RETURN(shape.points, read_points(path, s));
       p.shapes.push_back(std::move(shape));
+    }
+  }
+  if (j.contains("conv_shapes") && j["conv_shapes"].is_array()) {
+    for (const auto& s : j["conv_shapes"]) {
+      if (!s.is_object() || !s.value("name", nlohmann::json()).is_string() ||
+          !s.value("crossover", nlohmann::json()).is_number()) {
+        return bad(path, "a conv shape needs a name and a number crossover");
+      }
+      KernelProfile::ConvShape shape;
+      shape.name = s["name"];
+      shape.crossover = s["crossover"];
+      DEEPCOMP_ASSIGN_OR_RETURN(shape.points, read_points(path, s));
+      p.conv_shapes.push_back(std::move(shape));
     }
   }
   return std::optional<KernelProfile>(std::move(p));
@@ -128,6 +177,7 @@ Status write_kernel_profile(const std::string& path, const KernelProfile& profil
   j["format"] = kFormat;
   j["version"] = 1;
   j["dense_above_density"] = profile.dense_above_density;
+  j["conv_dense_above_density"] = profile.conv_dense_above_density;
   j["simd_path"] = profile.simd_path;
   j["threads"] = 1;
   j["repeat"] = profile.repeat;
@@ -137,12 +187,16 @@ Status write_kernel_profile(const std::string& path, const KernelProfile& profil
     js["rows"] = s.rows;
     js["cols"] = s.cols;
     js["crossover"] = s.crossover;
-    js["points"] = nlohmann::ordered_json::array();
-    for (const auto& q : s.points) {
-      js["points"].push_back(
-          {{"density", q.density}, {"dense_ms", q.dense_ms}, {"sparse_ms", q.sparse_ms}});
-    }
+    js["points"] = points_json(s.points);
     j["shapes"].push_back(js);
+  }
+  j["conv_shapes"] = nlohmann::ordered_json::array();
+  for (const auto& s : profile.conv_shapes) {
+    nlohmann::ordered_json js;
+    js["name"] = s.name;
+    js["crossover"] = s.crossover;
+    js["points"] = points_json(s.points);
+    j["conv_shapes"].push_back(js);
   }
   const std::filesystem::path parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) {
@@ -198,8 +252,42 @@ KernelProfile calibrate_kernels(int repeat) {
     crossovers.push_back(shape.crossover);
     profile.shapes.push_back(std::move(shape));
   }
-  omp_set_num_threads(saved_threads);
   profile.dense_above_density = median(crossovers);
+
+  // Conv: the direct dense kernel on the weight packed once (as the Session runs it) against the
+  // codebook-CSR conv on the same weights pruned to each density.
+  constexpr double kConvDensities[] = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8};
+  std::vector<double> conv_crossovers;
+  for (const CalibrationConv& c : kConvShapes) {
+    kernels::ConvParams p;
+    p.C = c.C, p.H = c.H, p.W = c.W, p.M = c.M, p.kh = p.kw = c.k;
+    p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = c.k / 2;
+    KernelProfile::ConvShape shape{conv_name(c), 0.0, {}};
+    std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+    std::vector<float> x(c.C * c.H * c.W), y(c.M * p.out_spatial()),
+        dense(c.M * p.patch_size());
+    for (float& v : x) v = uniform(rng);
+    for (double density : kConvDensities) {
+      const kernels::CodebookCsrMatrix cb =
+          random_codebook_weights(c.M, p.patch_size(), density, rng);
+      cb.to_dense(dense.data());
+      const kernels::PackedConvWeight packed =
+          kernels::pack_conv_weight(dense.data(), p.M, p.group, p.patch_size());
+      KernelProfile::Point point{density, 0, 0};
+      point.dense_ms = median_ms(repeat, [&] {
+        kernels::conv_dense(p, x.data(), packed, nullptr, y.data());
+      });
+      point.sparse_ms = median_ms(repeat, [&] {
+        kernels::conv_codebook_csr(p, x.data(), cb, nullptr, y.data());
+      });
+      if (point.sparse_ms < point.dense_ms) shape.crossover = std::max(shape.crossover, density);
+      shape.points.push_back(point);
+    }
+    conv_crossovers.push_back(shape.crossover);
+    profile.conv_shapes.push_back(std::move(shape));
+  }
+  profile.conv_dense_above_density = median(conv_crossovers);
+  omp_set_num_threads(saved_threads);
   return profile;
 }
 

@@ -495,7 +495,10 @@ Result<OpenedModel> open_model_for_kernel(const std::string& path, runtime::Kern
     DEEPCOMP_ASSIGN_OR_RETURN(
         std::optional<KernelProfile> profile,
         read_kernel_profile(profile_path.empty() ? default_kernel_profile_path() : profile_path));
-    if (profile) opened.options.dense_above_density = profile->dense_above_density;
+    if (profile) {
+      opened.options.dense_above_density = profile->dense_above_density;
+      opened.options.conv_dense_above_density = profile->conv_dense_above_density;
+    }
   }
   if (kernel == runtime::KernelChoice::kAuto && !opened.is_dcz) {
     opened.description = path + " (dense; CSR for layers at or below the density crossover)";
@@ -530,8 +533,8 @@ std::string kernel_summary(const runtime::Session& session,
   const int sparse = sparse_layer_count(session);
   std::string line = std::string("kernel ") + runtime::kernel_choice_name(options.kernel);
   if (options.kernel == runtime::KernelChoice::kAuto) {
-    line +=
-        " (dense above " + fmt::format("{:g}", 100 * options.dense_above_density) + "% density)";
+    line += fmt::format(" (dense above {:g}% density, Conv above {:g}%)",
+                        100 * options.dense_above_density, 100 * options.conv_dense_above_density);
   }
   line += ": " + std::to_string(sparse) + (sparse == 1 ? " layer" : " layers") + " sparse, " +
           std::to_string(total - sparse) + " dense";

@@ -70,6 +70,25 @@ TEST(KernelProfile, CalibrateWritesAProfileOfMeasuredCrossovers) {
   }
   std::sort(crossovers.begin(), crossovers.end());
   EXPECT_EQ(j["dense_above_density"].get<double>(), (crossovers[1] + crossovers[2]) / 2);
+  // Conv layers: three shapes, 10% to 80%, the same rule; the Conv crossover is their median.
+  ASSERT_EQ(j["conv_shapes"].size(), 3u);
+  std::vector<double> conv;
+  for (const auto& s : j["conv_shapes"]) {
+    EXPECT_FALSE(s["name"].get<std::string>().empty());
+    ASSERT_EQ(s["points"].size(), 8u);
+    double want = 0;
+    for (const auto& q : s["points"]) {
+      EXPECT_GT(q["dense_ms"].get<double>(), 0.0);
+      EXPECT_GT(q["sparse_ms"].get<double>(), 0.0);
+      if (q["sparse_ms"].get<double>() < q["dense_ms"].get<double>()) {
+        want = std::max(want, q["density"].get<double>());
+      }
+    }
+    EXPECT_EQ(s["crossover"].get<double>(), want);
+    conv.push_back(want);
+  }
+  std::sort(conv.begin(), conv.end());
+  EXPECT_EQ(j["conv_dense_above_density"].get<double>(), conv[1]);
   // --json prints the profile itself.
   r = run_deepcomp("bench --calibrate --repeat 1 --json --profile " + path);
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -101,8 +120,32 @@ TEST(KernelProfile, AutoUsesTheProfileCrossoverWhenPresent) {
       run_command("DEEPCOMP_KERNEL_PROFILE=" + dir + "/high.json " + testing::deepcomp_binary() +
                   " bench " + dcz + " --batch 1 --threads 1 --repeat 1 --warmup 0 --kernel auto");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("kernel auto (dense above 70% density): 3 layers sparse"), std::string::npos)
+  // A profile without a Conv crossover (older) keeps the built-in one.
+  EXPECT_NE(r.out.find("kernel auto (dense above 70% density, Conv above 40%): 3 layers sparse"),
+            std::string::npos)
       << r.out;
+}
+
+TEST(KernelProfile, ConvLayersFollowTheProfilesConvCrossover) {
+  const std::string dir = temp_dir();
+  // LeNet-5 with every layer at 50% density: its two Conv layers and two fc layers.
+  auto r = run_deepcomp("compress " + testing::source_dir() + "/models/lenet-5.onnx -o " + dir +
+                        "/m.dcz -q --prune 0.5");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string dcz = dir + "/m.dcz";
+  auto profile = [&](const std::string& name, double fc, double conv) {
+    nlohmann::json j = {{"format", "deepcomp-kernel-profile"},
+                        {"version", 1},
+                        {"dense_above_density", fc},
+                        {"conv_dense_above_density", conv}};
+    testing::write_text(dir + "/" + name, j.dump());
+    return "DEEPCOMP_KERNEL_PROFILE=" + dir + "/" + name;
+  };
+  EXPECT_EQ(auto_sparse_layers(profile("conv.json", 0.01, 0.6), dcz, ""), 2);
+  EXPECT_EQ(auto_sparse_layers(profile("fc.json", 0.6, 0.4), dcz, ""), 2);
+  EXPECT_EQ(auto_sparse_layers(profile("both.json", 0.6, 0.6), dcz, ""), 4);
+  // Without a profile: the built-in crossovers (fc 10%, Conv 40%) leave every layer dense.
+  EXPECT_EQ(auto_sparse_layers("DEEPCOMP_KERNEL_PROFILE=none", dcz, ""), 0);
 }
 
 TEST(KernelProfile, BenchNamesTheSimdPathInTextAndJson) {
@@ -130,7 +173,16 @@ TEST(KernelProfile, BrokenProfilesAreOneLineErrorsNamingTheFile) {
        "[0, 1]"},
       {R"({"format": "deepcomp-kernel-profile", "version": 1, "dense_above_density": 0.2,
            "shapes": [{"rows": "x"}]})",
-       "shape"}};
+       "shape"},
+      {R"({"format": "deepcomp-kernel-profile", "version": 1, "dense_above_density": 0.2,
+           "conv_dense_above_density": 2})",
+       "conv_dense_above_density must be in [0, 1]"},
+      {R"({"format": "deepcomp-kernel-profile", "version": 1, "dense_above_density": 0.2,
+           "conv_dense_above_density": "high"})",
+       "conv_dense_above_density is not a number"},
+      {R"({"format": "deepcomp-kernel-profile", "version": 1, "dense_above_density": 0.2,
+           "conv_shapes": [{"name": 3}]})",
+       "conv shape"}};
   for (const auto& [text, what] : cases) {
     testing::write_text(dir + "/bad.json", text);
     auto r =

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <map>
 #include <random>
+#include <set>
 
 #include "runtime/session.h"
 #include "tests/runtime/graph_builder.h"
@@ -160,6 +161,7 @@ TEST(KernelChoice, AutoRunsSparseExactlyAtOrBelowTheCrossover) {
       }
       o.kernel = KernelChoice::kAuto;
       o.dense_above_density = crossover;
+      o.conv_dense_above_density = crossover;
       std::map<std::string, LayerKernel> kernels;
       run(m, o, x, &kernels);
       ASSERT_EQ(kernels.size(), 4u);
@@ -169,6 +171,35 @@ TEST(KernelChoice, AutoRunsSparseExactlyAtOrBelowTheCrossover) {
       }
     }
   }
+}
+
+TEST(KernelChoice, ConvLayersHaveTheirOwnCrossover) {
+  const TestModel t = four_layers();
+  const Value x = input(1);
+  const std::vector<float> want = run(t.model, {}, x);
+  // (fc crossover, Conv crossover): which layers run sparse. wc is the Conv (density 0.25).
+  struct Case {
+    double fc, conv;
+    std::set<std::string> sparse;
+  };
+  for (const Case& c : {Case{0.0, 0.25, {"wc"}}, Case{1.0, 0.2, {"w1", "w2", "w3"}},
+                        Case{0.125, 1.0, {"wc", "w3"}}}) {
+    SCOPED_TRACE(std::to_string(c.fc) + " / " + std::to_string(c.conv));
+    Model m = t.model;
+    SessionOptions o = sparse_forms(&m);
+    o.kernel = KernelChoice::kAuto;
+    o.dense_above_density = c.fc;
+    o.conv_dense_above_density = c.conv;
+    std::map<std::string, LayerKernel> kernels;
+    expect_close(run(m, o, x, &kernels), want);
+    ASSERT_EQ(kernels.size(), 4u);
+    for (const auto& [weight, layer] : kernels) {
+      EXPECT_EQ(layer.sparse, c.sparse.count(weight) > 0) << weight;
+    }
+  }
+  // The default Conv crossover is the measured one, not the fc one.
+  EXPECT_EQ(SessionOptions{}.conv_dense_above_density, kDefaultConvDenseAboveDensity);
+  EXPECT_GT(kDefaultConvDenseAboveDensity, kDefaultDenseAboveDensity);
 }
 
 TEST(KernelChoice, SparseAndDenseModesIgnoreTheDensity) {
@@ -199,7 +230,14 @@ TEST(KernelChoice, CrossoverOutsideZeroToOneIsAnError) {
     o.dense_above_density = bad;
     auto s = Session::create(t.model, o);
     ASSERT_FALSE(s.ok());
-    EXPECT_NE(s.status().message().find("dense_above_density"), std::string::npos);
+    EXPECT_NE(s.status().message().find("dense_above_density must be in [0, 1]"),
+              std::string::npos);
+    SessionOptions conv;
+    conv.conv_dense_above_density = bad;
+    s = Session::create(t.model, conv);
+    ASSERT_FALSE(s.ok());
+    EXPECT_NE(s.status().message().find("conv_dense_above_density must be in [0, 1]"),
+              std::string::npos);
   }
 }
 
