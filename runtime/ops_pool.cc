@@ -20,6 +20,26 @@ struct PoolAttrs {
   int64_t storage_order = 0;
 };
 
+// MaxPool outputs [ox0, ox1) of one 2-D output row whose windows lie wholly inside the input
+// (no clipping), undilated along x: `first` points at output ox0's first tap. Each output is
+// max'd over its taps in the general loop's order with its comparison (`v > best`, starting from
+// the first tap), so NaNs and ties give the same bits. KW is the window width when it is a
+// compile-time 2 or 3 (the common pools: fully unrolled), else 0 and `kw` is used.
+template <int KW>
+void max_interior(const float* first, int64_t width, int64_t row_step, int64_t kh, int64_t kw,
+                  int64_t stride, int64_t ox0, int64_t ox1, float* row) {
+  const int64_t w = KW ? KW : kw;
+  for (int64_t ox = ox0; ox < ox1; ++ox) {
+    const float* p = first + (ox - ox0) * stride;
+    float best = p[0];
+    for (int64_t ky = 0; ky < kh; ++ky) {
+      const float* line = p + ky * row_step * width;
+      for (int64_t kx = 0; kx < w; ++kx) best = line[kx] > best ? line[kx] : best;
+    }
+    row[ox] = best;
+  }
+}
+
 Status pool(const PoolAttrs& a, const Value& x, std::vector<Value>* out) {
   const int64_t sr = x.rank() - 2;
   if (sr < 1 || sr > 3)
@@ -90,7 +110,27 @@ Status pool(const PoolAttrs& a, const Value& x, std::vector<Value>* out) {
           int64_t ky0, ky1;
           taps(y0, k3[1], d3[1], in3[1], &ky0, &ky1);
           float* row = dst + (oz * o3[1] + oy) * o3[2];
+          // A 2-D row whose windows are whole in y: its outputs whose windows are whole in x
+          // too (undilated) take max_interior; the rest (the borders) the clipped loop below.
+          int64_t in0 = 0, in1 = 0;
+          if (in3[0] == 1 && k3[0] == 1 && ky0 == 0 && ky1 == k3[1] && d3[2] == 1) {
+            in0 = std::min(o3[2], (b3[2] + s3[2] - 1) / s3[2]);
+            const int64_t last = in3[2] - k3[2] + b3[2];  // largest window start + pad inside
+            in1 = last < 0 ? in0 : std::clamp<int64_t>(last / s3[2] + 1, in0, o3[2]);
+            const float* first = src + y0 * in3[2] + in0 * s3[2] - b3[2];
+            if (k3[2] == 2) {
+              max_interior<2>(first, in3[2], d3[1], k3[1], 2, s3[2], in0, in1, row);
+            } else if (k3[2] == 3) {
+              max_interior<3>(first, in3[2], d3[1], k3[1], 3, s3[2], in0, in1, row);
+            } else {
+              max_interior<0>(first, in3[2], d3[1], k3[1], k3[2], s3[2], in0, in1, row);
+            }
+          }
           for (int64_t ox = 0; ox < o3[2]; ++ox) {
+            if (ox == in0 && in1 > in0) {
+              ox = in1 - 1;
+              continue;
+            }
             const int64_t x0 = ox * s3[2] - b3[2];
             int64_t kx0, kx1;
             taps(x0, k3[2], d3[2], in3[2], &kx0, &kx1);

@@ -71,6 +71,11 @@ TEST(MaxPool, WithoutIndicesSameBitsAsWithIndices) {
   };
   const std::vector<Case> cases = {
       {{1, 24, 128, 128}, {2, 2}, {2, 2}, {0, 0, 0, 0}, {1, 1}, 0},  // BlazeFace
+      {{1, 4, 15, 16}, {3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, 0},     // interior + every border
+      {{1, 4, 15, 17}, {3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}, 1},     // ResNet's stem, ceil
+      {{1, 3, 13, 13}, {5, 5}, {1, 1}, {2, 2, 2, 2}, {1, 1}, 0},     // YOLO's SPP
+      {{1, 2, 9, 11}, {2, 2}, {2, 2}, {0, 0, 1, 1}, {2, 1}, 0},      // dilated in y only
+      {{1, 2, 3, 4}, {3, 5}, {1, 1}, {1, 1, 1, 1}, {1, 1}, 0},       // window wider than input
       {{2, 3, 11, 13}, {3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}, 0},
       {{1, 2, 9, 10}, {3, 2}, {2, 3}, {2, 0, 1, 1}, {2, 1}, 1},
       {{1, 3, 17}, {4}, {3}, {1, 2}, {2}, 1},
@@ -80,6 +85,9 @@ TEST(MaxPool, WithoutIndicesSameBitsAsWithIndices) {
     Value x = random_floats(rng, c.shape);
     x.f[3] = NAN;
     x.f[x.f.size() / 2] = NAN;
+    x.f[x.f.size() / 3] = NAN;
+    // Ties: a run of equal values (the comparison keeps the first of them).
+    for (size_t k = x.f.size() / 4; k < x.f.size() / 4 + 6 && k < x.f.size(); ++k) x.f[k] = 0.5f;
     std::vector<Attribute> attrs = {
         testing::attr_ints("kernel_shape", c.kernel), testing::attr_ints("strides", c.strides),
         testing::attr_ints("pads", c.pads), testing::attr_ints("dilations", c.dilations),
