@@ -2,6 +2,8 @@
 // library.
 #include "kernels/conv_direct.h"
 
+#include "kernels/sigmoid.h"
+
 #include <omp.h>
 
 #include <algorithm>
@@ -180,7 +182,18 @@ __attribute__((always_inline)) inline void store_tile(const v8* acc, const RowOu
     const float* r = o.res + x;
     for (int64_t k = 0; k < n; ++k) dst[k] = dst[k] + r[k];
   }
-  apply_activation(e, dst, n);
+  if (e.act == Activation::kSigmoid || e.act == Activation::kSilu) {
+    // In the tile's vectors (kernels::sigmoid / silu's steps, so the same bits): a call per
+    // tile cost more than the arithmetic. A partial tile's unused lanes are tmp's, never stored.
+    using i8 = int32_t __attribute__((vector_size(32)));
+    for (int64_t k = 0; k < n; k += 8) {
+      const v8 v = load8(dst + k);
+      const v8 s = sigmoid_steps<v8, i8>(v);
+      store8(dst + k, e.act == Activation::kSilu ? v * s : s);
+    }
+  } else {
+    apply_activation(e, dst, n);
+  }
   if (dst == tmp) std::copy(tmp, tmp + n, y);
 }
 

@@ -3,12 +3,15 @@
 // BatchNormalization as x * s + b), add a residual tensor of the output's shape, apply an
 // activation. Each step is the float arithmetic of the runtime's separate operator
 // (runtime/ops_elementwise.cc, ops_math.cc, ops_nn.cc), so a fused chain gives the bits of the
-// unfused one for the same sums. Header-only; depends only on the standard library.
+// unfused one for the same sums. Header-only; depends on kernels/sigmoid.h (Sigmoid and SiLU,
+// which the Sigmoid operator computes too).
 #pragma once
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+
+#include "kernels/sigmoid.h"
 
 namespace deepcomp::kernels {
 
@@ -19,7 +22,8 @@ enum class Activation : uint8_t {
   kClip,         // min(max(x, alpha), beta)
   kHardSigmoid,  // max(0, min(1, alpha * x + beta))
   kHardSwish,    // x * max(0, min(1, x / 6 + 0.5))
-  kSigmoid,      // 1 / (1 + exp(-x))
+  kSigmoid,      // 1 / (1 + exp(-x)), kernels::sigmoid
+  kSilu,         // x * sigmoid(x): Sigmoid, then Mul of x by it (YOLO's SiLU / Swish)
   // x * Clip(x + alpha, beta, gamma) / delta: HardSwish as exporters spell it with Add, Clip,
   // Mul and Div (alpha 3, clip to [0, 6], delta 6), each step rounded as those operators do.
   kHardSwishParts,
@@ -48,7 +52,9 @@ inline float activate(const Epilogue& e, float x) {
     case Activation::kHardSwish:
       return x * std::max(0.0f, std::min(1.0f, x / 6.0f + 0.5f));
     case Activation::kSigmoid:
-      return 1.0f / (1.0f + std::exp(-x));
+      return sigmoid(x);
+    case Activation::kSilu:
+      return x * sigmoid(x);
     case Activation::kHardSwishParts: {
       const float clipped = std::min(std::max(x + e.alpha, e.beta), e.gamma);
       return x * clipped / e.delta;
@@ -67,6 +73,12 @@ inline void apply_activation(const Epilogue& e, float* y, int64_t n) {
       return;
     case Activation::kClip:
       for (int64_t k = 0; k < n; ++k) y[k] = std::min(std::max(y[k], e.alpha), e.beta);
+      return;
+    case Activation::kSigmoid:
+      sigmoid(y, y, n);
+      return;
+    case Activation::kSilu:
+      silu(y, y, n);
       return;
     default:
       for (int64_t k = 0; k < n; ++k) y[k] = activate(e, y[k]);

@@ -144,6 +144,24 @@ Builder float_unary(F f) {
   return float_unary_attr({}, [f](const Node&) { return f; });
 }
 
+// The same for a function of whole arrays, f(x, y, n) (y[k] from x[k], k < n; a SIMD kernel).
+template <typename F>
+Builder float_unary_array(F f) {
+  return [f](const BuildContext& ctx) -> Result<CompiledOp> {
+    DEEPCOMP_RETURN_IF_ERROR(check_arity(*ctx.node, 1, 1, 1));
+    DEEPCOMP_RETURN_IF_ERROR(check_known(*ctx.node, {}));
+    CompiledOp op;
+    op.run = [f](const Inputs& in, std::vector<Value>* out) -> Status {
+      DEEPCOMP_RETURN_IF_ERROR(require_float(in[0], "input"));
+      Value& y = (*out)[0];
+      y = zeros_like_dtype(in[0]->dtype, in[0]->shape);
+      f(in[0]->f.data(), y.f.data(), static_cast<int64_t>(y.f.size()));
+      return Status::Ok();
+    };
+    return op;
+  };
+}
+
 // A unary function of any numeric dtype (kept): f on float elements, fi on integer elements;
 // `attrs` are the attributes the caller read.
 template <typename F, typename FI>

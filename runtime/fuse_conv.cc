@@ -269,9 +269,37 @@ class Matcher {
         e.alpha = lo, e.beta = hi;
         take(*n6);
       }
-    } else {
+    } else if (!silu(v, f, taken)) {
       hard_swish_parts(v, f, taken);
     }
+  }
+
+  // v -> Sigmoid(v) -> Mul(v, sigmoid) (in either order): SiLU / Swish as YOLO exports spell it.
+  // v's two readers are the Sigmoid and the Mul, and the Sigmoid's output only the Mul.
+  bool silu(const std::string& v, ConvFusion* f, std::vector<size_t>* taken) {
+    if (pinned_.count(v)) return false;
+    auto it = readers_.find(v);
+    if (it == readers_.end() || it->second.size() != 2) return false;
+    size_t sig = it->second[0], mul = it->second[1];
+    if (g_.nodes[sig].op_type != "Sigmoid") std::swap(sig, mul);
+    const Node& s = g_.nodes[sig];
+    const Node& m = g_.nodes[mul];
+    if (s.op_type != "Sigmoid" || m.op_type != "Mul" || s.inputs.size() != 1 ||
+        s.outputs.size() != 1 || m.inputs.size() != 2 || !s.attributes.empty() ||
+        !m.attributes.empty() || !is_default_domain(s.domain) ||
+        !is_default_domain(m.domain)) {
+      return false;
+    }
+    const std::string& sv = s.outputs[0];
+    if (!((m.inputs[0] == v && m.inputs[1] == sv) || (m.inputs[1] == v && m.inputs[0] == sv)))
+      return false;
+    if (!sole(sv, "Mul")) return false;
+    f->activation.act = kernels::Activation::kSilu;
+    for (size_t n : {sig, mul}) {
+      taken->push_back(n);
+      f->chain.push_back(g_.nodes[n]);
+    }
+    return true;
   }
 
   // v -> Add(v, a) -> Clip(lo, hi) -> Mul(v, clip) -> Div(., d): v's two readers are the Add

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "kernels/sigmoid.h"
 #include "runtime/elementwise.h"
 #include "runtime/ops.h"
 
@@ -177,7 +178,10 @@ Result<CompiledOp> build_not(const BuildContext& ctx) {
 
 void register_elementwise_ops(Table* t) {
   (*t)["Relu"] = float_unary([](float x) { return x > 0.0f ? x : 0.0f; });
-  (*t)["Sigmoid"] = float_unary([](float x) { return 1.0f / (1.0f + std::exp(-x)); });
+  // kernels::sigmoid (vectorized; what a Conv with the Sigmoid fused computes, bit for bit).
+  (*t)["Sigmoid"] = float_unary_array([](const float* x, float* y, int64_t n) {
+    kernels::sigmoid(x, y, n);
+  });
   (*t)["Tanh"] = float_unary([](float x) { return std::tanh(x); });
   (*t)["Exp"] = float_unary([](float x) { return std::exp(x); });
   (*t)["Log"] = float_unary([](float x) { return std::log(x); });

@@ -23,18 +23,40 @@ void map_coordinates(const Value& x, Value* y, SrcOf src_of, float fill_f, int64
     table[d].resize(y->shape[d]);
     for (int64_t o = 0; o < y->shape[d]; ++o) table[d][o] = src_of(d, o);
   }
-  std::vector<int64_t> idx(r, 0);
-  for (int64_t k = 0; k < n; ++k) {
-    int64_t src = 0;
-    bool inside = true;
-    for (int64_t d = 0; d < r; ++d) {
-      const int64_t s = table[d][idx[d]];
-      if (s < 0) { inside = false; break; }
-      src += s * in_stride[d];
+  if (r == 0) {  // a scalar
+    if (y->is_float()) y->f[0] = x.f[0];
+    else y->i[0] = x.i[0];
+    return;
+  }
+  // Row by row along the last dimension: the outer coordinates give the row's input offset
+  // once, then one table lookup per element.
+  const int64_t last = y->shape[r - 1], rows = n / last;
+  const int64_t* inner = table[r - 1].data();
+  auto fill_row = [&](auto* dst, const auto* src, bool inside, auto fill) {
+    if (!inside) {
+      std::fill(dst, dst + last, fill);
+      return;
     }
-    if (y->is_float()) y->f[k] = inside ? x.f[src] : fill_f;
-    else y->i[k] = inside ? x.i[src] : fill_i;
-    for (int64_t d = r - 1; d >= 0; --d) {
+    for (int64_t o = 0; o < last; ++o) dst[o] = inner[o] < 0 ? fill : src[inner[o]];
+  };
+  std::vector<int64_t> idx(r - 1, 0);
+  for (int64_t row = 0; row < rows; ++row) {
+    int64_t base = 0;
+    bool inside = true;
+    for (int64_t d = 0; d < r - 1; ++d) {
+      const int64_t s = table[d][idx[d]];
+      if (s < 0) {
+        inside = false;
+        break;
+      }
+      base += s * in_stride[d];
+    }
+    if (y->is_float()) {
+      fill_row(y->f.data() + row * last, x.f.data() + (inside ? base : 0), inside, fill_f);
+    } else {
+      fill_row(y->i.data() + row * last, x.i.data() + (inside ? base : 0), inside, fill_i);
+    }
+    for (int64_t d = r - 2; d >= 0; --d) {
       if (++idx[d] < y->shape[d]) break;
       idx[d] = 0;
     }

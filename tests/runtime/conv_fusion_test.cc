@@ -150,6 +150,39 @@ TEST(ConvFusion, EachActivation) {
   }
 }
 
+TEST(ConvFusion, SiluAsSigmoidThenMulInEitherOrder) {
+  // YOLOX's SiLU: the conv output read by a Sigmoid and by the Mul of it with the Sigmoid.
+  for (bool swapped : {false, true}) {
+    GraphBuilder b;
+    b.input("x", DType::kFloat32, {1, 3, 6, 7});
+    conv(&b);
+    b.node("Sigmoid", {"c"}, {"s"});
+    b.node("Mul", swapped ? std::vector<std::string>{"s", "c"} : std::vector<std::string>{"c", "s"},
+           {"y"});
+    b.output("y");
+    EXPECT_EQ(expect_same(b.model(), {input(17)}), 2u) << swapped;
+  }
+  {  // The Sigmoid's output is read again: not SiLU, nothing fused (same results).
+    GraphBuilder b;
+    b.input("x", DType::kFloat32, {1, 3, 6, 7});
+    conv(&b);
+    b.node("Sigmoid", {"c"}, {"s"}).node("Mul", {"c", "s"}, {"y"});
+    b.output("y").output("s");
+    EXPECT_EQ(expect_same(b.model(), {input(18)}), 0u);
+  }
+  {  // Mul of the conv output by the Sigmoid of another conv: not SiLU (only that other conv's
+     // Sigmoid, its sole reader, is fused).
+    GraphBuilder b;
+    b.input("x", DType::kFloat32, {1, 3, 6, 7});
+    conv(&b);
+    b.weight("w2", {4, 3, 1, 1}, random_floats(12, 19));
+    b.node("Conv", {"x", "w2"}, {"d"}, {}, "other_conv");
+    b.node("Sigmoid", {"d"}, {"s"}).node("Mul", {"c", "s"}, {"y"}).node("Relu", {"c"}, {"r"});
+    b.output("y").output("r");
+    EXPECT_EQ(expect_same(b.model(), {input(20)}), 1u);
+  }
+}
+
 TEST(ConvFusion, NotFusedWhereTheGraphForbids) {
   {  // The conv output is also a graph output.
     GraphBuilder b;
