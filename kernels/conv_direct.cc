@@ -161,40 +161,81 @@ inline RowOut row_out(const Epilogue& e, float* output, const float* bias, int64
           e.scale ? e.scale + m : nullptr, e.shift ? e.shift + m : nullptr};
 }
 
-// Stores outputs x .. x + n (n <= 8 * V) of a row: acc, then the epilogue steps.
+// activate() (kernels/conv_epilogue.h) on eight lanes: each case the same comparisons and
+// operations, std::min / std::max spelled as their (b < a) ? b : a, so every lane gets the bits
+// the scalar function gives (NaNs included).
+__attribute__((always_inline)) inline v8 activate8(const Epilogue& e, v8 x) {
+  using i8 = int32_t __attribute__((vector_size(32)));
+  const v8 zero = {}, one = zero + 1.0f;
+  switch (e.act) {
+    case Activation::kNone:
+      return x;
+    case Activation::kRelu:
+      return x > 0.0f ? x : zero;
+    case Activation::kLeakyRelu:
+      return x >= 0.0f ? x : e.alpha * x;
+    case Activation::kClip: {
+      const v8 lo = x < e.alpha ? zero + e.alpha : x;  // std::max(x, alpha)
+      return e.beta < lo ? zero + e.beta : lo;         // std::min(lo, beta)
+    }
+    case Activation::kHardSigmoid: {
+      const v8 t = e.alpha * x + e.beta;
+      const v8 m = t < 1.0f ? t : one;  // std::min(1, t)
+      return 0.0f < m ? m : zero;       // std::max(0, m)
+    }
+    case Activation::kHardSwish: {
+      const v8 t = x / 6.0f + 0.5f;
+      const v8 m = t < 1.0f ? t : one;
+      return x * (0.0f < m ? m : zero);
+    }
+    case Activation::kSigmoid:
+      return sigmoid_steps<v8, i8>(x);
+    case Activation::kSilu:
+      return x * sigmoid_steps<v8, i8>(x);
+    case Activation::kHardSwishParts: {
+      const v8 a = x + e.alpha;
+      const v8 lo = a < e.beta ? zero + e.beta : a;      // std::max(x + alpha, beta)
+      const v8 c = e.gamma < lo ? zero + e.gamma : lo;  // std::min(., gamma)
+      return x * c / e.delta;
+    }
+  }
+  return x;
+}
+
+// Stores outputs x .. x + n (n <= 8 * V) of a row: acc, then the epilogue steps. A whole tile
+// runs them in its vectors; a partial one (a row's end) through a buffer, element by element.
 // The tile helpers are always inlined, so that each clone compiles them for its own instruction
 // set: a helper left out of line is compiled for the default (SSE2) target, where 8 vector
 // accumulators do not fit the registers (sparse_tile<8> ran that way, spilling every sum).
 template <int V>
 __attribute__((always_inline)) inline void store_tile(const v8* acc, const RowOut& o,
                                                       const Epilogue& e, int64_t x, int64_t n) {
-  float tmp[8 * V];
   float* y = o.y + x;
-  float* dst = n == 8 * V ? y : tmp;
+  if (n == 8 * V) {
+    for (int j = 0; j < V; ++j) {
+      v8 v = acc[j];
+      if (o.bias) v = v + *o.bias;
+      if (o.scale) v = v * *o.scale;
+      if (o.shift) v = v + *o.shift;
+      if (o.res) v = v + load8(o.res + x + 8 * j);
+      store8(y + 8 * j, activate8(e, v));
+    }
+    return;
+  }
+  float tmp[8 * V];
   for (int j = 0; j < V; ++j) {
     v8 v = acc[j];
     if (o.bias) v = v + *o.bias;
     if (o.scale) v = v * *o.scale;
     if (o.shift) v = v + *o.shift;
-    store8(dst + 8 * j, v);
+    store8(tmp + 8 * j, v);
   }
   if (o.res) {
     const float* r = o.res + x;
-    for (int64_t k = 0; k < n; ++k) dst[k] = dst[k] + r[k];
+    for (int64_t k = 0; k < n; ++k) tmp[k] = tmp[k] + r[k];
   }
-  if (e.act == Activation::kSigmoid || e.act == Activation::kSilu) {
-    // In the tile's vectors (kernels::sigmoid / silu's steps, so the same bits): a call per
-    // tile cost more than the arithmetic. A partial tile's unused lanes are tmp's, never stored.
-    using i8 = int32_t __attribute__((vector_size(32)));
-    for (int64_t k = 0; k < n; k += 8) {
-      const v8 v = load8(dst + k);
-      const v8 s = sigmoid_steps<v8, i8>(v);
-      store8(dst + k, e.act == Activation::kSilu ? v * s : s);
-    }
-  } else {
-    apply_activation(e, dst, n);
-  }
-  if (dst == tmp) std::copy(tmp, tmp + n, y);
+  apply_activation(e, tmp, n);
+  std::copy(tmp, tmp + n, y);
 }
 
 // Dense: R output channels (rows < R of them real) of one group, outputs [x0, x1) of one row,

@@ -363,6 +363,33 @@ int add_qdq_sparse_weights(const Model& model, runtime::SessionOptions* options)
   return added;
 }
 
+// Exporters such as paddle2onnx keep every weight in a Constant node rather than an initializer
+// (PaddleOCR's detector: 342 Constant nodes, all 64 of its layer weights among them). The model
+// run from a .dcz gets each main-graph Constant whose tensor is compressed turned into an
+// initializer of the same name (the node dropped), so its layer can take the sparse form like
+// an initializer's; the .dcz itself is unchanged. (A Constant that is also a graph output stays.)
+void hoist_compressed_constants(Model* model, const std::set<std::string>& compressed) {
+  std::set<std::string> graph_outputs;
+  for (const ValueInfo& o : model->graph.outputs) graph_outputs.insert(o.name);
+  std::vector<Node> kept;
+  kept.reserve(model->graph.nodes.size());
+  for (Node& n : model->graph.nodes) {
+    const bool constant = n.op_type == "Constant" && (n.domain.empty() || n.domain == "ai.onnx") &&
+                          n.outputs.size() == 1 && n.attributes.size() == 1 &&
+                          n.attributes[0].name == "value";
+    Tensor* t = constant ? model->find_tensor(n.attributes[0].tensor) : nullptr;
+    if (t && t->name == n.outputs[0] && compressed.count(t->name) &&
+        !graph_outputs.count(t->name) && t->location.kind == LocationKind::kConstantNode &&
+        t->location.graph_path.empty()) {
+      t->location = TensorLocation{};  // a main-graph initializer
+      model->graph.initializers.push_back(t->name);
+      continue;
+    }
+    kept.push_back(std::move(n));
+  }
+  model->graph.nodes = std::move(kept);
+}
+
 Result<OpenedModel> open_dcz_sparse(const std::string& path) {
   DEEPCOMP_ASSIGN_OR_RETURN(compress::Container container, read_dcz(path));
   // First pass: lossless tensors decoded, compressed ones as shapes without data, so the graph
@@ -397,6 +424,9 @@ Result<OpenedModel> open_dcz_sparse(const std::string& path) {
   DEEPCOMP_ASSIGN_OR_RETURN(
       opened.model, onnx_io::model_from_skeleton_shape_only(container.skeleton, std::move(tensors),
                                                             path, shape_only));
+  std::set<std::string> compressed_names;
+  for (const auto& [name, encoded] : compressed) compressed_names.insert(name);
+  hoist_compressed_constants(&opened.model, compressed_names);
   const auto layouts = sparse_layouts(opened.model);
   for (const auto& [name, encoded] : compressed) {
     Tensor* t = opened.model.find_tensor(name);
