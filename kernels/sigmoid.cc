@@ -4,7 +4,6 @@
 #include "kernels/sigmoid.h"
 
 #include <cstring>
-#include <limits>
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
     !defined(__SANITIZE_ADDRESS__)

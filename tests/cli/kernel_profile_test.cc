@@ -52,42 +52,33 @@ TEST(KernelProfile, CalibrateWritesAProfileOfMeasuredCrossovers) {
   EXPECT_EQ(j["format"], "deepcomp-kernel-profile");
   EXPECT_EQ(j["version"], 1);
   EXPECT_FALSE(j["simd_path"].get<std::string>().empty());
-  ASSERT_EQ(j["shapes"].size(), 4u);
-  std::vector<double> crossovers;
-  for (const auto& s : j["shapes"]) {
-    ASSERT_EQ(s["points"].size(), 9u);
-    // The crossover is the largest density at which sparse was faster (0 when never).
-    double want = 0;
-    for (const auto& q : s["points"]) {
-      EXPECT_GT(q["dense_ms"].get<double>(), 0.0);
-      EXPECT_GT(q["sparse_ms"].get<double>(), 0.0);
-      if (q["sparse_ms"].get<double>() < q["dense_ms"].get<double>()) {
-        want = std::max(want, q["density"].get<double>());
+  // Each shape's crossover is the largest density at which sparse was faster (0 when never);
+  // returns them, sorted.
+  auto crossovers_of = [](const nlohmann::json& shapes, size_t points) {
+    std::vector<double> found;
+    for (const auto& s : shapes) {
+      EXPECT_EQ(s["points"].size(), points);
+      double want = 0;
+      for (const auto& q : s["points"]) {
+        EXPECT_GT(q["dense_ms"].get<double>(), 0.0);
+        EXPECT_GT(q["sparse_ms"].get<double>(), 0.0);
+        if (q["sparse_ms"].get<double>() < q["dense_ms"].get<double>()) {
+          want = std::max(want, q["density"].get<double>());
+        }
       }
+      EXPECT_EQ(s["crossover"].get<double>(), want);
+      found.push_back(want);
     }
-    EXPECT_EQ(s["crossover"].get<double>(), want);
-    crossovers.push_back(want);
-  }
-  std::sort(crossovers.begin(), crossovers.end());
-  EXPECT_EQ(j["dense_above_density"].get<double>(), (crossovers[1] + crossovers[2]) / 2);
+    std::sort(found.begin(), found.end());
+    return found;
+  };
+  ASSERT_EQ(j["shapes"].size(), 4u);
+  const std::vector<double> fc = crossovers_of(j["shapes"], 9);
+  EXPECT_EQ(j["dense_above_density"].get<double>(), (fc[1] + fc[2]) / 2);
   // Conv layers: three shapes, 10% to 80%, the same rule; the Conv crossover is their median.
   ASSERT_EQ(j["conv_shapes"].size(), 3u);
-  std::vector<double> conv;
-  for (const auto& s : j["conv_shapes"]) {
-    EXPECT_FALSE(s["name"].get<std::string>().empty());
-    ASSERT_EQ(s["points"].size(), 8u);
-    double want = 0;
-    for (const auto& q : s["points"]) {
-      EXPECT_GT(q["dense_ms"].get<double>(), 0.0);
-      EXPECT_GT(q["sparse_ms"].get<double>(), 0.0);
-      if (q["sparse_ms"].get<double>() < q["dense_ms"].get<double>()) {
-        want = std::max(want, q["density"].get<double>());
-      }
-    }
-    EXPECT_EQ(s["crossover"].get<double>(), want);
-    conv.push_back(want);
-  }
-  std::sort(conv.begin(), conv.end());
+  for (const auto& s : j["conv_shapes"]) EXPECT_FALSE(s["name"].get<std::string>().empty());
+  const std::vector<double> conv = crossovers_of(j["conv_shapes"], 8);
   EXPECT_EQ(j["conv_dense_above_density"].get<double>(), conv[1]);
   // --json prints the profile itself.
   r = run_deepcomp("bench --calibrate --repeat 1 --json --profile " + path);
