@@ -213,7 +213,8 @@ int run_calibrate(const BenchArgs& args) {
     }
   }
   std::cout << fmt::format(
-      "--kernel auto: dense above {:g}% density (was {:g}% built in), Conv above {:g}% (was {:g}%)\n",
+      "--kernel auto: dense above {:g}% density (was {:g}% built in), "
+      "Conv above {:g}% (was {:g}%)\n",
       100 * profile.dense_above_density, 100 * runtime::kDefaultDenseAboveDensity,
       100 * profile.conv_dense_above_density, 100 * runtime::kDefaultConvDenseAboveDensity);
   return 0;

@@ -32,26 +32,26 @@ namespace detail {
 // applies them to its accumulators). Instantiate them only in kernels/, which is compiled with
 // -ffp-contract=off: a fused multiply-add elsewhere would change the bits.
 
-// Cephes' expf constants: ln 2 in two parts (n * kLn2Hi is exact for |n| < 2^9) and the
+// Cephes' expf constants: ln 2 in two parts (n * kExpLn2Hi is exact for |n| < 2^9) and the
 // polynomial for exp(r) - 1 - r on [-ln2/2, ln2/2].
-constexpr float kLog2e = 1.44269504088896341f;
-constexpr float kLn2Hi = 0.693359375f;
-constexpr float kLn2Lo = -2.12194440e-4f;
-constexpr float kRound = 12582912.0f;  // 1.5 * 2^23: adding and subtracting it rounds to integer
-constexpr float kLo = -104.0f;         // exp below is 0 in float
-constexpr float kHi = 89.0f;           // exp above is inf
-constexpr float kP[] = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f,
-                        4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f};
+constexpr float kExpLog2e = 1.44269504088896341f;
+constexpr float kExpLn2Hi = 0.693359375f;
+constexpr float kExpLn2Lo = -2.12194440e-4f;
+constexpr float kExpRound = 12582912.0f;  // 1.5 * 2^23: adding, then subtracting, rounds
+constexpr float kExpLo = -104.0f;         // exp below is 0 in float
+constexpr float kExpHi = 89.0f;           // exp above is inf
+constexpr float kExpPoly[] = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f,
+                              4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f};
 
 template <typename T, typename I>
 __attribute__((always_inline)) inline T exp_steps(T x) {
-  T c = x < kLo ? T{} + kLo : x;
-  c = c > kHi ? T{} + kHi : c;
+  T c = x < kExpLo ? T{} + kExpLo : x;
+  c = c > kExpHi ? T{} + kExpHi : c;
   c = c != c ? T{} : c;  // NaN: computed as 0 (no NaN to int conversion), restored at the end
-  const T n = (c * kLog2e + kRound) - kRound;
-  const T r = (c - n * kLn2Hi) - n * kLn2Lo;
-  T p = T{} + kP[0];
-  for (int k = 1; k < 6; ++k) p = p * r + kP[k];
+  const T n = (c * kExpLog2e + kExpRound) - kExpRound;
+  const T r = (c - n * kExpLn2Hi) - n * kExpLn2Lo;
+  T p = T{} + kExpPoly[0];
+  for (int k = 1; k < 6; ++k) p = p * r + kExpPoly[k];
   const T e = (p * (r * r) + r) + 1.0f;
   // 2^n as 2^h * 2^(n - h), h = n / 2: each half is a normal float for n in [-151, 129].
   I ni;
