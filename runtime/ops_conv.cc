@@ -291,7 +291,9 @@ Result<CompiledOp> build_conv(const BuildContext& ctx) {
     const int64_t out_dims[3] = {p.out_d(), p.out_h(), p.out_w()};
     for (int64_t d = 3 - sr; d < 3; ++d) shape.push_back(out_dims[d]);
     Value& y = (*out)[0];
-    y = zeros_of(x.dtype, shape);
+    // Every output element is stored once by the kernels below (kernels/conv_direct.cc), so
+    // recycled storage is not zeroed first.
+    y = for_overwrite_like_dtype(x.dtype, shape);
     // The fused chain runs as the epilogue when everything is float32 and the residual has the
     // output's shape; otherwise its own operators run after the plain convolution.
     kernels::Epilogue epilogue;

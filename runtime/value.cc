@@ -88,6 +88,18 @@ Value zeros_like_dtype(DType dtype, std::vector<int64_t> shape) {
   return v;
 }
 
+Value for_overwrite_like_dtype(DType dtype, std::vector<int64_t> shape) {
+  FloatBufferPool* pool = active_float_pool();
+  if (!pool || !is_float_dtype(dtype)) return zeros_like_dtype(dtype, std::move(shape));
+  Value v;
+  v.dtype = dtype;
+  v.shape = std::move(shape);
+  const int64_t n = v.numel();
+  v.f = pool->take_for_overwrite(n);
+  v.f.resize(n);  // (nothing fitted: fresh zeroed storage)
+  return v;
+}
+
 void fit_to_dtype(Value* v) {
   auto wrap = [v](auto type_tag) {
     using T = decltype(type_tag);

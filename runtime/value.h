@@ -49,6 +49,10 @@ struct Value {
 
 // A zero-filled value of `dtype` and `shape`, in the storage that dtype uses.
 Value zeros_like_dtype(DType dtype, std::vector<int64_t> shape);
+// The same for an operator that writes every element of its output: float storage recycled by
+// the running Session's pool (FloatBufferPool::take_for_overwrite) is not zeroed first, so its
+// elements hold stale values until written. Zero-filled otherwise.
+Value for_overwrite_like_dtype(DType dtype, std::vector<int64_t> shape);
 
 // True for the dtypes a Value can hold (every numeric dtype and bool; not string or complex).
 bool is_runtime_dtype(DType dtype);

@@ -47,6 +47,25 @@ TEST(FloatBufferPool, TakesTheSmallestBufferThatFitsWithinTwiceTheSize) {
   EXPECT_EQ(pool.held(), 1u);
 }
 
+TEST(FloatBufferPool, ForOverwriteKeepsOldValuesAndZeroesOnlyWhatIsNew) {
+  FloatBufferPool pool;
+  std::vector<float> old(3000, 7.0f);
+  old.reserve(4000);
+  pool.give(std::move(old));
+  std::vector<float> smaller = pool.take_for_overwrite(2000);
+  ASSERT_EQ(smaller.size(), 2000u);
+  EXPECT_EQ(smaller.capacity(), 4000u);
+  EXPECT_EQ(smaller.front(), 7.0f);  // not zeroed
+  EXPECT_EQ(smaller.back(), 7.0f);
+  pool.give(std::move(smaller));
+  std::vector<float> larger = pool.take_for_overwrite(3500);
+  ASSERT_EQ(larger.size(), 3500u);
+  EXPECT_EQ(larger[1999], 7.0f);
+  EXPECT_EQ(larger[2000], 0.0f);  // beyond the old size: zero
+  EXPECT_EQ(larger[3499], 0.0f);
+  EXPECT_EQ(pool.take_for_overwrite(100).size(), 0u);  // nothing held
+}
+
 TEST(FloatBufferPool, SeedsOnlyStepsThatKeptWhatTheyWereOffered) {
   FloatBufferPool pool;
   int keeper = 0, builder = 0;  // two steps, identified by address
@@ -100,8 +119,10 @@ bool same_bits(const std::vector<Value>& a, const std::vector<Value>& b) {
 
 // Runs `model` three times on each input set with and without recycling: every run the same bits.
 void expect_recycling_changes_nothing(const Model& model,
-                                      const std::vector<std::vector<Value>>& feeds) {
+                                      const std::vector<std::vector<Value>>& feeds,
+                                      bool sparse = false) {
   SessionOptions plain, recycle;
+  plain.sparse_from_dense = recycle.sparse_from_dense = sparse;
   plain.threads = recycle.threads = 1;
   plain.recycle_buffers = false;
   recycle.recycle_buffers = true;
@@ -146,6 +167,53 @@ TEST(RecycleBuffers, BuiltGraphGivesTheSameBitsRunAfterRun) {
     feeds.push_back({x});
   }
   expect_recycling_changes_nothing(b.model(), feeds);
+}
+
+TEST(RecycleBuffers, EveryConvKindWritesEveryOutputOverStaleStorage) {
+  // Conv outputs take recycled storage without zeroing it (for_overwrite_like_dtype): an output
+  // element a kernel missed would keep the previous run's value. Dense 3x3, strided depthwise,
+  // grouped 1x1, dilated, 5x5 unpadded (narrow maps, run through im2col), and a 1-D Conv, dense
+  // and on the sparse kernels, fed inputs whose sizes change between runs.
+  GraphBuilder b;
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> u(-1, 1);
+  auto weight = [&](const std::string& name, std::vector<int64_t> shape) {
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
+    std::vector<float> w(n);
+    for (float& v : w) v = u(rng) < 0 ? 0.0f : u(rng);  // about half zero: sparse forms
+    b.weight(name, shape, w);
+  };
+  weight("w3", {8, 6, 3, 3});
+  weight("wd", {6, 1, 3, 3});
+  weight("wg", {4, 3, 1, 1});
+  weight("wl", {5, 6, 3, 3});
+  weight("w5", {7, 6, 5, 5});
+  weight("w1d", {3, 6, 3});
+  b.input("x", DType::kFloat32).input("s", DType::kFloat32);
+  b.node("Conv", {"x", "w3"}, {"a"}, {attr_ints("pads", {1, 1, 1, 1})});
+  b.node("Conv", {"x", "wd"}, {"d"},
+         {attr_ints("pads", {1, 1, 1, 1}), attr_ints("strides", {2, 2}), testing::attr_i("group", 6)});
+  b.node("Conv", {"x", "wg"}, {"g"}, {testing::attr_i("group", 2)});
+  b.node("Conv", {"x", "wl"}, {"l"}, {attr_ints("pads", {2, 2, 2, 2}), attr_ints("dilations", {2, 2})});
+  b.node("Conv", {"x", "w5"}, {"f"}, {});
+  b.node("Conv", {"s", "w1d"}, {"o"}, {attr_ints("pads", {1, 1})});
+  // Each read by a Neg, so that the conv outputs are intermediates whose storage is recycled
+  // (graph outputs are moved out to the caller).
+  for (const char* out : {"a", "d", "g", "l", "f", "o"}) {
+    b.node("Neg", {out}, {std::string(out) + "_neg"}).output(std::string(out) + "_neg");
+  }
+  std::vector<std::vector<Value>> feeds;
+  for (auto [h, w] : {std::pair{9, 13}, std::pair{20, 31}, std::pair{6, 6}, std::pair{12, 40}}) {
+    Value x = Value::floats({1, 6, h, w}, {}), s = Value::floats({2, 6, w}, {});
+    for (int64_t k = 0; k < 6 * h * w; ++k) x.f.push_back(u(rng));
+    for (int64_t k = 0; k < 12 * w; ++k) s.f.push_back(u(rng));
+    feeds.push_back({x, s});
+  }
+  for (bool sparse : {false, true}) {
+    SCOPED_TRACE(sparse ? "sparse" : "dense");
+    expect_recycling_changes_nothing(b.model(), feeds, sparse);
+  }
 }
 
 TEST(RecycleBuffers, RealCnnCasesGiveTheSameBitsRunAfterRun) {
