@@ -8,12 +8,19 @@ thread_local FloatBufferPool* current = nullptr;
 }  // namespace
 
 std::vector<float> FloatBufferPool::take(int64_t n) {
-  std::vector<float> v = take_for_overwrite(n);
+  std::vector<float> v = pick(n);
   v.clear();
   return v;
 }
 
 std::vector<float> FloatBufferPool::take_for_overwrite(int64_t n) {
+  std::vector<float> v = pick(n);
+  // Shrinking keeps the old values; growing (within the capacity) zeroes the rest.
+  if (v.capacity() > 0) v.resize(static_cast<size_t>(n < 0 ? 0 : n));
+  return v;
+}
+
+std::vector<float> FloatBufferPool::pick(int64_t n) {
   const size_t want = static_cast<size_t>(n < 0 ? 0 : n);
   const size_t limit = 2 * want + 1024;  // a tiny tensor must not pin a large buffer
   size_t best = free_.size();
@@ -27,7 +34,6 @@ std::vector<float> FloatBufferPool::take_for_overwrite(int64_t n) {
   std::vector<float> v = std::move(free_[best]);
   free_[best] = std::move(free_.back());
   free_.pop_back();
-  v.resize(want);  // shrinking keeps the old values; growing (within capacity) zeroes the rest
   return v;
 }
 
