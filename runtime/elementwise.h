@@ -114,28 +114,36 @@ inline Status check_known(const Node& node, const std::vector<const char*>& know
   return Status::Ok();
 }
 
-// A unary function of float tensors (any float dtype, kept): make(node) reads the attributes
-// named in `attrs` once, at build time, and returns the float -> float function.
+// A unary function of float tensors (any float dtype, kept), applied to whole arrays:
+// make(node) reads the attributes named in `attrs` once, at build time, and returns
+// g(x, y, n), which sets y[k] from x[k] for k < n (a loop, or a SIMD kernel).
 template <typename Make>
-Builder float_unary_attr(std::initializer_list<const char*> attrs, Make make) {
+Builder float_unary_arrays(std::initializer_list<const char*> attrs, Make make) {
   std::vector<const char*> known(attrs);
   return [known, make](const BuildContext& ctx) -> Result<CompiledOp> {
     DEEPCOMP_RETURN_IF_ERROR(check_arity(*ctx.node, 1, 1, 1));
     DEEPCOMP_RETURN_IF_ERROR(check_known(*ctx.node, known));
-    auto f = make(*ctx.node);
+    auto g = make(*ctx.node);
     CompiledOp op;
-    op.run = [f](const Inputs& in, std::vector<Value>* out) -> Status {
+    op.run = [g](const Inputs& in, std::vector<Value>* out) -> Status {
       DEEPCOMP_RETURN_IF_ERROR(require_float(in[0], "input"));
       Value& y = (*out)[0];
       y = zeros_like_dtype(in[0]->dtype, in[0]->shape);
-      const float* x = in[0]->f.data();
-      float* py = y.f.data();
-      const int64_t n = static_cast<int64_t>(y.f.size());
-      for (int64_t k = 0; k < n; ++k) py[k] = f(x[k]);
+      g(in[0]->f.data(), y.f.data(), static_cast<int64_t>(y.f.size()));
       return Status::Ok();
     };
     return op;
   };
+}
+
+// The same with make(node) returning the float -> float function, applied element by element.
+template <typename Make>
+Builder float_unary_attr(std::initializer_list<const char*> attrs, Make make) {
+  return float_unary_arrays(attrs, [make](const Node& node) {
+    return [f = make(node)](const float* x, float* y, int64_t n) {
+      for (int64_t k = 0; k < n; ++k) y[k] = f(x[k]);
+    };
+  });
 }
 
 // A unary float function without attributes.
@@ -144,22 +152,10 @@ Builder float_unary(F f) {
   return float_unary_attr({}, [f](const Node&) { return f; });
 }
 
-// The same for a function of whole arrays, f(x, y, n) (y[k] from x[k], k < n; a SIMD kernel).
+// The same for a function of whole arrays, f(x, y, n) (a SIMD kernel).
 template <typename F>
 Builder float_unary_array(F f) {
-  return [f](const BuildContext& ctx) -> Result<CompiledOp> {
-    DEEPCOMP_RETURN_IF_ERROR(check_arity(*ctx.node, 1, 1, 1));
-    DEEPCOMP_RETURN_IF_ERROR(check_known(*ctx.node, {}));
-    CompiledOp op;
-    op.run = [f](const Inputs& in, std::vector<Value>* out) -> Status {
-      DEEPCOMP_RETURN_IF_ERROR(require_float(in[0], "input"));
-      Value& y = (*out)[0];
-      y = zeros_like_dtype(in[0]->dtype, in[0]->shape);
-      f(in[0]->f.data(), y.f.data(), static_cast<int64_t>(y.f.size()));
-      return Status::Ok();
-    };
-    return op;
-  };
+  return float_unary_arrays({}, [f](const Node&) { return f; });
 }
 
 // A unary function of any numeric dtype (kept): f on float elements, fi on integer elements;

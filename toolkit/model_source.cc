@@ -368,7 +368,8 @@ int add_qdq_sparse_weights(const Model& model, runtime::SessionOptions* options)
 // run from a .dcz gets each main-graph Constant whose tensor is compressed turned into an
 // initializer of the same name (the node dropped), so its layer can take the sparse form like
 // an initializer's; the .dcz itself is unchanged. (A Constant that is also a graph output stays.)
-void hoist_compressed_constants(Model* model, const std::set<std::string>& compressed) {
+void hoist_compressed_constants(
+    Model* model, const std::map<std::string, const compress::EncodedTensor*>& compressed) {
   std::set<std::string> graph_outputs;
   for (const ValueInfo& o : model->graph.outputs) graph_outputs.insert(o.name);
   std::vector<Node> kept;
@@ -424,9 +425,7 @@ Result<OpenedModel> open_dcz_sparse(const std::string& path) {
   DEEPCOMP_ASSIGN_OR_RETURN(
       opened.model, onnx_io::model_from_skeleton_shape_only(container.skeleton, std::move(tensors),
                                                             path, shape_only));
-  std::set<std::string> compressed_names;
-  for (const auto& [name, encoded] : compressed) compressed_names.insert(name);
-  hoist_compressed_constants(&opened.model, compressed_names);
+  hoist_compressed_constants(&opened.model, compressed);
   const auto layouts = sparse_layouts(opened.model);
   for (const auto& [name, encoded] : compressed) {
     Tensor* t = opened.model.find_tensor(name);
