@@ -12,35 +12,66 @@
 
 // Release builds are portable x86-64 (SSE2); cloning the tile loops lets the loader pick an
 // AVX2/AVX-512 version. -ffp-contract=off (kernels/ in CMakeLists.txt) keeps products and adds
-// separately rounded on every clone, so every clone gives the same bits.
+// separately rounded on every clone, so every clone gives the same bits. On AVX-512 CPUs the
+// dense and sparse tiles also run with 16-float vectors (the *_x16 functions, compiled for
+// x86-64-v4 only): twice the outputs per instruction, the same terms in the same order per output.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
     !defined(__SANITIZE_ADDRESS__)
 #define DEEPCOMP_CONV_CLONES \
   __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#define DEEPCOMP_CONV_X16 1
+#define DEEPCOMP_CONV_V4 __attribute__((target("arch=x86-64-v4")))
 #else
 #define DEEPCOMP_CONV_CLONES
+#define DEEPCOMP_CONV_X16 0
 #endif
 
 namespace deepcomp::kernels::detail {
 namespace {
 
-// Eight floats; GCC lowers it to one AVX register, or two SSE ones on the default clone. (The
-// helpers below are inlined into the clones, so the ABI note GCC gives for them does not apply.)
+// L floats (8 or 16); GCC lowers 8 to one AVX register (two SSE ones on the default clone) and 16
+// to one AVX-512 register. (The helpers below are inlined into the clones, so the ABI note GCC
+// gives for them does not apply.)
 #pragma GCC diagnostic ignored "-Wpsabi"
-using v8 = float __attribute__((vector_size(32)));
+template <int L>
+struct Lanes;
+template <>
+struct Lanes<8> {
+  using f = float __attribute__((vector_size(32)));
+  using i = int32_t __attribute__((vector_size(32)));
+};
+template <>
+struct Lanes<16> {
+  using f = float __attribute__((vector_size(64)));
+  using i = int32_t __attribute__((vector_size(64)));
+};
+template <int L>
+using vec = typename Lanes<L>::f;
+using v8 = vec<8>;
 
-inline v8 load8(const float* p) {
-  v8 v;
+template <int L>
+__attribute__((always_inline)) inline vec<L> load(const float* p) {
+  vec<L> v;
   std::memcpy(&v, p, sizeof v);
   return v;
 }
-inline void store8(float* p, v8 v) { std::memcpy(p, &v, sizeof v); }
+template <int L>
+__attribute__((always_inline)) inline void store(float* p, vec<L> v) {
+  std::memcpy(p, &v, sizeof v);
+}
 // Spelled as a shuffle of lane 0: GCC 12 then emits one vbroadcastss from memory, where the
 // v8{x, x, ...} initializer became a chain of lane inserts (or a store and reload) per weight.
-inline v8 splat(float x) {
-  const v8 v = {x};
-  return __builtin_shufflevector(v, v, 0, 0, 0, 0, 0, 0, 0, 0);
+template <int L>
+__attribute__((always_inline)) inline vec<L> splat(float x) {
+  const vec<L> v = {x};
+  if constexpr (L == 8) {
+    return __builtin_shufflevector(v, v, 0, 0, 0, 0, 0, 0, 0, 0);
+  } else {
+    return __builtin_shufflevector(v, v, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+  }
 }
+inline v8 load8(const float* p) { return load<8>(p); }
+inline v8 splat8(float x) { return splat<8>(x); }
 
 // Lanes a tile may compute past the end of an output row (they read the buffer further on and
 // are never stored): the buffer keeps this many floats of slack at its end.
@@ -48,7 +79,7 @@ constexpr int64_t kSlack = 64;
 
 // One reused buffer per calling thread and purpose: no allocation once it has grown.
 float* workspace(int which, size_t n) {
-  thread_local std::vector<float> buffers[4];
+  thread_local std::vector<float> buffers[5];
   std::vector<float>& b = buffers[which];
   if (b.size() < n) b.resize(n);
   return b.data();
@@ -69,6 +100,8 @@ struct Geometry {
   // A flat one whose row is a whole number of tiles (no tile reads past it): the image itself
   // is the buffer, no copy.
   bool direct = false;
+  // Summed as one long row (long_row()), cut into spans like a flat one.
+  bool long_rows = false;
   int64_t od, oh, ow;
   int64_t Dp, Hp, Wq;
   int64_t plane, phase, channel;
@@ -101,6 +134,17 @@ struct Geometry {
     }
   }
   int64_t rows() const { return od * oh; }
+  // A 2-D convolution of vertical stride 1 (od == 1) as one row over the padded width: output
+  // (oy, ox) at oy * Wq + ox, which reads the buffer at row_base(oy) + ox + tap offset. The
+  // Wq - ow columns between rows are computed and dropped (finish_rows), so tiles fill their
+  // lanes on maps whose width is not a multiple of the tile (YOLOX's 52, 26 and 13).
+  Geometry long_row() const {
+    Geometry l = *this;
+    l.ow = (oh - 1) * Wq + ow;
+    l.oh = 1;
+    l.long_rows = true;
+    return l;
+  }
   int64_t row_base(int64_t r) const {
     const int64_t oz = r / oh, oy = r % oh;
     return oz * p.stride_d * plane + oy * p.stride_h * Wq;
@@ -161,12 +205,14 @@ inline RowOut row_out(const Epilogue& e, float* output, const float* bias, int64
           e.scale ? e.scale + m : nullptr, e.shift ? e.shift + m : nullptr};
 }
 
-// activate() (kernels/conv_epilogue.h) on eight lanes: each case the same comparisons and
+// activate() (kernels/conv_epilogue.h) on L lanes: each case the same comparisons and
 // operations, std::min / std::max spelled as their (b < a) ? b : a, so every lane gets the bits
 // the scalar function gives (NaNs included).
-__attribute__((always_inline)) inline v8 activate8(const Epilogue& e, v8 x) {
-  using i8 = int32_t __attribute__((vector_size(32)));
-  const v8 zero = {}, one = zero + 1.0f;
+template <int L>
+__attribute__((always_inline)) inline vec<L> activate(const Epilogue& e, vec<L> x) {
+  using V = vec<L>;
+  using I = typename Lanes<L>::i;
+  const V zero = {}, one = zero + 1.0f;
   switch (e.act) {
     case Activation::kNone:
       return x;
@@ -175,60 +221,60 @@ __attribute__((always_inline)) inline v8 activate8(const Epilogue& e, v8 x) {
     case Activation::kLeakyRelu:
       return x >= 0.0f ? x : e.alpha * x;
     case Activation::kClip: {
-      const v8 lo = x < e.alpha ? zero + e.alpha : x;  // std::max(x, alpha)
+      const V lo = x < e.alpha ? zero + e.alpha : x;  // std::max(x, alpha)
       return e.beta < lo ? zero + e.beta : lo;         // std::min(lo, beta)
     }
     case Activation::kHardSigmoid: {
-      const v8 t = e.alpha * x + e.beta;
-      const v8 m = t < 1.0f ? t : one;  // std::min(1, t)
+      const V t = e.alpha * x + e.beta;
+      const V m = t < 1.0f ? t : one;  // std::min(1, t)
       return 0.0f < m ? m : zero;       // std::max(0, m)
     }
     case Activation::kHardSwish: {
-      const v8 t = x / 6.0f + 0.5f;
-      const v8 m = t < 1.0f ? t : one;
+      const V t = x / 6.0f + 0.5f;
+      const V m = t < 1.0f ? t : one;
       return x * (0.0f < m ? m : zero);
     }
     case Activation::kSigmoid:
-      return sigmoid_steps<v8, i8>(x);
+      return sigmoid_steps<V, I>(x);
     case Activation::kSilu:
-      return x * sigmoid_steps<v8, i8>(x);
+      return x * sigmoid_steps<V, I>(x);
     case Activation::kHardSwishParts: {
-      const v8 a = x + e.alpha;
-      const v8 lo = a < e.beta ? zero + e.beta : a;      // std::max(x + alpha, beta)
-      const v8 c = e.gamma < lo ? zero + e.gamma : lo;  // std::min(., gamma)
+      const V a = x + e.alpha;
+      const V lo = a < e.beta ? zero + e.beta : a;      // std::max(x + alpha, beta)
+      const V c = e.gamma < lo ? zero + e.gamma : lo;  // std::min(., gamma)
       return x * c / e.delta;
     }
   }
   return x;
 }
 
-// Stores outputs x .. x + n (n <= 8 * V) of a row: acc, then the epilogue steps. A whole tile
+// Stores outputs x .. x + n (n <= L * V) of a row: acc, then the epilogue steps. A whole tile
 // runs them in its vectors; a partial one (a row's end) through a buffer, element by element.
 // The tile helpers are always inlined, so that each clone compiles them for its own instruction
 // set: a helper left out of line is compiled for the default (SSE2) target, where 8 vector
-// accumulators do not fit the registers (sparse_tile<8> ran that way, spilling every sum).
-template <int V>
-__attribute__((always_inline)) inline void store_tile(const v8* acc, const RowOut& o,
+// accumulators do not fit the registers (sparse_tile ran that way, spilling every sum).
+template <int L, int V>
+__attribute__((always_inline)) inline void store_tile(const vec<L>* acc, const RowOut& o,
                                                       const Epilogue& e, int64_t x, int64_t n) {
   float* y = o.y + x;
-  if (n == 8 * V) {
+  if (n == L * V) {
     for (int j = 0; j < V; ++j) {
-      v8 v = acc[j];
+      vec<L> v = acc[j];
       if (o.bias) v = v + *o.bias;
       if (o.scale) v = v * *o.scale;
       if (o.shift) v = v + *o.shift;
-      if (o.res) v = v + load8(o.res + x + 8 * j);
-      store8(y + 8 * j, activate8(e, v));
+      if (o.res) v = v + load<L>(o.res + x + L * j);
+      store<L>(y + L * j, activate<L>(e, v));
     }
     return;
   }
-  float tmp[8 * V];
+  float tmp[L * V];
   for (int j = 0; j < V; ++j) {
-    v8 v = acc[j];
+    vec<L> v = acc[j];
     if (o.bias) v = v + *o.bias;
     if (o.scale) v = v * *o.scale;
     if (o.shift) v = v + *o.shift;
-    store8(tmp + 8 * j, v);
+    store<L>(tmp + L * j, v);
   }
   if (o.res) {
     const float* r = o.res + x;
@@ -239,52 +285,52 @@ __attribute__((always_inline)) inline void store_tile(const v8* acc, const RowOu
 }
 
 // Dense: R output channels (rows < R of them real) of one group, outputs [x0, x1) of one row,
-// in tiles of R x 16 outputs (R * 2 vector accumulators: 8 for R = 4, 12 for R = 6, which with
+// in tiles of R x 2L outputs (R * 2 vector accumulators: 8 for R = 4, 12 for R = 6, which with
 // the 2 input loads and a broadcast fills AVX2's 16 registers). wpack: the group's R-row block
 // as [k][R]; src: the group's first channel at this row. Every accumulator sums its terms in
-// (channel, tap) order from 0, so R does not change the bits.
+// (channel, tap) order from 0, so neither R nor L changes the bits.
 // Always inlined, so that each clone below compiles it for its own instruction set.
-template <int R>
+template <int R, int L>
 __attribute__((always_inline)) inline void dense_rows_tiles(const Geometry& g, const float* src,
                                                             const float* wpack, int64_t cg,
                                                             const RowOut* outs, const Epilogue& e,
                                                             int rows, int64_t x0, int64_t x1) {
   const int64_t taps = static_cast<int64_t>(g.tap_off.size());
   const int64_t* tap_off = g.tap_off.data();
-  for (int64_t x = x0; x < x1; x += 16) {
-    v8 acc[R][2] = {};
+  for (int64_t x = x0; x < x1; x += 2 * L) {
+    vec<L> acc[R][2] = {};
     const float* w = wpack;
     for (int64_t c = 0; c < cg; ++c) {
       const float* sc = src + c * g.channel + x;
       for (int64_t t = 0; t < taps; ++t, w += R) {
-        const v8 b0 = load8(sc + tap_off[t]), b1 = load8(sc + tap_off[t] + 8);
+        const vec<L> b0 = load<L>(sc + tap_off[t]), b1 = load<L>(sc + tap_off[t] + L);
 #pragma GCC unroll 8
         for (int i = 0; i < R; ++i) {
-          const v8 wi = splat(w[i]);
+          const vec<L> wi = splat<L>(w[i]);
           acc[i][0] += wi * b0, acc[i][1] += wi * b1;
         }
       }
     }
     // The accumulators stay in registers only while every index is a constant: the stores,
     // indexed by the run-time row count, read a copy.
-    v8 done[R][2];
+    vec<L> done[R][2];
 #pragma GCC unroll 8
     for (int i = 0; i < R; ++i) done[i][0] = acc[i][0], done[i][1] = acc[i][1];
-    const int64_t n = std::min<int64_t>(16, x1 - x);
-    for (int i = 0; i < rows; ++i) store_tile<2>(done[i], outs[i], e, x, n);
+    const int64_t n = std::min<int64_t>(2 * L, x1 - x);
+    for (int i = 0; i < rows; ++i) store_tile<L, 2>(done[i], outs[i], e, x, n);
   }
 }
 
 DEEPCOMP_CONV_CLONES
 void dense_rows4(const Geometry& g, const float* src, const float* wpack, int64_t cg,
                  const RowOut* outs, const Epilogue& e, int rows, int64_t x0, int64_t x1) {
-  dense_rows_tiles<4>(g, src, wpack, cg, outs, e, rows, x0, x1);
+  dense_rows_tiles<4, 8>(g, src, wpack, cg, outs, e, rows, x0, x1);
 }
 
 DEEPCOMP_CONV_CLONES
 void dense_rows6(const Geometry& g, const float* src, const float* wpack, int64_t cg,
                  const RowOut* outs, const Epilogue& e, int rows, int64_t x0, int64_t x1) {
-  dense_rows_tiles<6>(g, src, wpack, cg, outs, e, rows, x0, x1);
+  dense_rows_tiles<6, 8>(g, src, wpack, cg, outs, e, rows, x0, x1);
 }
 
 // Depthwise: one input channel, one output channel, outputs [x0, x1) of one row.
@@ -297,37 +343,88 @@ void depthwise_row(const Geometry& g, const float* src, const float* w, const Ro
     v8 acc[4] = {};
     for (int64_t t = 0; t < taps; ++t) {
       const float* s = src + x + tap_off[t];
-      const v8 wt = splat(w[t]);
+      const v8 wt = splat8(w[t]);
       acc[0] += wt * load8(s), acc[1] += wt * load8(s + 8);
       acc[2] += wt * load8(s + 16), acc[3] += wt * load8(s + 24);
     }
-    store_tile<4>(acc, out, e, x, std::min<int64_t>(32, x1 - x));
+    store_tile<8, 4>(acc, out, e, x, std::min<int64_t>(32, x1 - x));
   }
 }
 
 // Sparse: one output channel, its `nnz` terms (offset into the buffer, weight), outputs
-// [x0, x1) of one row.
-template <int V>
+// [x0, x1) of one row, in tiles of V vectors of L.
+template <int L, int V>
 __attribute__((always_inline)) inline void sparse_tile(const float* src, const int64_t* off,
                                                        const float* val, int64_t nnz,
                                                        const RowOut& out, const Epilogue& e,
                                                        int64_t x, int64_t n) {
-  v8 acc[V] = {};
+  vec<L> acc[V] = {};
   for (int64_t k = 0; k < nnz; ++k) {
     const float* s = src + off[k];
-    const v8 wk = splat(val[k]);
-    for (int j = 0; j < V; ++j) acc[j] += wk * load8(s + 8 * j);
+    const vec<L> wk = splat<L>(val[k]);
+    for (int j = 0; j < V; ++j) acc[j] += wk * load<L>(s + L * j);
   }
-  store_tile<V>(acc, out, e, x, n);
+  store_tile<L, V>(acc, out, e, x, n);
+}
+// 64 outputs per tile, 32 at a row's end.
+template <int L>
+__attribute__((always_inline)) inline void sparse_row_tiles(const float* src, const int64_t* off,
+                                                            const float* val, int64_t nnz,
+                                                            const RowOut& out, const Epilogue& e,
+                                                            int64_t x0, int64_t x1) {
+  int64_t x = x0;
+  for (; x1 - x > 32; x += 64)
+    sparse_tile<L, 64 / L>(src + x, off, val, nnz, out, e, x, std::min<int64_t>(64, x1 - x));
+  if (x < x1) sparse_tile<L, 32 / L>(src + x, off, val, nnz, out, e, x, x1 - x);
 }
 
 DEEPCOMP_CONV_CLONES
 void sparse_row(const float* src, const int64_t* off, const float* val, int64_t nnz,
                 const RowOut& out, const Epilogue& e, int64_t x0, int64_t x1) {
-  int64_t x = x0;
-  for (; x1 - x > 32; x += 64)
-    sparse_tile<8>(src + x, off, val, nnz, out, e, x, std::min<int64_t>(64, x1 - x));
-  if (x < x1) sparse_tile<4>(src + x, off, val, nnz, out, e, x, x1 - x);
+  sparse_row_tiles<8>(src, off, val, nnz, out, e, x0, x1);
+}
+
+#if DEEPCOMP_CONV_X16
+// The same tiles with 16-float vectors, for AVX-512 CPUs (wide()).
+DEEPCOMP_CONV_V4
+void dense_rows4_x16(const Geometry& g, const float* src, const float* wpack, int64_t cg,
+                     const RowOut* outs, const Epilogue& e, int rows, int64_t x0, int64_t x1) {
+  dense_rows_tiles<4, 16>(g, src, wpack, cg, outs, e, rows, x0, x1);
+}
+DEEPCOMP_CONV_V4
+void dense_rows6_x16(const Geometry& g, const float* src, const float* wpack, int64_t cg,
+                     const RowOut* outs, const Epilogue& e, int rows, int64_t x0, int64_t x1) {
+  dense_rows_tiles<6, 16>(g, src, wpack, cg, outs, e, rows, x0, x1);
+}
+DEEPCOMP_CONV_V4
+void sparse_row_x16(const float* src, const int64_t* off, const float* val, int64_t nnz,
+                    const RowOut& out, const Epilogue& e, int64_t x0, int64_t x1) {
+  sparse_row_tiles<16>(src, off, val, nnz, out, e, x0, x1);
+}
+bool wide() {
+  static const bool yes = __builtin_cpu_supports("x86-64-v4");
+  return yes;
+}
+#else
+bool wide() { return false; }
+#endif
+
+// The row functions for this CPU.
+using DenseRowsFn = void (*)(const Geometry&, const float*, const float*, int64_t, const RowOut*,
+                             const Epilogue&, int, int64_t, int64_t);
+DenseRowsFn dense_rows_fn(int64_t R) {
+#if DEEPCOMP_CONV_X16
+  if (wide()) return R == 6 ? dense_rows6_x16 : dense_rows4_x16;
+#endif
+  return R == 6 ? dense_rows6 : dense_rows4;
+}
+using SparseRowFn = void (*)(const float*, const int64_t*, const float*, int64_t, const RowOut&,
+                             const Epilogue&, int64_t, int64_t);
+SparseRowFn sparse_row_fn() {
+#if DEEPCOMP_CONV_X16
+  if (wide()) return sparse_row_x16;
+#endif
+  return sparse_row;
 }
 
 // Work items: (output row, a span of it). A flattened 1x1 is one long row, cut into spans so
@@ -336,7 +433,7 @@ struct Span {
   int64_t row, x0, x1;
 };
 std::vector<Span> spans(const Geometry& g) {
-  const int64_t width = g.flat ? 256 : g.ow;
+  const int64_t width = g.flat || g.long_rows ? 256 : g.ow;
   std::vector<Span> s;
   for (int64_t r = 0; r < g.rows(); ++r) {
     for (int64_t x = 0; x < g.ow; x += width) s.push_back({r, x, std::min(g.ow, x + width)});
@@ -347,10 +444,34 @@ std::vector<Span> spans(const Geometry& g) {
 // Outputs narrower than a tile waste lanes on every row (LeNet's 8-wide maps use half of each
 // 16-wide tile): such convolutions run as a 1x1 over their im2col matrix instead, whose row is
 // the whole output image. Calls `run(q, cols, n)` per image with the 1x1 parameters.
-bool narrow(const Geometry& g) {
+// Whether a convolution computes fewer lanes as one long row (Geometry::long_row) than row by row
+// in tiles of `tile` outputs, by more than the 10% its extra pass over the outputs is given.
+bool long_row_pays(const Geometry& g, int64_t tile) {
+  if (g.flat || g.od != 1 || g.oh < 2 || g.p.stride_h != 1) return false;
+  const int64_t by_rows = (g.ow + tile - 1) / tile * tile * g.oh;
+  return (g.oh - 1) * g.Wq + g.ow < 0.9 * static_cast<double>(by_rows);
+}
+
+// The epilogue of a long row's sums (`oh` rows of `ow`, `stride` apart in `sums`) on their way to
+// channel m's output rows, in the steps and order store_tile takes (the same bits). sums holds
+// 8 floats of slack past its last row.
+DEEPCOMP_CONV_CLONES
+void finish_rows(const float* sums, int64_t stride, int64_t oh, int64_t ow, const Epilogue& e,
+                 float* output, const float* bias, int64_t m, int64_t offset) {
+  for (int64_t oy = 0; oy < oh; ++oy) {
+    const RowOut o = row_out(e, output, bias, m, offset + oy * ow);
+    const float* row = sums + oy * stride;
+    for (int64_t x = 0; x < ow; x += 8) {
+      const v8 v = load8(row + x);
+      store_tile<8, 1>(&v, o, e, x, std::min<int64_t>(8, ow - x));
+    }
+  }
+}
+
+bool narrow(const Geometry& g, int64_t tile = 16) {
   if (g.flat) return false;
-  const int64_t tiles = (g.ow + 15) / 16;
-  return g.ow < 0.8 * 16 * tiles && g.rows() > 1;
+  const int64_t tiles = (g.ow + tile - 1) / tile;
+  return g.ow < 0.8 * tile * tiles && g.rows() > 1;
 }
 template <typename Run>
 void per_image_im2col(const ConvParams& p, const float* input, Run run) {
@@ -406,16 +527,18 @@ void conv_direct_dense(const ConvParams& given, const float* input, const float*
   const int64_t cg = p.C / p.group, mg = p.M / p.group, k = p.patch_size();
   const int64_t out_sp = g.rows() * g.ow;
   const std::vector<Span> work = spans(g);
-  const int64_t items = static_cast<int64_t>(work.size());
   const double macs = double(p.M) * k * out_sp;
-  if (narrow(g) && !(cg == 1 && mg == 1)) {
+  const bool depthwise = cg == 1 && mg == 1;
+  const int64_t tile = wide() ? 32 : 16;
+  const bool long_rows = !depthwise && long_row_pays(g, tile);
+  if (!long_rows && narrow(g, tile) && !depthwise) {
     per_image_im2col(p, input, [&](const ConvParams& q, const float* cols, int64_t n) {
       conv_direct_dense(q, cols, weight, bias, for_image(epilogue, n * p.M * out_sp),
                         output + n * p.M * out_sp, packed);
     });
     return;
   }
-  if (cg == 1 && mg == 1) {
+  if (depthwise) {
     // Depthwise: each channel padded on its own into a per-thread buffer that stays in cache.
     for (int64_t n = 0; n < p.N; ++n) {
       const float* image = input + n * p.C * p.in_spatial();
@@ -451,7 +574,14 @@ void conv_direct_dense(const ConvParams& given, const float* input, const float*
   // Spans outer (their input rows stay in cache across the channel blocks), unless the group's
   // weights are the bigger stream (many channels, few outputs): then blocks outer.
   const bool blocks_outer = mg * k > cg * g.channel;
+  const DenseRowsFn rows_fn = dense_rows_fn(R);
   float* buf = g.direct ? nullptr : workspace(0, g.buffer_size());
+  // Long rows: the tiles sum into `sums` (no epilogue), finish_rows moves them to the output.
+  const Geometry gk = long_rows ? g.long_row() : g;
+  const std::vector<Span> tiles = long_rows ? spans(gk) : work;
+  const int64_t tile_items = static_cast<int64_t>(tiles.size());
+  float* sums = long_rows ? workspace(4, static_cast<size_t>(p.M * gk.ow + 8)) : nullptr;
+  const Epilogue none;
   for (int64_t n = 0; n < p.N; ++n) {
     const float* image = input + n * p.C * p.in_spatial();
     if (!g.direct) pad_image(g, image, buf);
@@ -462,29 +592,33 @@ void conv_direct_dense(const ConvParams& given, const float* input, const float*
       RowOut outs[6];
       for (int i = 0; i < rows; ++i) {
         const int64_t m = gr * mg + b * R + i;
-        outs[i] = row_out(epilogue, output, bias, m, off + m * out_sp + s.row * g.ow);
+        outs[i] = long_rows ? row_out(none, sums, nullptr, m, m * gk.ow)
+                            : row_out(epilogue, output, bias, m, off + m * out_sp + s.row * g.ow);
       }
-      const float* src = base + gr * cg * g.channel + g.row_base(s.row);
+      const float* src = base + gr * cg * g.channel + gk.row_base(s.row);
       const float* wb = wpack + (gr * blocks + b) * k * R;
-      if (R == 6) {
-        dense_rows6(g, src, wb, cg, outs, epilogue, rows, s.x0, s.x1);
-      } else {
-        dense_rows4(g, src, wb, cg, outs, epilogue, rows, s.x0, s.x1);
-      }
+      rows_fn(gk, src, wb, cg, outs, long_rows ? none : epilogue, rows, s.x0, s.x1);
     };
     if (blocks_outer) {
 #pragma omp parallel for schedule(dynamic, 1) collapse(2) if (macs >= 1e6)
       for (int64_t gr = 0; gr < p.group; ++gr) {
         for (int64_t b = 0; b < blocks; ++b) {
-          for (const Span& s : work) tile(gr, b, s);
+          for (const Span& s : tiles) tile(gr, b, s);
         }
       }
     } else {
 #pragma omp parallel for schedule(dynamic, 4) collapse(2) if (macs >= 1e6)
       for (int64_t gr = 0; gr < p.group; ++gr) {
-        for (int64_t it = 0; it < items; ++it) {
-          for (int64_t b = 0; b < blocks; ++b) tile(gr, b, work[it]);
+        for (int64_t it = 0; it < tile_items; ++it) {
+          for (int64_t b = 0; b < blocks; ++b) tile(gr, b, tiles[it]);
         }
+      }
+    }
+    if (long_rows) {
+#pragma omp parallel for schedule(static) if (macs >= 1e6)
+      for (int64_t m = 0; m < p.M; ++m) {
+        finish_rows(sums + m * gk.ow, g.Wq, g.oh, g.ow, epilogue, output, bias, m,
+                    off + m * out_sp);
       }
     }
   }
@@ -497,7 +631,8 @@ void conv_direct_sparse(const ConvParams& given, const float* input, const Spars
   const int64_t cg = p.C / p.group, mg = p.M / p.group;
   const int64_t taps = p.taps();
   const int64_t out_sp = g.rows() * g.ow;
-  if (narrow(g) && !(cg == 1 && mg == 1)) {
+  const bool long_rows = long_row_pays(g, 32);
+  if (!long_rows && narrow(g) && !(cg == 1 && mg == 1)) {
     per_image_im2col(p, input, [&](const ConvParams& q, const float* cols, int64_t n) {
       conv_direct_sparse(q, cols, w, bias, for_image(epilogue, n * p.M * out_sp),
                          output + n * p.M * out_sp);
@@ -520,9 +655,14 @@ void conv_direct_sparse(const ConvParams& given, const float* input, const Spars
     }
   }
   float* buf = g.direct ? nullptr : workspace(0, g.buffer_size());
-  const std::vector<Span> work = spans(g);
+  // Long rows (as in conv_direct_dense): sums without the epilogue, then finish_rows.
+  const Geometry gk = long_rows ? g.long_row() : g;
+  float* sums = long_rows ? workspace(4, static_cast<size_t>(p.M * gk.ow + 8)) : nullptr;
+  const Epilogue none;
+  const std::vector<Span> work = spans(gk);
   const int64_t items = static_cast<int64_t>(work.size());
   const double macs = double(nnz) * out_sp;
+  const SparseRowFn row_fn = sparse_row_fn();
   for (int64_t n = 0; n < p.N; ++n) {
     const float* image = input + n * p.C * p.in_spatial();
     if (!g.direct) pad_image(g, image, buf);
@@ -534,10 +674,22 @@ void conv_direct_sparse(const ConvParams& given, const float* input, const Spars
       for (int64_t m = 0; m < p.M; ++m) {
         const Span& s = work[it];
         const int64_t j0 = w.row_ptr[m];
-        const float* src = base + (m / mg) * cg * g.channel + g.row_base(s.row);
-        sparse_row(src, offsets + j0, values + j0, w.row_ptr[m + 1] - j0,
-                   row_out(epilogue, output, bias, m, off + m * out_sp + s.row * g.ow), epilogue,
-                   s.x0, s.x1);
+        const float* src = base + (m / mg) * cg * g.channel + gk.row_base(s.row);
+        if (long_rows) {
+          row_fn(src, offsets + j0, values + j0, w.row_ptr[m + 1] - j0,
+                 row_out(none, sums, nullptr, m, m * gk.ow), none, s.x0, s.x1);
+        } else {
+          row_fn(src, offsets + j0, values + j0, w.row_ptr[m + 1] - j0,
+                 row_out(epilogue, output, bias, m, off + m * out_sp + s.row * g.ow), epilogue,
+                 s.x0, s.x1);
+        }
+      }
+    }
+    if (long_rows) {
+#pragma omp parallel for schedule(static) if (macs >= 1e6)
+      for (int64_t m = 0; m < p.M; ++m) {
+        finish_rows(sums + m * gk.ow, g.Wq, g.oh, g.ow, epilogue, output, bias, m,
+                    off + m * out_sp);
       }
     }
   }
