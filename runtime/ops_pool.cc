@@ -40,6 +40,60 @@ void max_interior(const float* first, int64_t width, int64_t row_step, int64_t k
   }
 }
 
+// A 2-D MaxPool plane (in_h x in_w -> oh x ow; k, s, d, b as pool()'s 3-D arrays, index 1 for y
+// and 2 for x) in two passes: row[y][ox], the max along x of input row y over output ox's clipped
+// window taken from -inf, then the max of those along y. It gives the general loop's bits: that
+// loop starts from the window's first tap and replaces on `v > best`, so its result is the first
+// tap if that is NaN, else the first tap in window order that equals the maximum (of the
+// non-NaN taps); the row pass keeps each row's first maximum and skips NaNs, the column pass the
+// first row holding the maximum, and the first tap is checked for NaN apart. `taps` is pool()'s
+// window clipping.
+template <typename Taps>
+void max_separable(const float* src, int64_t in_h, int64_t in_w, int64_t oh, int64_t ow,
+                   const int64_t* k, const int64_t* s, const int64_t* d, const int64_t* b,
+                   const Taps& taps, float* dst) {
+  thread_local std::vector<float> rows;
+  rows.resize(static_cast<size_t>(in_h * ow));
+  std::vector<int64_t> first_x(ow);
+  for (int64_t ox = 0; ox < ow; ++ox) {
+    const int64_t x0 = ox * s[2] - b[2];
+    int64_t kx0, kx1;
+    taps(x0, k[2], d[2], in_w, &kx0, &kx1);
+    first_x[ox] = kx1 > kx0 ? x0 + kx0 * d[2] : -1;
+    for (int64_t y = 0; y < in_h; ++y) {
+      const float* line = src + y * in_w + x0;
+      float best = -std::numeric_limits<float>::infinity();
+      for (int64_t kx = kx0; kx < kx1; ++kx) {
+        const float v = line[kx * d[2]];
+        best = v > best ? v : best;
+      }
+      rows[y * ow + ox] = best;
+    }
+  }
+  for (int64_t oy = 0; oy < oh; ++oy) {
+    const int64_t y0 = oy * s[1] - b[1];
+    int64_t ky0, ky1;
+    taps(y0, k[1], d[1], in_h, &ky0, &ky1);
+    for (int64_t ox = 0; ox < ow; ++ox) {
+      float best = -std::numeric_limits<float>::infinity();
+      if (ky1 > ky0 && first_x[ox] >= 0) {
+        const int64_t fy = y0 + ky0 * d[1];
+        const float first = src[fy * in_w + first_x[ox]];
+        if (std::isnan(first)) {
+          dst[oy * ow + ox] = first;
+          continue;
+        }
+        best = rows[fy * ow + ox];
+        for (int64_t ky = ky0 + 1; ky < ky1; ++ky) {
+          const float v = rows[(y0 + ky * d[1]) * ow + ox];
+          best = v > best ? v : best;
+        }
+      }
+      dst[oy * ow + ox] = best;
+    }
+  }
+}
+
 Status pool(const PoolAttrs& a, const Value& x, std::vector<Value>* out) {
   const int64_t sr = x.rank() - 2;
   if (sr < 1 || sr > 3)
@@ -91,6 +145,9 @@ Status pool(const PoolAttrs& a, const Value& x, std::vector<Value>* out) {
     // bounds tests, no running sum), taps visited in the same order with the same comparison,
     // so NaN and tie handling are those of the general loop below.
     const bool threaded = planes * out_plane * k3[0] * k3[1] * k3[2] > (1 << 16);
+    // Big 2-D windows (YOLOX's SPP: 5x5, 9x9 and 13x13 over 13x13 maps) as a max along x, then
+    // along y: k_h + k_w comparisons per output instead of k_h * k_w.
+    const bool separable = in3[0] == 1 && k3[0] == 1 && k3[1] * k3[2] >= 16;
 #pragma omp parallel for schedule(static) if (threaded)
     for (int64_t pl = 0; pl < planes; ++pl) {
       const float* src = x.f.data() + pl * in_plane;
@@ -101,6 +158,10 @@ Status pool(const PoolAttrs& a, const Value& x, std::vector<Value>* out) {
         *t1 = start + (k - 1) * d < n ? k : std::max<int64_t>(*t0, (n - 1 - start) / d + 1);
         if (start + *t0 * d >= n) *t1 = *t0;
       };
+      if (separable) {
+        max_separable(src, in3[1], in3[2], o3[1], o3[2], k3, s3, d3, b3, taps, dst);
+        continue;
+      }
       for (int64_t oz = 0; oz < o3[0]; ++oz) {
         const int64_t z0 = oz * s3[0] - b3[0];
         int64_t kz0, kz1;

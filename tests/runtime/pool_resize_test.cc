@@ -80,12 +80,21 @@ TEST(MaxPool, WithoutIndicesSameBitsAsWithIndices) {
       {{1, 2, 9, 10}, {3, 2}, {2, 3}, {2, 0, 1, 1}, {2, 1}, 1},
       {{1, 3, 17}, {4}, {3}, {1, 2}, {2}, 1},
       {{1, 2, 4, 5, 6}, {2, 3, 2}, {1, 2, 2}, {1, 0, 1, 0, 1, 1}, {1, 1, 2}, 0},
+      // Windows of 16 taps or more take the separable path (a max along x, then along y).
+      {{1, 5, 13, 13}, {9, 9}, {1, 1}, {4, 4, 4, 4}, {1, 1}, 0},    // YOLOX's SPP
+      {{1, 5, 13, 13}, {13, 13}, {1, 1}, {6, 6, 6, 6}, {1, 1}, 0},  // YOLOX's SPP
+      {{1, 3, 20, 21}, {4, 5}, {2, 3}, {1, 2, 2, 1}, {2, 1}, 1},    // strided, dilated, ceil
+      {{2, 2, 3, 4}, {5, 5}, {1, 1}, {2, 2, 2, 2}, {1, 1}, 0},      // window wider than input
+      {{1, 2, 6, 30}, {1, 16}, {1, 4}, {0, 0, 0, 3}, {1, 2}, 0},    // one row high, dilated in x
   };
   for (const Case& c : cases) {
     Value x = random_floats(rng, c.shape);
     x.f[3] = NAN;
     x.f[x.f.size() / 2] = NAN;
     x.f[x.f.size() / 3] = NAN;
+    for (size_t k = 41; k < x.f.size(); k += 97) x.f[k] = NAN;
+    for (size_t k = 59; k < x.f.size(); k += 89) x.f[k] = -0.0f;
+    for (size_t k = 60; k < x.f.size(); k += 89) x.f[k] = 0.0f;
     // Ties: a run of equal values (the comparison keeps the first of them).
     for (size_t k = x.f.size() / 4; k < x.f.size() / 4 + 6 && k < x.f.size(); ++k) x.f[k] = 0.5f;
     std::vector<Attribute> attrs = {
@@ -99,6 +108,29 @@ TEST(MaxPool, WithoutIndicesSameBitsAsWithIndices) {
     EXPECT_EQ(a.shape, b.shape) << describe(x);
     EXPECT_TRUE(same_bits(a.f, b.f)) << describe(x);
   }
+}
+
+// Equal maxima of different bits (-0 and +0) in different rows of a big window: the general loop
+// keeps the first in window order, and so must the separable path. Hand-worked: output (0, 0)
+// (rows 0-4, columns 0-4) sees -0 at (1, 2) before +0 at (3, 0); output (7, 1) (rows 3-8,
+// columns 0-5) sees +0 at (3, 0) before -0 at (7, 1); output (8, 8) only +0 at (6, 8).
+TEST(MaxPool, SeparablePathKeepsTheFirstOfEqualMaxima) {
+  Value x = Value::floats({1, 1, 9, 9}, std::vector<float>(81, -1.0f));
+  x.f[1 * 9 + 2] = -0.0f;
+  x.f[3 * 9 + 0] = 0.0f;
+  x.f[6 * 9 + 8] = 0.0f;
+  x.f[7 * 9 + 1] = -0.0f;
+  const std::vector<Attribute> attrs = {testing::attr_ints("kernel_shape", {9, 9}),
+                                        testing::attr_ints("pads", {4, 4, 4, 4})};
+  testing::GraphBuilder one, two;
+  one.input("x0", DType::kFloat32).node("MaxPool", {"x0"}, {"y"}, attrs).output("y");
+  two.input("x0", DType::kFloat32).node("MaxPool", {"x0"}, {"y", "i"}, attrs).output("y");
+  const Value a = run_one(one.model(), {x}), b = run_one(two.model(), {x});
+  ASSERT_EQ(a.shape, (std::vector<int64_t>{1, 1, 9, 9}));
+  EXPECT_TRUE(same_bits(a.f, b.f));
+  EXPECT_TRUE(std::signbit(a.f[0]));
+  EXPECT_FALSE(std::signbit(a.f[7 * 9 + 1]));
+  EXPECT_FALSE(std::signbit(a.f[8 * 9 + 8]));
 }
 
 // The input index ONNX's nearest Resize reads for output index o (no roi).
