@@ -173,6 +173,8 @@ void pad_channel(const Geometry& g, const float* image, int64_t c, float* dst) {
         std::fill(row, row + first, 0.0f);
         if (sw == 1) {
           std::memcpy(row + first, src + first, (end - first) * sizeof(float));
+        } else if (sw == 2) {
+          for (int64_t q = first; q < end; ++q) row[q] = src[2 * q];  // a constant stride vectorizes
         } else {
           for (int64_t q = first; q < end; ++q) row[q] = src[q * sw];
         }
@@ -284,41 +286,53 @@ __attribute__((always_inline)) inline void store_tile(const vec<L>* acc, const R
   std::copy(tmp, tmp + n, y);
 }
 
-// Dense: R output channels (rows < R of them real) of one group, outputs [x0, x1) of one row,
-// in tiles of R x 2L outputs (R * 2 vector accumulators: 8 for R = 4, 12 for R = 6, which with
-// the 2 input loads and a broadcast fills AVX2's 16 registers). wpack: the group's R-row block
-// as [k][R]; src: the group's first channel at this row. Every accumulator sums its terms in
-// (channel, tap) order from 0, so neither R nor L changes the bits.
+// Dense: R output channels (rows < R of them real) of one group, outputs [x, x + n) of one row
+// (n <= V * L), as one tile of R x V vectors (R * 2 accumulators: 8 for R = 4, 12 for R = 6,
+// which with the 2 input loads and a broadcast fills AVX2's 16 registers). wpack: the group's
+// R-row block as [k][R]; src: the group's first channel at this row. Every accumulator sums its
+// terms in (channel, tap) order from 0, so neither R, L nor V changes the bits.
 // Always inlined, so that each clone below compiles it for its own instruction set.
+template <int R, int L, int V>
+__attribute__((always_inline)) inline void dense_tile(const Geometry& g, const float* src,
+                                                      const float* wpack, int64_t cg,
+                                                      const RowOut* outs, const Epilogue& e,
+                                                      int rows, int64_t x, int64_t n) {
+  const int64_t taps = static_cast<int64_t>(g.tap_off.size());
+  const int64_t* tap_off = g.tap_off.data();
+  vec<L> acc[R][V] = {};
+  const float* w = wpack;
+  for (int64_t c = 0; c < cg; ++c) {
+    const float* sc = src + c * g.channel + x;
+    for (int64_t t = 0; t < taps; ++t, w += R) {
+      vec<L> b[V];
+      for (int j = 0; j < V; ++j) b[j] = load<L>(sc + tap_off[t] + L * j);
+#pragma GCC unroll 8
+      for (int i = 0; i < R; ++i) {
+        const vec<L> wi = splat<L>(w[i]);
+        for (int j = 0; j < V; ++j) acc[i][j] += wi * b[j];
+      }
+    }
+  }
+  // The accumulators stay in registers only while every index is a constant: the stores,
+  // indexed by the run-time row count, read a copy.
+  vec<L> done[R][V];
+#pragma GCC unroll 8
+  for (int i = 0; i < R; ++i) {
+    for (int j = 0; j < V; ++j) done[i][j] = acc[i][j];
+  }
+  for (int i = 0; i < rows; ++i) store_tile<L, V>(done[i], outs[i], e, x, n);
+}
+// Outputs [x0, x1) of the rows in tiles of 2L, the last one of L when that covers it.
 template <int R, int L>
 __attribute__((always_inline)) inline void dense_rows_tiles(const Geometry& g, const float* src,
                                                             const float* wpack, int64_t cg,
                                                             const RowOut* outs, const Epilogue& e,
                                                             int rows, int64_t x0, int64_t x1) {
-  const int64_t taps = static_cast<int64_t>(g.tap_off.size());
-  const int64_t* tap_off = g.tap_off.data();
-  for (int64_t x = x0; x < x1; x += 2 * L) {
-    vec<L> acc[R][2] = {};
-    const float* w = wpack;
-    for (int64_t c = 0; c < cg; ++c) {
-      const float* sc = src + c * g.channel + x;
-      for (int64_t t = 0; t < taps; ++t, w += R) {
-        const vec<L> b0 = load<L>(sc + tap_off[t]), b1 = load<L>(sc + tap_off[t] + L);
-#pragma GCC unroll 8
-        for (int i = 0; i < R; ++i) {
-          const vec<L> wi = splat<L>(w[i]);
-          acc[i][0] += wi * b0, acc[i][1] += wi * b1;
-        }
-      }
-    }
-    // The accumulators stay in registers only while every index is a constant: the stores,
-    // indexed by the run-time row count, read a copy.
-    vec<L> done[R][2];
-#pragma GCC unroll 8
-    for (int i = 0; i < R; ++i) done[i][0] = acc[i][0], done[i][1] = acc[i][1];
-    const int64_t n = std::min<int64_t>(2 * L, x1 - x);
-    for (int i = 0; i < rows; ++i) store_tile<L, 2>(done[i], outs[i], e, x, n);
+  int64_t x = x0;
+  for (; x1 - x > L; x += 2 * L) {
+    dense_tile<R, L, 2>(g, src, wpack, cg, outs, e, rows, x, std::min<int64_t>(2 * L, x1 - x));
   }
+  if (x < x1) dense_tile<R, L, 1>(g, src, wpack, cg, outs, e, rows, x, x1 - x);
 }
 
 DEEPCOMP_CONV_CLONES
@@ -366,7 +380,7 @@ __attribute__((always_inline)) inline void sparse_tile(const float* src, const i
   }
   store_tile<L, V>(acc, out, e, x, n);
 }
-// 64 outputs per tile, 32 at a row's end.
+// 64 outputs per tile, 32 or 16 at a row's end.
 template <int L>
 __attribute__((always_inline)) inline void sparse_row_tiles(const float* src, const int64_t* off,
                                                             const float* val, int64_t nnz,
@@ -375,7 +389,11 @@ __attribute__((always_inline)) inline void sparse_row_tiles(const float* src, co
   int64_t x = x0;
   for (; x1 - x > 32; x += 64)
     sparse_tile<L, 64 / L>(src + x, off, val, nnz, out, e, x, std::min<int64_t>(64, x1 - x));
-  if (x < x1) sparse_tile<L, 32 / L>(src + x, off, val, nnz, out, e, x, x1 - x);
+  if (x1 - x > 16) {
+    sparse_tile<L, 32 / L>(src + x, off, val, nnz, out, e, x, x1 - x);
+  } else if (x < x1) {
+    sparse_tile<L, 16 / L>(src + x, off, val, nnz, out, e, x, x1 - x);
+  }
 }
 
 DEEPCOMP_CONV_CLONES
@@ -641,13 +659,18 @@ void conv_direct_sparse(const ConvParams& given, const float* input, const Spars
   }
   const int64_t nnz = w.row_ptr[p.M];
   // Each nonzero as its buffer offset (relative to its group's first channel) and its weight.
+  // The offset of every column is tabled first: no division per nonzero.
+  const int64_t patch = cg * taps;
   float* values = workspace(1, static_cast<size_t>(nnz + 1));
-  int64_t* offsets = index_workspace(static_cast<size_t>(nnz + 1));
+  int64_t* offsets = index_workspace(static_cast<size_t>(nnz + patch + 1));
+  int64_t* column_offset = offsets + nnz + 1;
+  for (int64_t c = 0; c < cg; ++c) {
+    for (int64_t t = 0; t < taps; ++t) column_offset[c * taps + t] = c * g.channel + g.tap_off[t];
+  }
   for (int64_t m = 0; m < p.M; ++m) {
     const float scale = w.row_scale ? w.row_scale[m] : 1.0f;
     for (int64_t j = w.row_ptr[m]; j < w.row_ptr[m + 1]; ++j) {
-      const int64_t col = w.col_idx[j];
-      offsets[j] = (col / taps) * g.channel + g.tap_off[col % taps];
+      offsets[j] = column_offset[w.col_idx[j]];
       float v = w.values      ? w.values[j]
                 : w.cluster16 ? w.codebook[w.cluster16[j]]
                               : w.codebook[w.cluster[j]];
