@@ -18,6 +18,7 @@
 
 #include "cli/command.h"
 #include "core/file_io.h"
+#include "kernels/conv.h"
 #include "kernels/spmm.h"
 #include "runtime/session.h"
 #include "toolkit/kernel_profile.h"
@@ -242,6 +243,7 @@ int run_bench(const BenchArgs& args) {
   result["sparse"] = sparse->description;
   result["kernel"] = args.kernel;
   result["simd_path"] = kernels::simd_path_name();  // the SIMD target the sparse kernels ran on
+  result["conv_simd_path"] = kernels::conv_simd_path_name();  // the convolution kernels' clone
   result["repeat"] = args.repeat;
   result["warmup"] = args.warmup;
   result["runs"] = nlohmann::ordered_json::array();
@@ -310,7 +312,8 @@ int run_bench(const BenchArgs& args) {
   std::cout << "model:  " << args.model << "\n";
   std::cout << "dense:  " << dense->description << "\nsparse: " << sparse->description << "\n";
   std::cout << "        " << result["sparse_kernels"].get<std::string>() << "\n";
-  std::cout << "simd:   " << result["simd_path"].get<std::string>() << "\n";
+  std::cout << "simd:   " << result["simd_path"].get<std::string>() << " (fc kernels), "
+            << result["conv_simd_path"].get<std::string>() << " (convolutions)\n";
   std::cout << fmt::format("median of {} repetitions after {} warm-up; ms per batch\n\n",
                            args.repeat, args.warmup);
   std::cout << fmt::format("{:>6} {:>7} {:>10} {:>10} {:>8} {:>13} {:>13}\n", "batch", "threads",

@@ -69,6 +69,8 @@ void im2col(const ConvParams& p, const float* image, float* cols) {
   }
 }
 
+const char* conv_simd_path_name() { return detail::conv_simd_path_name(); }
+
 void conv_dense(const ConvParams& p, const float* input, const float* weight, const float* bias,
                 float* output, const Epilogue& epilogue) {
   detail::conv_direct_dense(p, input, weight, bias, epilogue, output);

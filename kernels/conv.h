@@ -70,6 +70,12 @@ void conv_codebook_csr(const ConvParams& p, const float* input, const CodebookCs
                        const float* bias, float* output, const Epilogue& epilogue = {},
                        const float* row_scale = nullptr);
 
+// Which instruction set and vector width the convolution kernels run with on this CPU (GCC's
+// clone chosen at load time): "x86-64-v4, 16 floats" (AVX-512), "x86-64-v3, 8 floats" (AVX2),
+// "x86-64, 8 floats as SSE2 pairs", or "portable, 8 floats" (other compilers and CPUs, and
+// sanitized builds). Every path gives the same bits.
+const char* conv_simd_path_name();
+
 // The patches of one image (C x D x H x W) as a [C * taps(), out_spatial()] row-major matrix,
 // zero where a tap falls in the padding. Group g's rows are the contiguous block g * patch_size().
 void im2col(const ConvParams& p, const float* image, float* cols);

@@ -427,6 +427,20 @@ bool wide() {
 bool wide() { return false; }
 #endif
 
+}  // namespace
+
+const char* conv_simd_path_name() {
+#if DEEPCOMP_CONV_X16
+  if (wide()) return "x86-64-v4, 16 floats";
+  if (__builtin_cpu_supports("x86-64-v3")) return "x86-64-v3, 8 floats";
+  return "x86-64, 8 floats as SSE2 pairs";
+#else
+  return "portable, 8 floats";
+#endif
+}
+
+namespace {
+
 // The row functions for this CPU.
 using DenseRowsFn = void (*)(const Geometry&, const float*, const float*, int64_t, const RowOut*,
                              const Epilogue&, int, int64_t, int64_t);

@@ -25,6 +25,9 @@ void conv_direct_dense(const ConvParams& p, const float* input, const float* wei
                        const float* bias, const Epilogue& epilogue, float* output,
                        const PackedConvWeight* packed = nullptr);
 
+// kernels::conv_simd_path_name.
+const char* conv_simd_path_name();
+
 // kernels::pack_conv_weight.
 PackedConvWeight pack_dense_panels(const float* weight, int64_t M, int64_t group, int64_t patch);
 

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "kernels/conv.h"
 #include "tests/test_util.h"
 
 namespace deepcomp {
@@ -145,10 +146,14 @@ TEST(KernelProfile, BenchNamesTheSimdPathInTextAndJson) {
   auto r = run_deepcomp("bench " + dcz + " --batch 1 --threads 1 --repeat 1 --warmup 0 --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string simd = nlohmann::json::parse(r.out)["simd_path"];
+  const std::string conv = nlohmann::json::parse(r.out)["conv_simd_path"];
   EXPECT_FALSE(simd.empty());
+  EXPECT_EQ(conv, kernels::conv_simd_path_name());
   r = run_deepcomp("bench " + dcz + " --batch 1 --threads 1 --repeat 1 --warmup 0");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("simd:   " + simd + "\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("simd:   " + simd + " (fc kernels), " + conv + " (convolutions)\n"),
+            std::string::npos)
+      << r.out;
 }
 
 TEST(KernelProfile, BrokenProfilesAreOneLineErrorsNamingTheFile) {
