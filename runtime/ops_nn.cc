@@ -175,7 +175,7 @@ Result<CompiledOp> build_gemm(const BuildContext& ctx) {
       }
     }
     Value& y = (*out)[0];
-    y = Value::floats({m, n}, std::vector<float>(m * n));
+    y = zeros_of(DType::kFloat32, {m, n});  // storage recycled by the Session
     // The common fully-connected case passes C as the kernel's bias; otherwise scale and add.
     const bool c_is_bias = c && alpha == 1.0f && beta == 1.0f && c->numel() == n &&
                            (c->rank() == 1 || (c->rank() == 2 && c->shape[0] == 1));
@@ -244,7 +244,7 @@ Result<CompiledOp> build_matmul(const BuildContext& ctx) {
     int64_t nb = 1;
     for (int64_t d : batch) nb *= d;
     Value& y = (*out)[0];
-    y = Value::floats(shape, std::vector<float>(nb * m * n));
+    y = zeros_of(DType::kFloat32, shape);  // storage recycled by the Session
     if (batch_b.empty() || nb == 1) {
       // One right operand for every row of A: a single product over all of A's rows.
       int64_t rows_a = 1;
@@ -304,7 +304,7 @@ Result<CompiledOp> build_batchnorm(const BuildContext& ctx) {
     for (int64_t d = 2; d < x.rank(); ++d) inner *= x.shape[d];
     const int64_t outer = x.shape[0];
     Value& y = (*out)[0];
-    y = Value::floats(x.shape, std::vector<float>(x.f.size()));
+    y = for_overwrite_like_dtype(DType::kFloat32, x.shape);  // every element written below
     for (int64_t ch = 0; ch < c; ++ch) {
       const float s = in[1]->f[ch] / std::sqrt(in[4]->f[ch] + eps);
       const float b = in[2]->f[ch] - in[3]->f[ch] * s;
@@ -376,7 +376,7 @@ Builder soft(SoftKind kind) {
         for (int64_t d = axis + 1; d < r; ++d) inner *= x.shape[d];
       }
       Value& y = (*out)[0];
-      y = Value::floats(x.shape, std::vector<float>(x.f.size()));
+      y = for_overwrite_like_dtype(DType::kFloat32, x.shape);  // soft_rows writes every element
       if (len > 0) soft_rows(x.f.data(), y.f.data(), outer, len, inner, kind);
       return Status::Ok();
     };
