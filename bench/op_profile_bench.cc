@@ -1,7 +1,7 @@
 // Where a model's time goes, per operator type: runs a real-model case (a directory with
 // model.txt and in_0.npy ... as scripts/make-real-references.sh writes them) on one thread with
 // the Session profile on, and prints the median over the runs of each op type's summed ms, its
-// share and node count, then the slowest Conv nodes with their shapes. Not a Google Benchmark
+// share and node count, then the slowest nodes with their shapes. Not a Google Benchmark
 // program (it only shares bench/'s build rule). First it prints the heap allocations (count and
 // bytes) and wall time per run with and without recycled output storage
 // (SessionOptions::recycle_buffers). Usage: op_profile_bench CASE_DIR [RUNS]
@@ -128,8 +128,8 @@ int main(int argc, char** argv) {
   }
   std::map<std::string, std::vector<double>> by_type;  // per run: summed ms
   std::map<std::string, int> count;
-  std::map<std::string, std::vector<double>> conv_ms;  // per Conv node
-  std::map<std::string, std::string> conv_shape;
+  std::map<std::string, std::vector<double>> node_ms;  // per Conv node
+  std::map<std::string, std::string> node_shape;
   std::vector<double> total;
   for (int r = 0; r <= runs; ++r) {
     auto out = session->run(inputs);
@@ -144,13 +144,12 @@ int main(int argc, char** argv) {
       sum[t.op_type] += t.ms;
       all += t.ms;
       if (r == 1) ++count[t.op_type];
-      if (t.op_type == "Conv") {
-        conv_ms[t.node].push_back(t.ms);
-        if (r == 1 && t.input_shapes.size() > 1 && !t.output_shapes.empty()) {
-          conv_shape[t.node] = shape_text(t.input_shapes[0]) + " W " +
-                               shape_text(t.input_shapes[1]) + " -> " +
-                               shape_text(t.output_shapes[0]);
-        }
+      node_ms[t.node].push_back(t.ms);
+      if (r == 1 && !t.input_shapes.empty() && !t.output_shapes.empty()) {
+        std::string in = shape_text(t.input_shapes[0]);
+        if (t.input_shapes.size() > 1) in += (t.op_type == "Conv" ? " W " : ", ") +
+                                             shape_text(t.input_shapes[1]);
+        node_shape[t.node] = t.op_type + " " + in + " -> " + shape_text(t.output_shapes[0]);
       }
     }
     for (const auto& [op, ms] : sum) by_type[op].push_back(ms);
@@ -165,12 +164,12 @@ int main(int argc, char** argv) {
     std::printf("| %s | %d | %.3f | %.1f%% |\n", op.c_str(), count[op], ms, 100 * ms / all);
   std::printf("| all | | %.3f | |\n\n", all);
   std::vector<std::pair<double, std::string>> convs;
-  for (const auto& [node, v] : conv_ms) convs.push_back({median(v), node});
+  for (const auto& [node, v] : node_ms) convs.push_back({median(v), node});
   std::sort(convs.rbegin(), convs.rend());
-  std::printf("| slowest Conv | shapes | ms |\n|---|---|---|\n");
-  for (size_t k = 0; k < convs.size() && k < 12; ++k) {
+  std::printf("| slowest node | op, shapes | ms |\n|---|---|---|\n");
+  for (size_t k = 0; k < convs.size() && k < 16; ++k) {
     std::printf("| %s | %s | %.3f |\n", convs[k].second.c_str(),
-                conv_shape[convs[k].second].c_str(), convs[k].first);
+                node_shape[convs[k].second].c_str(), convs[k].first);
   }
   return 0;
 }

@@ -200,11 +200,18 @@ struct RowOut {
   const float* bias;
   const float* scale;
   const float* shift;
+  const float* post_scale;
+  const float* post_shift;
 };
 inline RowOut row_out(const Epilogue& e, float* output, const float* bias, int64_t m,
                       int64_t offset) {
-  return {output + offset, e.residual ? e.residual + offset : nullptr, bias ? bias + m : nullptr,
-          e.scale ? e.scale + m : nullptr, e.shift ? e.shift + m : nullptr};
+  return {output + offset,
+          e.residual ? e.residual + offset : nullptr,
+          bias ? bias + m : nullptr,
+          e.scale ? e.scale + m : nullptr,
+          e.shift ? e.shift + m : nullptr,
+          e.post_scale ? e.post_scale + m : nullptr,
+          e.post_shift ? e.post_shift + m : nullptr};
 }
 
 // activate() (kernels/conv_epilogue.h) on L lanes: each case the same comparisons and
@@ -250,40 +257,37 @@ __attribute__((always_inline)) inline vec<L> activate(const Epilogue& e, vec<L> 
   return x;
 }
 
-// Stores outputs x .. x + n (n <= L * V) of a row: acc, then the epilogue steps. A whole tile
-// runs them in its vectors; a partial one (a row's end) through a buffer, element by element.
+// Stores outputs x .. x + n (n <= L * V) of a row: acc, then the epilogue steps, in the tile's
+// vectors. A partial tile (a row's end) runs them on every lane through a buffer (its residual
+// copied in, zeros past n) and stores the first n: lanes are independent, so the stored ones get
+// the bits of a whole tile, and the lanes past n are dropped.
 // The tile helpers are always inlined, so that each clone compiles them for its own instruction
 // set: a helper left out of line is compiled for the default (SSE2) target, where 8 vector
 // accumulators do not fit the registers (sparse_tile ran that way, spilling every sum).
 template <int L, int V>
 __attribute__((always_inline)) inline void store_tile(const vec<L>* acc, const RowOut& o,
                                                       const Epilogue& e, int64_t x, int64_t n) {
-  float* y = o.y + x;
-  if (n == L * V) {
-    for (int j = 0; j < V; ++j) {
-      vec<L> v = acc[j];
-      if (o.bias) v = v + *o.bias;
-      if (o.scale) v = v * *o.scale;
-      if (o.shift) v = v + *o.shift;
-      if (o.res) v = v + load<L>(o.res + x + L * j);
-      store<L>(y + L * j, activate<L>(e, v));
-    }
-    return;
-  }
+  const bool whole = n == L * V;
   float tmp[L * V];
+  const float* res = o.res ? o.res + x : nullptr;
+  if (res && !whole) {
+    std::copy(res, res + n, tmp);
+    std::fill(tmp + n, tmp + L * V, 0.0f);
+    res = tmp;
+  }
+  float* y = whole ? o.y + x : tmp;
   for (int j = 0; j < V; ++j) {
     vec<L> v = acc[j];
     if (o.bias) v = v + *o.bias;
     if (o.scale) v = v * *o.scale;
     if (o.shift) v = v + *o.shift;
-    store<L>(tmp + L * j, v);
+    if (res) v = v + load<L>(res + L * j);
+    v = activate<L>(e, v);
+    if (o.post_scale) v = v * *o.post_scale;
+    if (o.post_shift) v = v + *o.post_shift;
+    store<L>(y + L * j, v);
   }
-  if (o.res) {
-    const float* r = o.res + x;
-    for (int64_t k = 0; k < n; ++k) tmp[k] = tmp[k] + r[k];
-  }
-  apply_activation(e, tmp, n);
-  std::copy(tmp, tmp + n, y);
+  if (!whole) std::copy(tmp, tmp + n, o.y + x);
 }
 
 // Dense: R output channels (rows < R of them real) of one group, outputs [x, x + n) of one row

@@ -1,7 +1,8 @@
 // What a convolution does to each output after its sum, in this order: add the channel's bias,
 // multiply by a per-channel scale, add a per-channel shift (a Mul / Add by a constant, or a
 // BatchNormalization as x * s + b), add a residual tensor of the output's shape, apply an
-// activation. Each step is the float arithmetic of the runtime's separate operator
+// activation, then multiply by a per-channel post_scale and add a per-channel post_shift (a Mul /
+// Add by a constant after the activation: PP-OCRv4's learnable affine blocks). Each step is the float arithmetic of the runtime's separate operator
 // (runtime/ops_elementwise.cc, ops_math.cc, ops_nn.cc), so a fused chain gives the bits of the
 // unfused one for the same sums. Header-only; depends on kernels/sigmoid.h (Sigmoid and SiLU,
 // which the Sigmoid operator computes too).
@@ -35,6 +36,8 @@ struct Epilogue {
   const float* scale = nullptr;     // M entries, or nullptr
   const float* shift = nullptr;     // M entries, or nullptr
   const float* residual = nullptr;  // the output's shape (N x M x spatial), or nullptr
+  const float* post_scale = nullptr;  // M entries, or nullptr
+  const float* post_shift = nullptr;  // M entries, or nullptr
 };
 
 inline float activate(const Epilogue& e, float x) {

@@ -99,7 +99,25 @@ class Matcher {
         v = add.outputs[0];
       }
     }
+    const size_t before_activation = f.chain.size();
     activation(v, &f, taken);
+    // Affine after the activation (PP-OCRv4's learnable affine blocks): Mul by a constant, then
+    // Add a constant.
+    if (f.chain.size() > before_activation) {
+      v = f.chain.back().outputs[0];
+      if (auto n = sole(v, "Mul")) {
+        if (auto c = other_constant(*n, v);
+            c && channel_values(*c, channels, spatial, &f.post_scale)) {
+          take(*n);
+        }
+      }
+      if (auto n = sole(v, "Add")) {
+        if (auto c = other_constant(*n, v);
+            c && channel_values(*c, channels, spatial, &f.post_shift)) {
+          take(*n);
+        }
+      }
+    }
     if (f.chain.empty()) return std::nullopt;
     for (const Node& n : f.chain) {
       for (const std::string& in : n.inputs) {

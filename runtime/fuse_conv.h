@@ -3,7 +3,9 @@
 //   Conv -> [Mul by a constant] -> [Add a constant]      (or -> [BatchNormalization, constant])
 //        -> [Add a computed tensor (residual)]
 //        -> [Relu | LeakyRelu | Clip | HardSigmoid | HardSwish | Sigmoid
-//            | Add c, Clip, Mul by the input, Div by d (HardSwish as exporters spell it)]
+//            | Add c, Clip, Mul by the input, Div by d (HardSwish as exporters spell it)
+//            | Sigmoid and Mul by the input (SiLU)]
+//        -> [Mul by a constant] -> [Add a constant]      (after an activation only)
 // (each part optional, at least one present) becomes one node, when every intermediate value
 // has no other reader (in this graph or a subgraph) and is not a graph output, and every
 // constant is an initializer or a Constant node (scale / shift constants: one value, or one per
@@ -29,6 +31,8 @@ struct ConvFusion {
   // The affine step, 1 entry (a scalar) or one per output channel; empty when absent.
   std::vector<float> scale, shift;
   bool residual = false;         // the fused node's input 3
+  // The affine step after the activation, as scale / shift (empty when absent).
+  std::vector<float> post_scale, post_shift;
   kernels::Epilogue activation;  // act, alpha..delta only
   // The chain's nodes in order, and the constants they read (for the general path), by name.
   std::vector<Node> chain;

@@ -135,7 +135,7 @@ namespace {
 // output channel), and the chain's own operators for inputs the fast path does not take.
 struct FusedChain {
   std::shared_ptr<const ConvFusion> fusion;
-  std::vector<float> scale, shift;
+  std::vector<float> scale, shift, post_scale, post_shift;
   std::vector<CompiledOp> ops;
 
   // The chain's operators after a plain convolution `y` (the unfused graph, step by step).
@@ -176,9 +176,12 @@ Result<std::shared_ptr<const FusedChain>> compile_chain(const BuildContext& ctx,
   };
   chain->scale = per_channel(f.scale);
   chain->shift = per_channel(f.shift);
-  if ((!chain->scale.empty() && static_cast<int64_t>(chain->scale.size()) != channels) ||
-      (!chain->shift.empty() && static_cast<int64_t>(chain->shift.size()) != channels)) {
-    return Status::Error("fused scale/shift do not match the output channels");
+  chain->post_scale = per_channel(f.post_scale);
+  chain->post_shift = per_channel(f.post_shift);
+  for (const std::vector<float>* v :
+       {&chain->scale, &chain->shift, &chain->post_scale, &chain->post_shift}) {
+    if (!v->empty() && static_cast<int64_t>(v->size()) != channels)
+      return Status::Error("fused scale/shift do not match the output channels");
   }
   for (const Node& node : f.chain) {
     const Builder* builder = find_builder(node.op_type);
@@ -307,6 +310,8 @@ Result<CompiledOp> build_conv(const BuildContext& ctx) {
         epilogue = chain->fusion->activation;
         epilogue.scale = chain->scale.empty() ? nullptr : chain->scale.data();
         epilogue.shift = chain->shift.empty() ? nullptr : chain->shift.data();
+        epilogue.post_scale = chain->post_scale.empty() ? nullptr : chain->post_scale.data();
+        epilogue.post_shift = chain->post_shift.empty() ? nullptr : chain->post_shift.data();
         epilogue.residual = r ? r->f.data() : nullptr;
       }
     }

@@ -162,8 +162,9 @@ TEST(ConvDirect, FusedActivationsEqualTheActivationAfterwards) {
   }
 }
 
-// Scale, shift and residual steps with every activation, dense and sparse: the same bits as the
-// steps applied one after the other to the plain convolution (what the unfused graph computes).
+// Scale, shift, residual and post-activation scale / shift steps with every activation, dense
+// and sparse: the same bits as the steps applied one after the other to the plain convolution
+// (what the unfused graph computes).
 TEST(ConvDirect, FusedChainEqualsTheStepsAfterwards) {
   std::mt19937 rng(17);
   for (int trial = 0; trial < 60; ++trial) {
@@ -171,13 +172,17 @@ TEST(ConvDirect, FusedChainEqualsTheStepsAfterwards) {
     const Case c = random_case(rng, p, 0.5);
     const std::vector<float> plain = run_dense(c);
     const std::vector<float> scale = random_vector(rng, p.M), shift = random_vector(rng, p.M),
-                             residual = random_vector(rng, static_cast<int64_t>(plain.size()));
+                             residual = random_vector(rng, static_cast<int64_t>(plain.size())),
+                             post_scale = random_vector(rng, p.M),
+                             post_shift = random_vector(rng, p.M);
     Epilogue e;
     e.act = static_cast<Activation>(trial % 8);
     e.alpha = 3.0f, e.beta = trial % 8 == 7 ? 0.0f : -0.5f, e.gamma = 6.0f, e.delta = 6.0f;
     if (trial % 2 == 0) e.scale = scale.data();
     if (trial % 3 != 0) e.shift = shift.data();
     if (trial % 4 != 3) e.residual = residual.data();
+    if (trial % 5 < 3) e.post_scale = post_scale.data();
+    if (trial % 5 > 1) e.post_shift = post_shift.data();
     std::vector<float> want = plain;
     const int64_t sp = p.out_spatial();
     for (size_t i = 0; i < want.size(); ++i) {
@@ -186,7 +191,10 @@ TEST(ConvDirect, FusedChainEqualsTheStepsAfterwards) {
       if (e.scale) v = v * scale[m];
       if (e.shift) v = v + shift[m];
       if (e.residual) v = v + residual[i];
-      want[i] = activate(e, v);
+      v = activate(e, v);
+      if (e.post_scale) v = v * post_scale[m];
+      if (e.post_shift) v = v + post_shift[m];
+      want[i] = v;
     }
     ASSERT_EQ(run_dense(c, e), want) << describe(p) << " act " << int(e.act);
     std::vector<float> y(plain.size());

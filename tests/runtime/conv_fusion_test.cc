@@ -118,6 +118,43 @@ TEST(ConvFusion, ScaleShiftAndHardSwishAsAddClipMulDiv) {
   EXPECT_EQ(expect_same(b.model(), {input(9)}), 6u);
 }
 
+TEST(ConvFusion, AffineAfterTheActivation) {
+  // PP-OCRv4's learnable affine block: HardSwish as Add/Clip/Mul/Div, then Mul by a scalar
+  // Constant (constant first) and Add a scalar.
+  {
+    GraphBuilder b(11);
+    b.input("x", DType::kFloat32, {1, 3, 6, 7});
+    conv(&b);
+    constant(&b, "three", 3.0f);
+    constant(&b, "zero", 0.0f);
+    constant(&b, "six", 6.0f);
+    constant(&b, "lab_w", 0.63296586f);
+    constant(&b, "lab_b", -0.54658866f);
+    b.node("Add", {"c", "three"}, {"v3"}).node("Clip", {"v3", "zero", "six"}, {"cl"});
+    b.node("Mul", {"c", "cl"}, {"p"}).node("Div", {"p", "six"}, {"h"});
+    b.node("Mul", {"lab_w", "h"}, {"m"}).node("Add", {"m", "lab_b"}, {"y"}).output("y");
+    EXPECT_EQ(expect_same(b.model(), {input(21)}), 6u);
+  }
+  // Per-channel post scale without a shift, after a Relu.
+  {
+    GraphBuilder b;
+    b.input("x", DType::kFloat32, {1, 3, 6, 7});
+    conv(&b);
+    b.weight("ps", {1, 4, 1, 1}, random_floats(4, 22));
+    b.node("Relu", {"c"}, {"r"}).node("Mul", {"r", "ps"}, {"y"}).output("y");
+    EXPECT_EQ(expect_same(b.model(), {input(23)}), 2u);
+  }
+  // Without an activation a second Mul is not an affine step the epilogue has: not fused.
+  {
+    GraphBuilder b;
+    b.input("x", DType::kFloat32, {1, 3, 6, 7});
+    conv(&b);
+    b.weight("s1", {1}, {0.5f}).weight("s2", {1}, {3.0f});
+    b.node("Mul", {"c", "s1"}, {"m1"}).node("Mul", {"m1", "s2"}, {"y"}).output("y");
+    EXPECT_EQ(expect_same(b.model(), {input(24)}), 1u);
+  }
+}
+
 TEST(ConvFusion, ResidualComputedAfterTheConvThenRelu) {
   // BlazeFace's block: Conv, Add(the block input's other branch), Relu; the other branch is
   // computed after the Conv in node order.
