@@ -326,13 +326,19 @@ __attribute__((always_inline)) inline void dense_tile(const Geometry& g, const f
   }
   for (int i = 0; i < rows; ++i) store_tile<L, V>(done[i], outs[i], e, x, n);
 }
-// Outputs [x0, x1) of the rows in tiles of 2L, the last one of L when that covers it.
-template <int R, int L>
+// Outputs [x0, x1) of the rows in tiles of W vectors (W = 2, or 4 where AVX-512's 32 registers
+// hold R x 4 accumulators: fewer broadcasts per product), then of 2 and 1 at a row's end.
+template <int R, int L, int W = 2>
 __attribute__((always_inline)) inline void dense_rows_tiles(const Geometry& g, const float* src,
                                                             const float* wpack, int64_t cg,
                                                             const RowOut* outs, const Epilogue& e,
                                                             int rows, int64_t x0, int64_t x1) {
   int64_t x = x0;
+  if constexpr (W == 4) {
+    for (; x1 - x > 2 * L; x += 4 * L) {
+      dense_tile<R, L, 4>(g, src, wpack, cg, outs, e, rows, x, std::min<int64_t>(4 * L, x1 - x));
+    }
+  }
   for (; x1 - x > L; x += 2 * L) {
     dense_tile<R, L, 2>(g, src, wpack, cg, outs, e, rows, x, std::min<int64_t>(2 * L, x1 - x));
   }
@@ -411,12 +417,12 @@ void sparse_row(const float* src, const int64_t* off, const float* val, int64_t 
 DEEPCOMP_CONV_V4
 void dense_rows4_x16(const Geometry& g, const float* src, const float* wpack, int64_t cg,
                      const RowOut* outs, const Epilogue& e, int rows, int64_t x0, int64_t x1) {
-  dense_rows_tiles<4, 16>(g, src, wpack, cg, outs, e, rows, x0, x1);
+  dense_rows_tiles<4, 16, 4>(g, src, wpack, cg, outs, e, rows, x0, x1);
 }
 DEEPCOMP_CONV_V4
 void dense_rows6_x16(const Geometry& g, const float* src, const float* wpack, int64_t cg,
                      const RowOut* outs, const Epilogue& e, int rows, int64_t x0, int64_t x1) {
-  dense_rows_tiles<6, 16>(g, src, wpack, cg, outs, e, rows, x0, x1);
+  dense_rows_tiles<6, 16, 4>(g, src, wpack, cg, outs, e, rows, x0, x1);
 }
 DEEPCOMP_CONV_V4
 void sparse_row_x16(const float* src, const int64_t* off, const float* val, int64_t nnz,
