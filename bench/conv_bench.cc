@@ -1,6 +1,6 @@
 // Per-layer convolution times on the layer shapes that dominate the real CNNs (ocr_det, PaddleOCR's
 // detector at its 192x384 page input; BlazeFace back at 256x256; YOLOX, ddddocr's detector, at
-// 416x416: its three biggest 3x3 shapes and a 1x1), batch 1, one thread:
+// 416x416: its three biggest 3x3 shapes, a 1x1 and the first two layers), batch 1, one thread:
 //   Im2colEigen: the previous path (im2col, then an Eigen GEMM per group), the baseline;
 //   Dense:       kernels::conv_dense (direct kernels, kernels/conv_direct.h), the weight packed
 //                once outside the loop as the Session does (kernels::pack_conv_weight);
@@ -46,6 +46,8 @@ constexpr Shape kShapes[] = {
     {"yolox_3x3_26", 96, 26, 26, 96, 3, 1, 1},
     {"yolox_3x3s2_13", 192, 26, 26, 384, 3, 2, 1},
     {"yolox_1x1_26", 192, 26, 26, 192, 1, 1, 1},
+    {"yolox_3x3_208", 12, 208, 208, 24, 3, 1, 1},
+    {"yolox_3x3s2_104", 24, 208, 208, 48, 3, 2, 1},
 };
 
 ConvParams params(const Shape& s) {
