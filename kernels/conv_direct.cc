@@ -496,18 +496,41 @@ bool long_row_pays(const Geometry& g, int64_t tile) {
 
 // The epilogue of a long row's sums (`oh` rows of `ow`, `stride` apart in `sums`) on their way to
 // channel m's output rows, in the steps and order store_tile takes (the same bits). sums holds
-// 8 floats of slack past its last row.
-DEEPCOMP_CONV_CLONES
-void finish_rows(const float* sums, int64_t stride, int64_t oh, int64_t ow, const Epilogue& e,
-                 float* output, const float* bias, int64_t m, int64_t offset) {
+// 16 floats of slack past its last row.
+template <int L>
+__attribute__((always_inline)) inline void finish_rows_lanes(const float* sums, int64_t stride,
+                                                             int64_t oh, int64_t ow,
+                                                             const Epilogue& e, float* output,
+                                                             const float* bias, int64_t m,
+                                                             int64_t offset) {
   for (int64_t oy = 0; oy < oh; ++oy) {
     const RowOut o = row_out(e, output, bias, m, offset + oy * ow);
     const float* row = sums + oy * stride;
-    for (int64_t x = 0; x < ow; x += 8) {
-      const v8 v = load8(row + x);
-      store_tile<8, 1>(&v, o, e, x, std::min<int64_t>(8, ow - x));
+    for (int64_t x = 0; x < ow; x += L) {
+      const vec<L> v = load<L>(row + x);
+      store_tile<L, 1>(&v, o, e, x, std::min<int64_t>(L, ow - x));
     }
   }
+}
+DEEPCOMP_CONV_CLONES
+void finish_rows(const float* sums, int64_t stride, int64_t oh, int64_t ow, const Epilogue& e,
+                 float* output, const float* bias, int64_t m, int64_t offset) {
+  finish_rows_lanes<8>(sums, stride, oh, ow, e, output, bias, m, offset);
+}
+#if DEEPCOMP_CONV_X16
+DEEPCOMP_CONV_V4
+void finish_rows_x16(const float* sums, int64_t stride, int64_t oh, int64_t ow, const Epilogue& e,
+                     float* output, const float* bias, int64_t m, int64_t offset) {
+  finish_rows_lanes<16>(sums, stride, oh, ow, e, output, bias, m, offset);
+}
+#endif
+using FinishRowsFn = void (*)(const float*, int64_t, int64_t, int64_t, const Epilogue&, float*,
+                              const float*, int64_t, int64_t);
+FinishRowsFn finish_rows_fn() {
+#if DEEPCOMP_CONV_X16
+  if (wide()) return finish_rows_x16;
+#endif
+  return finish_rows;
 }
 
 bool narrow(const Geometry& g, int64_t tile = 16) {
@@ -622,8 +645,9 @@ void conv_direct_dense(const ConvParams& given, const float* input, const float*
   const Geometry gk = long_rows ? g.long_row() : g;
   const std::vector<Span> tiles = long_rows ? spans(gk) : work;
   const int64_t tile_items = static_cast<int64_t>(tiles.size());
-  float* sums = long_rows ? workspace(4, static_cast<size_t>(p.M * gk.ow + 8)) : nullptr;
+  float* sums = long_rows ? workspace(4, static_cast<size_t>(p.M * gk.ow + 16)) : nullptr;
   const Epilogue none;
+  const FinishRowsFn finish = finish_rows_fn();
   for (int64_t n = 0; n < p.N; ++n) {
     const float* image = input + n * p.C * p.in_spatial();
     if (!g.direct) pad_image(g, image, buf);
@@ -659,8 +683,7 @@ void conv_direct_dense(const ConvParams& given, const float* input, const float*
     if (long_rows) {
 #pragma omp parallel for schedule(static) if (macs >= 1e6)
       for (int64_t m = 0; m < p.M; ++m) {
-        finish_rows(sums + m * gk.ow, g.Wq, g.oh, g.ow, epilogue, output, bias, m,
-                    off + m * out_sp);
+        finish(sums + m * gk.ow, g.Wq, g.oh, g.ow, epilogue, output, bias, m, off + m * out_sp);
       }
     }
   }
@@ -704,8 +727,9 @@ void conv_direct_sparse(const ConvParams& given, const float* input, const Spars
   float* buf = g.direct ? nullptr : workspace(0, g.buffer_size());
   // Long rows (as in conv_direct_dense): sums without the epilogue, then finish_rows.
   const Geometry gk = long_rows ? g.long_row() : g;
-  float* sums = long_rows ? workspace(4, static_cast<size_t>(p.M * gk.ow + 8)) : nullptr;
+  float* sums = long_rows ? workspace(4, static_cast<size_t>(p.M * gk.ow + 16)) : nullptr;
   const Epilogue none;
+  const FinishRowsFn finish = finish_rows_fn();
   const std::vector<Span> work = spans(gk);
   const int64_t items = static_cast<int64_t>(work.size());
   const double macs = double(nnz) * out_sp;
@@ -735,8 +759,7 @@ void conv_direct_sparse(const ConvParams& given, const float* input, const Spars
     if (long_rows) {
 #pragma omp parallel for schedule(static) if (macs >= 1e6)
       for (int64_t m = 0; m < p.M; ++m) {
-        finish_rows(sums + m * gk.ow, g.Wq, g.oh, g.ow, epilogue, output, bias, m,
-                    off + m * out_sp);
+        finish(sums + m * gk.ow, g.Wq, g.oh, g.ow, epilogue, output, bias, m, off + m * out_sp);
       }
     }
   }
