@@ -483,9 +483,6 @@ std::vector<Span> spans(const Geometry& g) {
   return s;
 }
 
-// Outputs narrower than a tile waste lanes on every row (LeNet's 8-wide maps use half of each
-// 16-wide tile): such convolutions run as a 1x1 over their im2col matrix instead, whose row is
-// the whole output image. Calls `run(q, cols, n)` per image with the 1x1 parameters.
 // Whether a convolution computes fewer lanes as one long row (Geometry::long_row) than row by row
 // in tiles of `tile` outputs, by more than the 10% its extra pass over the outputs is given.
 bool long_row_pays(const Geometry& g, int64_t tile) {
@@ -533,6 +530,10 @@ FinishRowsFn finish_rows_fn() {
   return finish_rows;
 }
 
+// Outputs narrower than a tile waste lanes on every row (LeNet's 8-wide maps use half of each
+// 16-wide tile): such convolutions run as a 1x1 over their im2col matrix instead, whose row is
+// the whole output image (per_image_im2col calls `run(q, cols, n)` per image with the 1x1
+// parameters). Those of vertical stride 1 take long rows instead (long_row_pays).
 bool narrow(const Geometry& g, int64_t tile = 16) {
   if (g.flat) return false;
   const int64_t tiles = (g.ow + tile - 1) / tile;

@@ -1,15 +1,20 @@
 // Direct (implicit-GEMM) convolution kernels behind kernels/conv.h: no im2col matrix. Each image
 // is copied once, zero-padded and split by horizontal stride phase, into a reused per-thread
 // workspace, so that for every output row the input a kernel tap reads is a contiguous run of
-// that buffer; the kernels then sum tap by tap over tiles of 8-float vectors:
-//   dense:     6 (or 4) output channels x 16 outputs per tile (weights broadcast, inputs loaded),
+// that buffer; the kernels then sum tap by tap over tiles of 8-float vectors (16-float ones for
+// the dense and sparse tiles on AVX-512 CPUs):
+//   dense:     6 (or 4) output channels x 16 outputs per tile (32 or 64 with 16-float vectors;
+//              weights broadcast, inputs loaded), half a tile at a row's end,
 //   depthwise: one channel per group, 32 outputs per tile,
-//   sparse:    one output channel, its nonzeros only, 32-64 outputs per tile.
-// A 1x1, stride-1, unpadded convolution is treated as one long row (the whole image).
+//   sparse:    one output channel, its nonzeros only, 16-64 outputs per tile.
+// A 1x1, stride-1, unpadded convolution is treated as one long row (the whole image), and so is
+// any 2-D one of vertical stride 1 whose rows would leave tile lanes empty (over the padded
+// width, the columns between rows dropped when the epilogue moves the sums to the output).
 // Every output is summed in the same order (input channel, then tap, as the weight is laid
-// out) with a rounded product and a rounded add per term, whatever the SIMD clone and thread
-// count, so results are reproducible bit for bit. Bias and activation (kernels/conv_epilogue.h)
-// are applied as the tile is stored. Depends only on OpenMP and the standard library.
+// out) with a rounded product and a rounded add per term, whatever the SIMD clone, vector width
+// and thread count, so results are reproducible bit for bit. Bias and activation
+// (kernels/conv_epilogue.h) are applied as the tile is stored. Depends only on OpenMP and the
+// standard library.
 #pragma once
 
 #include <cstdint>
