@@ -275,19 +275,36 @@ __attribute__((always_inline)) inline void store_tile(const vec<L>* acc, const R
     std::fill(tmp + n, tmp + L * V, 0.0f);
     res = tmp;
   }
-  float* y = whole ? o.y + x : tmp;
-  for (int j = 0; j < V; ++j) {
-    vec<L> v = acc[j];
-    if (o.bias) v = v + *o.bias;
-    if (o.scale) v = v * *o.scale;
-    if (o.shift) v = v + *o.shift;
-    if (res) v = v + load<L>(res + L * j);
-    v = activate<L>(e, v);
-    if (o.post_scale) v = v * *o.post_scale;
-    if (o.post_shift) v = v + *o.post_shift;
-    store<L>(y + L * j, v);
+  // Step by step over the tile's vectors: each test once per tile.
+  vec<L> v[V];
+  for (int j = 0; j < V; ++j) v[j] = acc[j];
+  if (o.bias) {
+    for (int j = 0; j < V; ++j) v[j] = v[j] + *o.bias;
   }
-  if (!whole) std::copy(tmp, tmp + n, o.y + x);
+  if (o.scale) {
+    for (int j = 0; j < V; ++j) v[j] = v[j] * *o.scale;
+  }
+  if (o.shift) {
+    for (int j = 0; j < V; ++j) v[j] = v[j] + *o.shift;
+  }
+  if (res) {
+    for (int j = 0; j < V; ++j) v[j] = v[j] + load<L>(res + L * j);
+  }
+  if (e.act != Activation::kNone) {
+    for (int j = 0; j < V; ++j) v[j] = activate<L>(e, v[j]);
+  }
+  if (o.post_scale) {
+    for (int j = 0; j < V; ++j) v[j] = v[j] * *o.post_scale;
+  }
+  if (o.post_shift) {
+    for (int j = 0; j < V; ++j) v[j] = v[j] + *o.post_shift;
+  }
+  if (whole) {
+    for (int j = 0; j < V; ++j) store<L>(o.y + x + L * j, v[j]);
+  } else {
+    for (int j = 0; j < V; ++j) store<L>(tmp + L * j, v[j]);
+    std::copy(tmp, tmp + n, o.y + x);
+  }
 }
 
 // Dense: R output channels (rows < R of them real) of one group, outputs [x, x + n) of one row
@@ -308,8 +325,10 @@ __attribute__((always_inline)) inline void dense_tile(const Geometry& g, const f
   for (int64_t c = 0; c < cg; ++c) {
     const float* sc = src + c * g.channel + x;
     for (int64_t t = 0; t < taps; ++t, w += R) {
+      // One address and constant displacements (a sum per vector costs two instructions more).
+      const float* at = sc + tap_off[t];
       vec<L> b[V];
-      for (int j = 0; j < V; ++j) b[j] = load<L>(sc + tap_off[t] + L * j);
+      for (int j = 0; j < V; ++j) b[j] = load<L>(at + L * j);
 #pragma GCC unroll 8
       for (int i = 0; i < R; ++i) {
         const vec<L> wi = splat<L>(w[i]);
@@ -357,22 +376,32 @@ void dense_rows6(const Geometry& g, const float* src, const float* wpack, int64_
   dense_rows_tiles<6, 8>(g, src, wpack, cg, outs, e, rows, x0, x1);
 }
 
-// Depthwise: one input channel, one output channel, outputs [x0, x1) of one row.
+// Depthwise: one input channel, one output channel, outputs [x, x + n) of one row, V vectors.
+template <int V>
+__attribute__((always_inline)) inline void depthwise_tile(const Geometry& g, const float* src,
+                                                          const float* w, const RowOut& out,
+                                                          const Epilogue& e, int64_t x, int64_t n) {
+  const int64_t taps = static_cast<int64_t>(g.tap_off.size());
+  const int64_t* tap_off = g.tap_off.data();
+  v8 acc[V] = {};
+  for (int64_t t = 0; t < taps; ++t) {
+    const float* s = src + x + tap_off[t];
+    const v8 wt = splat8(w[t]);
+    for (int j = 0; j < V; ++j) acc[j] += wt * load8(s + 8 * j);
+  }
+  store_tile<8, V>(acc, out, e, x, n);
+}
+// Outputs [x0, x1) in tiles of 32, then of 16 and 8 at the row's end (a 24-wide row: 16 + 8).
 DEEPCOMP_CONV_CLONES
 void depthwise_row(const Geometry& g, const float* src, const float* w, const RowOut& out,
                    const Epilogue& e, int64_t x0, int64_t x1) {
-  const int64_t taps = static_cast<int64_t>(g.tap_off.size());
-  const int64_t* tap_off = g.tap_off.data();
-  for (int64_t x = x0; x < x1; x += 32) {
-    v8 acc[4] = {};
-    for (int64_t t = 0; t < taps; ++t) {
-      const float* s = src + x + tap_off[t];
-      const v8 wt = splat8(w[t]);
-      acc[0] += wt * load8(s), acc[1] += wt * load8(s + 8);
-      acc[2] += wt * load8(s + 16), acc[3] += wt * load8(s + 24);
-    }
-    store_tile<8, 4>(acc, out, e, x, std::min<int64_t>(32, x1 - x));
+  int64_t x = x0;
+  for (; x1 - x > 16; x += 32) depthwise_tile<4>(g, src, w, out, e, x, std::min<int64_t>(32, x1 - x));
+  if (x1 - x > 8) {
+    depthwise_tile<2>(g, src, w, out, e, x, x1 - x);
+    x += 16;
   }
+  if (x < x1) depthwise_tile<1>(g, src, w, out, e, x, x1 - x);
 }
 
 // Sparse: one output channel, its `nnz` terms (offset into the buffer, weight), outputs
