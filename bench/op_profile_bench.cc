@@ -147,8 +147,8 @@ int main(int argc, char** argv) {
       node_ms[t.node].push_back(t.ms);
       if (r == 1 && !t.input_shapes.empty() && !t.output_shapes.empty()) {
         std::string in = shape_text(t.input_shapes[0]);
-        if (t.input_shapes.size() > 1) in += (t.op_type == "Conv" ? " W " : ", ") +
-                                             shape_text(t.input_shapes[1]);
+        if (t.input_shapes.size() > 1)
+          in += (t.op_type == "Conv" ? " W " : ", ") + shape_text(t.input_shapes[1]);
         node_shape[t.node] = t.op_type + " " + in + " -> " + shape_text(t.output_shapes[0]);
       }
     }

@@ -174,7 +174,8 @@ void pad_channel(const Geometry& g, const float* image, int64_t c, float* dst) {
         if (sw == 1) {
           std::memcpy(row + first, src + first, (end - first) * sizeof(float));
         } else if (sw == 2) {
-          for (int64_t q = first; q < end; ++q) row[q] = src[2 * q];  // a constant stride vectorizes
+          for (int64_t q = first; q < end; ++q)
+            row[q] = src[2 * q];  // a constant stride vectorizes
         } else {
           for (int64_t q = first; q < end; ++q) row[q] = src[q * sw];
         }
@@ -231,12 +232,12 @@ __attribute__((always_inline)) inline vec<L> activate(const Epilogue& e, vec<L> 
       return x >= 0.0f ? x : e.alpha * x;
     case Activation::kClip: {
       const V lo = x < e.alpha ? zero + e.alpha : x;  // std::max(x, alpha)
-      return e.beta < lo ? zero + e.beta : lo;         // std::min(lo, beta)
+      return e.beta < lo ? zero + e.beta : lo;        // std::min(lo, beta)
     }
     case Activation::kHardSigmoid: {
       const V t = e.alpha * x + e.beta;
       const V m = t < 1.0f ? t : one;  // std::min(1, t)
-      return 0.0f < m ? m : zero;       // std::max(0, m)
+      return 0.0f < m ? m : zero;      // std::max(0, m)
     }
     case Activation::kHardSwish: {
       const V t = x / 6.0f + 0.5f;
@@ -249,7 +250,7 @@ __attribute__((always_inline)) inline vec<L> activate(const Epilogue& e, vec<L> 
       return x * sigmoid_steps<V, I>(x);
     case Activation::kHardSwishParts: {
       const V a = x + e.alpha;
-      const V lo = a < e.beta ? zero + e.beta : a;      // std::max(x + alpha, beta)
+      const V lo = a < e.beta ? zero + e.beta : a;     // std::max(x + alpha, beta)
       const V c = e.gamma < lo ? zero + e.gamma : lo;  // std::min(., gamma)
       return x * c / e.delta;
     }
@@ -396,7 +397,8 @@ DEEPCOMP_CONV_CLONES
 void depthwise_row(const Geometry& g, const float* src, const float* w, const RowOut& out,
                    const Epilogue& e, int64_t x0, int64_t x1) {
   int64_t x = x0;
-  for (; x1 - x > 16; x += 32) depthwise_tile<4>(g, src, w, out, e, x, std::min<int64_t>(32, x1 - x));
+  for (; x1 - x > 16; x += 32)
+    depthwise_tile<4>(g, src, w, out, e, x, std::min<int64_t>(32, x1 - x));
   if (x1 - x > 8) {
     depthwise_tile<2>(g, src, w, out, e, x, x1 - x);
     x += 16;

@@ -2,10 +2,10 @@
 // multiply by a per-channel scale, add a per-channel shift (a Mul / Add by a constant, or a
 // BatchNormalization as x * s + b), add a residual tensor of the output's shape, apply an
 // activation, then multiply by a per-channel post_scale and add a per-channel post_shift (a Mul /
-// Add by a constant after the activation: PP-OCRv4's learnable affine blocks). Each step is the float arithmetic of the runtime's separate operator
-// (runtime/ops_elementwise.cc, ops_math.cc, ops_nn.cc), so a fused chain gives the bits of the
-// unfused one for the same sums. Header-only; depends on kernels/sigmoid.h (Sigmoid and SiLU,
-// which the Sigmoid operator computes too).
+// Add by a constant after the activation: PP-OCRv4's learnable affine blocks). Each step is the
+// float arithmetic of the runtime's separate operator (runtime/ops_elementwise.cc, ops_math.cc,
+// ops_nn.cc), so a fused chain gives the bits of the unfused one for the same sums. Header-only;
+// depends on kernels/sigmoid.h (Sigmoid and SiLU, which the Sigmoid operator computes too).
 #pragma once
 
 #include <algorithm>
@@ -33,9 +33,9 @@ enum class Activation : uint8_t {
 struct Epilogue {
   Activation act = Activation::kNone;
   float alpha = 0, beta = 0, gamma = 0, delta = 1;
-  const float* scale = nullptr;     // M entries, or nullptr
-  const float* shift = nullptr;     // M entries, or nullptr
-  const float* residual = nullptr;  // the output's shape (N x M x spatial), or nullptr
+  const float* scale = nullptr;       // M entries, or nullptr
+  const float* shift = nullptr;       // M entries, or nullptr
+  const float* residual = nullptr;    // the output's shape (N x M x spatial), or nullptr
   const float* post_scale = nullptr;  // M entries, or nullptr
   const float* post_shift = nullptr;  // M entries, or nullptr
 };

@@ -54,7 +54,8 @@ void max_separable(const float* src, int64_t in_h, int64_t in_w, int64_t oh, int
                    const Taps& taps, float* dst) {
   thread_local std::vector<float> rows;
   rows.resize(static_cast<size_t>(in_h * ow));
-  std::vector<int64_t> first_x(ow);
+  thread_local std::vector<int64_t> first_x;
+  first_x.resize(static_cast<size_t>(ow));
   for (int64_t ox = 0; ox < ow; ++ox) {
     const int64_t x0 = ox * s[2] - b[2];
     int64_t kx0, kx1;
