@@ -70,8 +70,6 @@ __attribute__((always_inline)) inline vec<L> splat(float x) {
     return __builtin_shufflevector(v, v, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
   }
 }
-inline v8 load8(const float* p) { return load<8>(p); }
-inline v8 splat8(float x) { return splat<8>(x); }
 
 // Lanes a tile may compute past the end of an output row (they read the buffer further on and
 // are never stored): the buffer keeps this many floats of slack at its end.
@@ -387,8 +385,8 @@ __attribute__((always_inline)) inline void depthwise_tile(const Geometry& g, con
   v8 acc[V] = {};
   for (int64_t t = 0; t < taps; ++t) {
     const float* s = src + x + tap_off[t];
-    const v8 wt = splat8(w[t]);
-    for (int j = 0; j < V; ++j) acc[j] += wt * load8(s + 8 * j);
+    const v8 wt = splat<8>(w[t]);
+    for (int j = 0; j < V; ++j) acc[j] += wt * load<8>(s + 8 * j);
   }
   store_tile<8, V>(acc, out, e, x, n);
 }
@@ -636,7 +634,13 @@ void conv_direct_dense(const ConvParams& given, const float* input, const float*
     return;
   }
   if (depthwise) {
-    // Depthwise: each channel padded on its own into a per-thread buffer that stays in cache.
+    // Depthwise: each channel padded on its own into a per-thread buffer that stays in cache;
+    // maps whose rows leave tile lanes empty (ocr_det's 12x24) summed as long rows into another.
+    const bool dw_long = long_row_pays(g, 32);
+    const Geometry dg = dw_long ? g.long_row() : g;
+    const std::vector<Span> dwork = dw_long ? spans(dg) : std::vector<Span>();
+    const FinishRowsFn finish = finish_rows_fn();
+    const Epilogue none;
     for (int64_t n = 0; n < p.N; ++n) {
       const float* image = input + n * p.C * p.in_spatial();
       const int64_t off = n * p.M * out_sp;
@@ -648,6 +652,15 @@ void conv_direct_dense(const ConvParams& given, const float* input, const float*
           pad_channel(g, image, c, own);
           std::fill(own + g.channel, own + g.channel + kSlack, 0.0f);
           src = own;
+        }
+        if (dw_long) {
+          float* sums = workspace(4, static_cast<size_t>(dg.ow + 16));
+          for (const Span& s : dwork) {
+            depthwise_row(dg, src, weight + c * k, row_out(none, sums, nullptr, 0, 0), none, s.x0,
+                          s.x1);
+          }
+          finish(sums, g.Wq, g.oh, g.ow, epilogue, output, bias, c, off + c * out_sp);
+          continue;
         }
         for (const Span& s : work) {
           depthwise_row(g, src + g.row_base(s.row), weight + c * k,
