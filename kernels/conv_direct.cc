@@ -559,6 +559,18 @@ FinishRowsFn finish_rows_fn() {
   return finish_rows;
 }
 
+// Every output channel's long-row sums (`stride` = the long row's length apart in `sums`) through
+// finish_rows into image `off` of the output (channel m at off + m * oh * ow).
+void finish_channels(const Geometry& g, const float* sums, int64_t stride, const Epilogue& e,
+                     float* output, const float* bias, int64_t off, bool threaded) {
+  const FinishRowsFn finish = finish_rows_fn();
+  const int64_t out_sp = g.oh * g.ow;
+#pragma omp parallel for schedule(static) if (threaded)
+  for (int64_t m = 0; m < g.p.M; ++m) {
+    finish(sums + m * stride, g.Wq, g.oh, g.ow, e, output, bias, m, off + m * out_sp);
+  }
+}
+
 // Outputs narrower than a tile waste lanes on every row (LeNet's 8-wide maps use half of each
 // 16-wide tile): such convolutions run as a 1x1 over their im2col matrix instead, whose row is
 // the whole output image (per_image_im2col calls `run(q, cols, n)` per image with the 1x1
@@ -692,7 +704,6 @@ void conv_direct_dense(const ConvParams& given, const float* input, const float*
   const int64_t tile_items = static_cast<int64_t>(tiles.size());
   float* sums = long_rows ? workspace(4, static_cast<size_t>(p.M * gk.ow + 16)) : nullptr;
   const Epilogue none;
-  const FinishRowsFn finish = finish_rows_fn();
   for (int64_t n = 0; n < p.N; ++n) {
     const float* image = input + n * p.C * p.in_spatial();
     if (!g.direct) pad_image(g, image, buf);
@@ -725,12 +736,7 @@ void conv_direct_dense(const ConvParams& given, const float* input, const float*
         }
       }
     }
-    if (long_rows) {
-#pragma omp parallel for schedule(static) if (macs >= 1e6)
-      for (int64_t m = 0; m < p.M; ++m) {
-        finish(sums + m * gk.ow, g.Wq, g.oh, g.ow, epilogue, output, bias, m, off + m * out_sp);
-      }
-    }
+    if (long_rows) finish_channels(g, sums, gk.ow, epilogue, output, bias, off, macs >= 1e6);
   }
 }
 
@@ -774,7 +780,6 @@ void conv_direct_sparse(const ConvParams& given, const float* input, const Spars
   const Geometry gk = long_rows ? g.long_row() : g;
   float* sums = long_rows ? workspace(4, static_cast<size_t>(p.M * gk.ow + 16)) : nullptr;
   const Epilogue none;
-  const FinishRowsFn finish = finish_rows_fn();
   const std::vector<Span> work = spans(gk);
   const int64_t items = static_cast<int64_t>(work.size());
   const double macs = double(nnz) * out_sp;
@@ -791,22 +796,14 @@ void conv_direct_sparse(const ConvParams& given, const float* input, const Spars
         const Span& s = work[it];
         const int64_t j0 = w.row_ptr[m];
         const float* src = base + (m / mg) * cg * g.channel + gk.row_base(s.row);
-        if (long_rows) {
-          row_fn(src, offsets + j0, values + j0, w.row_ptr[m + 1] - j0,
-                 row_out(none, sums, nullptr, m, m * gk.ow), none, s.x0, s.x1);
-        } else {
-          row_fn(src, offsets + j0, values + j0, w.row_ptr[m + 1] - j0,
-                 row_out(epilogue, output, bias, m, off + m * out_sp + s.row * g.ow), epilogue,
-                 s.x0, s.x1);
-        }
+        const RowOut out =
+            long_rows ? row_out(none, sums, nullptr, m, m * gk.ow)
+                      : row_out(epilogue, output, bias, m, off + m * out_sp + s.row * g.ow);
+        row_fn(src, offsets + j0, values + j0, w.row_ptr[m + 1] - j0, out,
+               long_rows ? none : epilogue, s.x0, s.x1);
       }
     }
-    if (long_rows) {
-#pragma omp parallel for schedule(static) if (macs >= 1e6)
-      for (int64_t m = 0; m < p.M; ++m) {
-        finish(sums + m * gk.ow, g.Wq, g.oh, g.ow, epilogue, output, bias, m, off + m * out_sp);
-      }
-    }
+    if (long_rows) finish_channels(g, sums, gk.ow, epilogue, output, bias, off, macs >= 1e6);
   }
 }
 
