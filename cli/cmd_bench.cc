@@ -19,6 +19,7 @@
 #include "cli/command.h"
 #include "core/file_io.h"
 #include "kernels/conv.h"
+#include "kernels/isa.h"
 #include "kernels/spmm.h"
 #include "runtime/session.h"
 #include "toolkit/kernel_profile.h"
@@ -242,7 +243,10 @@ int run_bench(const BenchArgs& args) {
   result["dense"] = dense->description;
   result["sparse"] = sparse->description;
   result["kernel"] = args.kernel;
-  result["simd_path"] = kernels::simd_path_name();  // the SIMD target the sparse kernels ran on
+  result["cpu"] = kernels::cpu_name();
+  result["cpu_isa"] = kernels::isa_name(kernels::cpu_isa());  // the best this CPU has
+  result["isa"] = kernels::isa_name(kernels::isa());  // what ran (DEEPCOMP_MAX_CPU_ISA may cap it)
+  result["simd_path"] = kernels::simd_path_name();    // the SIMD target the sparse kernels ran on
   result["conv_simd_path"] = kernels::conv_simd_path_name();  // the convolution kernels' clone
   result["repeat"] = args.repeat;
   result["warmup"] = args.warmup;
@@ -312,6 +316,12 @@ int run_bench(const BenchArgs& args) {
   std::cout << "model:  " << args.model << "\n";
   std::cout << "dense:  " << dense->description << "\nsparse: " << sparse->description << "\n";
   std::cout << "        " << result["sparse_kernels"].get<std::string>() << "\n";
+  std::cout << "cpu:    " << result["cpu"].get<std::string>() << " ("
+            << result["cpu_isa"].get<std::string>()
+            << (result["isa"] == result["cpu_isa"]
+                    ? ")\n"
+                    : "; kernels capped at " + result["isa"].get<std::string>() +
+                          " by DEEPCOMP_MAX_CPU_ISA)\n");
   std::cout << "simd:   " << result["simd_path"].get<std::string>() << " (fc kernels), "
             << result["conv_simd_path"].get<std::string>() << " (convolutions)\n";
   std::cout << fmt::format("median of {} repetitions after {} warm-up; ms per batch\n\n",

@@ -2,8 +2,10 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <stdexcept>
 
 #include "cli/command.h"
+#include "kernels/isa.h"
 
 namespace deepcomp::cli {
 
@@ -31,7 +33,11 @@ int main(int argc, char** argv) {
       "deepcomp"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "deepcomp 0.1.0");
-  app.footer("Run 'deepcomp COMMAND --help' for the options of a command.");
+  app.footer(
+      "Run 'deepcomp COMMAND --help' for the options of a command.\n"
+      "Environment: DEEPCOMP_MAX_CPU_ISA=avx2|sse4|sse2 runs the kernels' code for that x86\n"
+      "instruction set even on a CPU with more (the same results; to measure what other CPUs "
+      "run).");
 
   auto& registry = command_registry();
   std::stable_sort(registry.begin(), registry.end(),
@@ -56,6 +62,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (!action) return 2;
+  try {
+    deepcomp::kernels::isa();  // a bad DEEPCOMP_MAX_CPU_ISA stops here, before any kernel runs
+  } catch (const std::invalid_argument& e) {
+    print_error(e.what());
+    return 2;
+  }
   try {
     return action();
   } catch (const std::bad_alloc&) {

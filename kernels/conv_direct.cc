@@ -2,39 +2,37 @@
 // library.
 #include "kernels/conv_direct.h"
 
-#include "kernels/sigmoid.h"
-
 #include <omp.h>
 
 #include <algorithm>
 #include <cstring>
 #include <vector>
 
-// Release builds are portable x86-64 (SSE2); cloning the tile loops lets the loader pick an
-// AVX2/AVX-512 version. -ffp-contract=off (kernels/ in CMakeLists.txt) keeps products and adds
-// separately rounded on every clone, so every clone gives the same bits. On AVX-512 CPUs the
-// dense and sparse tiles also run with 16-float vectors (the *_x16 functions, compiled for
-// x86-64-v4 only): twice the outputs per instruction, the same terms in the same order per output.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
-    !defined(__SANITIZE_ADDRESS__)
-#define DEEPCOMP_CONV_CLONES \
-  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#define DEEPCOMP_CONV_X16 1
-#define DEEPCOMP_CONV_V4 __attribute__((target("arch=x86-64-v4")))
-#else
-#define DEEPCOMP_CONV_CLONES
-#define DEEPCOMP_CONV_X16 0
-#endif
+#include "kernels/isa_variants.h"
+#include "kernels/sigmoid.h"
+
+// Release builds are portable x86-64 (SSE2); the tile loops are also compiled for AVX2
+// (x86-64-v3) and AVX-512 (x86-64-v4), picked at run time by kernels::isa() (kernels/
+// isa_variants.h). On AVX-512 the dense and sparse tiles run with 16-float vectors (the *_x16
+// functions): twice the outputs per instruction, the same terms in the same order per output, so
+// every path gives the same bits.
+#define DEEPCOMP_CONV_X16 DEEPCOMP_ISA_VARIANTS_ON
 
 namespace deepcomp::kernels::detail {
 namespace {
 
-// L floats (8 or 16); GCC lowers 8 to one AVX register (two SSE ones on the default clone) and 16
-// to one AVX-512 register. (The helpers below are inlined into the clones, so the ABI note GCC
-// gives for them does not apply.)
+// L floats: 4 (one SSE or NEON register: the baseline), 8 (one AVX register) or 16 (one AVX-512
+// register). Wider vectors than the target has are split by GCC through the stack (8 floats on
+// SSE2 ran 14x slower than 4). (The helpers below are inlined into each variant, so the ABI note
+// GCC gives for them does not apply.)
 #pragma GCC diagnostic ignored "-Wpsabi"
 template <int L>
 struct Lanes;
+template <>
+struct Lanes<4> {
+  using f = float __attribute__((vector_size(16)));
+  using i = int32_t __attribute__((vector_size(16)));
+};
 template <>
 struct Lanes<8> {
   using f = float __attribute__((vector_size(32)));
@@ -47,7 +45,6 @@ struct Lanes<16> {
 };
 template <int L>
 using vec = typename Lanes<L>::f;
-using v8 = vec<8>;
 
 template <int L>
 __attribute__((always_inline)) inline vec<L> load(const float* p) {
@@ -64,7 +61,9 @@ __attribute__((always_inline)) inline void store(float* p, vec<L> v) {
 template <int L>
 __attribute__((always_inline)) inline vec<L> splat(float x) {
   const vec<L> v = {x};
-  if constexpr (L == 8) {
+  if constexpr (L == 4) {
+    return __builtin_shufflevector(v, v, 0, 0, 0, 0);
+  } else if constexpr (L == 8) {
     return __builtin_shufflevector(v, v, 0, 0, 0, 0, 0, 0, 0, 0);
   } else {
     return __builtin_shufflevector(v, v, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
@@ -363,45 +362,36 @@ __attribute__((always_inline)) inline void dense_rows_tiles(const Geometry& g, c
   if (x < x1) dense_tile<R, L, 1>(g, src, wpack, cg, outs, e, rows, x, x1 - x);
 }
 
-DEEPCOMP_CONV_CLONES
-void dense_rows4(const Geometry& g, const float* src, const float* wpack, int64_t cg,
-                 const RowOut* outs, const Epilogue& e, int rows, int64_t x0, int64_t x1) {
-  dense_rows_tiles<4, 8>(g, src, wpack, cg, outs, e, rows, x0, x1);
-}
-
-DEEPCOMP_CONV_CLONES
-void dense_rows6(const Geometry& g, const float* src, const float* wpack, int64_t cg,
-                 const RowOut* outs, const Epilogue& e, int rows, int64_t x0, int64_t x1) {
-  dense_rows_tiles<6, 8>(g, src, wpack, cg, outs, e, rows, x0, x1);
-}
-
 // Depthwise: one input channel, one output channel, outputs [x, x + n) of one row, V vectors.
-template <int V>
+template <int L, int V>
 __attribute__((always_inline)) inline void depthwise_tile(const Geometry& g, const float* src,
                                                           const float* w, const RowOut& out,
                                                           const Epilogue& e, int64_t x, int64_t n) {
   const int64_t taps = static_cast<int64_t>(g.tap_off.size());
   const int64_t* tap_off = g.tap_off.data();
-  v8 acc[V] = {};
+  vec<L> acc[V] = {};
   for (int64_t t = 0; t < taps; ++t) {
     const float* s = src + x + tap_off[t];
-    const v8 wt = splat<8>(w[t]);
-    for (int j = 0; j < V; ++j) acc[j] += wt * load<8>(s + 8 * j);
+    const vec<L> wt = splat<L>(w[t]);
+    for (int j = 0; j < V; ++j) acc[j] += wt * load<L>(s + L * j);
   }
-  store_tile<8, V>(acc, out, e, x, n);
+  store_tile<L, V>(acc, out, e, x, n);
 }
-// Outputs [x0, x1) in tiles of 32, then of 16 and 8 at the row's end (a 24-wide row: 16 + 8).
-DEEPCOMP_CONV_CLONES
-void depthwise_row(const Geometry& g, const float* src, const float* w, const RowOut& out,
-                   const Epilogue& e, int64_t x0, int64_t x1) {
+// Outputs [x0, x1) in tiles of 4 vectors, then of 2 and 1 at the row's end (a 24-wide row of
+// 8-float vectors: 16 + 8).
+template <int L>
+__attribute__((always_inline)) inline void depthwise_tiles(const Geometry& g, const float* src,
+                                                           const float* w, const RowOut& out,
+                                                           const Epilogue& e, int64_t x0,
+                                                           int64_t x1) {
   int64_t x = x0;
-  for (; x1 - x > 16; x += 32)
-    depthwise_tile<4>(g, src, w, out, e, x, std::min<int64_t>(32, x1 - x));
-  if (x1 - x > 8) {
-    depthwise_tile<2>(g, src, w, out, e, x, x1 - x);
-    x += 16;
+  for (; x1 - x > 2 * L; x += 4 * L)
+    depthwise_tile<L, 4>(g, src, w, out, e, x, std::min<int64_t>(4 * L, x1 - x));
+  if (x1 - x > L) {
+    depthwise_tile<L, 2>(g, src, w, out, e, x, x1 - x);
+    x += 2 * L;
   }
-  if (x < x1) depthwise_tile<1>(g, src, w, out, e, x, x1 - x);
+  if (x < x1) depthwise_tile<L, 1>(g, src, w, out, e, x, x1 - x);
 }
 
 // Sparse: one output channel, its `nnz` terms (offset into the buffer, weight), outputs
@@ -419,62 +409,101 @@ __attribute__((always_inline)) inline void sparse_tile(const float* src, const i
   }
   store_tile<L, V>(acc, out, e, x, n);
 }
-// 64 outputs per tile, 32 or 16 at a row's end.
-template <int L>
+// T outputs per tile (64: 8 AVX2 or 4 AVX-512 accumulators; 32 for 4-float vectors, which have 16
+// registers), T / 2 or T / 4 at a row's end.
+template <int L, int T = 64>
 __attribute__((always_inline)) inline void sparse_row_tiles(const float* src, const int64_t* off,
                                                             const float* val, int64_t nnz,
                                                             const RowOut& out, const Epilogue& e,
                                                             int64_t x0, int64_t x1) {
   int64_t x = x0;
-  for (; x1 - x > 32; x += 64)
-    sparse_tile<L, 64 / L>(src + x, off, val, nnz, out, e, x, std::min<int64_t>(64, x1 - x));
-  if (x1 - x > 16) {
-    sparse_tile<L, 32 / L>(src + x, off, val, nnz, out, e, x, x1 - x);
+  for (; x1 - x > T / 2; x += T)
+    sparse_tile<L, T / L>(src + x, off, val, nnz, out, e, x, std::min<int64_t>(T, x1 - x));
+  if (x1 - x > T / 4) {
+    sparse_tile<L, T / 2 / L>(src + x, off, val, nnz, out, e, x, x1 - x);
   } else if (x < x1) {
-    sparse_tile<L, 16 / L>(src + x, off, val, nnz, out, e, x, x1 - x);
+    sparse_tile<L, T / 4 / L>(src + x, off, val, nnz, out, e, x, x1 - x);
   }
 }
 
-DEEPCOMP_CONV_CLONES
+// The row functions, one per instruction set, picked by the *_fn functions below. Every one sums
+// each output's terms in the same order, so all give the same bits.
+// Baseline (SSE2; also NEON and sanitized builds): 4-float vectors.
+void dense_rows4(const Geometry& g, const float* src, const float* wpack, int64_t cg,
+                 const RowOut* outs, const Epilogue& e, int rows, int64_t x0, int64_t x1) {
+  dense_rows_tiles<4, 4>(g, src, wpack, cg, outs, e, rows, x0, x1);
+}
+void dense_rows6(const Geometry& g, const float* src, const float* wpack, int64_t cg,
+                 const RowOut* outs, const Epilogue& e, int rows, int64_t x0, int64_t x1) {
+  dense_rows_tiles<6, 4>(g, src, wpack, cg, outs, e, rows, x0, x1);
+}
+void depthwise_row(const Geometry& g, const float* src, const float* w, const RowOut& out,
+                   const Epilogue& e, int64_t x0, int64_t x1) {
+  depthwise_tiles<4>(g, src, w, out, e, x0, x1);
+}
 void sparse_row(const float* src, const int64_t* off, const float* val, int64_t nnz,
                 const RowOut& out, const Epilogue& e, int64_t x0, int64_t x1) {
+  sparse_row_tiles<4, 32>(src, off, val, nnz, out, e, x0, x1);
+}
+#if DEEPCOMP_CONV_X16
+// AVX2 (x86-64-v3): 8-float vectors.
+DEEPCOMP_TARGET_V3
+void dense_rows4_v3(const Geometry& g, const float* src, const float* wpack, int64_t cg,
+                    const RowOut* outs, const Epilogue& e, int rows, int64_t x0, int64_t x1) {
+  dense_rows_tiles<4, 8>(g, src, wpack, cg, outs, e, rows, x0, x1);
+}
+DEEPCOMP_TARGET_V3
+void dense_rows6_v3(const Geometry& g, const float* src, const float* wpack, int64_t cg,
+                    const RowOut* outs, const Epilogue& e, int rows, int64_t x0, int64_t x1) {
+  dense_rows_tiles<6, 8>(g, src, wpack, cg, outs, e, rows, x0, x1);
+}
+DEEPCOMP_TARGET_V3
+void depthwise_row_v3(const Geometry& g, const float* src, const float* w, const RowOut& out,
+                      const Epilogue& e, int64_t x0, int64_t x1) {
+  depthwise_tiles<8>(g, src, w, out, e, x0, x1);
+}
+DEEPCOMP_TARGET_V3
+void sparse_row_v3(const float* src, const int64_t* off, const float* val, int64_t nnz,
+                   const RowOut& out, const Epilogue& e, int64_t x0, int64_t x1) {
   sparse_row_tiles<8>(src, off, val, nnz, out, e, x0, x1);
 }
-
-#if DEEPCOMP_CONV_X16
-// The same tiles with 16-float vectors, for AVX-512 CPUs (wide()).
-DEEPCOMP_CONV_V4
+// AVX-512 (x86-64-v4): 16-float vectors, 4 per dense tile (32 registers); depthwise keeps 8-float
+// ones (16-float tiles would leave lanes empty on its short rows) encoded for AVX-512.
+DEEPCOMP_TARGET_V4
 void dense_rows4_x16(const Geometry& g, const float* src, const float* wpack, int64_t cg,
                      const RowOut* outs, const Epilogue& e, int rows, int64_t x0, int64_t x1) {
   dense_rows_tiles<4, 16, 4>(g, src, wpack, cg, outs, e, rows, x0, x1);
 }
-DEEPCOMP_CONV_V4
+DEEPCOMP_TARGET_V4
 void dense_rows6_x16(const Geometry& g, const float* src, const float* wpack, int64_t cg,
                      const RowOut* outs, const Epilogue& e, int rows, int64_t x0, int64_t x1) {
   dense_rows_tiles<6, 16, 4>(g, src, wpack, cg, outs, e, rows, x0, x1);
 }
-DEEPCOMP_CONV_V4
+DEEPCOMP_TARGET_V4
+void depthwise_row_v4(const Geometry& g, const float* src, const float* w, const RowOut& out,
+                      const Epilogue& e, int64_t x0, int64_t x1) {
+  depthwise_tiles<8>(g, src, w, out, e, x0, x1);
+}
+DEEPCOMP_TARGET_V4
 void sparse_row_x16(const float* src, const int64_t* off, const float* val, int64_t nnz,
                     const RowOut& out, const Epilogue& e, int64_t x0, int64_t x1) {
   sparse_row_tiles<16>(src, off, val, nnz, out, e, x0, x1);
 }
-bool wide() {
-  static const bool yes = __builtin_cpu_supports("x86-64-v4");
-  return yes;
-}
-#else
-bool wide() { return false; }
 #endif
+// Whether the 16-float (AVX-512) or 8-float AVX2 functions run: kernels::isa(), this CPU's level
+// or lower with DEEPCOMP_MAX_CPU_ISA.
+bool wide() { return DEEPCOMP_CONV_X16 && isa() >= Isa::kAvx512; }
+bool avx2() { return DEEPCOMP_CONV_X16 && isa() >= Isa::kAvx2; }
 
 }  // namespace
 
 const char* conv_simd_path_name() {
 #if DEEPCOMP_CONV_X16
   if (wide()) return "x86-64-v4, 16 floats";
-  if (__builtin_cpu_supports("x86-64-v3")) return "x86-64-v3, 8 floats";
-  return "x86-64, 8 floats as SSE2 pairs";
+  if (avx2()) return "x86-64-v3, 8 floats";
+  return "x86-64, 4 floats (SSE2)";
 #else
-  return "portable, 8 floats";
+  return "portable, 4 floats";
 #endif
 }
 
@@ -486,6 +515,7 @@ using DenseRowsFn = void (*)(const Geometry&, const float*, const float*, int64_
 DenseRowsFn dense_rows_fn(int64_t R) {
 #if DEEPCOMP_CONV_X16
   if (wide()) return R == 6 ? dense_rows6_x16 : dense_rows4_x16;
+  if (avx2()) return R == 6 ? dense_rows6_v3 : dense_rows4_v3;
 #endif
   return R == 6 ? dense_rows6 : dense_rows4;
 }
@@ -494,8 +524,18 @@ using SparseRowFn = void (*)(const float*, const int64_t*, const float*, int64_t
 SparseRowFn sparse_row_fn() {
 #if DEEPCOMP_CONV_X16
   if (wide()) return sparse_row_x16;
+  if (avx2()) return sparse_row_v3;
 #endif
   return sparse_row;
+}
+using DepthwiseRowFn = void (*)(const Geometry&, const float*, const float*, const RowOut&,
+                                const Epilogue&, int64_t, int64_t);
+DepthwiseRowFn depthwise_row_fn() {
+#if DEEPCOMP_CONV_X16
+  if (wide()) return depthwise_row_v4;
+  if (avx2()) return depthwise_row_v3;
+#endif
+  return depthwise_row;
 }
 
 // Work items: (output row, a span of it). A flattened 1x1 is one long row, cut into spans so
@@ -538,13 +578,17 @@ __attribute__((always_inline)) inline void finish_rows_lanes(const float* sums, 
     }
   }
 }
-DEEPCOMP_CONV_CLONES
 void finish_rows(const float* sums, int64_t stride, int64_t oh, int64_t ow, const Epilogue& e,
                  float* output, const float* bias, int64_t m, int64_t offset) {
-  finish_rows_lanes<8>(sums, stride, oh, ow, e, output, bias, m, offset);
+  finish_rows_lanes<4>(sums, stride, oh, ow, e, output, bias, m, offset);
 }
 #if DEEPCOMP_CONV_X16
-DEEPCOMP_CONV_V4
+DEEPCOMP_TARGET_V3
+void finish_rows_v3(const float* sums, int64_t stride, int64_t oh, int64_t ow, const Epilogue& e,
+                    float* output, const float* bias, int64_t m, int64_t offset) {
+  finish_rows_lanes<8>(sums, stride, oh, ow, e, output, bias, m, offset);
+}
+DEEPCOMP_TARGET_V4
 void finish_rows_x16(const float* sums, int64_t stride, int64_t oh, int64_t ow, const Epilogue& e,
                      float* output, const float* bias, int64_t m, int64_t offset) {
   finish_rows_lanes<16>(sums, stride, oh, ow, e, output, bias, m, offset);
@@ -555,6 +599,7 @@ using FinishRowsFn = void (*)(const float*, int64_t, int64_t, int64_t, const Epi
 FinishRowsFn finish_rows_fn() {
 #if DEEPCOMP_CONV_X16
   if (wide()) return finish_rows_x16;
+  if (avx2()) return finish_rows_v3;
 #endif
   return finish_rows;
 }
@@ -636,7 +681,7 @@ void conv_direct_dense(const ConvParams& given, const float* input, const float*
   const std::vector<Span> work = spans(g);
   const double macs = double(p.M) * k * out_sp;
   const bool depthwise = cg == 1 && mg == 1;
-  const int64_t tile = wide() ? 32 : 16;
+  const int64_t tile = wide() ? 32 : avx2() ? 16 : 8;
   const bool long_rows = !depthwise && long_row_pays(g, tile);
   if (!long_rows && narrow(g, tile) && !depthwise) {
     per_image_im2col(p, input, [&](const ConvParams& q, const float* cols, int64_t n) {
@@ -652,6 +697,7 @@ void conv_direct_dense(const ConvParams& given, const float* input, const float*
     const Geometry dg = dw_long ? g.long_row() : g;
     const std::vector<Span> dwork = dw_long ? spans(dg) : std::vector<Span>();
     const FinishRowsFn finish = finish_rows_fn();
+    const DepthwiseRowFn dw_row = depthwise_row_fn();
     const Epilogue none;
     for (int64_t n = 0; n < p.N; ++n) {
       const float* image = input + n * p.C * p.in_spatial();
@@ -668,16 +714,15 @@ void conv_direct_dense(const ConvParams& given, const float* input, const float*
         if (dw_long) {
           float* sums = workspace(4, static_cast<size_t>(dg.ow + 16));
           for (const Span& s : dwork) {
-            depthwise_row(dg, src, weight + c * k, row_out(none, sums, nullptr, 0, 0), none, s.x0,
-                          s.x1);
+            dw_row(dg, src, weight + c * k, row_out(none, sums, nullptr, 0, 0), none, s.x0, s.x1);
           }
           finish(sums, g.Wq, g.oh, g.ow, epilogue, output, bias, c, off + c * out_sp);
           continue;
         }
         for (const Span& s : work) {
-          depthwise_row(g, src + g.row_base(s.row), weight + c * k,
-                        row_out(epilogue, output, bias, c, off + c * out_sp + s.row * g.ow),
-                        epilogue, s.x0, s.x1);
+          dw_row(g, src + g.row_base(s.row), weight + c * k,
+                 row_out(epilogue, output, bias, c, off + c * out_sp + s.row * g.ow), epilogue,
+                 s.x0, s.x1);
         }
       }
     }

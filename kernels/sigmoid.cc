@@ -1,17 +1,11 @@
 // Sigmoid and SiLU (kernels/sigmoid.h). The scalar and vector code run the same operations in the
 // same order (no fused multiply-adds: -ffp-contract=off for kernels/), so every element gets the
-// same bits whichever path, clone or tail computes it.
+// same bits whichever path, instruction set or tail computes it.
 #include "kernels/sigmoid.h"
 
 #include <cstring>
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
-    !defined(__SANITIZE_ADDRESS__)
-#define DEEPCOMP_SIGMOID_CLONES \
-  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define DEEPCOMP_SIGMOID_CLONES
-#endif
+#include "kernels/isa_variants.h"
 
 namespace deepcomp::kernels {
 namespace {
@@ -29,20 +23,13 @@ inline v8 load8(const float* p) {
 }
 inline void store8(float* p, v8 v) { std::memcpy(p, &v, sizeof v); }
 
-}  // namespace
-
-float exp_approx(float x) { return exp_steps<float, int32_t>(x); }
-float sigmoid(float x) { return sigmoid_steps<float, int32_t>(x); }
-
-DEEPCOMP_SIGMOID_CLONES
-void sigmoid(const float* x, float* y, int64_t n) {
+// The loops, compiled per instruction set (kernels/isa_variants.h).
+inline __attribute__((always_inline)) void sigmoid_loop(const float* x, float* y, int64_t n) {
   int64_t k = 0;
   for (; k + 8 <= n; k += 8) store8(y + k, sigmoid_steps<v8, i8>(load8(x + k)));
   for (; k < n; ++k) y[k] = sigmoid_steps<float, int32_t>(x[k]);
 }
-
-DEEPCOMP_SIGMOID_CLONES
-void silu(const float* x, float* y, int64_t n) {
+inline __attribute__((always_inline)) void silu_loop(const float* x, float* y, int64_t n) {
   int64_t k = 0;
   for (; k + 8 <= n; k += 8) {
     const v8 v = load8(x + k);
@@ -50,5 +37,14 @@ void silu(const float* x, float* y, int64_t n) {
   }
   for (; k < n; ++k) y[k] = x[k] * sigmoid_steps<float, int32_t>(x[k]);
 }
+DEEPCOMP_ISA_VARIANTS(sigmoid_array, (const float* x, float* y, int64_t n), (sigmoid_loop(x, y, n)))
+DEEPCOMP_ISA_VARIANTS(silu_array, (const float* x, float* y, int64_t n), (silu_loop(x, y, n)))
+
+}  // namespace
+
+float exp_approx(float x) { return exp_steps<float, int32_t>(x); }
+float sigmoid(float x) { return sigmoid_steps<float, int32_t>(x); }
+void sigmoid(const float* x, float* y, int64_t n) { DEEPCOMP_ISA_PICK(sigmoid_array)(x, y, n); }
+void silu(const float* x, float* y, int64_t n) { DEEPCOMP_ISA_PICK(silu_array)(x, y, n); }
 
 }  // namespace deepcomp::kernels

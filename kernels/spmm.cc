@@ -7,20 +7,15 @@
 #include <algorithm>
 #include <vector>
 
+#include "kernels/isa_variants.h"
 #include "kernels/spmm_detail.h"
 
-// Release builds are portable x86-64 (SSE2); cloning the multi-column loops lets the loader pick
-// an AVX2/AVX-512 version on machines that have one (they vectorize over the tile of B columns,
-// which GCC does well; the gather-bound matrix-vector rows are written with Highway instead).
-// -ffp-contract=off (set for kernels/ in CMakeLists.txt; GCC would otherwise fuse into FMAs on
-// the FMA clones) keeps every clone's arithmetic identical, so results do not depend on the clone.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
-    !defined(__SANITIZE_ADDRESS__)
-#define DEEPCOMP_CLONES \
-  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define DEEPCOMP_CLONES
-#endif
+// Release builds are portable x86-64 (SSE2); the multi-column loops are also compiled for AVX2
+// and AVX-512 and picked at run time (kernels/isa_variants.h; they vectorize over the tile of B
+// columns, which GCC does well; the gather-bound matrix-vector rows are written with Highway
+// instead). -ffp-contract=off (set for kernels/ in CMakeLists.txt; GCC would otherwise fuse into
+// FMAs on the FMA variants) keeps every variant's arithmetic identical, so results do not depend
+// on the variant.
 #define DEEPCOMP_INLINE inline __attribute__((always_inline))
 
 namespace deepcomp::kernels {
@@ -88,17 +83,16 @@ DEEPCOMP_INLINE void spmm_rows_any_cols(const SparseProblem& p, Values value, in
   }
 }
 
-DEEPCOMP_CLONES void rows_f32(const SparseProblem& p, const float* v, int64_t r0, int64_t r1) {
-  spmm_rows_any_cols(p, FloatValues{v}, r0, r1);
-}
-DEEPCOMP_CLONES void rows_cb8(const SparseProblem& p, const uint8_t* c, const float* cb, int64_t r0,
-                              int64_t r1) {
-  spmm_rows_any_cols(p, CodebookValues<uint8_t>{c, cb}, r0, r1);
-}
-DEEPCOMP_CLONES void rows_cb16(const SparseProblem& p, const uint16_t* c, const float* cb,
-                               int64_t r0, int64_t r1) {
-  spmm_rows_any_cols(p, CodebookValues<uint16_t>{c, cb}, r0, r1);
-}
+DEEPCOMP_ISA_VARIANTS(rows_f32, (const SparseProblem& p, const float* v, int64_t r0, int64_t r1),
+                      (spmm_rows_any_cols(p, FloatValues{v}, r0, r1)))
+DEEPCOMP_ISA_VARIANTS(rows_cb8,
+                      (const SparseProblem& p, const uint8_t* c, const float* cb, int64_t r0,
+                       int64_t r1),
+                      (spmm_rows_any_cols(p, CodebookValues<uint8_t>{c, cb}, r0, r1)))
+DEEPCOMP_ISA_VARIANTS(rows_cb16,
+                      (const SparseProblem& p, const uint16_t* c, const float* cb, int64_t r0,
+                       int64_t r1),
+                      (spmm_rows_any_cols(p, CodebookValues<uint16_t>{c, cb}, r0, r1)))
 
 constexpr int64_t kBlock = 8;  // ClusterBlockCsr::kBlock
 
@@ -148,7 +142,8 @@ void sparse_times_dense(const SparseProblem& p, const float* values) {
   if (p.n == 1) {
     run_parallel(p, [&](int64_t r0, int64_t r1) { matvec_rows(p, values, r0, r1); });
   } else {
-    run_parallel(p, [&](int64_t r0, int64_t r1) { rows_f32(p, values, r0, r1); });
+    const auto rows = DEEPCOMP_ISA_PICK(rows_f32);
+    run_parallel(p, [&](int64_t r0, int64_t r1) { rows(p, values, r0, r1); });
   }
 }
 void sparse_times_dense(const SparseProblem& p, const uint8_t* cluster, const float* codebook,
@@ -158,7 +153,8 @@ void sparse_times_dense(const SparseProblem& p, const uint8_t* cluster, const fl
       matvec_rows(p, cluster, codebook, codebook_size, r0, r1);
     });
   } else {
-    run_parallel(p, [&](int64_t r0, int64_t r1) { rows_cb8(p, cluster, codebook, r0, r1); });
+    const auto rows = DEEPCOMP_ISA_PICK(rows_cb8);
+    run_parallel(p, [&](int64_t r0, int64_t r1) { rows(p, cluster, codebook, r0, r1); });
   }
 }
 void sparse_times_dense(const SparseProblem& p, const uint16_t* cluster, const float* codebook,
@@ -166,7 +162,8 @@ void sparse_times_dense(const SparseProblem& p, const uint16_t* cluster, const f
   if (p.n == 1) {
     run_parallel(p, [&](int64_t r0, int64_t r1) { matvec_rows(p, cluster, codebook, r0, r1); });
   } else {
-    run_parallel(p, [&](int64_t r0, int64_t r1) { rows_cb16(p, cluster, codebook, r0, r1); });
+    const auto rows = DEEPCOMP_ISA_PICK(rows_cb16);
+    run_parallel(p, [&](int64_t r0, int64_t r1) { rows(p, cluster, codebook, r0, r1); });
   }
 }
 

@@ -6,6 +6,7 @@
 // library.
 #include <cstdint>
 
+#include "kernels/isa.h"
 #include "kernels/spmm_detail.h"
 
 #undef HWY_TARGET_INCLUDE
@@ -428,31 +429,41 @@ HWY_EXPORT(BlockTiles);
 HWY_EXPORT(Target);
 
 void matvec_rows(const SparseProblem& p, const float* values, int64_t r0, int64_t r1) {
+  isa();  // applies DEEPCOMP_MAX_CPU_ISA to Highway's dispatch before the first call
   HWY_DYNAMIC_DISPATCH(MatvecF32)(p, values, r0, r1);
 }
 void matvec_rows(const SparseProblem& p, const uint8_t* cluster, const float* codebook,
                  int64_t codebook_size, int64_t r0, int64_t r1) {
+  isa();
   HWY_DYNAMIC_DISPATCH(MatvecCb8)(p, cluster, codebook, codebook_size, r0, r1);
 }
 void matvec_rows(const SparseProblem& p, const uint16_t* cluster, const float* codebook, int64_t r0,
                  int64_t r1) {
+  isa();
   HWY_DYNAMIC_DISPATCH(MatvecCb16)(p, cluster, codebook, r0, r1);
 }
 void grouped_matvec_rows(const SparseProblem& p, const GroupedRuns& g, int64_t r0, int64_t r1) {
+  isa();
   HWY_DYNAMIC_DISPATCH(MatvecGrouped)(p, g, r0, r1);
 }
 void grouped_tile_rows(const SparseProblem& p, const GroupedRuns& g, int64_t r0, int64_t r1) {
+  isa();
   HWY_DYNAMIC_DISPATCH(GroupedTiles)(p, g, r0, r1);
 }
 void cluster_block_matvec_rows(const SparseProblem& p, const ClusterBlocks& b, int64_t r0,
                                int64_t r1) {
+  isa();
   HWY_DYNAMIC_DISPATCH(MatvecBlocks)(p, b, r0, r1);
 }
 void cluster_block_tile_rows(const SparseProblem& p, const ClusterBlocks& b, int64_t r0,
                              int64_t r1) {
+  isa();
   HWY_DYNAMIC_DISPATCH(BlockTiles)(p, b, r0, r1);
 }
-const char* simd_target_name() { return hwy::TargetName(HWY_DYNAMIC_DISPATCH(Target)()); }
+const char* simd_target_name() {
+  isa();
+  return hwy::TargetName(HWY_DYNAMIC_DISPATCH(Target)());
+}
 
 }  // namespace deepcomp::kernels::detail
 #endif

@@ -1,8 +1,8 @@
 // The direct convolution kernels (kernels/conv_direct.h through kernels/conv.h) on random shapes
 // against the plain 7-loop reference (kernels/reference.h): ragged widths, pads, strides,
 // dilations, groups, depthwise, 1x1; fused activations against the activation applied after;
-// row scales; and bit-for-bit agreement between dense (6- and 4-row tiles) and sparse forms and
-// across thread counts.
+// row scales; and bit-for-bit agreement between dense (6- and 4-row tiles) and sparse forms,
+// across thread counts and across instruction sets.
 #include <gtest/gtest.h>
 #include <omp.h>
 
@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "kernels/conv.h"
+#include "kernels/isa.h"
 #include "kernels/reference.h"
 #include "tests/kernels/kernel_test_util.h"
 
@@ -82,9 +83,10 @@ std::vector<float> run_dense(const Case& c, const Epilogue& e = {}) {
   return y;
 }
 
-TEST(ConvDirect, RandomShapesMatchReference) {
-  std::mt19937 rng(2026);
-  for (int trial = 0; trial < 300; ++trial) {
+// Random shapes: dense against the reference, packed and sparse forms bit for bit against dense.
+void check_random_shapes(uint32_t seed, int trials) {
+  std::mt19937 rng(seed);
+  for (int trial = 0; trial < trials; ++trial) {
     const ConvParams p = random_params(rng);
     const double density = trial % 3 == 0 ? 1.0 : 0.3;
     const Case c = random_case(rng, p, density);
@@ -114,6 +116,8 @@ TEST(ConvDirect, RandomShapesMatchReference) {
     ASSERT_EQ(y, dense) << "codebook-csr " << what;
   }
 }
+
+TEST(ConvDirect, RandomShapesMatchReference) { check_random_shapes(2026, 300); }
 
 // 1x1 convolutions whose image is a whole number of tiles run on the image itself (no padded
 // copy): plain, grouped, depthwise, and a long row split between threads.
@@ -165,9 +169,9 @@ TEST(ConvDirect, FusedActivationsEqualTheActivationAfterwards) {
 // Scale, shift, residual and post-activation scale / shift steps with every activation, dense
 // and sparse: the same bits as the steps applied one after the other to the plain convolution
 // (what the unfused graph computes).
-TEST(ConvDirect, FusedChainEqualsTheStepsAfterwards) {
-  std::mt19937 rng(17);
-  for (int trial = 0; trial < 60; ++trial) {
+void check_fused_chain(uint32_t seed, int trials) {
+  std::mt19937 rng(seed);
+  for (int trial = 0; trial < trials; ++trial) {
     const ConvParams p = random_params(rng);
     const Case c = random_case(rng, p, 0.5);
     const std::vector<float> plain = run_dense(c);
@@ -203,6 +207,8 @@ TEST(ConvDirect, FusedChainEqualsTheStepsAfterwards) {
     ASSERT_EQ(y, want) << "codebook " << describe(p) << " act " << int(e.act);
   }
 }
+
+TEST(ConvDirect, FusedChainEqualsTheStepsAfterwards) { check_fused_chain(17, 60); }
 
 TEST(ConvDirect, HandWorkedActivations) {
   EXPECT_EQ(activate({Activation::kHardSwishParts, 3.0f, 0.0f, 6.0f, 6.0f}, 1.5f), 1.125f);
@@ -292,6 +298,60 @@ TEST(ConvDirect, SixAndFourRowTilesGiveTheSparseKernelsBits) {
     }
   }
   omp_set_num_threads(before);
+}
+
+// Every instruction set this CPU has (4-float SSE2 tiles, 8-float AVX2, 16-float AVX-512, as
+// DEEPCOMP_MAX_CPU_ISA would choose): the checks above, and shapes that take the long-row and
+// depthwise paths with fused steps, each bit for bit equal to the baseline's output.
+TEST(ConvDirect, EveryInstructionSetGivesTheSameBits) {
+  std::vector<ConvParams> shapes(5);
+  // YOLOX-like stride-1 3x3 on a 26x26 map (long rows), 13x13 stride 2, 1x1 on 52x52, a
+  // depthwise 3x3 on ocr_det's 12x24 (long rows) and one on an odd 33x17.
+  shapes[0].C = 12, shapes[0].M = 20, shapes[0].H = shapes[0].W = 26,
+  shapes[0].kh = shapes[0].kw = 3;
+  shapes[0].pad_top = shapes[0].pad_left = shapes[0].pad_bottom = shapes[0].pad_right = 1;
+  shapes[1] = shapes[0], shapes[1].H = shapes[1].W = 13,
+  shapes[1].stride_h = shapes[1].stride_w = 2;
+  shapes[2].C = 16, shapes[2].M = 30, shapes[2].H = shapes[2].W = 52;
+  shapes[3] = shapes[0], shapes[3].C = shapes[3].M = shapes[3].group = 24;
+  shapes[3].H = 12, shapes[3].W = 24;
+  shapes[4] = shapes[3], shapes[4].H = 33, shapes[4].W = 17;
+  std::mt19937 rng(99);
+  std::vector<Case> cases;
+  std::vector<std::vector<float>> post;
+  for (const ConvParams& p : shapes) {
+    ASSERT_EQ(p.check(), "") << describe(p);
+    cases.push_back(random_case(rng, p, 0.3));
+    post.push_back(random_vector(rng, p.M));
+  }
+  auto outputs = [&] {
+    std::vector<std::vector<float>> out;
+    for (size_t i = 0; i < cases.size(); ++i) {
+      const Case& c = cases[i];
+      Epilogue e;
+      e.act = i % 2 ? Activation::kSilu : Activation::kHardSwish;
+      e.post_scale = post[i].data();
+      out.push_back(run_dense(c, e));
+      std::vector<float> y(out.back().size(), 77.0f);
+      conv_codebook_csr(c.p, c.x.data(), to_codebook_csr(c.w, c.p.M, c.p.patch_size()),
+                        c.bias.data(), y.data(), e);
+      out.push_back(y);
+    }
+    return out;
+  };
+  ASSERT_EQ(set_isa_for_test(Isa::kSse2), Isa::kSse2);
+  const std::vector<std::vector<float>> baseline = outputs();
+  for (const Isa level : {Isa::kSse2, Isa::kAvx2, Isa::kAvx512}) {
+    if (set_isa_for_test(level) != level) continue;  // this CPU lacks it
+    SCOPED_TRACE(std::string("isa ") + isa_name(level) + ", conv path " + conv_simd_path_name());
+    check_random_shapes(2027, 120);
+    check_fused_chain(18, 40);
+    const std::vector<std::vector<float>> got = outputs();
+    for (size_t i = 0; i < got.size(); ++i) {
+      EXPECT_EQ(got[i], baseline[i]) << describe(cases[i / 2].p) << (i % 2 ? " sparse" : " dense");
+    }
+  }
+  set_isa_for_test(std::nullopt);
 }
 
 }  // namespace

@@ -10,6 +10,8 @@
 #include <limits>
 #include <vector>
 
+#include "kernels/isa.h"
+
 namespace deepcomp::kernels {
 namespace {
 
@@ -29,8 +31,8 @@ uint32_t bits(float x) {
 
 std::vector<float> sweep() {
   std::vector<float> x;
-  for (int k = -2000000; k <= 2000000; k += 3) x.push_back(k * 1e-5f);     // [-20, 20]
-  for (int k = -11000; k <= 11000; k += 7) x.push_back(k * 1e-2f);        // [-110, 110]
+  for (int k = -2000000; k <= 2000000; k += 3) x.push_back(k * 1e-5f);      // [-20, 20]
+  for (int k = -11000; k <= 11000; k += 7) x.push_back(k * 1e-2f);          // [-110, 110]
   for (float v = 1e-38f; v < 1e3f; v *= 1.01f) x.insert(x.end(), {v, -v});  // magnitudes
   const float inf = std::numeric_limits<float>::infinity();
   x.insert(x.end(), {0.0f, -0.0f, inf, -inf, 88.72f, -88.72f, 103.9f, -103.9f, 1e-45f, 89.5f});
@@ -79,7 +81,8 @@ TEST(Sigmoid, SpecialValues) {
   EXPECT_EQ(exp_approx(inf), inf);
 }
 
-TEST(Sigmoid, ArraysGiveTheScalarBitsOnEveryElement) {
+// The arrays, whole and in place, against the scalar function.
+void check_arrays() {
   std::vector<float> x = sweep();
   x.push_back(std::nanf(""));
   x.push_back(1.0f);  // a length that leaves a scalar tail
@@ -95,6 +98,16 @@ TEST(Sigmoid, ArraysGiveTheScalarBitsOnEveryElement) {
   std::vector<float> z = x;
   sigmoid(z.data(), z.data(), static_cast<int64_t>(z.size()));
   EXPECT_EQ(std::memcmp(z.data(), y.data(), z.size() * 4), 0);
+}
+
+// On every instruction set this CPU has (kernels/isa.h): the same scalar bits.
+TEST(Sigmoid, ArraysGiveTheScalarBitsOnEveryElement) {
+  for (const Isa level : {Isa::kSse2, Isa::kAvx2, Isa::kAvx512}) {
+    if (set_isa_for_test(level) != level) continue;
+    SCOPED_TRACE(isa_name(level));
+    check_arrays();
+  }
+  set_isa_for_test(std::nullopt);
 }
 
 }  // namespace

@@ -16,9 +16,9 @@
 namespace deepcomp::kernels {
 namespace {
 
+using testing::on_every_target;
 using testing::random_vector;
 using testing::random_weights;
-using testing::on_every_target;
 using testing::same_bits;
 using testing::to_codebook_csr;
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/isa.h"
 #include "kernels/reference.h"
 #include "tests/kernels/kernel_test_util.h"
 
@@ -108,7 +109,7 @@ TEST(Spmm, ConstantOnTheRightThroughTransposedStorage) {
   expect_close(y, want, scale, "codebook-csr transposed");
 }
 
-TEST(Spmm, SparseTimesDenseMatchesReference) {
+void check_sparse_times_dense() {
   std::mt19937 rng(9);
   for (int64_t n : {1, 3, 16, 37}) {
     const int64_t rows = 50, cols = 60;
@@ -131,6 +132,44 @@ TEST(Spmm, SparseTimesDenseMatchesReference) {
     codebook_csr_times_dense(to_codebook_csr(w, rows, cols), b.data(), n, bias.data(), c.data());
     expect_close(c, want, scale, "codebook_csr_times_dense n=" + std::to_string(n));
   }
+}
+
+TEST(Spmm, SparseTimesDenseMatchesReference) { check_sparse_times_dense(); }
+
+// The multi-column loops on every instruction set this CPU has (kernels/isa.h), batches from 1
+// to 19: the reference's values, and the baseline's bits.
+TEST(Spmm, EveryInstructionSetGivesTheSameBits) {
+  std::mt19937 rng(31);
+  const auto w = random_weights(rng, 70, 90, 0.3, 32, 5);
+  const CsrMatrix csr = CsrMatrix::from_dense(w.dense.data(), 70, 90);
+  const CodebookCsrMatrix cb = to_codebook_csr(w, 70, 90);
+  const auto b = random_vector(rng, 90 * 37), x = random_vector(rng, 19 * 90);
+  auto outputs = [&] {
+    std::vector<std::vector<float>> out;
+    for (int64_t n : {1, 5, 16, 37}) {
+      std::vector<float> c(70 * n);
+      csr_times_dense(csr, b.data(), n, nullptr, c.data());
+      out.push_back(c);
+      codebook_csr_times_dense(cb, b.data(), n, nullptr, c.data());
+      out.push_back(c);
+    }
+    for (int64_t batch : {2, 19}) {
+      std::vector<float> y(batch * 70);
+      gemm_codebook_csr(x.data(), batch, cb, nullptr, y.data());
+      out.push_back(y);
+    }
+    return out;
+  };
+  ASSERT_EQ(set_isa_for_test(Isa::kSse2), Isa::kSse2);
+  const auto baseline = outputs();
+  for (const Isa level : {Isa::kSse2, Isa::kAvx2, Isa::kAvx512}) {
+    if (set_isa_for_test(level) != level) continue;
+    SCOPED_TRACE(isa_name(level));
+    check_sparse_times_dense();
+    const auto got = outputs();
+    for (size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i], baseline[i]) << "output " << i;
+  }
+  set_isa_for_test(std::nullopt);
 }
 
 TEST(Spmm, BitIdenticalWithOneAndTwoThreads) {
