@@ -110,8 +110,14 @@ struct Step {
 };
 
 // One compiled graph: the main graph, or a subgraph run by its node's operator.
+// Where a profiled run records its timings, subgraph steps included (nullptr: not profiling).
+thread_local std::vector<NodeTiming>* profile_sink = nullptr;
+
 class Program : public ops::Subgraph {
  public:
+  // Prepended to the step names in timings: "" for the main graph, "OWNER/ATTRIBUTE/" for a
+  // subgraph (e.g. "If_0/else_branch/"), so inner labels stay apart from the main graph's.
+  std::string label_prefix;
   std::vector<int> input_slots, output_slots;
   // Outer values: the slot here and the index of the value in the owning node's Inputs.
   std::vector<std::pair<int, size_t>> outer_slots;
@@ -132,7 +138,7 @@ class Program : public ops::Subgraph {
     for (size_t k = 0; k < inputs.size(); ++k) ptr[input_slots[k]] = inputs[k];
     for (auto [s, index] : outer_slots) ptr[s] = node_in[index];
     std::vector<Value> owned(num_slots);
-    DEEPCOMP_RETURN_IF_ERROR(execute(&ptr, &owned, nullptr));
+    DEEPCOMP_RETURN_IF_ERROR(execute(&ptr, &owned, profile_sink));
     collect_outputs(ptr, &owned, outputs);
     return Status::Ok();
   }
@@ -169,7 +175,8 @@ class Program : public ops::Subgraph {
         const double ms =
             std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
                 .count();
-        NodeTiming timing{step.name, step.op_type, step.op.weight, ms, step.op.sparse, {}, {}};
+        NodeTiming timing{
+            label_prefix + step.name, step.op_type, step.op.weight, ms, step.op.sparse, {}, {}};
         for (const Value* v : in)
           timing.input_shapes.push_back(v ? v->shape : std::vector<int64_t>{});
         for (const Value& v : outs) timing.output_shapes.push_back(v.shape);
@@ -372,6 +379,11 @@ Status Compiler::compile(const Graph& g, const OuterLookup* outer, Program* p,
         return OuterValue{nullptr, step.in.size() - 1};
       };
       auto compiled = std::make_shared<Program>();
+      std::string attribute = "subgraph";
+      for (const Attribute& a : node.attributes) {
+        if (a.graph.get() == &sub) attribute = a.name;
+      }
+      compiled->label_prefix = p->label_prefix + step.name + "/" + attribute + "/";
       DEEPCOMP_RETURN_IF_ERROR(compile(sub, &inner, compiled.get(), nullptr));
       return std::shared_ptr<const ops::Subgraph>(std::move(compiled));
     };
@@ -380,9 +392,8 @@ Status Compiler::compile(const Graph& g, const OuterLookup* outer, Program* p,
     step.op = std::move(built).value();
     bool runs_sparse = step.op.sparse;
     if (!step.op.weight.empty()) {
-      layer_kernels.push_back(
-          {step.name, step.op_type, step.op.weight, step.op.density, step.op.sparse,
-           step.op.layout});
+      layer_kernels.push_back({step.name, step.op_type, step.op.weight, step.op.density,
+                               step.op.sparse, step.op.layout});
     }
     for (const ops::OpWeight& w : step.op.more_weights) {
       layer_kernels.push_back({step.name, step.op_type, w.name, w.density, w.sparse, {}});
@@ -548,8 +559,12 @@ Result<std::vector<Value>> Session::run(const std::vector<Value>& inputs) {
   im.timings.clear();
   const FloatPoolScope scope(im.options.recycle_buffers ? &im.pool : nullptr);
   std::vector<Value> owned(im.main.num_slots);
-  DEEPCOMP_RETURN_IF_ERROR(
-      im.main.execute(&ptr, &owned, im.options.profile ? &im.timings : nullptr));
+  std::vector<NodeTiming>* const sink = im.options.profile ? &im.timings : nullptr;
+  std::vector<NodeTiming>* const outer_sink = profile_sink;  // a Session run inside another's op
+  profile_sink = sink;
+  const Status ran = im.main.execute(&ptr, &owned, sink);
+  profile_sink = outer_sink;
+  DEEPCOMP_RETURN_IF_ERROR(ran);
   std::vector<Value> result;
   im.main.collect_outputs(ptr, &owned, &result);
   return result;

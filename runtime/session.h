@@ -83,7 +83,10 @@ struct LayerKernel {
 };
 
 struct NodeTiming {
-  std::string node;  // node name (or "#index" when the file left it empty)
+  // Node name (or "#index" when the file left it empty); a node of a subgraph run by node N's
+  // attribute A is "N/A/name" (its steps are listed before N's own entry, once per run of the
+  // subgraph: a Loop body's once per iteration).
+  std::string node;
   std::string op_type;
   std::string weight;  // the Gemm/MatMul/Conv weight (LSTM/GRU/RNN: W, else R), else ""
   double ms = 0;

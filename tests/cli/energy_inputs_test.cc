@@ -1,9 +1,11 @@
 // `deepcomp energy --input NAME=FILE.npy`: a model whose shapes are not static (a Reshape to a
 // shape given as an input, a free batch) runs on the given arrays, and the layer work follows
-// their shapes (MACs by hand); a model with int64 and bool inputs runs without any.
+// their shapes (MACs by hand); a model with int64 and bool inputs runs without any; layers inside
+// If branches count when their branch runs.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "data/npy.h"
 #include "tests/cli/multi_io_models.h"
@@ -72,6 +74,57 @@ TEST(EnergyInputs, GivenInputsDecideTheShapesOfTheLayerWork) {
   layers = nlohmann::json::parse(r.out)["per_inference"]["layers"];
   ASSERT_EQ(layers.size(), 1u);
   EXPECT_EQ(layers[0]["macs"].get<double>(), 12.0);
+}
+
+// x float32[2,4], c bool: If(c) then MatMul(x, A [4,3]) (A a main-graph initializer) else
+// MatMul(x, B [4,5]) (B an initializer of the branch), as exporters that inline modules into If
+// branches write them (Silero VAD v5/v6).
+std::string if_model() {
+  using onnx::TensorProto;
+  onnx::ModelProto m = onnx_io::testing::make_model();
+  auto* g = m.mutable_graph();
+  testing::add_typed_value(g->mutable_input(), "x", TensorProto::FLOAT, {2, 4});
+  testing::add_typed_value(g->mutable_input(), "c", TensorProto::BOOL, {});
+  testing::add_typed_value(g->mutable_output(), "y", TensorProto::FLOAT, {});
+  *g->add_initializer() = onnx_io::testing::float_tensor("A", {4, 3}, std::vector<float>(12, 0.5f));
+  auto* node = onnx_io::testing::add_node(g, "If", {"c"}, {"y"}, "branch");
+  const char* names[] = {"then_branch", "else_branch"};
+  for (int b = 0; b < 2; ++b) {
+    auto* a = node->add_attribute();
+    a->set_name(names[b]);
+    a->set_type(onnx::AttributeProto::GRAPH);
+    auto* sub = a->mutable_g();
+    sub->set_name(names[b]);
+    if (b == 1) {
+      *sub->add_initializer() =
+          onnx_io::testing::float_tensor("B", {4, 5}, std::vector<float>(20, 0.25f));
+    }
+    onnx_io::testing::add_node(sub, "MatMul", {"x", b == 0 ? "A" : "B"}, {b == 0 ? "ya" : "yb"},
+                               "fc");
+    testing::add_typed_value(sub->mutable_output(), b == 0 ? "ya" : "yb", TensorProto::FLOAT, {});
+  }
+  return onnx_io::testing::serialize(m);
+}
+
+// The layers of the branch that runs are counted (2 x 4 x 3 = 24 or 2 x 4 x 5 = 40 MACs), under
+// the weights' names; the other branch's are not.
+TEST(EnergyInputs, LayersInsideIfBranchesCountWhenTheirBranchRuns) {
+  const std::string dir = temp_dir();
+  write_text(dir + "/m.onnx", if_model());
+  for (const auto& [cond, weight, macs] : {std::tuple{1, "A", 24.0}, std::tuple{0, "B", 40.0}}) {
+    data::TypedArray c;
+    c.dtype = DType::kBool;
+    c.i = {cond};
+    auto bytes = data::npy_bytes_typed(c);
+    ASSERT_TRUE(bytes.ok()) << bytes.status().message();
+    write_text(dir + "/c.npy", *bytes);
+    auto r = run_deepcomp("energy " + dir + "/m.onnx --input c=" + dir + "/c.npy" + kFixed);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto layers = nlohmann::json::parse(r.out)["per_inference"]["layers"];
+    ASSERT_EQ(layers.size(), 1u) << r.out;
+    EXPECT_EQ(layers[0]["name"], weight);
+    EXPECT_EQ(layers[0]["macs"].get<double>(), macs);
+  }
 }
 
 TEST(EnergyInputs, BadInputsAreOneLineErrors) {

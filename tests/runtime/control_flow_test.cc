@@ -153,6 +153,36 @@ TEST(ControlFlow, IfInsideLoopReadsAValueTwoLevelsUp) {
   EXPECT_EQ(out[0].f, (std::vector<float>{98}));
 }
 
+// A profiled run lists the steps of the subgraphs that ran, under "OWNER/ATTRIBUTE/" labels,
+// once per run of the subgraph and before the owner's own entry; the If branch not taken is
+// absent.
+TEST(ControlFlow, ProfileListsSubgraphStepsOncePerRun) {
+  const Model m = loop_model();
+  SessionOptions options;
+  options.profile = true;
+  auto s = Session::create(m, options);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  const Value x = Value::floats({2}, {1, 10}), acc0 = Value::floats({2}, {0.5f, 0});
+  ASSERT_TRUE(s->run({Value::ints({}, {10}), Value::bools({}, {1}), x, acc0}).ok());
+  std::vector<std::string> labels;
+  for (const NodeTiming& t : s->profile()) labels.push_back(t.node);
+  std::vector<std::string> want;
+  for (int i = 0; i < 3; ++i) {  // three iterations (see the test above)
+    for (const char* step : {"cast", "mul", "add", "less", "id"})
+      want.push_back(std::string("loop/body/") + step);
+  }
+  want.push_back("loop");
+  EXPECT_EQ(labels, want);
+
+  auto f = Session::create(if_model(), options);
+  ASSERT_TRUE(f.ok()) << f.status().message();
+  const Value y = Value::floats({2}, {3, 5});
+  ASSERT_TRUE(f->run({Value::bools({}, {0}), x, y}).ok());
+  labels.clear();
+  for (const NodeTiming& t : f->profile()) labels.push_back(t.node);
+  EXPECT_EQ(labels, (std::vector<std::string>{"add", "neg", "iff/else_branch/sub", "iff"}));
+}
+
 TEST(ControlFlow, ScanRunsReverseAndStacksAlongTheOutputAxis) {
   GraphBuilder b(11);
   b.input("init").input("xs");
