@@ -21,7 +21,12 @@ std::string shared_dir() {
 
 std::string source_dir() { return DEEPCOMP_SOURCE_DIR; }
 
-std::string deepcomp_binary() { return DEEPCOMP_BINARY; }
+// DEEPCOMP_TEST_BINARY overrides the build's own binary: .ci/run points the CLI tests of the
+// Release build at the sanitized build's deepcomp (README.md, "Sanitizers and fuzzing in CI").
+std::string deepcomp_binary() {
+  const char* other = std::getenv("DEEPCOMP_TEST_BINARY");
+  return other && *other ? other : DEEPCOMP_BINARY;
+}
 
 namespace {
 struct TempRoot {
