@@ -289,8 +289,7 @@ Status Compiler::compile(const Graph& g, const OuterLookup* outer, Program* p,
     const Tensor* t = model.find_tensor(name);
     if (!t) return Status::Error("initializer '" + name + "' has no tensor in the model");
     Value v;
-    if (is_float_dtype(t->dtype) && t->values.empty() && t->numel() > 0 && !outer &&
-        has_sparse(name)) {
+    if (is_float_dtype(t->dtype) && t->values.empty() && t->numel() > 0 && has_sparse(name)) {
       // Given only in sparse form (e.g. a .dcz run sparse): kept as a shape, never expanded
       // here; a layer that runs it dense expands the sparse form itself.
       v.dtype = t->dtype;

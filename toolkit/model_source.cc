@@ -10,13 +10,13 @@
 #include <set>
 #include <unordered_set>
 
-#include "toolkit/dcz_model.h"
-#include "toolkit/kernel_profile.h"
 #include "compress/container.h"
 #include "compress/pipeline.h"
 #include "kernels/sparse_matrix.h"
 #include "onnx_io/onnx_io.h"
 #include "onnx_io/shape_only_model.h"
+#include "toolkit/dcz_model.h"
+#include "toolkit/kernel_profile.h"
 
 namespace deepcomp::cli {
 namespace {
@@ -180,21 +180,25 @@ SparseLayout consumer_layout(const Node& node, size_t k, const Derived& v) {
   return {};
 }
 
-// Decides for every main-graph initializer whether all its readers are layers taking it as their
-// weight in one common layout, directly or through Identity / Transpose / Reshape / Squeeze /
+// Decides for every initializer (of the main graph or of a subgraph: If branches, Loop / Scan
+// bodies) whether all its readers in its graph are layers taking it as their weight in one common
+// layout, directly or through Identity / Transpose / Reshape / Squeeze /
 // Unsqueeze nodes the
 // Session folds (it then hands the initializer's sparse form to the layer reading the folded
-// value). Anything else (a use as data, inside a subgraph, a graph output, a Reshape whose shape
-// is not constant, two layers wanting different layouts) needs the dense values, because the
+// value). Anything else (a use as data, inside a nested subgraph, a graph output, a Reshape whose
+// shape is not constant, two layers wanting different layouts) needs the dense values, because the
 // Session would compute with the placeholder.
-std::map<std::string, SparseLayout> sparse_layouts(const Model& model) {
+void graph_sparse_layouts(const Model& model, const Graph& graph,
+                          std::map<std::string, SparseLayout>* all) {
   std::map<std::string, SparseLayout> layouts;
   std::set<std::string> blocked;  // initializers that must stay dense
   std::set<std::string> escaped;  // values read outside the main graph's nodes
-  for (const ValueInfo& out : model.graph.outputs) escaped.insert(out.name);
-  for (const Node& node : model.graph.nodes) {
+  for (const ValueInfo& out : graph.outputs) escaped.insert(out.name);
+  for (const Node& node : graph.nodes) {
     for (const Attribute& a : node.attributes) {
-      if (a.graph) mark_graph_uses(*a.graph, &escaped);
+      if (!a.graph) continue;
+      mark_graph_uses(*a.graph, &escaped);
+      graph_sparse_layouts(model, *a.graph, all);  // the subgraph's own constants
     }
   }
   std::map<std::string, Derived> derived;
@@ -202,11 +206,11 @@ std::map<std::string, SparseLayout> sparse_layouts(const Model& model) {
     if (escaped.count(value)) blocked.insert(d.source);
     derived[value] = std::move(d);
   };
-  for (const std::string& name : model.graph.initializers) {
+  for (const std::string& name : graph.initializers) {
     if (const Tensor* t = model.find_tensor(name))
       add_derived(name, Derived{name, t->shape, false});
   }
-  for (const Node& node : model.graph.nodes) {
+  for (const Node& node : graph.nodes) {
     const bool domain_ok = node.domain.empty() || node.domain == "ai.onnx";
     for (size_t k = 0; k < node.inputs.size(); ++k) {
       auto d = derived.find(node.inputs[k]);
@@ -238,6 +242,12 @@ std::map<std::string, SparseLayout> sparse_layouts(const Model& model) {
     }
   }
   for (const std::string& name : blocked) layouts.erase(name);
+  all->insert(layouts.begin(), layouts.end());
+}
+
+std::map<std::string, SparseLayout> sparse_layouts(const Model& model) {
+  std::map<std::string, SparseLayout> layouts;
+  graph_sparse_layouts(model, model.graph, &layouts);
   return layouts;
 }
 
@@ -364,31 +374,47 @@ int add_qdq_sparse_weights(const Model& model, runtime::SessionOptions* options)
 }
 
 // Exporters such as paddle2onnx keep every weight in a Constant node rather than an initializer
-// (PaddleOCR's detector: 342 Constant nodes, all 64 of its layer weights among them). The model
-// run from a .dcz gets each main-graph Constant whose tensor is compressed turned into an
-// initializer of the same name (the node dropped), so its layer can take the sparse form like
-// an initializer's; the .dcz itself is unchanged. (A Constant that is also a graph output stays.)
+// (PaddleOCR's detector: 342 Constant nodes, all 64 of its layer weights among them), and some
+// inline whole modules into If branches as Constants (Silero VAD v5/v6: 14 layer weights). The
+// model run from a .dcz gets each Constant whose tensor is compressed turned into an initializer
+// of the same name in the same graph (the node dropped), so its layer can take the sparse form
+// like an initializer's; the .dcz itself is unchanged. (A Constant that is also an output of its
+// graph stays.) `path` is the graph's path as onnx_io names it (TensorLocation::graph_path).
 void hoist_compressed_constants(
-    Model* model, const std::map<std::string, const compress::EncodedTensor*>& compressed) {
+    Model* model, Graph* graph, const std::string& path,
+    const std::map<std::string, const compress::EncodedTensor*>& compressed) {
   std::set<std::string> graph_outputs;
-  for (const ValueInfo& o : model->graph.outputs) graph_outputs.insert(o.name);
+  for (const ValueInfo& o : graph->outputs) graph_outputs.insert(o.name);
   std::vector<Node> kept;
-  kept.reserve(model->graph.nodes.size());
-  for (Node& n : model->graph.nodes) {
+  kept.reserve(graph->nodes.size());
+  for (size_t i = 0; i < graph->nodes.size(); ++i) {
+    Node& n = graph->nodes[i];
+    for (Attribute& a : n.attributes) {
+      if (!a.graph) continue;
+      // onnx_io's path segment of a node: its name, else its first output, else its index.
+      const std::string segment = !n.name.empty() ? n.name
+                                  : !n.outputs.empty() && !n.outputs[0].empty()
+                                      ? n.outputs[0]
+                                      : "node" + std::to_string(i);
+      hoist_compressed_constants(model, a.graph.get(),
+                                 (path.empty() ? "" : path + "/") + segment + "/" + a.name,
+                                 compressed);
+    }
     const bool constant = n.op_type == "Constant" && (n.domain.empty() || n.domain == "ai.onnx") &&
                           n.outputs.size() == 1 && n.attributes.size() == 1 &&
                           n.attributes[0].name == "value";
     Tensor* t = constant ? model->find_tensor(n.attributes[0].tensor) : nullptr;
     if (t && t->name == n.outputs[0] && compressed.count(t->name) &&
         !graph_outputs.count(t->name) && t->location.kind == LocationKind::kConstantNode &&
-        t->location.graph_path.empty()) {
-      t->location = TensorLocation{};  // a main-graph initializer
-      model->graph.initializers.push_back(t->name);
+        t->location.graph_path == path) {
+      t->location = TensorLocation{};  // an initializer of this graph
+      t->location.graph_path = path;
+      graph->initializers.push_back(t->name);
       continue;
     }
     kept.push_back(std::move(n));
   }
-  model->graph.nodes = std::move(kept);
+  graph->nodes = std::move(kept);
 }
 
 Result<OpenedModel> open_dcz_sparse(const std::string& path) {
@@ -425,14 +451,13 @@ Result<OpenedModel> open_dcz_sparse(const std::string& path) {
   DEEPCOMP_ASSIGN_OR_RETURN(
       opened.model, onnx_io::model_from_skeleton_shape_only(container.skeleton, std::move(tensors),
                                                             path, shape_only));
-  hoist_compressed_constants(&opened.model, compressed);
+  hoist_compressed_constants(&opened.model, &opened.model.graph, "", compressed);
   const auto layouts = sparse_layouts(opened.model);
   for (const auto& [name, encoded] : compressed) {
     Tensor* t = opened.model.find_tensor(name);
     auto layout = layouts.find(name);
-    const bool main_initializer =
-        t && t->location.kind == LocationKind::kInitializer && t->location.graph_path.empty();
-    if (main_initializer && layout != layouts.end() && is_float_dtype(t->dtype)) {
+    const bool initializer = t && t->location.kind == LocationKind::kInitializer;
+    if (initializer && layout != layouts.end() && is_float_dtype(t->dtype)) {
       Status st;
       try {
         st = add_sparse_weight(*encoded, layout->second, &opened.options);

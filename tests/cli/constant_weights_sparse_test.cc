@@ -1,7 +1,8 @@
 // A model whose layer weights live in Constant nodes, as paddle2onnx exports them (PaddleOCR):
 // compressed, its .dcz runs those layers on their sparse forms (none expanded) with the outputs
 // of the decompressed model; a Constant that is also a graph output keeps its node and runs; and
-// the .dcz itself still writes the weights back into Constant nodes.
+// the .dcz itself still writes the weights back into Constant nodes; Constant weights inside If
+// branches run sparse too.
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
 
@@ -88,6 +89,110 @@ std::string constant_weights_model() {
   std::string bytes;
   m.SerializeToString(&bytes);
   return bytes;
+}
+
+// The same Conv -> Relu -> Flatten -> Gemm net inlined into both branches of an If, each with its
+// own Constant weights (as Silero VAD v5/v6 inline their modules): x [1, 4, 8, 8], c bool.
+std::string if_branches_model() {
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  auto* op = m.add_opset_import();
+  op->set_domain("");
+  op->set_version(13);
+  auto* g = m.mutable_graph();
+  g->set_name("inlined");
+  value(g->mutable_input(), "x", {1, 4, 8, 8});
+  auto* c = g->add_input();
+  c->set_name("c");
+  c->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::BOOL);
+  c->mutable_type()->mutable_tensor_type()->mutable_shape();
+  value(g->mutable_output(), "y", {1, 10});
+  auto* node = g->add_node();
+  node->set_op_type("If");
+  node->set_name("branch");
+  node->add_input("c");
+  node->add_output("y");
+  uint32_t seed = 10;
+  for (const std::string b : {"then", "else"}) {
+    auto* a = node->add_attribute();
+    a->set_name(b + "_branch");
+    a->set_type(onnx::AttributeProto::GRAPH);
+    onnx::GraphProto* sub = a->mutable_g();
+    sub->set_name(b);
+    constant(sub, b + ".conv.w", {8, 4, 3, 3}, seed++);
+    constant(sub, b + ".fc.w", {512, 10}, seed++);
+    auto add = [&](const std::string& type, std::vector<std::string> in, const std::string& out) {
+      auto* n = sub->add_node();
+      n->set_op_type(type);
+      n->set_name(b + "." + out + "_node");
+      for (auto& i : in) n->add_input(i);
+      n->add_output(b + "." + out);
+      return n;
+    };
+    auto* conv = add("Conv", {"x", b + ".conv.w"}, "c");
+    auto* pads = conv->add_attribute();
+    pads->set_name("pads");
+    pads->set_type(onnx::AttributeProto::INTS);
+    for (int k = 0; k < 4; ++k) pads->add_ints(1);
+    add("Relu", {b + ".c"}, "r");
+    add("Flatten", {b + ".r"}, "f");
+    add("Gemm", {b + ".f", b + ".fc.w"}, "y");
+    value(sub->mutable_output(), b + ".y", {1, 10});
+  }
+  std::string bytes;
+  m.SerializeToString(&bytes);
+  return bytes;
+}
+
+void write_npy(const std::string& path, const data::TypedArray& a) {
+  auto npy = data::npy_bytes_typed(a);
+  ASSERT_TRUE(npy.ok());
+  write_text(path, *npy);
+}
+
+// Constant weights inside If branches: the .dcz runs all four sparse (before: "0 weights sparse,
+// 4 expanded"), and either branch gives the decompressed model's outputs.
+TEST(ConstantWeightsCli, ConstantWeightsInsideIfBranchesRunSparse) {
+  const std::string dir = temp_dir();
+  write_text(dir + "/m.onnx", if_branches_model());
+  data::TypedArray x;
+  x.shape = {1, 4, 8, 8};
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  for (int k = 0; k < 256; ++k) x.f.push_back(u(rng));
+  write_npy(dir + "/x.npy", x);
+  auto r = run_deepcomp("compress " + dir + "/m.onnx -o " + dir + "/m.dcz -q --prune 0.7");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = run_deepcomp("decompress " + dir + "/m.dcz -o " + dir + "/d.onnx");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (int cond : {1, 0}) {
+    data::TypedArray c;
+    c.dtype = DType::kBool;
+    c.i = {cond};
+    write_npy(dir + "/c.npy", c);
+    const std::string in = " --input x=" + dir + "/x.npy --input c=" + dir + "/c.npy";
+    r = run_deepcomp("bench " + dir + "/m.dcz --json --kernel sparse --threads 1 --repeat 1 " +
+                     "--warmup 0" + in);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto bench = nlohmann::json::parse(r.out);
+    EXPECT_NE(bench["sparse"].get<std::string>().find("4 weights sparse)"), std::string::npos)
+        << bench["sparse"];
+    EXPECT_NE(bench["sparse_kernels"].get<std::string>().find("4 layers sparse, 0 dense"),
+              std::string::npos)
+        << bench["sparse_kernels"];
+    r = run_deepcomp("run " + dir + "/m.dcz --sparse" + in + " -o " + dir + "/s.npy --force");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    r = run_deepcomp("run " + dir + "/d.onnx" + in + " -o " + dir + "/d.npy --force");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto s = data::read_npy(dir + "/s.npy"), d = data::read_npy(dir + "/d.npy");
+    ASSERT_TRUE(s.ok() && d.ok());
+    ASSERT_EQ(s->shape, (std::vector<int64_t>{1, 10}));
+    ASSERT_EQ(s->shape, d->shape);
+    for (size_t k = 0; k < d->values.size(); ++k) {
+      EXPECT_NEAR(s->values[k], d->values[k], 1e-4 * (1 + std::fabs(d->values[k])))
+          << "branch " << cond << " output " << k;
+    }
+  }
 }
 
 TEST(ConstantWeightsCli, ConstantNodeWeightsOfADczRunSparseWithTheDecompressedOutputs) {
