@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "kernels/conv.h"
+#include "kernels/isa.h"
 #include "kernels/sparse_matrix.h"
 
 namespace {
@@ -179,4 +180,14 @@ const int registered = register_all();
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  namespace k = deepcomp::kernels;
+  benchmark::Initialize(&argc, argv);
+  benchmark::AddCustomContext("cpu", k::cpu_name());
+  benchmark::AddCustomContext(
+      "isa", std::string(k::isa_name(k::isa())) + " (cpu: " + k::isa_name(k::cpu_isa()) + ")");
+  benchmark::AddCustomContext("conv_simd_path", k::conv_simd_path_name());
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

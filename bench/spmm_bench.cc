@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "kernels/dense.h"
+#include "kernels/isa.h"
 #include "kernels/sparse_matrix.h"
 #include "kernels/spmm.h"
 
@@ -270,7 +271,11 @@ BENCHMARK(BM_ClusterBlockCsr)->Apply(shapes);
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
-  benchmark::AddCustomContext("simd_path", deepcomp::kernels::simd_path_name());
+  namespace k = deepcomp::kernels;
+  benchmark::AddCustomContext("cpu", k::cpu_name());
+  benchmark::AddCustomContext(
+      "isa", std::string(k::isa_name(k::isa())) + " (cpu: " + k::isa_name(k::cpu_isa()) + ")");
+  benchmark::AddCustomContext("simd_path", k::simd_path_name());
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;
