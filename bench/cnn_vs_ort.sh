@@ -62,4 +62,8 @@ for c in cases:
     path = f"{tmp}/{c}.dcz.before.json"
     dcz_old = json.load(open(path))["runs"][0]["sparse_ms"] if os.path.exists(path) else float("nan")
     print(f"| {c} | {ort:.3f} | {old:.3f} | {now:.3f} | {old / ort:.2f} | {now / ort:.2f} | {dcz_old:.3f} | {dcz:.3f} | {dcz_old / ort:.2f} | {dcz / ort:.2f} |")
+# The machine and the code deepcomp ran (DEEPCOMP_MAX_CPU_ISA may cap it; ONNX Runtime picks its own).
+j = json.load(open(f"{tmp}/{cases[0]}.dcz.json"))
+print(f"\ncpu: {j.get('cpu', '?')} ({j.get('cpu_isa', '?')}); deepcomp ran {j.get('isa', '?')}: "
+      f"{j.get('simd_path', '?')} (fc), {j.get('conv_simd_path', '?')} (conv)")
 PYEOF
