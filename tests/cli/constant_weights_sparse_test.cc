@@ -53,39 +53,55 @@ void value(google::protobuf::RepeatedPtrField<onnx::ValueInfoProto>* list, const
   for (int64_t d : dims) tt->mutable_shape()->add_dim()->set_dim_value(d);
 }
 
-// x [1, 4, 8, 8] -> Conv(conv.w [8, 4, 3, 3], pads 1) -> Relu -> Flatten [1, 512]
-// -> Gemm(fc.w [512, 10]) -> y [1, 10]; a third Constant, scale [10], is also a graph output.
-std::string constant_weights_model() {
+onnx::ModelProto opset13_model(const std::string& graph_name) {
   onnx::ModelProto m;
   m.set_ir_version(8);
   auto* op = m.add_opset_import();
   op->set_domain("");
   op->set_version(13);
+  m.mutable_graph()->set_name(graph_name);
+  return m;
+}
+
+// PREFIXc = Conv(x, PREFIXconv.w, pads 1) -> PREFIXr = Relu -> PREFIXf = Flatten ->
+// PREFIXg = Gemm(PREFIXf, PREFIXfc.w), the weights' Constant nodes made by the caller.
+void add_conv_fc(onnx::GraphProto* g, const std::string& prefix) {
+  auto add = [&](const std::string& type, std::vector<std::string> in, const std::string& out) {
+    auto* n = g->add_node();
+    n->set_op_type(type);
+    n->set_name(prefix + out + "_node");
+    for (auto& s : in) n->add_input(s);
+    n->add_output(prefix + out);
+    return n;
+  };
+  auto* conv = add("Conv", {"x", prefix + "conv.w"}, "c");
+  auto* pads = conv->add_attribute();
+  pads->set_name("pads");
+  pads->set_type(onnx::AttributeProto::INTS);
+  for (int k = 0; k < 4; ++k) pads->add_ints(1);
+  add("Relu", {prefix + "c"}, "r");
+  add("Flatten", {prefix + "r"}, "f");
+  add("Gemm", {prefix + "f", prefix + "fc.w"}, "g");
+}
+
+// x [1, 4, 8, 8] -> Conv(conv.w [8, 4, 3, 3], pads 1) -> Relu -> Flatten [1, 512]
+// -> Gemm(fc.w [512, 10]) -> y [1, 10]; a third Constant, scale [10], is also a graph output.
+std::string constant_weights_model() {
+  onnx::ModelProto m = opset13_model("paddle_like");
   auto* g = m.mutable_graph();
-  g->set_name("paddle_like");
   value(g->mutable_input(), "x", {1, 4, 8, 8});
   value(g->mutable_output(), "y", {1, 10});
   value(g->mutable_output(), "scale", {10});
   constant(g, "conv.w", {8, 4, 3, 3}, 1);
   constant(g, "fc.w", {512, 10}, 2);
   constant(g, "scale", {10}, 3);
-  auto add = [&](const std::string& type, std::vector<std::string> in, const std::string& out) {
-    auto* n = g->add_node();
-    n->set_op_type(type);
-    n->set_name(out + "_node");
-    for (auto& s : in) n->add_input(s);
-    n->add_output(out);
-    return n;
-  };
-  auto* conv = add("Conv", {"x", "conv.w"}, "c");
-  auto* pads = conv->add_attribute();
-  pads->set_name("pads");
-  pads->set_type(onnx::AttributeProto::INTS);
-  for (int k = 0; k < 4; ++k) pads->add_ints(1);
-  add("Relu", {"c"}, "r");
-  add("Flatten", {"r"}, "f");
-  add("Gemm", {"f", "fc.w"}, "g");
-  add("Mul", {"g", "scale"}, "y");
+  add_conv_fc(g, "");
+  auto* mul = g->add_node();
+  mul->set_op_type("Mul");
+  mul->set_name("y_node");
+  mul->add_input("g");
+  mul->add_input("scale");
+  mul->add_output("y");
   std::string bytes;
   m.SerializeToString(&bytes);
   return bytes;
@@ -94,13 +110,8 @@ std::string constant_weights_model() {
 // The same Conv -> Relu -> Flatten -> Gemm net inlined into both branches of an If, each with its
 // own Constant weights (as Silero VAD v5/v6 inline their modules): x [1, 4, 8, 8], c bool.
 std::string if_branches_model() {
-  onnx::ModelProto m;
-  m.set_ir_version(8);
-  auto* op = m.add_opset_import();
-  op->set_domain("");
-  op->set_version(13);
+  onnx::ModelProto m = opset13_model("inlined");
   auto* g = m.mutable_graph();
-  g->set_name("inlined");
   value(g->mutable_input(), "x", {1, 4, 8, 8});
   auto* c = g->add_input();
   c->set_name("c");
@@ -121,23 +132,8 @@ std::string if_branches_model() {
     sub->set_name(b);
     constant(sub, b + ".conv.w", {8, 4, 3, 3}, seed++);
     constant(sub, b + ".fc.w", {512, 10}, seed++);
-    auto add = [&](const std::string& type, std::vector<std::string> in, const std::string& out) {
-      auto* n = sub->add_node();
-      n->set_op_type(type);
-      n->set_name(b + "." + out + "_node");
-      for (auto& i : in) n->add_input(i);
-      n->add_output(b + "." + out);
-      return n;
-    };
-    auto* conv = add("Conv", {"x", b + ".conv.w"}, "c");
-    auto* pads = conv->add_attribute();
-    pads->set_name("pads");
-    pads->set_type(onnx::AttributeProto::INTS);
-    for (int k = 0; k < 4; ++k) pads->add_ints(1);
-    add("Relu", {b + ".c"}, "r");
-    add("Flatten", {b + ".r"}, "f");
-    add("Gemm", {b + ".f", b + ".fc.w"}, "y");
-    value(sub->mutable_output(), b + ".y", {1, 10});
+    add_conv_fc(sub, b + ".");
+    value(sub->mutable_output(), b + ".g", {1, 10});
   }
   std::string bytes;
   m.SerializeToString(&bytes);
