@@ -20,6 +20,15 @@ Isa detect() {
   if (__builtin_cpu_supports("x86-64-v4")) return Isa::kAvx512;
   if (__builtin_cpu_supports("x86-64-v3")) return Isa::kAvx2;
   if (__builtin_cpu_supports("x86-64-v2")) return Isa::kSse4;
+#elif defined(__x86_64__) && defined(__clang__)
+  // Clang (the fuzzing builds) has no level names here; its kernels have no per-level variants
+  // either, so the level only caps Highway.
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+    return Isa::kAvx512;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::kAvx2;
+  if (__builtin_cpu_supports("sse4.2")) return Isa::kSse4;
 #endif
   return Isa::kSse2;
 }

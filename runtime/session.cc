@@ -109,10 +109,10 @@ struct Step {
   std::vector<int> release;  // slots whose last reader is this step
 };
 
-// One compiled graph: the main graph, or a subgraph run by its node's operator.
 // Where a profiled run records its timings, subgraph steps included (nullptr: not profiling).
 thread_local std::vector<NodeTiming>* profile_sink = nullptr;
 
+// One compiled graph: the main graph, or a subgraph run by its node's operator.
 class Program : public ops::Subgraph {
  public:
   // Prepended to the step names in timings: "" for the main graph, "OWNER/ATTRIBUTE/" for a
