@@ -247,7 +247,7 @@ int run_bench(const BenchArgs& args) {
   result["cpu_isa"] = kernels::isa_name(kernels::cpu_isa());  // the best this CPU has
   result["isa"] = kernels::isa_name(kernels::isa());  // what ran (DEEPCOMP_MAX_CPU_ISA may cap it)
   result["simd_path"] = kernels::simd_path_name();    // the SIMD target the sparse kernels ran on
-  result["conv_simd_path"] = kernels::conv_simd_path_name();  // the convolution kernels' clone
+  result["conv_simd_path"] = kernels::conv_simd_path_name();  // the convolution kernels' variant
   result["repeat"] = args.repeat;
   result["warmup"] = args.warmup;
   result["runs"] = nlohmann::ordered_json::array();

@@ -17,9 +17,11 @@
 #include <chrono>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <unordered_map>
 #include <utility>
 
+#include "kernels/isa.h"
 #include "runtime/buffer_pool.h"
 #include "runtime/fuse_conv.h"
 #include "runtime/ops.h"
@@ -502,6 +504,11 @@ bool Session::supports_op(const std::string& op_type) {
 }
 
 Result<Session> Session::create(const Model& model, SessionOptions options) {
+  try {
+    kernels::isa();  // a bad DEEPCOMP_MAX_CPU_ISA is an error here, not inside a kernel's threads
+  } catch (const std::invalid_argument& e) {
+    return Status::Error(e.what());
+  }
   auto impl = std::make_unique<Impl>();
   impl->options = std::move(options);
   for (const auto& [what, crossover] :
