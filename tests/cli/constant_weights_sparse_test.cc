@@ -146,17 +146,22 @@ void write_npy(const std::string& path, const data::TypedArray& a) {
   write_text(path, *npy);
 }
 
+// x [1, 4, 8, 8], uniform in [-1, 1) from `seed`, as PATH.npy.
+void write_random_x(const std::string& path, uint32_t seed) {
+  data::TypedArray x;
+  x.shape = {1, 4, 8, 8};
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  for (int k = 0; k < 256; ++k) x.f.push_back(u(rng));
+  write_npy(path, x);
+}
+
 // Constant weights inside If branches: the .dcz runs all four sparse (before: "0 weights sparse,
 // 4 expanded"), and either branch gives the decompressed model's outputs.
 TEST(ConstantWeightsCli, ConstantWeightsInsideIfBranchesRunSparse) {
   const std::string dir = temp_dir();
   write_text(dir + "/m.onnx", if_branches_model());
-  data::TypedArray x;
-  x.shape = {1, 4, 8, 8};
-  std::mt19937 rng(5);
-  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  for (int k = 0; k < 256; ++k) x.f.push_back(u(rng));
-  write_npy(dir + "/x.npy", x);
+  write_random_x(dir + "/x.npy", 5);
   auto r = run_deepcomp("compress " + dir + "/m.onnx -o " + dir + "/m.dcz -q --prune 0.7");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   r = run_deepcomp("decompress " + dir + "/m.dcz -o " + dir + "/d.onnx");
@@ -194,14 +199,7 @@ TEST(ConstantWeightsCli, ConstantWeightsInsideIfBranchesRunSparse) {
 TEST(ConstantWeightsCli, ConstantNodeWeightsOfADczRunSparseWithTheDecompressedOutputs) {
   const std::string dir = temp_dir();
   write_text(dir + "/m.onnx", constant_weights_model());
-  data::TypedArray x;
-  x.shape = {1, 4, 8, 8};
-  std::mt19937 rng(4);
-  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  for (int k = 0; k < 256; ++k) x.f.push_back(u(rng));
-  auto npy = data::npy_bytes_typed(x);
-  ASSERT_TRUE(npy.ok());
-  write_text(dir + "/x.npy", *npy);
+  write_random_x(dir + "/x.npy", 4);
 
   auto r = run_deepcomp("compress " + dir + "/m.onnx -o " + dir + "/m.dcz -q --prune 0.7");
   ASSERT_EQ(r.exit_code, 0) << r.err;
