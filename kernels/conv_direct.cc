@@ -785,6 +785,59 @@ void conv_direct_dense(const ConvParams& given, const float* input, const float*
   }
 }
 
+namespace {
+
+// Sparse convolution through patches: the outputs of an image are cut into spans of kPatchSpan
+// positions (a span may cross output rows), and each span's inputs are gathered once into a
+// patch of one row per weight column (input channel x tap), kPatchSpan floats apart and 64-byte
+// aligned. Every output channel of the group then sums its nonzeros over aligned rows of the
+// patch. Used where it measured faster (bench/RESULTS.md, "Sparse convolution through aligned
+// patches"): on AVX-512, reading the padded image at each nonzero's own offset splits 15 of 16
+// 64-byte loads across two cache lines, and a patch costs one copy per column and span, paid
+// back when a column is read by 8 or more channels' nonzeros; on other CPUs, where row tiles
+// would leave over 10% of their lanes empty (13-wide maps of stride 2: no long rows), since a
+// span fills its lanes across rows. The sums are the same terms in the same order, so the bits
+// are the same either way.
+constexpr int64_t kPatchSpan = 128;
+
+// One piece of a span: `n` consecutive outputs of one output row, which read the buffer from
+// `src` (row base + first column) on and go to patch column `dst`. A span has at most
+// kPatchSpan + 1 pieces (one per output row it touches).
+struct Piece {
+  int64_t dst, src, n;
+};
+int64_t span_pieces(const Geometry& g, int64_t p0, int64_t p1, Piece* pieces) {
+  int64_t count = 0;
+  for (int64_t p = p0; p < p1;) {
+    const int64_t r = p / g.ow, x = p % g.ow, n = std::min(g.ow - x, p1 - p);
+    pieces[count++] = {p - p0, g.row_base(r) + x, n};
+    p += n;
+  }
+  return count;
+}
+
+// The patch of one span: row col (channel c, tap t of the group whose first channel is `group`)
+// holds the span's inputs of that column.
+void gather_patch(const float* group, const int64_t* column_offset, int64_t columns,
+                  const Piece* pieces, int64_t count, float* patch) {
+  for (int64_t col = 0; col < columns; ++col) {
+    const float* from = group + column_offset[col];
+    float* to = patch + col * kPatchSpan;
+    for (int64_t i = 0; i < count; ++i) {
+      std::copy_n(from + pieces[i].src, pieces[i].n, to + pieces[i].dst);
+    }
+  }
+}
+
+// A per-thread patch buffer, 64-byte aligned.
+float* patch_buffer(int64_t columns) {
+  float* raw = workspace(2, static_cast<size_t>(columns * kPatchSpan + 16));
+  const uintptr_t at = (reinterpret_cast<uintptr_t>(raw) + 63) & ~uintptr_t(63);
+  return reinterpret_cast<float*>(at);
+}
+
+}  // namespace
+
 void conv_direct_sparse(const ConvParams& given, const float* input, const SparseConvWeight& w,
                         const float* bias, const Epilogue& epilogue, float* output) {
   const Geometry g(given);
@@ -792,18 +845,16 @@ void conv_direct_sparse(const ConvParams& given, const float* input, const Spars
   const int64_t cg = p.C / p.group, mg = p.M / p.group;
   const int64_t taps = p.taps();
   const int64_t out_sp = g.rows() * g.ow;
-  const bool long_rows = long_row_pays(g, 32);
-  if (!long_rows && narrow(g) && !(cg == 1 && mg == 1)) {
-    per_image_im2col(p, input, [&](const ConvParams& q, const float* cols, int64_t n) {
-      conv_direct_sparse(q, cols, w, bias, for_image(epilogue, n * p.M * out_sp),
-                         output + n * p.M * out_sp);
-    });
-    return;
-  }
   const int64_t nnz = w.row_ptr[p.M];
-  // Each nonzero as its buffer offset (relative to its group's first channel) and its weight.
-  // The offset of every column is tabled first: no division per nonzero.
   const int64_t patch = cg * taps;
+  const bool long_rows = long_row_pays(g, 32);
+  // Lanes the row tiles would compute per output (16-float granularity) when not long rows.
+  const double lanes = g.flat ? 1.0 : double((g.ow + 15) / 16 * 16) / double(g.ow);
+  const bool patches = !(cg == 1 && mg == 1) &&
+                       (wide() ? nnz >= 8 * p.group * patch : !long_rows && lanes > 1.1);
+  // Each nonzero as its weight and where its inputs are: its patch row, or the buffer offset of
+  // its column (relative to its group's first channel). The offset of every column is tabled
+  // first: no division per nonzero.
   float* values = workspace(1, static_cast<size_t>(nnz + 1));
   int64_t* offsets = index_workspace(static_cast<size_t>(nnz + patch + 1));
   int64_t* column_offset = offsets + nnz + 1;
@@ -813,7 +864,7 @@ void conv_direct_sparse(const ConvParams& given, const float* input, const Spars
   for (int64_t m = 0; m < p.M; ++m) {
     const float scale = w.row_scale ? w.row_scale[m] : 1.0f;
     for (int64_t j = w.row_ptr[m]; j < w.row_ptr[m + 1]; ++j) {
-      offsets[j] = column_offset[w.col_idx[j]];
+      offsets[j] = patches ? w.col_idx[j] * kPatchSpan : column_offset[w.col_idx[j]];
       float v = w.values      ? w.values[j]
                 : w.cluster16 ? w.codebook[w.cluster16[j]]
                               : w.codebook[w.cluster[j]];
@@ -821,14 +872,48 @@ void conv_direct_sparse(const ConvParams& given, const float* input, const Spars
     }
   }
   float* buf = g.direct ? nullptr : workspace(0, g.buffer_size());
-  // Long rows (as in conv_direct_dense): sums without the epilogue, then finish_rows.
+  const double macs = double(nnz) * out_sp;
+  const SparseRowFn row_fn = sparse_row_fn();
+  if (patches) {
+    // Work items: (group, span, block of the group's channels); the channels are cut into
+    // blocks only when there are too few spans to share among the threads (each block gathers
+    // its own patch).
+    const int64_t spans_n = (out_sp + kPatchSpan - 1) / kPatchSpan;
+    const int64_t threads = macs >= 1e6 ? omp_get_max_threads() : 1;
+    const int64_t blocks =
+        std::clamp<int64_t>((4 * threads + p.group * spans_n - 1) / (p.group * spans_n), 1, mg);
+    const int64_t block_m = (mg + blocks - 1) / blocks;
+    const int64_t items = p.group * spans_n * blocks;
+    for (int64_t n = 0; n < p.N; ++n) {
+      const float* image = input + n * p.C * p.in_spatial();
+      if (!g.direct) pad_image(g, image, buf);
+      const float* base = g.direct ? image : buf;
+      const int64_t off = n * p.M * out_sp;
+#pragma omp parallel for schedule(dynamic) if (threads > 1)
+      for (int64_t it = 0; it < items; ++it) {
+        const int64_t gr = it / (spans_n * blocks), sp = it / blocks % spans_n, b = it % blocks;
+        const int64_t p0 = sp * kPatchSpan, p1 = std::min(out_sp, p0 + kPatchSpan);
+        float* patch_rows = patch_buffer(patch);
+        Piece pieces[kPatchSpan + 1];
+        gather_patch(base + gr * cg * g.channel, column_offset, patch, pieces,
+                     span_pieces(g, p0, p1, pieces), patch_rows);
+        const int64_t m1 = std::min(mg, (b + 1) * block_m);
+        for (int64_t m = gr * mg + b * block_m; m < gr * mg + m1; ++m) {
+          const int64_t j0 = w.row_ptr[m];
+          row_fn(patch_rows, offsets + j0, values + j0, w.row_ptr[m + 1] - j0,
+                 row_out(epilogue, output, bias, m, off + m * out_sp + p0), epilogue, 0, p1 - p0);
+        }
+      }
+    }
+    return;
+  }
+  // Straight from the padded image; long rows (as in conv_direct_dense) sum without the
+  // epilogue, then finish_rows.
   const Geometry gk = long_rows ? g.long_row() : g;
   float* sums = long_rows ? workspace(4, static_cast<size_t>(p.M * gk.ow + 16)) : nullptr;
   const Epilogue none;
   const std::vector<Span> work = spans(gk);
   const int64_t items = static_cast<int64_t>(work.size());
-  const double macs = double(nnz) * out_sp;
-  const SparseRowFn row_fn = sparse_row_fn();
   for (int64_t n = 0; n < p.N; ++n) {
     const float* image = input + n * p.C * p.in_spatial();
     if (!g.direct) pad_image(g, image, buf);
