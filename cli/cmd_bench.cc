@@ -351,7 +351,7 @@ int run_bench(const BenchArgs& args) {
   return 0;
 }
 
-std::function<int()> setup(CLI::App& app) {
+std::function<int()> setup_bench(CLI::App& app) {
   auto args = std::make_shared<BenchArgs>();
   CLI::App* cmd = app.add_subcommand(
       "bench", "Latency of a model (.onnx or .dcz) dense vs sparse, whole and per layer.");
@@ -387,7 +387,7 @@ std::function<int()> setup(CLI::App& app) {
   return [args] { return run_bench(*args); };
 }
 
-DEEPCOMP_REGISTER_COMMAND(bench_command, "bench", 60, setup);
+DEEPCOMP_REGISTER_COMMAND(bench_command, "bench", 60, setup_bench);
 
 }  // namespace
 }  // namespace deepcomp::cli

@@ -139,7 +139,7 @@ int run_compare(const CompareArgs& args) {
   return 0;
 }
 
-std::function<int()> setup(CLI::App& app) {
+std::function<int()> setup_compare(CLI::App& app) {
   auto args = std::make_shared<CompareArgs>();
   CLI::App* cmd = app.add_subcommand(
       "compare",
@@ -172,7 +172,7 @@ std::function<int()> setup(CLI::App& app) {
   return [args] { return run_compare(*args); };
 }
 
-DEEPCOMP_REGISTER_COMMAND(compare_command, "compare", 45, setup);
+DEEPCOMP_REGISTER_COMMAND(compare_command, "compare", 45, setup_compare);
 
 }  // namespace
 }  // namespace deepcomp::cli

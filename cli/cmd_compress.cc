@@ -660,7 +660,7 @@ int run_compress(const CompressArgs& args) {
   return 0;
 }
 
-std::function<int()> setup(CLI::App& app) {
+std::function<int()> setup_compress(CLI::App& app) {
   auto args = std::make_shared<CompressArgs>();
   CLI::App* cmd = app.add_subcommand(
       "compress",
@@ -907,7 +907,7 @@ std::function<int()> setup(CLI::App& app) {
   };
 }
 
-DEEPCOMP_REGISTER_COMMAND(compress_command, "compress", 10, setup);
+DEEPCOMP_REGISTER_COMMAND(compress_command, "compress", 10, setup_compress);
 
 }  // namespace
 }  // namespace deepcomp::cli

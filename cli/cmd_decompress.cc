@@ -12,7 +12,7 @@ struct DecompressArgs {
   DecompressSettings settings;
 };
 
-std::function<int()> setup(CLI::App& app) {
+std::function<int()> setup_decompress(CLI::App& app) {
   auto args = std::make_shared<DecompressArgs>();
   CLI::App* cmd = app.add_subcommand("decompress", "Restore a dense ONNX model from a .dcz file.");
   cmd->add_option("input", args->input, "Input .dcz file")->required()->check(CLI::ExistingPath);
@@ -29,7 +29,7 @@ std::function<int()> setup(CLI::App& app) {
   };
 }
 
-DEEPCOMP_REGISTER_COMMAND(decompress_command, "decompress", 20, setup);
+DEEPCOMP_REGISTER_COMMAND(decompress_command, "decompress", 20, setup_decompress);
 
 }  // namespace
 }  // namespace deepcomp::cli

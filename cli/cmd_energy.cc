@@ -35,7 +35,7 @@ int run_energy(const EnergyArgs& args) {
   return 0;
 }
 
-std::function<int()> setup(CLI::App& app) {
+std::function<int()> setup_energy(CLI::App& app) {
   auto args = std::make_shared<EnergyArgs>();
   CLI::App* cmd = app.add_subcommand(
       "energy",
@@ -57,7 +57,7 @@ std::function<int()> setup(CLI::App& app) {
   return [args] { return run_energy(*args); };
 }
 
-DEEPCOMP_REGISTER_COMMAND(energy_command, "energy", 70, setup);
+DEEPCOMP_REGISTER_COMMAND(energy_command, "energy", 70, setup_energy);
 
 }  // namespace
 }  // namespace deepcomp::cli

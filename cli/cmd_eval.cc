@@ -143,7 +143,7 @@ int run_eval(const EvalArgs& args) {
   return 0;
 }
 
-std::function<int()> setup(CLI::App& app) {
+std::function<int()> setup_eval(CLI::App& app) {
   auto args = std::make_shared<EvalArgs>();
   CLI::App* cmd = app.add_subcommand(
       "eval", "Top-1/top-5 accuracy of a classifier (.onnx or .dcz) on an image set.");
@@ -178,7 +178,7 @@ std::function<int()> setup(CLI::App& app) {
   return [args] { return run_eval(*args); };
 }
 
-DEEPCOMP_REGISTER_COMMAND(eval_command, "eval", 50, setup);
+DEEPCOMP_REGISTER_COMMAND(eval_command, "eval", 50, setup_eval);
 
 }  // namespace
 }  // namespace deepcomp::cli

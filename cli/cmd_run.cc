@@ -66,7 +66,7 @@ int run_run(const RunArgs& args) {
   return 0;
 }
 
-std::function<int()> setup(CLI::App& app) {
+std::function<int()> setup_run(CLI::App& app) {
   auto args = std::make_shared<RunArgs>();
   CLI::App* cmd = app.add_subcommand(
       "run", "Run a model (.onnx, or .dcz straight from its compressed form) on .npy inputs.");
@@ -91,7 +91,7 @@ std::function<int()> setup(CLI::App& app) {
   return [args] { return run_run(*args); };
 }
 
-DEEPCOMP_REGISTER_COMMAND(run_command, "run", 40, setup);
+DEEPCOMP_REGISTER_COMMAND(run_command, "run", 40, setup_run);
 
 }  // namespace
 }  // namespace deepcomp::cli

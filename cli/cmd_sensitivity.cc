@@ -128,7 +128,7 @@ int run_sensitivity(SensitivityArgs args) {
   return 0;
 }
 
-std::function<int()> setup(CLI::App& app) {
+std::function<int()> setup_sensitivity(CLI::App& app) {
   auto args = std::make_shared<SensitivityArgs>();
   CLI::App* cmd = app.add_subcommand(
       "sensitivity",
@@ -192,7 +192,7 @@ std::function<int()> setup(CLI::App& app) {
   };
 }
 
-DEEPCOMP_REGISTER_COMMAND(sensitivity_command, "sensitivity", 62, setup);
+DEEPCOMP_REGISTER_COMMAND(sensitivity_command, "sensitivity", 62, setup_sensitivity);
 
 }  // namespace
 }  // namespace deepcomp::cli

@@ -169,7 +169,7 @@ int run_sweep(SweepArgs args) {
   return 0;
 }
 
-std::function<int()> setup(CLI::App& app) {
+std::function<int()> setup_sweep(CLI::App& app) {
   auto args = std::make_shared<SweepArgs>();
   CLI::App* cmd = app.add_subcommand(
       "sweep",
@@ -236,7 +236,7 @@ std::function<int()> setup(CLI::App& app) {
   };
 }
 
-DEEPCOMP_REGISTER_COMMAND(sweep_command, "sweep", 60, setup);
+DEEPCOMP_REGISTER_COMMAND(sweep_command, "sweep", 60, setup_sweep);
 
 }  // namespace
 }  // namespace deepcomp::cli

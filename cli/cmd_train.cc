@@ -113,7 +113,7 @@ Status run_train(const TrainArgs& args) {
   return Status::Ok();
 }
 
-std::function<int()> setup(CLI::App& app) {
+std::function<int()> setup_train(CLI::App& app) {
   auto args = std::make_shared<TrainArgs>();
   CLI::App* cmd = app.add_subcommand(
       "train", "Plain training epochs (no pruning) or one batch's gradients, for verification");
@@ -153,7 +153,7 @@ std::function<int()> setup(CLI::App& app) {
   };
 }
 
-DEEPCOMP_REGISTER_COMMAND(train_command, "train", 90, setup);
+DEEPCOMP_REGISTER_COMMAND(train_command, "train", 90, setup_train);
 
 }  // namespace
 }  // namespace deepcomp::cli

@@ -1,5 +1,7 @@
 // The CLI's plumbing: every command lives in its own cli/cmd_*.cc and registers itself here with a
-// static DEEPCOMP_REGISTER_COMMAND, so adding a command touches no other file.
+// static DEEPCOMP_REGISTER_COMMAND, so adding a command touches no other file. Its setup function
+// is named setup_NAME (cmd_NAME.cc): the CLI is a unity build, where the files of a batch share
+// one translation unit and their file-local names must differ.
 #pragma once
 
 #include <CLI/CLI.hpp>
