@@ -76,7 +76,7 @@ constexpr int64_t kSlack = 64;
 
 // One reused buffer per calling thread and purpose: no allocation once it has grown.
 float* workspace(int which, size_t n) {
-  thread_local std::vector<float> buffers[5];
+  thread_local std::vector<float> buffers[6];
   std::vector<float>& b = buffers[which];
   if (b.size() < n) b.resize(n);
   return b.data();
@@ -154,9 +154,12 @@ void pad_channel(const Geometry& g, const float* image, int64_t c, float* dst) {
   const ConvParams& p = g.p;
   const int64_t sw = p.stride_w;
   for (int64_t ph = 0; ph < sw; ++ph) {
-    // Columns q whose input column q * sw + ph - pad_left lies in [0, W).
+    // Columns q whose input column q * sw + ph - pad_left lies in [0, W): none when even q = 0
+    // lies past the row (a phase beyond a short row; C++ division would round -1 / 2 up to 0).
+    const int64_t last_in = p.W - 1 + p.pad_left - ph;
     const int64_t first = std::max<int64_t>(0, (p.pad_left - ph + sw - 1) / sw);
-    const int64_t end = std::clamp<int64_t>((p.W - 1 + p.pad_left - ph) / sw + 1, first, g.Wq);
+    const int64_t end =
+        last_in < 0 ? first : std::clamp<int64_t>(last_in / sw + 1, first, g.Wq);
     for (int64_t z = 0; z < g.Dp; ++z) {
       const int64_t iz = z - p.pad_front;
       for (int64_t y = 0; y < g.Hp; ++y) {
@@ -399,9 +402,12 @@ __attribute__((always_inline)) inline void depthwise_tiles(const Geometry& g, co
 template <int L, int V>
 __attribute__((always_inline)) inline void sparse_tile(const float* src, const int64_t* off,
                                                        const float* val, int64_t nnz,
-                                                       const RowOut& out, const Epilogue& e,
-                                                       int64_t x, int64_t n) {
+                                                       const float* init, const RowOut& out,
+                                                       const Epilogue& e, int64_t x, int64_t n) {
   vec<L> acc[V] = {};
+  if (init) {
+    for (int j = 0; j < V; ++j) acc[j] = load<L>(init + x + L * j);
+  }
   for (int64_t k = 0; k < nnz; ++k) {
     const float* s = src + off[k];
     const vec<L> wk = splat<L>(val[k]);
@@ -414,15 +420,16 @@ __attribute__((always_inline)) inline void sparse_tile(const float* src, const i
 template <int L, int T = 64>
 __attribute__((always_inline)) inline void sparse_row_tiles(const float* src, const int64_t* off,
                                                             const float* val, int64_t nnz,
-                                                            const RowOut& out, const Epilogue& e,
-                                                            int64_t x0, int64_t x1) {
+                                                            const float* init, const RowOut& out,
+                                                            const Epilogue& e, int64_t x0,
+                                                            int64_t x1) {
   int64_t x = x0;
   for (; x1 - x > T / 2; x += T)
-    sparse_tile<L, T / L>(src + x, off, val, nnz, out, e, x, std::min<int64_t>(T, x1 - x));
+    sparse_tile<L, T / L>(src + x, off, val, nnz, init, out, e, x, std::min<int64_t>(T, x1 - x));
   if (x1 - x > T / 4) {
-    sparse_tile<L, T / 2 / L>(src + x, off, val, nnz, out, e, x, x1 - x);
+    sparse_tile<L, T / 2 / L>(src + x, off, val, nnz, init, out, e, x, x1 - x);
   } else if (x < x1) {
-    sparse_tile<L, T / 4 / L>(src + x, off, val, nnz, out, e, x, x1 - x);
+    sparse_tile<L, T / 4 / L>(src + x, off, val, nnz, init, out, e, x, x1 - x);
   }
 }
 
@@ -442,8 +449,8 @@ void depthwise_row(const Geometry& g, const float* src, const float* w, const Ro
   depthwise_tiles<4>(g, src, w, out, e, x0, x1);
 }
 void sparse_row(const float* src, const int64_t* off, const float* val, int64_t nnz,
-                const RowOut& out, const Epilogue& e, int64_t x0, int64_t x1) {
-  sparse_row_tiles<4, 32>(src, off, val, nnz, out, e, x0, x1);
+                const float* init, const RowOut& out, const Epilogue& e, int64_t x0, int64_t x1) {
+  sparse_row_tiles<4, 32>(src, off, val, nnz, init, out, e, x0, x1);
 }
 #if DEEPCOMP_CONV_X16
 // AVX2 (x86-64-v3): 8-float vectors.
@@ -464,8 +471,9 @@ void depthwise_row_v3(const Geometry& g, const float* src, const float* w, const
 }
 DEEPCOMP_TARGET_V3
 void sparse_row_v3(const float* src, const int64_t* off, const float* val, int64_t nnz,
-                   const RowOut& out, const Epilogue& e, int64_t x0, int64_t x1) {
-  sparse_row_tiles<8>(src, off, val, nnz, out, e, x0, x1);
+                   const float* init, const RowOut& out, const Epilogue& e, int64_t x0,
+                   int64_t x1) {
+  sparse_row_tiles<8>(src, off, val, nnz, init, out, e, x0, x1);
 }
 // AVX-512 (x86-64-v4): 16-float vectors, 4 per dense tile (32 registers); depthwise keeps 8-float
 // ones (16-float tiles would leave lanes empty on its short rows) encoded for AVX-512.
@@ -486,8 +494,9 @@ void depthwise_row_v4(const Geometry& g, const float* src, const float* w, const
 }
 DEEPCOMP_TARGET_V4
 void sparse_row_x16(const float* src, const int64_t* off, const float* val, int64_t nnz,
-                    const RowOut& out, const Epilogue& e, int64_t x0, int64_t x1) {
-  sparse_row_tiles<16>(src, off, val, nnz, out, e, x0, x1);
+                    const float* init, const RowOut& out, const Epilogue& e, int64_t x0,
+                    int64_t x1) {
+  sparse_row_tiles<16>(src, off, val, nnz, init, out, e, x0, x1);
 }
 #endif
 // Whether the 16-float (AVX-512) or 8-float AVX2 functions run: kernels::isa(), this CPU's level
@@ -519,8 +528,9 @@ DenseRowsFn dense_rows_fn(int64_t R) {
 #endif
   return R == 6 ? dense_rows6 : dense_rows4;
 }
-using SparseRowFn = void (*)(const float*, const int64_t*, const float*, int64_t, const RowOut&,
-                             const Epilogue&, int64_t, int64_t);
+// The sums start from `init` (outputs x0.. of a row of partial sums) when it is not null.
+using SparseRowFn = void (*)(const float*, const int64_t*, const float*, int64_t, const float*,
+                             const RowOut&, const Epilogue&, int64_t, int64_t);
 SparseRowFn sparse_row_fn() {
 #if DEEPCOMP_CONV_X16
   if (wide()) return sparse_row_x16;
@@ -800,6 +810,12 @@ namespace {
 // across rows. The sums are the same terms in the same order, so the bits are the same either
 // way.
 constexpr int64_t kPatchSpan = 128;
+// Patch rows gathered at a time when 32 or more channels read them: a bigger patch (YOLOX's 96
+// channels x 9 taps: 442 KB) is cut into chunks of columns that stay in cache while every
+// channel sums over them, the sums carried from one chunk to the next in a per-thread buffer
+// (exact floats, so the same bits). yolox_3x3_52 at 30%: 2.16 -> 1.91 ms; with 24 channels
+// (ocrdet_conv58) the carried sums cost more than they save (bench/RESULTS.md).
+constexpr int64_t kChunkColumns = 128;
 
 // One piece of a span: `n` consecutive outputs of one output row, which read the buffer from
 // `src` (row base + first column) on and go to patch column `dst`. A span has at most
@@ -856,25 +872,39 @@ void conv_direct_sparse(const ConvParams& given, const float* input, const Spars
   // Each nonzero as its weight and where its inputs are: its patch row, or the buffer offset of
   // its column (relative to its group's first channel). The offset of every column is tabled
   // first: no division per nonzero.
+  const int64_t chunk_cols = patches && mg >= 32 ? std::min(patch, kChunkColumns) : patch;
+  const int64_t chunks = (patch + chunk_cols - 1) / chunk_cols;
   float* values = workspace(1, static_cast<size_t>(nnz + 1));
-  int64_t* offsets = index_workspace(static_cast<size_t>(nnz + patch + 1));
+  int64_t* offsets =
+      index_workspace(static_cast<size_t>(nnz + 1 + patch + p.M * (chunks + 1)));
   int64_t* column_offset = offsets + nnz + 1;
+  // Row m's nonzeros of chunk k: [chunk_ptr[m * (chunks + 1) + k], ... + k + 1) (columns
+  // ascend within a row: the CSR forms' invariant).
+  int64_t* chunk_ptr = column_offset + patch;
   for (int64_t c = 0; c < cg; ++c) {
     for (int64_t t = 0; t < taps; ++t) column_offset[c * taps + t] = c * g.channel + g.tap_off[t];
   }
   for (int64_t m = 0; m < p.M; ++m) {
     const float scale = w.row_scale ? w.row_scale[m] : 1.0f;
     for (int64_t j = w.row_ptr[m]; j < w.row_ptr[m + 1]; ++j) {
-      offsets[j] = patches ? w.col_idx[j] * kPatchSpan : column_offset[w.col_idx[j]];
+      offsets[j] = patches ? w.col_idx[j] % chunk_cols * kPatchSpan : column_offset[w.col_idx[j]];
       float v = w.values      ? w.values[j]
                 : w.cluster16 ? w.codebook[w.cluster16[j]]
                               : w.codebook[w.cluster[j]];
       values[j] = w.row_scale ? v * scale : v;
     }
+    int64_t* cp = chunk_ptr + m * (chunks + 1);
+    int64_t j = w.row_ptr[m];
+    for (int64_t k = 0; k < chunks; ++k) {
+      cp[k] = j;
+      while (j < w.row_ptr[m + 1] && w.col_idx[j] < (k + 1) * chunk_cols) ++j;
+    }
+    cp[chunks] = w.row_ptr[m + 1];
   }
   float* buf = g.direct ? nullptr : workspace(0, g.buffer_size());
   const double macs = double(nnz) * out_sp;
   const SparseRowFn row_fn = sparse_row_fn();
+  const Epilogue none;
   if (patches) {
     // Work items: (group, span, block of the group's channels); the channels are cut into
     // blocks only when there are too few spans to share among the threads (each block gathers
@@ -894,15 +924,24 @@ void conv_direct_sparse(const ConvParams& given, const float* input, const Spars
       for (int64_t it = 0; it < items; ++it) {
         const int64_t gr = it / (spans_n * blocks), sp = it / blocks % spans_n, b = it % blocks;
         const int64_t p0 = sp * kPatchSpan, p1 = std::min(out_sp, p0 + kPatchSpan);
-        float* patch_rows = patch_buffer(patch);
+        float* patch_rows = patch_buffer(chunk_cols);
+        float* sums = chunks > 1 ? workspace(5, static_cast<size_t>(block_m * kPatchSpan)) : nullptr;
         Piece pieces[kPatchSpan + 1];
-        gather_patch(base + gr * cg * g.channel, column_offset, patch, pieces,
-                     span_pieces(g, p0, p1, pieces), patch_rows);
-        const int64_t m1 = std::min(mg, (b + 1) * block_m);
-        for (int64_t m = gr * mg + b * block_m; m < gr * mg + m1; ++m) {
-          const int64_t j0 = w.row_ptr[m];
-          row_fn(patch_rows, offsets + j0, values + j0, w.row_ptr[m + 1] - j0,
-                 row_out(epilogue, output, bias, m, off + m * out_sp + p0), epilogue, 0, p1 - p0);
+        const int64_t count = span_pieces(g, p0, p1, pieces);
+        const int64_t m0 = gr * mg + b * block_m, m1 = gr * mg + std::min(mg, (b + 1) * block_m);
+        for (int64_t k = 0; k < chunks; ++k) {
+          const int64_t c0 = k * chunk_cols;
+          gather_patch(base + gr * cg * g.channel, column_offset + c0,
+                       std::min(chunk_cols, patch - c0), pieces, count, patch_rows);
+          const bool last = k + 1 == chunks;
+          for (int64_t m = m0; m < m1; ++m) {
+            const int64_t* cp = chunk_ptr + m * (chunks + 1);
+            float* carried = sums ? sums + (m - m0) * kPatchSpan : nullptr;
+            const RowOut out = last ? row_out(epilogue, output, bias, m, off + m * out_sp + p0)
+                                    : row_out(none, carried, nullptr, m, 0);
+            row_fn(patch_rows, offsets + cp[k], values + cp[k], cp[k + 1] - cp[k],
+                   k > 0 ? carried : nullptr, out, last ? epilogue : none, 0, p1 - p0);
+          }
         }
       }
     }
@@ -912,7 +951,6 @@ void conv_direct_sparse(const ConvParams& given, const float* input, const Spars
   // epilogue, then finish_rows.
   const Geometry gk = long_rows ? g.long_row() : g;
   float* sums = long_rows ? workspace(4, static_cast<size_t>(p.M * gk.ow + 16)) : nullptr;
-  const Epilogue none;
   const std::vector<Span> work = spans(gk);
   const int64_t items = static_cast<int64_t>(work.size());
   for (int64_t n = 0; n < p.N; ++n) {
@@ -930,7 +968,7 @@ void conv_direct_sparse(const ConvParams& given, const float* input, const Spars
         const RowOut out =
             long_rows ? row_out(none, sums, nullptr, m, m * gk.ow)
                       : row_out(epilogue, output, bias, m, off + m * out_sp + s.row * g.ow);
-        row_fn(src, offsets + j0, values + j0, w.row_ptr[m + 1] - j0, out,
+        row_fn(src, offsets + j0, values + j0, w.row_ptr[m + 1] - j0, nullptr, out,
                long_rows ? none : epilogue, s.x0, s.x1);
       }
     }
