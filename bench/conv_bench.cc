@@ -14,8 +14,15 @@
 #include <omp.h>
 
 #include <Eigen/Core>
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
 #include <random>
+#include <string>
 #include <vector>
+
+#include "data/npy.h"
 
 #include "kernels/conv.h"
 #include "kernels/isa.h"
@@ -160,7 +167,95 @@ void BM_CodebookKept(benchmark::State& state, Shape s) {
   report(state, d.p);
 }
 
+// A real layer: DEEPCOMP_CONV_BENCH_LAYER=W.npy[,X.npy[,STRIDE]], a weight [M, C, k, k] (zeros
+// where pruned, e.g. from `deepcomp decompress`; its distinct nonzero values are the codebook)
+// and the layer's input [1, C, H, W] (taken from a run; uniform [-1, 1) when left out); pads
+// k / 2. Registers Real/Dense and Real/Codebook: random weights and inputs at the same density
+// run faster than a real layer when the real one's data differ in what matters (row lengths,
+// value ranges).
+bool make_real(Data* d) {
+  const char* spec = std::getenv("DEEPCOMP_CONV_BENCH_LAYER");
+  if (!spec || !*spec) return false;
+  std::vector<std::string> parts;
+  std::string rest = spec;
+  for (size_t at; (at = rest.find(',')) != std::string::npos; rest.erase(0, at + 1)) {
+    parts.push_back(rest.substr(0, at));
+  }
+  parts.push_back(rest);
+  auto w = deepcomp::data::read_npy_typed(parts[0]);
+  if (!w.ok() || w->shape.size() != 4 || w->shape[2] != w->shape[3]) {
+    std::fprintf(stderr, "DEEPCOMP_CONV_BENCH_LAYER: %s: not a float [M, C, k, k] .npy\n",
+                 parts[0].c_str());
+    std::exit(2);
+  }
+  const int64_t M = w->shape[0], C = w->shape[1], k = w->shape[2];
+  std::vector<float> x;
+  int64_t H = 52, W = 52;
+  if (parts.size() > 1 && !parts[1].empty()) {
+    auto xin = deepcomp::data::read_npy_typed(parts[1]);
+    if (!xin.ok() || xin->shape.size() != 4 || xin->shape[1] != C) {
+      std::fprintf(stderr, "DEEPCOMP_CONV_BENCH_LAYER: %s: not a float [1, %lld, H, W] .npy\n",
+                   parts[1].c_str(), static_cast<long long>(C));
+      std::exit(2);
+    }
+    H = xin->shape[2], W = xin->shape[3];
+    x = std::move(xin->f);
+  }
+  const int64_t stride = parts.size() > 2 ? std::atoll(parts[2].c_str()) : 1;
+  *d = make({"real", C, H, W, M, k, stride, 1}, 0.0);
+  if (!x.empty()) d->x = std::move(x);
+  d->w = w->f;
+  std::map<float, uint32_t> cluster_of;
+  for (float v : d->w) {
+    if (v != 0.0f) cluster_of.emplace(v, 0);
+  }
+  std::vector<float> codebook;
+  for (auto& [v, c] : cluster_of) {
+    c = static_cast<uint32_t>(codebook.size());
+    codebook.push_back(v);
+  }
+  std::vector<int64_t> positions;
+  std::vector<uint32_t> clusters;
+  for (int64_t i = 0; i < static_cast<int64_t>(d->w.size()); ++i) {
+    if (d->w[i] != 0.0f) positions.push_back(i), clusters.push_back(cluster_of[d->w[i]]);
+  }
+  std::string error;
+  if (!deepcomp::kernels::codebook_csr_from(M, d->p.patch_size(), positions, clusters, codebook,
+                                            &d->cb, &error)) {
+    std::fprintf(stderr, "DEEPCOMP_CONV_BENCH_LAYER: %s\n", error.c_str());
+    std::exit(2);
+  }
+  return true;
+}
+
+void BM_RealDense(benchmark::State& state, const Data* real) {
+  omp_set_num_threads(1);
+  Data d = *real;
+  const auto packed =
+      deepcomp::kernels::pack_conv_weight(d.w.data(), d.p.M, d.p.group, d.p.patch_size());
+  for (auto _ : state) {
+    deepcomp::kernels::conv_dense(d.p, d.x.data(), packed, d.bias.data(), d.y.data());
+    benchmark::DoNotOptimize(d.y.data());
+  }
+  report(state, d.p);
+}
+void BM_RealCodebook(benchmark::State& state, const Data* real) {
+  omp_set_num_threads(1);
+  Data d = *real;
+  for (auto _ : state) {
+    deepcomp::kernels::conv_codebook_csr(d.p, d.x.data(), d.cb, d.bias.data(), d.y.data());
+    benchmark::DoNotOptimize(d.y.data());
+  }
+  report(state, d.p);
+}
+
 int register_all() {
+  static Data real;
+  if (make_real(&real)) {
+    benchmark::RegisterBenchmark("Real/Dense", BM_RealDense, &real)->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark("Real/Codebook", BM_RealCodebook, &real)
+        ->Unit(benchmark::kMillisecond);
+  }
   for (const Shape& s : kShapes) {
     benchmark::RegisterBenchmark((std::string("Im2colEigen/") + s.name).c_str(), BM_Im2colEigen, s)
         ->Unit(benchmark::kMillisecond);

@@ -538,6 +538,58 @@ SparseRowFn sparse_row_fn() {
 #endif
   return sparse_row;
 }
+// One chunk of a span's patch summed into a block of output channels (the sparse convolution
+// through patches, conv_direct_sparse): channel m0 + i sums its nonzeros of the chunk,
+// [chunk_ptr[i * cp_stride], chunk_ptr[i * cp_stride + 1]), over the patch rows, starting from
+// its carried sums (`sums`, kPatchSpan floats per channel) unless this is the first chunk, and
+// leaves them there, or, at the last chunk, sends them through the epilogue into the output. One
+// call per chunk, the loop over channels inside each clone: a call per channel cost as much as
+// its few dozen nonzeros.
+struct PatchChunk {
+  const float* patch;
+  const int64_t* offsets;  // every nonzero's patch row, as a float offset into `patch`
+  const float* values;
+  const int64_t* chunk_ptr;
+  int64_t cp_stride;
+  int64_t m0, channels;
+  int64_t n;    // outputs of the span (<= kPatchSpan)
+  float* sums;  // nullptr when the patch is one chunk
+  bool first, last;
+  const Epilogue* epilogue;
+  float* output;
+  const float* bias;
+  int64_t out_off, out_sp;  // channel m's outputs from out_off + m * out_sp (of output, residual)
+};
+constexpr int64_t kPatchSpan = 128;
+template <int L, int T>
+__attribute__((always_inline)) inline void patch_chunk_lanes(const PatchChunk& c) {
+  const Epilogue none;
+  for (int64_t i = 0; i < c.channels; ++i) {
+    const int64_t j0 = c.chunk_ptr[i * c.cp_stride], j1 = c.chunk_ptr[i * c.cp_stride + 1];
+    const int64_t m = c.m0 + i;
+    float* carried = c.sums ? c.sums + i * kPatchSpan : nullptr;
+    const RowOut out = c.last ? row_out(*c.epilogue, c.output, c.bias, m, c.out_off + m * c.out_sp)
+                              : row_out(none, carried, nullptr, m, 0);
+    sparse_row_tiles<L, T>(c.patch, c.offsets + j0, c.values + j0, j1 - j0,
+                           c.first ? nullptr : carried, out, c.last ? *c.epilogue : none, 0, c.n);
+  }
+}
+void patch_chunk(const PatchChunk& c) { patch_chunk_lanes<4, 32>(c); }
+#if DEEPCOMP_CONV_X16
+DEEPCOMP_TARGET_V3
+void patch_chunk_v3(const PatchChunk& c) { patch_chunk_lanes<8, 64>(c); }
+// A whole span per tile: 8 accumulators of 16 floats, each patch row read once per channel.
+DEEPCOMP_TARGET_V4
+void patch_chunk_x16(const PatchChunk& c) { patch_chunk_lanes<16, 128>(c); }
+#endif
+using PatchChunkFn = void (*)(const PatchChunk&);
+PatchChunkFn patch_chunk_fn() {
+#if DEEPCOMP_CONV_X16
+  if (wide()) return patch_chunk_x16;
+  if (avx2()) return patch_chunk_v3;
+#endif
+  return patch_chunk;
+}
 using DepthwiseRowFn = void (*)(const Geometry&, const float*, const float*, const RowOut&,
                                 const Epilogue&, int64_t, int64_t);
 DepthwiseRowFn depthwise_row_fn() {
@@ -809,7 +861,6 @@ namespace {
 // 2; narrow maps, which took an im2col of the whole image before), since a span fills its lanes
 // across rows. The sums are the same terms in the same order, so the bits are the same either
 // way.
-constexpr int64_t kPatchSpan = 128;
 // Patch rows gathered at a time when 32 or more channels read them: a bigger patch (YOLOX's 96
 // channels x 9 taps: 442 KB) is cut into chunks of columns that stay in cache while every
 // channel sums over them, the sums carried from one chunk to the next in a per-thread buffer
@@ -833,17 +884,58 @@ int64_t span_pieces(const Geometry& g, int64_t p0, int64_t p1, Piece* pieces) {
   return count;
 }
 
+// n floats from `from` to `to` in vectors of L (the last one overlapping its predecessor, so
+// nothing outside either run is read or written), halving L for a run shorter than a vector.
+template <int L>
+__attribute__((always_inline)) inline void copy_run(const float* from, float* to, int64_t n) {
+  if (n >= L) {
+    for (int64_t i = 0; i + L < n; i += L) store<L>(to + i, load<L>(from + i));
+    store<L>(to + n - L, load<L>(from + n - L));
+  } else if constexpr (L > 4) {
+    copy_run<L / 2>(from, to, n);
+  } else {
+    for (int64_t i = 0; i < n; ++i) to[i] = from[i];
+  }
+}
 // The patch of one span: row col (channel c, tap t of the group whose first channel is `group`)
-// holds the span's inputs of that column.
-void gather_patch(const float* group, const int64_t* column_offset, int64_t columns,
-                  const Piece* pieces, int64_t count, float* patch) {
+// holds the span's inputs of that column. Inline vector copies: a library memmove per piece
+// (a few dozen floats) was 9% of yolox_3x3_52's time.
+template <int L>
+__attribute__((always_inline)) inline void gather_lanes(const float* group,
+                                                        const int64_t* column_offset,
+                                                        int64_t columns, const Piece* pieces,
+                                                        int64_t count, float* patch) {
   for (int64_t col = 0; col < columns; ++col) {
     const float* from = group + column_offset[col];
     float* to = patch + col * kPatchSpan;
     for (int64_t i = 0; i < count; ++i) {
-      std::copy_n(from + pieces[i].src, pieces[i].n, to + pieces[i].dst);
+      copy_run<L>(from + pieces[i].src, to + pieces[i].dst, pieces[i].n);
     }
   }
+}
+void gather_patch(const float* group, const int64_t* column_offset, int64_t columns,
+                  const Piece* pieces, int64_t count, float* patch) {
+  gather_lanes<4>(group, column_offset, columns, pieces, count, patch);
+}
+#if DEEPCOMP_CONV_X16
+DEEPCOMP_TARGET_V3
+void gather_patch_v3(const float* group, const int64_t* column_offset, int64_t columns,
+                     const Piece* pieces, int64_t count, float* patch) {
+  gather_lanes<8>(group, column_offset, columns, pieces, count, patch);
+}
+DEEPCOMP_TARGET_V4
+void gather_patch_x16(const float* group, const int64_t* column_offset, int64_t columns,
+                      const Piece* pieces, int64_t count, float* patch) {
+  gather_lanes<16>(group, column_offset, columns, pieces, count, patch);
+}
+#endif
+using GatherFn = void (*)(const float*, const int64_t*, int64_t, const Piece*, int64_t, float*);
+GatherFn gather_fn() {
+#if DEEPCOMP_CONV_X16
+  if (wide()) return gather_patch_x16;
+  if (avx2()) return gather_patch_v3;
+#endif
+  return gather_patch;
 }
 
 // A per-thread patch buffer, 64-byte aligned.
@@ -884,26 +976,40 @@ void conv_direct_sparse(const ConvParams& given, const float* input, const Spars
   for (int64_t c = 0; c < cg; ++c) {
     for (int64_t t = 0; t < taps; ++t) column_offset[c * taps + t] = c * g.channel + g.tap_off[t];
   }
+  // The weights, one loop per storage form (no test per nonzero).
+  if (w.values) {
+    std::copy_n(w.values, nnz, values);
+  } else if (w.cluster16) {
+    for (int64_t j = 0; j < nnz; ++j) values[j] = w.codebook[w.cluster16[j]];
+  } else {
+    for (int64_t j = 0; j < nnz; ++j) values[j] = w.codebook[w.cluster[j]];
+  }
   for (int64_t m = 0; m < p.M; ++m) {
-    const float scale = w.row_scale ? w.row_scale[m] : 1.0f;
-    for (int64_t j = w.row_ptr[m]; j < w.row_ptr[m + 1]; ++j) {
-      offsets[j] = patches ? w.col_idx[j] % chunk_cols * kPatchSpan : column_offset[w.col_idx[j]];
-      float v = w.values      ? w.values[j]
-                : w.cluster16 ? w.codebook[w.cluster16[j]]
-                              : w.codebook[w.cluster[j]];
-      values[j] = w.row_scale ? v * scale : v;
+    const int64_t j0 = w.row_ptr[m], j1 = w.row_ptr[m + 1];
+    if (w.row_scale) {
+      for (int64_t j = j0; j < j1; ++j) values[j] *= w.row_scale[m];
     }
+    if (!patches) {
+      for (int64_t j = j0; j < j1; ++j) offsets[j] = column_offset[w.col_idx[j]];
+      continue;
+    }
+    // Patch rows, relative to the chunk's first column, and the chunk starts, in one walk along
+    // the row (its columns ascend).
     int64_t* cp = chunk_ptr + m * (chunks + 1);
-    int64_t j = w.row_ptr[m];
-    for (int64_t k = 0; k < chunks; ++k) {
-      cp[k] = j;
-      while (j < w.row_ptr[m + 1] && w.col_idx[j] < (k + 1) * chunk_cols) ++j;
+    int64_t k = 0, first = 0;
+    cp[0] = j0;
+    for (int64_t j = j0; j < j1; ++j) {
+      const int64_t col = w.col_idx[j];
+      while (col >= first + chunk_cols) cp[++k] = j, first += chunk_cols;
+      offsets[j] = (col - first) * kPatchSpan;
     }
-    cp[chunks] = w.row_ptr[m + 1];
+    while (k < chunks) cp[++k] = j1;
   }
   float* buf = g.direct ? nullptr : workspace(0, g.buffer_size());
   const double macs = double(nnz) * out_sp;
   const SparseRowFn row_fn = sparse_row_fn();
+  const PatchChunkFn chunk_fn = patch_chunk_fn();
+  const GatherFn gather = gather_fn();
   const Epilogue none;
   if (patches) {
     // Work items: (group, span, block of the group's channels); the channels are cut into
@@ -931,17 +1037,16 @@ void conv_direct_sparse(const ConvParams& given, const float* input, const Spars
         const int64_t m0 = gr * mg + b * block_m, m1 = gr * mg + std::min(mg, (b + 1) * block_m);
         for (int64_t k = 0; k < chunks; ++k) {
           const int64_t c0 = k * chunk_cols;
-          gather_patch(base + gr * cg * g.channel, column_offset + c0,
+          gather(base + gr * cg * g.channel, column_offset + c0,
                        std::min(chunk_cols, patch - c0), pieces, count, patch_rows);
-          const bool last = k + 1 == chunks;
-          for (int64_t m = m0; m < m1; ++m) {
-            const int64_t* cp = chunk_ptr + m * (chunks + 1);
-            float* carried = sums ? sums + (m - m0) * kPatchSpan : nullptr;
-            const RowOut out = last ? row_out(epilogue, output, bias, m, off + m * out_sp + p0)
-                                    : row_out(none, carried, nullptr, m, 0);
-            row_fn(patch_rows, offsets + cp[k], values + cp[k], cp[k + 1] - cp[k],
-                   k > 0 ? carried : nullptr, out, last ? epilogue : none, 0, p1 - p0);
-          }
+          PatchChunk c;
+          c.patch = patch_rows, c.offsets = offsets, c.values = values;
+          c.chunk_ptr = chunk_ptr + m0 * (chunks + 1) + k, c.cp_stride = chunks + 1;
+          c.m0 = m0, c.channels = m1 - m0, c.n = p1 - p0, c.sums = sums;
+          c.first = k == 0, c.last = k + 1 == chunks;
+          c.epilogue = &epilogue, c.output = output, c.bias = bias;
+          c.out_off = off + p0, c.out_sp = out_sp;
+          chunk_fn(c);
         }
       }
     }
