@@ -167,12 +167,13 @@ void BM_CodebookKept(benchmark::State& state, Shape s) {
   report(state, d.p);
 }
 
-// A real layer: DEEPCOMP_CONV_BENCH_LAYER=W.npy[,X.npy[,STRIDE]], a weight [M, C, k, k] (zeros
-// where pruned, e.g. from `deepcomp decompress`; its distinct nonzero values are the codebook)
-// and the layer's input [1, C, H, W] (taken from a run; uniform [-1, 1) when left out); pads
-// k / 2. Registers Real/Dense and Real/Codebook: random weights and inputs at the same density
+// A real layer: DEEPCOMP_CONV_BENCH_LAYER=W.npy[,X.npy[,STRIDE[,silu]]], a weight [M, C, k, k]
+// (zeros where pruned, e.g. from `deepcomp decompress`; its distinct nonzero values are the
+// codebook) and the layer's input [1, C, H, W] (taken from a run; uniform [-1, 1) when left
+// out); pads k / 2; `silu`: the SiLU epilogue YOLOX's convolutions fuse. Registers Real/Dense and Real/Codebook: random weights and inputs at the same density
 // run faster than a real layer when the real one's data differ in what matters (row lengths,
 // value ranges).
+deepcomp::kernels::Epilogue real_epilogue;
 bool make_real(Data* d) {
   const char* spec = std::getenv("DEEPCOMP_CONV_BENCH_LAYER");
   if (!spec || !*spec) return false;
@@ -202,6 +203,7 @@ bool make_real(Data* d) {
     x = std::move(xin->f);
   }
   const int64_t stride = parts.size() > 2 ? std::atoll(parts[2].c_str()) : 1;
+  if (parts.size() > 3 && parts[3] == "silu") real_epilogue.act = deepcomp::kernels::Activation::kSilu;
   *d = make({"real", C, H, W, M, k, stride, 1}, 0.0);
   if (!x.empty()) d->x = std::move(x);
   d->w = w->f;
@@ -234,7 +236,8 @@ void BM_RealDense(benchmark::State& state, const Data* real) {
   const auto packed =
       deepcomp::kernels::pack_conv_weight(d.w.data(), d.p.M, d.p.group, d.p.patch_size());
   for (auto _ : state) {
-    deepcomp::kernels::conv_dense(d.p, d.x.data(), packed, d.bias.data(), d.y.data());
+    deepcomp::kernels::conv_dense(d.p, d.x.data(), packed, d.bias.data(), d.y.data(),
+                                  real_epilogue);
     benchmark::DoNotOptimize(d.y.data());
   }
   report(state, d.p);
@@ -243,7 +246,8 @@ void BM_RealCodebook(benchmark::State& state, const Data* real) {
   omp_set_num_threads(1);
   Data d = *real;
   for (auto _ : state) {
-    deepcomp::kernels::conv_codebook_csr(d.p, d.x.data(), d.cb, d.bias.data(), d.y.data());
+    deepcomp::kernels::conv_codebook_csr(d.p, d.x.data(), d.cb, d.bias.data(), d.y.data(),
+                                         real_epilogue);
     benchmark::DoNotOptimize(d.y.data());
   }
   report(state, d.p);

@@ -69,11 +69,48 @@ __attribute__((always_inline)) inline T exp_steps(T x) {
   return x != x ? x : y;
 }
 
+// exp(a) for a <= 0 (or NaN, computed as kExpLo: the caller discards that lane), the same bits
+// as exp_steps with 12 fewer operations, for sigmoid_steps (a SiLU epilogue was ~0.6 ns an
+// output, 5.7 ms of YOLOX's 42): no upper clamp or NaN handling, and 2^n, n in [-150, 0], as
+// 2^(n + 64) * 2^-64: e * 2^(n + 64) is a normal float, exact, so the last product is the one
+// rounding of e * 2^n, as in exp_steps' two halves.
+constexpr float kExpTwoM64 = 5.42101086242752217e-20f;  // 2^-64
+template <typename T, typename I>
+__attribute__((always_inline)) inline T exp_nonpositive_steps(T a) {
+  const T c = a >= kExpLo ? a : T{} + kExpLo;
+  const T n = (c * kExpLog2e + kExpRound) - kExpRound;
+  const T r = (c - n * kExpLn2Hi) - n * kExpLn2Lo;
+  T p = T{} + kExpPoly[0];
+  for (int k = 1; k < 6; ++k) p = p * r + kExpPoly[k];
+  const T e = (p * (r * r) + r) + 1.0f;
+  I ni;
+  if constexpr (sizeof(T) == sizeof(float)) {
+    ni = static_cast<int32_t>(n);
+  } else {
+    ni = __builtin_convertvector(n, I);
+  }
+  const I b = (ni + (127 + 64)) << 23;
+  T s;
+  std::memcpy(&s, &b, sizeof s);
+  return (e * s) * kExpTwoM64;
+}
+
+// -|x| by setting the sign bit (one operation; the comparison and select it replaces gave -0 for
+// +0 and +0 for -0, whose exp is the same 1).
+template <typename T, typename I>
+__attribute__((always_inline)) inline T minus_abs(T x) {
+  I bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  bits |= static_cast<int32_t>(0x80000000u);
+  std::memcpy(&x, &bits, sizeof x);
+  return x;
+}
+
 // With e = exp(-|x|) (never overflows): 1 / (1 + e) for x >= 0, e / (1 + e) below, so that
 // large negative x give their subnormal results instead of 1 / inf. A NaN comes back as itself.
 template <typename T, typename I>
 __attribute__((always_inline)) inline T sigmoid_steps(T x) {
-  const T e = exp_steps<T, I>(x < 0 ? x : -x);
+  const T e = exp_nonpositive_steps<T, I>(minus_abs<T, I>(x));
   const T s = (x < 0 ? e : T{} + 1.0f) / (1.0f + e);
   return x != x ? x : s;
 }

@@ -209,7 +209,7 @@ Result<CompiledOp> build_concat(const BuildContext& ctx) {
                              " do not concatenate");
       shape[axis] += v->shape[axis];
     }
-    Value y = zeros_of(first.dtype, shape);
+    Value y = for_overwrite_like_dtype(first.dtype, shape);  // every element is copied in
     int64_t outer = 1;
     for (int64_t d = 0; d < axis; ++d) outer *= shape[d];
     int64_t inner = 1;
