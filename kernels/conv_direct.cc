@@ -856,7 +856,9 @@ namespace {
 // patch. Used where it measured faster (bench/RESULTS.md, "Sparse convolution through aligned
 // patches"): on AVX-512, reading the padded image at each nonzero's own offset splits 15 of 16
 // 64-byte loads across two cache lines, and a patch costs one copy per column and span, paid
-// back when a column is read by 8 or more channels' nonzeros; and on every CPU where row tiles
+// back when a column is read by 4 or more channels' nonzeros (8 before the copies were inline
+// and one call served every channel of a chunk; at 4, yolox_3x3_208 at 30% 1.14 -> 1.01 ms,
+// blazeface_1x1 0.148 -> 0.116, and no layer slower at 10-30%); and on every CPU where row tiles
 // would leave over 10% of their lanes empty and long rows do not apply (13-wide maps of stride
 // 2; narrow maps, which took an im2col of the whole image before), since a span fills its lanes
 // across rows. The sums are the same terms in the same order, so the bits are the same either
@@ -960,7 +962,7 @@ void conv_direct_sparse(const ConvParams& given, const float* input, const Spars
   // Lanes the row tiles would compute per output (16-float granularity) when not long rows.
   const double lanes = g.flat ? 1.0 : double((g.ow + 15) / 16 * 16) / double(g.ow);
   const bool patches = !(cg == 1 && mg == 1) &&
-                       ((!long_rows && lanes > 1.1) || (wide() && nnz >= 8 * p.group * patch));
+                       ((!long_rows && lanes > 1.1) || (wide() && nnz >= 4 * p.group * patch));
   // Each nonzero as its weight and where its inputs are: its patch row, or the buffer offset of
   // its column (relative to its group's first channel). The offset of every column is tabled
   // first: no division per nonzero.

@@ -37,8 +37,9 @@ class FloatBufferPool {
   void settle(const void* step, size_t k, const float* offered, const std::vector<float>& output);
 
  private:
-  // The best fit held (as given back, contents and size as they were), or an empty vector.
-  std::vector<float> pick(int64_t n);
+  // The best fit held (as given back, contents and size as they were), or an empty vector;
+  // `sized`: one already holding n elements first.
+  std::vector<float> pick(int64_t n, bool sized = false);
 
   struct Habit {
     int64_t size = -1;  // the output's element count last time (-1: unknown)
