@@ -247,7 +247,7 @@ __attribute__((always_inline)) inline vec<L> activate(const Epilogue& e, vec<L> 
     case Activation::kSigmoid:
       return sigmoid_steps<V, I>(x);
     case Activation::kSilu:
-      return x * sigmoid_steps<V, I>(x);
+      return silu_steps<V, I>(x);
     case Activation::kHardSwishParts: {
       const V a = x + e.alpha;
       const V lo = a < e.beta ? zero + e.beta : a;     // std::max(x + alpha, beta)

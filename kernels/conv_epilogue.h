@@ -57,7 +57,7 @@ inline float activate(const Epilogue& e, float x) {
     case Activation::kSigmoid:
       return sigmoid(x);
     case Activation::kSilu:
-      return x * sigmoid(x);
+      return silu(x);
     case Activation::kHardSwishParts: {
       const float clipped = std::min(std::max(x + e.alpha, e.beta), e.gamma);
       return x * clipped / e.delta;

@@ -15,6 +15,7 @@ using v8 = float __attribute__((vector_size(32)));
 using i8 = int32_t __attribute__((vector_size(32)));
 using detail::exp_steps;
 using detail::sigmoid_steps;
+using detail::silu_steps;
 
 inline v8 load8(const float* p) {
   v8 v;
@@ -32,10 +33,9 @@ inline __attribute__((always_inline)) void sigmoid_loop(const float* x, float* y
 inline __attribute__((always_inline)) void silu_loop(const float* x, float* y, int64_t n) {
   int64_t k = 0;
   for (; k + 8 <= n; k += 8) {
-    const v8 v = load8(x + k);
-    store8(y + k, v * sigmoid_steps<v8, i8>(v));
+    store8(y + k, silu_steps<v8, i8>(load8(x + k)));
   }
-  for (; k < n; ++k) y[k] = x[k] * sigmoid_steps<float, int32_t>(x[k]);
+  for (; k < n; ++k) y[k] = silu_steps<float, int32_t>(x[k]);
 }
 DEEPCOMP_ISA_VARIANTS(sigmoid_array, (const float* x, float* y, int64_t n), (sigmoid_loop(x, y, n)))
 DEEPCOMP_ISA_VARIANTS(silu_array, (const float* x, float* y, int64_t n), (silu_loop(x, y, n)))
@@ -44,6 +44,7 @@ DEEPCOMP_ISA_VARIANTS(silu_array, (const float* x, float* y, int64_t n), (silu_l
 
 float exp_approx(float x) { return exp_steps<float, int32_t>(x); }
 float sigmoid(float x) { return sigmoid_steps<float, int32_t>(x); }
+float silu(float x) { return silu_steps<float, int32_t>(x); }
 void sigmoid(const float* x, float* y, int64_t n) { DEEPCOMP_ISA_PICK(sigmoid_array)(x, y, n); }
 void silu(const float* x, float* y, int64_t n) { DEEPCOMP_ISA_PICK(silu_array)(x, y, n); }
 

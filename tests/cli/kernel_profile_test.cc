@@ -153,7 +153,9 @@ TEST(KernelProfile, BenchNamesTheSimdPathInTextAndJson) {
   const std::string conv = nlohmann::json::parse(r.out)["conv_simd_path"];
   EXPECT_FALSE(simd.empty());
   // (Against a binary of another build, DEEPCOMP_TEST_BINARY, the paths may differ.)
-  if (!std::getenv("DEEPCOMP_TEST_BINARY")) EXPECT_EQ(conv, kernels::conv_simd_path_name());
+  if (!std::getenv("DEEPCOMP_TEST_BINARY")) {
+    EXPECT_EQ(conv, kernels::conv_simd_path_name());
+  }
   r = run_deepcomp("bench " + dcz + " --batch 1 --threads 1 --repeat 1 --warmup 0");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("simd:   " + simd + " (fc kernels), " + conv + " (convolutions)\n"),
