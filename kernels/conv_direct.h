@@ -6,7 +6,8 @@
 //   dense:     6 (or 4) output channels x 16 outputs per tile (32 or 64 with 16-float vectors;
 //              weights broadcast, inputs loaded), half a tile at a row's end,
 //   depthwise: one channel per group, 32 outputs per tile,
-//   sparse:    one output channel, its nonzeros only, 16-64 outputs per tile.
+//   sparse:    one output channel, its nonzeros only, 16-64 outputs per tile (a whole span of
+//              128 over an aligned patch of its inputs on AVX-512: conv_direct.cc).
 // A 1x1, stride-1, unpadded convolution is treated as one long row (the whole image), and so is
 // any 2-D one of vertical stride 1 whose rows would leave tile lanes empty (over the padded
 // width, the columns between rows dropped when the epilogue moves the sums to the output).

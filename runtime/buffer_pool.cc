@@ -1,6 +1,8 @@
 // Float storage recycled across a Session's runs (runtime/buffer_pool.h).
 #include "runtime/buffer_pool.h"
 
+#include <algorithm>
+
 namespace deepcomp::runtime {
 
 namespace {
@@ -32,13 +34,14 @@ std::vector<float> FloatBufferPool::pick(int64_t n, bool sized) {
   };
   size_t best = free_.size();
   for (size_t k = 0; k < free_.size(); ++k) {
-    const size_t cap = free_[k].capacity();
-    if (cap >= want && cap <= limit && (best == free_.size() || better(free_[k], free_[best]))) {
+    const size_t cap = free_[k].v.capacity();
+    if (cap >= want && cap <= limit &&
+        (best == free_.size() || better(free_[k].v, free_[best].v))) {
       best = k;
     }
   }
   if (best == free_.size()) return {};
-  std::vector<float> v = std::move(free_[best]);
+  std::vector<float> v = std::move(free_[best].v);
   free_[best] = std::move(free_.back());
   free_.pop_back();
   return v;
@@ -46,7 +49,14 @@ std::vector<float> FloatBufferPool::pick(int64_t n, bool sized) {
 
 void FloatBufferPool::give(std::vector<float>&& v) {
   if (v.capacity() == 0) return;
-  free_.push_back(std::move(v));
+  free_.push_back({std::move(v), run_});
+}
+
+void FloatBufferPool::end_run() {
+  free_.erase(std::remove_if(free_.begin(), free_.end(),
+                             [this](const Held& h) { return h.run < run_; }),
+              free_.end());
+  ++run_;
 }
 
 std::vector<float> FloatBufferPool::seed(const void* step, size_t k) {

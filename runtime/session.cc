@@ -573,6 +573,7 @@ Result<std::vector<Value>> Session::run(const std::vector<Value>& inputs) {
   DEEPCOMP_RETURN_IF_ERROR(ran);
   std::vector<Value> result;
   im.main.collect_outputs(ptr, &owned, &result);
+  if (im.options.recycle_buffers) im.pool.end_run();
   return result;
 }
 

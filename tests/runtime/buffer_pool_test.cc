@@ -47,6 +47,28 @@ TEST(FloatBufferPool, TakesTheSmallestBufferThatFitsWithinTwiceTheSize) {
   EXPECT_EQ(pool.held(), 1u);
 }
 
+// Storage handed back by operators that did not take it from the pool must not pile up from
+// run to run: what a whole run left untaken is dropped at its end.
+TEST(FloatBufferPool, EndOfRunDropsWhatTheRunDidNotTake) {
+  FloatBufferPool pool;
+  pool.give(with_capacity(100));
+  pool.give(with_capacity(200));
+  pool.give(with_capacity(300));
+  pool.end_run();  // all three were given during this run: kept
+  EXPECT_EQ(pool.held(), 3u);
+  std::vector<float> a = pool.take(190);
+  EXPECT_EQ(a.capacity(), 200u);
+  pool.give(with_capacity(400));  // storage made outside the pool, released into it
+  pool.give(std::move(a));
+  pool.end_run();  // 100 and 300 sat through the run untaken
+  EXPECT_EQ(pool.held(), 2u);
+  EXPECT_EQ(pool.take(150).capacity(), 200u);
+  EXPECT_EQ(pool.take(350).capacity(), 400u);
+  EXPECT_EQ(pool.take(90).capacity(), 0u);
+  pool.end_run();
+  EXPECT_EQ(pool.held(), 0u);
+}
+
 TEST(FloatBufferPool, ForOverwriteKeepsOldValuesAndZeroesOnlyWhatIsNew) {
   FloatBufferPool pool;
   std::vector<float> old(3000, 7.0f);
