@@ -397,11 +397,10 @@ __attribute__((always_inline)) inline void depthwise_tiles(const Geometry& g, co
   if (x < x1) depthwise_tile<L, 1>(g, src, w, out, e, x, x1 - x);
 }
 
-// Sparse: one output channel, its `nnz` terms (offset into the buffer, weight), outputs
-// [x0, x1) of one row, in tiles of V vectors of L.
-template <int L, int V>
-__attribute__((always_inline)) inline void sparse_tile(const float* src, const int64_t* off,
-                                                       const float* val, int64_t nnz,
+// Sparse: one output channel, its `nnz` terms (at(k): where term k's inputs start, its weight
+// val[k]), outputs [x, x + n) of one row, in tiles of V vectors of L.
+template <int L, int V, typename At>
+__attribute__((always_inline)) inline void sparse_tile(At at, const float* val, int64_t nnz,
                                                        const float* init, const RowOut& out,
                                                        const Epilogue& e, int64_t x, int64_t n) {
   vec<L> acc[V] = {};
@@ -409,7 +408,7 @@ __attribute__((always_inline)) inline void sparse_tile(const float* src, const i
     for (int j = 0; j < V; ++j) acc[j] = load<L>(init + x + L * j);
   }
   for (int64_t k = 0; k < nnz; ++k) {
-    const float* s = src + off[k];
+    const float* s = at(k) + x;
     const vec<L> wk = splat<L>(val[k]);
     for (int j = 0; j < V; ++j) acc[j] += wk * load<L>(s + L * j);
   }
@@ -417,21 +416,26 @@ __attribute__((always_inline)) inline void sparse_tile(const float* src, const i
 }
 // T outputs per tile (64: 8 AVX2 or 4 AVX-512 accumulators; 32 for 4-float vectors, which have 16
 // registers), T / 2 or T / 4 at a row's end.
-template <int L, int T = 64>
-__attribute__((always_inline)) inline void sparse_row_tiles(const float* src, const int64_t* off,
-                                                            const float* val, int64_t nnz,
+template <int L, int T = 64, typename At>
+__attribute__((always_inline)) inline void sparse_row_tiles(At at, const float* val, int64_t nnz,
                                                             const float* init, const RowOut& out,
                                                             const Epilogue& e, int64_t x0,
                                                             int64_t x1) {
   int64_t x = x0;
   for (; x1 - x > T / 2; x += T)
-    sparse_tile<L, T / L>(src + x, off, val, nnz, init, out, e, x, std::min<int64_t>(T, x1 - x));
+    sparse_tile<L, T / L>(at, val, nnz, init, out, e, x, std::min<int64_t>(T, x1 - x));
   if (x1 - x > T / 4) {
-    sparse_tile<L, T / 2 / L>(src + x, off, val, nnz, init, out, e, x, x1 - x);
+    sparse_tile<L, T / 2 / L>(at, val, nnz, init, out, e, x, x1 - x);
   } else if (x < x1) {
-    sparse_tile<L, T / 4 / L>(src + x, off, val, nnz, init, out, e, x, x1 - x);
+    sparse_tile<L, T / 4 / L>(at, val, nnz, init, out, e, x, x1 - x);
   }
 }
+// Term k of a row read straight from the padded image: its buffer offset.
+struct AtOffset {
+  const float* src;
+  const int64_t* off;
+  __attribute__((always_inline)) const float* operator()(int64_t k) const { return src + off[k]; }
+};
 
 // The row functions, one per instruction set, picked by the *_fn functions below. Every one sums
 // each output's terms in the same order, so all give the same bits.
@@ -450,7 +454,7 @@ void depthwise_row(const Geometry& g, const float* src, const float* w, const Ro
 }
 void sparse_row(const float* src, const int64_t* off, const float* val, int64_t nnz,
                 const float* init, const RowOut& out, const Epilogue& e, int64_t x0, int64_t x1) {
-  sparse_row_tiles<4, 32>(src, off, val, nnz, init, out, e, x0, x1);
+  sparse_row_tiles<4, 32>(AtOffset{src, off}, val, nnz, init, out, e, x0, x1);
 }
 #if DEEPCOMP_CONV_X16
 // AVX2 (x86-64-v3): 8-float vectors.
@@ -473,7 +477,7 @@ DEEPCOMP_TARGET_V3
 void sparse_row_v3(const float* src, const int64_t* off, const float* val, int64_t nnz,
                    const float* init, const RowOut& out, const Epilogue& e, int64_t x0,
                    int64_t x1) {
-  sparse_row_tiles<8>(src, off, val, nnz, init, out, e, x0, x1);
+  sparse_row_tiles<8>(AtOffset{src, off}, val, nnz, init, out, e, x0, x1);
 }
 // AVX-512 (x86-64-v4): 16-float vectors, 4 per dense tile (32 registers); depthwise keeps 8-float
 // ones (16-float tiles would leave lanes empty on its short rows) encoded for AVX-512.
@@ -496,7 +500,7 @@ DEEPCOMP_TARGET_V4
 void sparse_row_x16(const float* src, const int64_t* off, const float* val, int64_t nnz,
                     const float* init, const RowOut& out, const Epilogue& e, int64_t x0,
                     int64_t x1) {
-  sparse_row_tiles<16>(src, off, val, nnz, init, out, e, x0, x1);
+  sparse_row_tiles<16>(AtOffset{src, off}, val, nnz, init, out, e, x0, x1);
 }
 #endif
 // Whether the 16-float (AVX-512) or 8-float AVX2 functions run: kernels::isa(), this CPU's level
@@ -547,7 +551,11 @@ SparseRowFn sparse_row_fn() {
 // its few dozen nonzeros.
 struct PatchChunk {
   const float* patch;
-  const int64_t* offsets;  // every nonzero's patch row, as a float offset into `patch`
+  // Every nonzero's column; its patch row is (column & mask): the column within its chunk
+  // (chunks are kChunkColumns, a power of two, or one chunk with mask -1). Read in the loop
+  // instead of a table of offsets built per call (1.7 ns a nonzero, 2.5 ms of YOLOX's 38).
+  const int32_t* cols;
+  int32_t mask;
   const float* values;
   const int64_t* chunk_ptr;
   int64_t cp_stride;
@@ -570,8 +578,14 @@ __attribute__((always_inline)) inline void patch_chunk_lanes(const PatchChunk& c
     float* carried = c.sums ? c.sums + i * kPatchSpan : nullptr;
     const RowOut out = c.last ? row_out(*c.epilogue, c.output, c.bias, m, c.out_off + m * c.out_sp)
                               : row_out(none, carried, nullptr, m, 0);
-    sparse_row_tiles<L, T>(c.patch, c.offsets + j0, c.values + j0, j1 - j0,
-                           c.first ? nullptr : carried, out, c.last ? *c.epilogue : none, 0, c.n);
+    const float* patch = c.patch;
+    const int32_t* cols = c.cols + j0;
+    const int32_t mask = c.mask;
+    auto at = [patch, cols, mask](int64_t k) __attribute__((always_inline)) {
+      return patch + int64_t{cols[k] & mask} * kPatchSpan;
+    };
+    sparse_row_tiles<L, T>(at, c.values + j0, j1 - j0, c.first ? nullptr : carried, out,
+                           c.last ? *c.epilogue : none, 0, c.n);
   }
 }
 void patch_chunk(const PatchChunk& c) { patch_chunk_lanes<4, 32>(c); }
@@ -868,7 +882,7 @@ namespace {
 // channel sums over them, the sums carried from one chunk to the next in a per-thread buffer
 // (exact floats, so the same bits). yolox_3x3_52 at 30%: 2.16 -> 1.91 ms; with 24 channels
 // (ocrdet_conv58) the carried sums cost more than they save (bench/RESULTS.md).
-constexpr int64_t kChunkColumns = 128;
+constexpr int64_t kChunkColumns = 128;  // a power of two: PatchChunk::mask
 
 // One piece of a span: `n` consecutive outputs of one output row, which read the buffer from
 // `src` (row base + first column) on and go to patch column `dst`. A span has at most
@@ -963,9 +977,10 @@ void conv_direct_sparse(const ConvParams& given, const float* input, const Spars
   const double lanes = g.flat ? 1.0 : double((g.ow + 15) / 16 * 16) / double(g.ow);
   const bool patches = !(cg == 1 && mg == 1) &&
                        ((!long_rows && lanes > 1.1) || (wide() && nnz >= 4 * p.group * patch));
-  // Each nonzero as its weight and where its inputs are: its patch row, or the buffer offset of
-  // its column (relative to its group's first channel). The offset of every column is tabled
-  // first: no division per nonzero.
+  // Each nonzero's weight; through patches, the chunk starts of every row (the patch row of a
+  // nonzero is its column, masked: PatchChunk::cols); straight from the image, the buffer offset
+  // of each nonzero's column (relative to its group's first channel; the offset of every column
+  // is tabled first: no division per nonzero).
   const int64_t chunk_cols = patches && mg >= 32 ? std::min(patch, kChunkColumns) : patch;
   const int64_t chunks = (patch + chunk_cols - 1) / chunk_cols;
   float* values = workspace(1, static_cast<size_t>(nnz + 1));
@@ -995,17 +1010,12 @@ void conv_direct_sparse(const ConvParams& given, const float* input, const Spars
       for (int64_t j = j0; j < j1; ++j) offsets[j] = column_offset[w.col_idx[j]];
       continue;
     }
-    // Patch rows, relative to the chunk's first column, and the chunk starts, in one walk along
-    // the row (its columns ascend).
+    // The chunk starts, by binary search (columns ascend within a row).
     int64_t* cp = chunk_ptr + m * (chunks + 1);
-    int64_t k = 0, first = 0;
-    cp[0] = j0;
-    for (int64_t j = j0; j < j1; ++j) {
-      const int64_t col = w.col_idx[j];
-      while (col >= first + chunk_cols) cp[++k] = j, first += chunk_cols;
-      offsets[j] = (col - first) * kPatchSpan;
+    for (int64_t k = 0; k <= chunks; ++k) {
+      const int64_t bound = std::min(k * chunk_cols, patch);
+      cp[k] = std::lower_bound(w.col_idx + j0, w.col_idx + j1, bound) - w.col_idx;
     }
-    while (k < chunks) cp[++k] = j1;
   }
   float* buf = g.direct ? nullptr : workspace(0, g.buffer_size());
   const double macs = double(nnz) * out_sp;
@@ -1042,7 +1052,8 @@ void conv_direct_sparse(const ConvParams& given, const float* input, const Spars
           gather(base + gr * cg * g.channel, column_offset + c0,
                        std::min(chunk_cols, patch - c0), pieces, count, patch_rows);
           PatchChunk c;
-          c.patch = patch_rows, c.offsets = offsets, c.values = values;
+          c.patch = patch_rows, c.cols = w.col_idx, c.values = values;
+          c.mask = chunks > 1 ? static_cast<int32_t>(kChunkColumns - 1) : -1;
           c.chunk_ptr = chunk_ptr + m0 * (chunks + 1) + k, c.cp_stride = chunks + 1;
           c.m0 = m0, c.channels = m1 - m0, c.n = p1 - p0, c.sums = sums;
           c.first = k == 0, c.last = k + 1 == chunks;
