@@ -53,9 +53,9 @@ void FloatBufferPool::give(std::vector<float>&& v) {
 }
 
 void FloatBufferPool::end_run() {
-  free_.erase(std::remove_if(free_.begin(), free_.end(),
-                             [this](const Held& h) { return h.run < run_; }),
-              free_.end());
+  free_.erase(
+      std::remove_if(free_.begin(), free_.end(), [this](const Held& h) { return h.run < run_; }),
+      free_.end());
   ++run_;
 }
 
