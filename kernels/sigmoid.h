@@ -44,23 +44,30 @@ constexpr float kExpHi = 89.0f;           // exp above is inf
 constexpr float kExpPoly[] = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f,
                               4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f};
 
+// exp(c) = e * 2^n for a clamped, non-NaN c: n = round(c / ln 2) (as an integer `ni`), e =
+// exp(r) of the reduced r = c - n ln 2, by the polynomial.
+template <typename T, typename I>
+__attribute__((always_inline)) inline T exp_reduced_steps(T c, I* ni) {
+  const T n = (c * kExpLog2e + kExpRound) - kExpRound;
+  const T r = (c - n * kExpLn2Hi) - n * kExpLn2Lo;
+  T p = T{} + kExpPoly[0];
+  for (int k = 1; k < 6; ++k) p = p * r + kExpPoly[k];
+  if constexpr (sizeof(T) == sizeof(float)) {
+    *ni = static_cast<int32_t>(n);
+  } else {
+    *ni = __builtin_convertvector(n, I);
+  }
+  return (p * (r * r) + r) + 1.0f;
+}
+
 template <typename T, typename I>
 __attribute__((always_inline)) inline T exp_steps(T x) {
   T c = x < kExpLo ? T{} + kExpLo : x;
   c = c > kExpHi ? T{} + kExpHi : c;
   c = c != c ? T{} : c;  // NaN: computed as 0 (no NaN to int conversion), restored at the end
-  const T n = (c * kExpLog2e + kExpRound) - kExpRound;
-  const T r = (c - n * kExpLn2Hi) - n * kExpLn2Lo;
-  T p = T{} + kExpPoly[0];
-  for (int k = 1; k < 6; ++k) p = p * r + kExpPoly[k];
-  const T e = (p * (r * r) + r) + 1.0f;
-  // 2^n as 2^h * 2^(n - h), h = n / 2: each half is a normal float for n in [-151, 129].
   I ni;
-  if constexpr (sizeof(T) == sizeof(float)) {
-    ni = static_cast<int32_t>(n);
-  } else {
-    ni = __builtin_convertvector(n, I);
-  }
+  const T e = exp_reduced_steps<T, I>(c, &ni);
+  // 2^n as 2^h * 2^(n - h), h = n / 2: each half is a normal float for n in [-151, 129].
   const I h = ni >> 1;
   const I b1 = (h + 127) << 23, b2 = ((ni - h) + 127) << 23;
   T s1, s2;
@@ -79,17 +86,8 @@ constexpr float kExpTwoM64 = 5.42101086242752217e-20f;  // 2^-64
 template <typename T, typename I>
 __attribute__((always_inline)) inline T exp_nonpositive_steps(T a) {
   const T c = a > kExpLo ? a : T{} + kExpLo;  // one max instruction (NaN -> kExpLo)
-  const T n = (c * kExpLog2e + kExpRound) - kExpRound;
-  const T r = (c - n * kExpLn2Hi) - n * kExpLn2Lo;
-  T p = T{} + kExpPoly[0];
-  for (int k = 1; k < 6; ++k) p = p * r + kExpPoly[k];
-  const T e = (p * (r * r) + r) + 1.0f;
   I ni;
-  if constexpr (sizeof(T) == sizeof(float)) {
-    ni = static_cast<int32_t>(n);
-  } else {
-    ni = __builtin_convertvector(n, I);
-  }
+  const T e = exp_reduced_steps<T, I>(c, &ni);
   const I b = (ni + (127 + 64)) << 23;
   T s;
   std::memcpy(&s, &b, sizeof s);
