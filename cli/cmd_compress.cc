@@ -651,10 +651,15 @@ int run_compress(const CompressArgs& args) {
     }
     std::cout << fmt::format("wrote {} ({}) in {:.2f} s\n", args.output,
                              human_bytes(report.file_bytes), report.seconds);
-    if (energy && energy->contains("error"))
-      std::cout << "\nenergy: not estimated: " << (*energy)["error"].get<std::string>() << "\n";
-    else if (energy)
+    if (energy && energy->contains("error")) {
+      // Usually an input whose shape is not static, sampled too small for the model: `deepcomp
+      // energy` takes real inputs.
+      std::cout << "\nenergy: not estimated: " << (*energy)["error"].get<std::string>()
+                << "\n  (with real inputs: deepcomp energy " << args.input << " --compressed "
+                << args.output << " -i NAME=FILE.npy ...)\n";
+    } else if (energy) {
       std::cout << "\n" << format_energy_text(*energy);
+    }
     if (compact) std::cout << compact_summary(args.onnx_compact, *compact, report.file_bytes);
   }
   return 0;

@@ -4,6 +4,7 @@
 // If branches count when their branch runs.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <tuple>
 
@@ -48,6 +49,21 @@ void save(const std::string& path, DType dtype, std::vector<int64_t> shape,
   auto bytes = data::npy_bytes_typed(a);
   ASSERT_TRUE(bytes.ok()) << bytes.status().message();
   write_text(path, *bytes);
+}
+
+// `compress` estimates energy on generated inputs; when those do not fit the model it says so
+// and names the command that takes real ones (and the .dcz is still written).
+TEST(EnergyInputs, CompressPointsToRealInputsWhenItsEstimateFails) {
+  const std::string dir = temp_dir();
+  write_text(dir + "/m.onnx", reshape_model());
+  auto r = run_deepcomp("compress " + dir + "/m.onnx -o " + dir + "/m.dcz");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("energy: not estimated: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("(with real inputs: deepcomp energy " + dir + "/m.onnx --compressed " +
+                       dir + "/m.dcz -i NAME=FILE.npy ...)"),
+            std::string::npos)
+      << r.out;
+  EXPECT_TRUE(std::filesystem::exists(dir + "/m.dcz"));
 }
 
 TEST(EnergyInputs, GivenInputsDecideTheShapesOfTheLayerWork) {
