@@ -59,8 +59,8 @@ TEST(EnergyInputs, CompressPointsToRealInputsWhenItsEstimateFails) {
   auto r = run_deepcomp("compress " + dir + "/m.onnx -o " + dir + "/m.dcz");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("energy: not estimated: "), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("(with real inputs: deepcomp energy " + dir + "/m.onnx --compressed " +
-                       dir + "/m.dcz -i NAME=FILE.npy ...)"),
+  EXPECT_NE(r.out.find("(with real inputs: deepcomp energy " + dir + "/m.onnx --compressed " + dir +
+                       "/m.dcz -i NAME=FILE.npy ...)"),
             std::string::npos)
       << r.out;
   EXPECT_TRUE(std::filesystem::exists(dir + "/m.dcz"));
