@@ -873,10 +873,10 @@ namespace {
 // 64-byte loads across two cache lines, and a patch costs one copy per column and span, paid
 // back when a column is read by 4 or more channels' nonzeros (8 before the copies were inline
 // and one call served every channel of a chunk; at 4, yolox_3x3_208 at 30% 1.14 -> 1.01 ms,
-// blazeface_1x1 0.148 -> 0.116, and no layer slower at 10-30%); and on every CPU where row tiles
-// would leave over 10% of their lanes empty and long rows do not apply (13-wide maps of stride
-// 2; narrow maps, which took an im2col of the whole image before), since a span fills its lanes
-// across rows. The sums are the same terms in the same order, so the bits are the same either
+// blazeface_1x1 0.148 -> 0.116; of four layers at 10-30%, none more than 3% slower); and on
+// every CPU where row tiles would leave over 10% of their lanes empty and long rows do not apply
+// (13-wide maps of stride 2; narrow maps, which took an im2col of the whole image before), since
+// a span fills its lanes across rows. The sums are the same terms in the same order, so the bits are the same either
 // way.
 // Patch rows gathered at a time when 32 or more channels read them: a bigger patch (YOLOX's 96
 // channels x 9 taps: 442 KB) is cut into chunks of columns that stay in cache while every
@@ -1026,12 +1026,16 @@ void conv_direct_sparse(const ConvParams& given, const float* input, const Spars
   const Epilogue none;
   if (patches) {
     // Work items: (group, span, block of the group's channels); the channels are cut into
-    // blocks only when there are too few spans to share among the threads (each block gathers
-    // its own patch).
+    // blocks only when there are too few spans to share among several threads (each block
+    // gathers its own patch; one thread gathers each span's once: a 13x13 map's two spans were
+    // cut into two blocks each on one thread too; YOLOX's Conv_154 0.631 -> 0.596 ms, Conv_225
+    // 0.686 -> 0.640).
     const int64_t spans_n = (out_sp + kPatchSpan - 1) / kPatchSpan;
     const int64_t threads = macs >= 1e6 ? omp_get_max_threads() : 1;
     const int64_t blocks =
-        std::clamp<int64_t>((4 * threads + p.group * spans_n - 1) / (p.group * spans_n), 1, mg);
+        threads == 1 ? 1
+                     : std::clamp<int64_t>(
+                           (4 * threads + p.group * spans_n - 1) / (p.group * spans_n), 1, mg);
     const int64_t block_m = (mg + blocks - 1) / blocks;
     const int64_t items = p.group * spans_n * blocks;
     for (int64_t n = 0; n < p.N; ++n) {
