@@ -26,8 +26,8 @@ std::vector<float> FloatBufferPool::pick(int64_t n, bool sized) {
   const size_t want = static_cast<size_t>(n < 0 ? 0 : n);
   const size_t limit = 2 * want + 1024;  // a tiny tensor must not pin a large buffer
   // The smallest capacity that fits; for take_for_overwrite (`sized`), first among the buffers
-  // that already hold n elements, which come back without a zero fill (YOLOX's .dcz zeroed
-  // ~1.5% of its time in growing ones).
+  // that already hold n elements, which come back without zero-filling what the caller is about
+  // to overwrite.
   auto better = [&](const std::vector<float>& a, const std::vector<float>& b) {
     if (sized && (a.size() >= want) != (b.size() >= want)) return a.size() >= want;
     return a.capacity() < b.capacity();

@@ -32,8 +32,8 @@ void map_coordinates(const Value& x, Value* y, SrcOf src_of, float fill_f, int64
   // once, then one table lookup per element.
   const int64_t last = y->shape[r - 1], rows = n / last;
   const int64_t* inner = table[r - 1].data();
-  // A last dimension read at a constant step (a Slice's, Pad's inside rows never are) is copied
-  // without the table: YOLOX's stride-2 Focus slices went 1.4 -> 0.3 ms.
+  // A last dimension read at a constant step (every Slice's; a Pad's when that axis is not
+  // padded) is copied without the table: YOLOX's 8 stride-2 Focus slices 1.35 -> 0.45 ms.
   int64_t step = last > 1 ? inner[1] - inner[0] : 1;
   bool strided = inner[0] >= 0;
   for (int64_t o = 1; strided && o < last; ++o) strided = inner[o] - inner[o - 1] == step;
