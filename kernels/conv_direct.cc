@@ -985,9 +985,11 @@ void conv_direct_sparse(const ConvParams& given, const float* input, const Spars
   const int64_t chunk_cols = patches && mg >= 32 ? std::min(patch, kChunkColumns) : patch;
   const int64_t chunks = (patch + chunk_cols - 1) / chunk_cols;
   float* values = workspace(1, static_cast<size_t>(nnz + 1));
-  int64_t* offsets =
-      index_workspace(static_cast<size_t>(nnz + 1 + patch + p.M * (chunks + 1)));
-  int64_t* column_offset = offsets + nnz + 1;
+  // Offsets per nonzero only for the path straight from the image; chunk starts only for patches.
+  const int64_t offset_count = patches ? 0 : nnz + 1;
+  const int64_t chunk_ptr_count = patches ? p.M * (chunks + 1) : 0;
+  int64_t* offsets = index_workspace(static_cast<size_t>(offset_count + patch + chunk_ptr_count));
+  int64_t* column_offset = offsets + offset_count;
   // Row m's nonzeros of chunk k: [chunk_ptr[m * (chunks + 1) + k], ... + k + 1) (columns
   // ascend within a row: the CSR forms' invariant).
   int64_t* chunk_ptr = column_offset + patch;
@@ -1053,18 +1055,19 @@ void conv_direct_sparse(const ConvParams& given, const float* input, const Spars
         Piece pieces[kPatchSpan + 1];
         const int64_t count = span_pieces(g, p0, p1, pieces);
         const int64_t m0 = gr * mg + b * block_m, m1 = gr * mg + std::min(mg, (b + 1) * block_m);
+        PatchChunk c;
+        c.patch = patch_rows, c.cols = w.col_idx, c.values = values;
+        c.mask = chunks > 1 ? static_cast<int32_t>(kChunkColumns - 1) : -1;
+        c.cp_stride = chunks + 1;
+        c.m0 = m0, c.channels = m1 - m0, c.n = p1 - p0, c.sums = sums;
+        c.epilogue = &epilogue, c.output = output, c.bias = bias;
+        c.out_off = off + p0, c.out_sp = out_sp;
         for (int64_t k = 0; k < chunks; ++k) {
           const int64_t c0 = k * chunk_cols;
           gather(base + gr * cg * g.channel, column_offset + c0, std::min(chunk_cols, patch - c0),
                  pieces, count, patch_rows);
-          PatchChunk c;
-          c.patch = patch_rows, c.cols = w.col_idx, c.values = values;
-          c.mask = chunks > 1 ? static_cast<int32_t>(kChunkColumns - 1) : -1;
-          c.chunk_ptr = chunk_ptr + m0 * (chunks + 1) + k, c.cp_stride = chunks + 1;
-          c.m0 = m0, c.channels = m1 - m0, c.n = p1 - p0, c.sums = sums;
+          c.chunk_ptr = chunk_ptr + m0 * (chunks + 1) + k;
           c.first = k == 0, c.last = k + 1 == chunks;
-          c.epilogue = &epilogue, c.output = output, c.bias = bias;
-          c.out_off = off + p0, c.out_sp = out_sp;
           chunk_fn(c);
         }
       }

@@ -2,9 +2,9 @@
 // axes, applied one axis at a time (N-D linear and cubic are separable), with every
 // coordinate_transformation_mode, nearest_mode, cubic_coeff_a, exclude_outside,
 // extrapolation_value (tf_crop_and_resize with roi), scales or sizes, axes and
-// keep_aspect_ratio_policy. Float tensors interpolate in double and store float (bilinear images in
-// float, as ONNX Runtime does: bilinear_images); integer tensors
-// round the interpolated value to nearest. Nearest mode gathers the output in one pass.
+// keep_aspect_ratio_policy. Float tensors interpolate in double and store float (bilinear images
+// in float, as ONNX Runtime does: bilinear_images); integer tensors round the interpolated value
+// to nearest. Nearest mode gathers the output in one pass.
 #include <algorithm>
 #include <cmath>
 
