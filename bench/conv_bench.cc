@@ -232,7 +232,7 @@ bool make_real(Data* d) {
 }
 
 void BM_RealDense(benchmark::State& state, const Data* real) {
-  omp_set_num_threads(1);
+  omp_set_num_threads(static_cast<int>(state.range(0)));
   Data d = *real;
   const auto packed =
       deepcomp::kernels::pack_conv_weight(d.w.data(), d.p.M, d.p.group, d.p.patch_size());
@@ -244,7 +244,7 @@ void BM_RealDense(benchmark::State& state, const Data* real) {
   report(state, d.p);
 }
 void BM_RealCodebook(benchmark::State& state, const Data* real) {
-  omp_set_num_threads(1);
+  omp_set_num_threads(static_cast<int>(state.range(0)));
   Data d = *real;
   for (auto _ : state) {
     deepcomp::kernels::conv_codebook_csr(d.p, d.x.data(), d.cb, d.bias.data(), d.y.data(),
@@ -257,9 +257,19 @@ void BM_RealCodebook(benchmark::State& state, const Data* real) {
 int register_all() {
   static Data real;
   if (make_real(&real)) {
-    benchmark::RegisterBenchmark("Real/Dense", BM_RealDense, &real)->Unit(benchmark::kMillisecond);
+    // One thread and two (wall time: the kernels' own OpenMP threads).
+    benchmark::RegisterBenchmark("Real/Dense", BM_RealDense, &real)
+        ->Unit(benchmark::kMillisecond)
+        ->ArgName("threads")
+        ->Arg(1)
+        ->Arg(2)
+        ->UseRealTime();
     benchmark::RegisterBenchmark("Real/Codebook", BM_RealCodebook, &real)
-        ->Unit(benchmark::kMillisecond);
+        ->Unit(benchmark::kMillisecond)
+        ->ArgName("threads")
+        ->Arg(1)
+        ->Arg(2)
+        ->UseRealTime();
   }
   for (const Shape& s : kShapes) {
     benchmark::RegisterBenchmark((std::string("Im2colEigen/") + s.name).c_str(), BM_Im2colEigen, s)

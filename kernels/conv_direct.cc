@@ -876,8 +876,8 @@ namespace {
 // blazeface_1x1 0.148 -> 0.116; of four layers at 10-30%, none more than 3% slower); and on
 // every CPU where row tiles would leave over 10% of their lanes empty and long rows do not apply
 // (13-wide maps of stride 2; narrow maps, which took an im2col of the whole image before), since
-// a span fills its lanes across rows. The sums are the same terms in the same order, so the bits are the same either
-// way.
+// a span fills its lanes across rows. The sums are the same terms in the same order, so the bits
+// are the same either way.
 // Patch rows gathered at a time when 32 or more channels read them: a bigger patch (YOLOX's 96
 // channels x 9 taps: 442 KB) is cut into chunks of columns that stay in cache while every
 // channel sums over them, the sums carried from one chunk to the next in a per-thread buffer
@@ -964,6 +964,20 @@ float* patch_buffer(int64_t columns) {
 
 }  // namespace
 
+// How the sparse convolution through patches shares an image among threads: each thread a
+// contiguous run of (group, span) items, so that neighbouring spans, which read the same input
+// rows, run on the same core (dynamic scheduling scattered them: YOLOX's Conv_41 on two threads
+// 1.04 -> 0.64 ms). Too few spans for that: each group's channels are cut into one block per
+// thread, and thread t runs block t of every span (each gathers every span's patch).
+struct Split {
+  int64_t spans, blocks;
+};
+Split patch_split(int64_t out_sp, int64_t group, int64_t mg, int64_t threads) {
+  const int64_t spans = (out_sp + kPatchSpan - 1) / kPatchSpan;
+  if (threads == 1 || group * spans >= 2 * threads) return {spans, 1};
+  return {spans, std::min(threads, mg)};
+}
+
 void conv_direct_sparse(const ConvParams& given, const float* input, const SparseConvWeight& w,
                         const float* bias, const Epilogue& epilogue, float* output) {
   const Geometry g(given);
@@ -996,16 +1010,20 @@ void conv_direct_sparse(const ConvParams& given, const float* input, const Spars
   for (int64_t c = 0; c < cg; ++c) {
     for (int64_t t = 0; t < taps; ++t) column_offset[c * taps + t] = c * g.channel + g.tap_off[t];
   }
-  // The weights, one loop per storage form (no test per nonzero).
-  if (w.values) {
-    std::copy_n(w.values, nnz, values);
-  } else if (w.cluster16) {
-    for (int64_t j = 0; j < nnz; ++j) values[j] = w.codebook[w.cluster16[j]];
-  } else {
-    for (int64_t j = 0; j < nnz; ++j) values[j] = w.codebook[w.cluster[j]];
-  }
+  const double macs = double(nnz) * out_sp;
+  const int64_t threads = macs >= 1e6 ? omp_get_max_threads() : 1;
+  // Each row's weights (one loop per storage form: no test per nonzero) and its chunk starts or
+  // offsets; rows shared among the threads (serial, 3-8% of a stride-2 layer's 2-thread time).
+#pragma omp parallel for schedule(static) if (threads > 1 && nnz >= 16384)
   for (int64_t m = 0; m < p.M; ++m) {
     const int64_t j0 = w.row_ptr[m], j1 = w.row_ptr[m + 1];
+    if (w.values) {
+      std::copy(w.values + j0, w.values + j1, values + j0);
+    } else if (w.cluster16) {
+      for (int64_t j = j0; j < j1; ++j) values[j] = w.codebook[w.cluster16[j]];
+    } else {
+      for (int64_t j = j0; j < j1; ++j) values[j] = w.codebook[w.cluster[j]];
+    }
     if (w.row_scale) {
       for (int64_t j = j0; j < j1; ++j) values[j] *= w.row_scale[m];
     }
@@ -1021,23 +1039,14 @@ void conv_direct_sparse(const ConvParams& given, const float* input, const Spars
     }
   }
   float* buf = g.direct ? nullptr : workspace(0, g.buffer_size());
-  const double macs = double(nnz) * out_sp;
   const SparseRowFn row_fn = sparse_row_fn();
   const PatchChunkFn chunk_fn = patch_chunk_fn();
   const GatherFn gather = gather_fn();
   const Epilogue none;
   if (patches) {
-    // Work items: (group, span, block of the group's channels); the channels are cut into
-    // blocks only when there are too few spans to share among several threads (each block
-    // gathers its own patch; one thread gathers each span's once: a 13x13 map's two spans were
-    // cut into two blocks each on one thread too; YOLOX's Conv_154 0.631 -> 0.596 ms, Conv_225
-    // 0.686 -> 0.640).
-    const int64_t spans_n = (out_sp + kPatchSpan - 1) / kPatchSpan;
-    const int64_t threads = macs >= 1e6 ? omp_get_max_threads() : 1;
-    const int64_t blocks =
-        threads == 1 ? 1
-                     : std::clamp<int64_t>(
-                           (4 * threads + p.group * spans_n - 1) / (p.group * spans_n), 1, mg);
+    // Work items: (group, span, block of the group's channels), patch_split's.
+    const Split split = patch_split(out_sp, p.group, mg, threads);
+    const int64_t spans_n = split.spans, blocks = split.blocks, span = kPatchSpan;
     const int64_t block_m = (mg + blocks - 1) / blocks;
     const int64_t items = p.group * spans_n * blocks;
     for (int64_t n = 0; n < p.N; ++n) {
@@ -1045,10 +1054,10 @@ void conv_direct_sparse(const ConvParams& given, const float* input, const Spars
       if (!g.direct) pad_image(g, image, buf);
       const float* base = g.direct ? image : buf;
       const int64_t off = n * p.M * out_sp;
-#pragma omp parallel for schedule(dynamic) if (threads > 1)
+#pragma omp parallel for schedule(static) if (threads > 1)
       for (int64_t it = 0; it < items; ++it) {
-        const int64_t gr = it / (spans_n * blocks), sp = it / blocks % spans_n, b = it % blocks;
-        const int64_t p0 = sp * kPatchSpan, p1 = std::min(out_sp, p0 + kPatchSpan);
+        const int64_t b = it / (p.group * spans_n), gr = it / spans_n % p.group, sp = it % spans_n;
+        const int64_t p0 = sp * span, p1 = std::min(out_sp, p0 + span);
         float* patch_rows = patch_buffer(chunk_cols);
         float* sums =
             chunks > 1 ? workspace(5, static_cast<size_t>(block_m * kPatchSpan)) : nullptr;
