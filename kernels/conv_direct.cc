@@ -851,7 +851,7 @@ void conv_direct_dense(const ConvParams& given, const float* input, const float*
         }
       }
     } else {
-#pragma omp parallel for schedule(dynamic, 4) collapse(2) if (macs >= 1e6)
+#pragma omp parallel for schedule(static) collapse(2) if (macs >= 1e6)
       for (int64_t gr = 0; gr < p.group; ++gr) {
         for (int64_t it = 0; it < tile_items; ++it) {
           for (int64_t b = 0; b < blocks; ++b) tile(gr, b, tiles[it]);
@@ -1095,7 +1095,7 @@ void conv_direct_sparse(const ConvParams& given, const float* input, const Spars
     const float* base = g.direct ? image : buf;
     const int64_t off = n * p.M * out_sp;
     // Rows outer: the input rows a span reads stay in cache while every channel sums over them.
-#pragma omp parallel for schedule(dynamic, 4) collapse(2) if (macs >= 1e6)
+#pragma omp parallel for schedule(static) collapse(2) if (macs >= 1e6)
     for (int64_t it = 0; it < items; ++it) {
       for (int64_t m = 0; m < p.M; ++m) {
         const Span& s = work[it];
