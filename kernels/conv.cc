@@ -85,19 +85,35 @@ void conv_dense(const ConvParams& p, const float* input, const PackedConvWeight&
   detail::conv_direct_dense(p, input, nullptr, bias, epilogue, output, &packed);
 }
 
+SparseChunkStarts sparse_chunk_starts(const std::vector<int64_t>& row_ptr,
+                                      const std::vector<int32_t>& col_idx, int64_t cols) {
+  SparseChunkStarts c;
+  if (detail::sparse_chunks(cols) < 2) return c;  // one chunk: nothing to search for
+  c.rows = static_cast<int64_t>(row_ptr.size()) - 1;
+  c.cols = cols;
+  c.nnz = static_cast<int64_t>(col_idx.size());
+  c.starts.resize(static_cast<size_t>(c.rows * (detail::sparse_chunks(cols) + 1)));
+  detail::fill_chunk_starts(row_ptr.data(), col_idx.data(), c.rows, cols, c.starts.data());
+  return c;
+}
+
 void conv_csr(const ConvParams& p, const float* input, const CsrMatrix& weight, const float* bias,
-              float* output, const Epilogue& epilogue, const float* row_scale) {
+              float* output, const Epilogue& epilogue, const float* row_scale,
+              const SparseChunkStarts* chunks) {
   detail::SparseConvWeight w;
   w.row_ptr = weight.row_ptr.data();
   w.col_idx = weight.col_idx.data();
   w.values = weight.values.data();
   w.row_scale = row_scale;
+  if (chunks && chunks->matches(p.M, p.patch_size(), weight.nnz())) {
+    w.chunk_starts = chunks->starts.data();
+  }
   detail::conv_direct_sparse(p, input, w, bias, epilogue, output);
 }
 
 void conv_codebook_csr(const ConvParams& p, const float* input, const CodebookCsrMatrix& weight,
                        const float* bias, float* output, const Epilogue& epilogue,
-                       const float* row_scale) {
+                       const float* row_scale, const SparseChunkStarts* chunks) {
   detail::SparseConvWeight w;
   w.row_ptr = weight.row_ptr.data();
   w.col_idx = weight.col_idx.data();
@@ -108,6 +124,9 @@ void conv_codebook_csr(const ConvParams& p, const float* input, const CodebookCs
   }
   w.codebook = weight.codebook.data();
   w.row_scale = row_scale;
+  if (chunks && chunks->matches(p.M, p.patch_size(), weight.nnz())) {
+    w.chunk_starts = chunks->starts.data();
+  }
   detail::conv_direct_sparse(p, input, w, bias, epilogue, output);
 }
 

@@ -64,11 +64,29 @@ PackedConvWeight pack_conv_weight(const float* weight, int64_t M, int64_t group,
 // conv_dense with a packed weight; `packed` must match p (PackedConvWeight::matches).
 void conv_dense(const ConvParams& p, const float* input, const PackedConvWeight& packed,
                 const float* bias, float* output, const Epilogue& epilogue = {});
+// Where each row of a sparse weight [rows, cols] starts its nonzeros of every 128-column chunk
+// (the sparse convolution reads a big weight chunk by chunk), found once (e.g. when a session is
+// built) instead of by a binary search per row and chunk on every call: 15% of a 13x13 layer's
+// time (YOLOX's Conv_132). rows x (chunks + 1) entries, 8 bytes each: under 3% of a
+// codebook-CSR weight's bytes when its rows hold a few dozen nonzeros or more. Empty (matching
+// nothing) for a weight of 128 columns or fewer, which is one chunk.
+struct SparseChunkStarts {
+  int64_t rows = 0, cols = 0, nnz = 0;
+  std::vector<int64_t> starts;
+  bool matches(int64_t M, int64_t patch, int64_t weight_nnz) const {
+    return rows == M && cols == patch && nnz == weight_nnz;
+  }
+};
+SparseChunkStarts sparse_chunk_starts(const std::vector<int64_t>& row_ptr,
+                                      const std::vector<int32_t>& col_idx, int64_t cols);
+// `chunks` (optional) must have been made from `weight` (it is ignored when its shape differs).
 void conv_csr(const ConvParams& p, const float* input, const CsrMatrix& weight, const float* bias,
-              float* output, const Epilogue& epilogue = {}, const float* row_scale = nullptr);
+              float* output, const Epilogue& epilogue = {}, const float* row_scale = nullptr,
+              const SparseChunkStarts* chunks = nullptr);
 void conv_codebook_csr(const ConvParams& p, const float* input, const CodebookCsrMatrix& weight,
                        const float* bias, float* output, const Epilogue& epilogue = {},
-                       const float* row_scale = nullptr);
+                       const float* row_scale = nullptr,
+                       const SparseChunkStarts* chunks = nullptr);
 
 // Which instruction set and vector width the convolution kernels run with on this CPU (GCC's
 // clone chosen at load time): "x86-64-v4, 16 floats" (AVX-512), "x86-64-v3, 8 floats" (AVX2),

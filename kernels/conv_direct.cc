@@ -979,7 +979,27 @@ float* patch_buffer(int64_t columns) {
   return reinterpret_cast<float*>(at);
 }
 
+// Row [j0, j1)'s chunk starts into cp[0..chunks]: `chunks` of `chunk_cols` columns, by binary
+// search (columns ascend within a row; a linear pass measured twice as slow).
+void row_chunk_starts(const int32_t* col, int64_t j0, int64_t j1, int64_t chunk_cols,
+                      int64_t chunks, int64_t* cp) {
+  for (int64_t k = 0; k <= chunks; ++k) {
+    cp[k] = std::lower_bound(col + j0, col + j1, k * chunk_cols) - col;
+  }
+}
+
 }  // namespace
+
+int64_t sparse_chunks(int64_t cols) { return (cols + kChunkColumns - 1) / kChunkColumns; }
+
+void fill_chunk_starts(const int64_t* row_ptr, const int32_t* col_idx, int64_t rows, int64_t cols,
+                       int64_t* starts) {
+  const int64_t chunks = sparse_chunks(cols);
+  for (int64_t m = 0; m < rows; ++m) {
+    row_chunk_starts(col_idx, row_ptr[m], row_ptr[m + 1], kChunkColumns, chunks,
+                     starts + m * (chunks + 1));
+  }
+}
 
 // How the sparse convolution through patches shares an image among threads: each thread a
 // contiguous run of (group, span) items, so that neighbouring spans, which read the same input
@@ -1015,15 +1035,17 @@ void conv_direct_sparse(const ConvParams& given, const float* input, const Spars
   // is tabled first: no division per nonzero).
   const int64_t chunk_cols = patches && mg >= 32 ? std::min(patch, kChunkColumns) : patch;
   const int64_t chunks = (patch + chunk_cols - 1) / chunk_cols;
+  const bool planned = patches && w.chunk_starts && chunks == sparse_chunks(patch);
   float* values = workspace(1, static_cast<size_t>(nnz + 1));
   // Offsets per nonzero only for the path straight from the image; chunk starts only for patches.
   const int64_t offset_count = patches ? 0 : nnz + 1;
-  const int64_t chunk_ptr_count = patches ? p.M * (chunks + 1) : 0;
+  const int64_t chunk_ptr_count = patches && !planned ? p.M * (chunks + 1) : 0;
   int64_t* offsets = index_workspace(static_cast<size_t>(offset_count + patch + chunk_ptr_count));
   int64_t* column_offset = offsets + offset_count;
   // Row m's nonzeros of chunk k: [chunk_ptr[m * (chunks + 1) + k], ... + k + 1) (columns
-  // ascend within a row: the CSR forms' invariant).
-  int64_t* chunk_ptr = column_offset + patch;
+  // ascend within a row: the CSR forms' invariant); the weight's own when it has them.
+  int64_t* own_chunk_ptr = column_offset + patch;
+  const int64_t* chunk_ptr = planned ? w.chunk_starts : own_chunk_ptr;
   for (int64_t c = 0; c < cg; ++c) {
     for (int64_t t = 0; t < taps; ++t) column_offset[c * taps + t] = c * g.channel + g.tap_off[t];
   }
@@ -1048,11 +1070,8 @@ void conv_direct_sparse(const ConvParams& given, const float* input, const Spars
       for (int64_t j = j0; j < j1; ++j) offsets[j] = column_offset[w.col_idx[j]];
       continue;
     }
-    // The chunk starts, by binary search (columns ascend within a row).
-    int64_t* cp = chunk_ptr + m * (chunks + 1);
-    for (int64_t k = 0; k <= chunks; ++k) {
-      const int64_t bound = std::min(k * chunk_cols, patch);
-      cp[k] = std::lower_bound(w.col_idx + j0, w.col_idx + j1, bound) - w.col_idx;
+    if (!planned) {
+      row_chunk_starts(w.col_idx, j0, j1, chunk_cols, chunks, own_chunk_ptr + m * (chunks + 1));
     }
   }
   float* buf = g.direct ? nullptr : workspace(0, g.buffer_size());

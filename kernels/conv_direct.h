@@ -49,8 +49,17 @@ struct SparseConvWeight {
   const uint16_t* cluster16 = nullptr;
   const float* codebook = nullptr;
   const float* row_scale = nullptr;
+  // Each row's chunk starts (fill_chunk_starts), or nullptr: then found per call.
+  const int64_t* chunk_starts = nullptr;
 };
 void conv_direct_sparse(const ConvParams& p, const float* input, const SparseConvWeight& weight,
                         const float* bias, const Epilogue& epilogue, float* output);
+
+// The chunks of kChunkColumns columns a sparse weight of `cols` columns is read in, and row m's
+// starts of each (rows x (chunks + 1) entries: row m's nonzeros of chunk k are
+// [starts[m * (chunks + 1) + k], starts[m * (chunks + 1) + k + 1]); columns ascend in a row).
+int64_t sparse_chunks(int64_t cols);
+void fill_chunk_starts(const int64_t* row_ptr, const int32_t* col_idx, int64_t rows,
+                       int64_t cols, int64_t* starts);
 
 }  // namespace deepcomp::kernels::detail

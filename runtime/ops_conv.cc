@@ -237,6 +237,17 @@ Result<CompiledOp> build_conv(const BuildContext& ctx) {
           kernels::pack_conv_weight(values, w->shape[0], group, patch));
     }
   }
+  // A sparse weight's chunk starts, found once here, not on every run.
+  std::shared_ptr<const kernels::SparseChunkStarts> chunk_starts;
+  if (weight.sparse.codebook) {
+    const kernels::CodebookCsrMatrix& m = *weight.sparse.codebook;
+    chunk_starts = std::make_shared<const kernels::SparseChunkStarts>(
+        kernels::sparse_chunk_starts(m.row_ptr, m.col_idx, m.cols));
+  } else if (weight.sparse.csr) {
+    const kernels::CsrMatrix& m = *weight.sparse.csr;
+    chunk_starts = std::make_shared<const kernels::SparseChunkStarts>(
+        kernels::sparse_chunk_starts(m.row_ptr, m.col_idx, m.cols));
+  }
   CompiledOp op;
   op.weight = weight.name;
   op.sparse = weight.sparse.present();
@@ -317,9 +328,10 @@ Result<CompiledOp> build_conv(const BuildContext& ctx) {
     }
     if (weight.sparse.codebook) {
       kernels::conv_codebook_csr(p, x.f.data(), *weight.sparse.codebook, bias, y.f.data(),
-                                 epilogue);
+                                 epilogue, nullptr, chunk_starts.get());
     } else if (weight.sparse.csr) {
-      kernels::conv_csr(p, x.f.data(), *weight.sparse.csr, bias, y.f.data(), epilogue);
+      kernels::conv_csr(p, x.f.data(), *weight.sparse.csr, bias, y.f.data(), epilogue, nullptr,
+                        chunk_starts.get());
     } else if (packed && packed->matches(p)) {
       kernels::conv_dense(p, x.f.data(), *packed, bias, y.f.data(), epilogue);
     } else {

@@ -119,6 +119,62 @@ void check_random_shapes(uint32_t seed, int trials) {
 
 TEST(ConvDirect, RandomShapesMatchReference) { check_random_shapes(2026, 300); }
 
+// A weight of more than 128 columns read by 32 or more channels is read in chunks of 128
+// columns. Its chunk starts made once (as a session does) are where each row's columns cross
+// each multiple of 128, counted here one by one, and give the bits of finding them per call,
+// on one thread and two; made from a weight of another shape, they are not used.
+TEST(ConvDirect, ChunkStartsMadeOnceGiveTheBitsOfFindingThemPerCall) {
+  std::mt19937 rng(128);
+  ConvParams shapes[3];
+  shapes[0].C = 64, shapes[0].M = 48, shapes[0].H = shapes[0].W = 13;
+  shapes[0].kh = shapes[0].kw = 3, shapes[0].pad_top = shapes[0].pad_left = 1;
+  shapes[0].pad_bottom = shapes[0].pad_right = 1;
+  shapes[1] = shapes[0], shapes[1].C = 40, shapes[1].M = 64, shapes[1].H = shapes[1].W = 26;
+  shapes[1].stride_h = shapes[1].stride_w = 2;
+  shapes[2] = shapes[0], shapes[2].C = 80, shapes[2].M = 96, shapes[2].group = 2;
+  const int before = omp_get_max_threads();
+  for (const ConvParams& p : shapes) {
+    ASSERT_EQ(p.check(), "") << describe(p);
+    const int64_t k = p.patch_size(), chunks = (k + 127) / 128;
+    const Case c = random_case(rng, p, 0.3);
+    const CodebookCsrMatrix cb = to_codebook_csr(c.w, p.M, k);
+    const SparseChunkStarts starts = sparse_chunk_starts(cb.row_ptr, cb.col_idx, k);
+    ASSERT_TRUE(starts.matches(p.M, k, cb.nnz())) << describe(p);
+    ASSERT_EQ(starts.starts.size(), static_cast<size_t>(p.M * (chunks + 1))) << describe(p);
+    for (int64_t m = 0; m < p.M; ++m) {
+      for (int64_t q = 0; q <= chunks; ++q) {
+        int64_t below = 0;
+        for (int64_t j = cb.row_ptr[m]; j < cb.row_ptr[m + 1]; ++j)
+          below += cb.col_idx[j] < q * 128;
+        ASSERT_EQ(starts.starts[m * (chunks + 1) + q], cb.row_ptr[m] + below)
+            << describe(p) << " row " << m << " chunk " << q;
+      }
+    }
+    const std::vector<float> dense = run_dense(c);
+    ConvParams other = p;
+    other.M = p.M / 2;
+    const CodebookCsrMatrix other_cb = to_codebook_csr(random_case(rng, other, 0.3).w, other.M, k);
+    const SparseChunkStarts foreign = sparse_chunk_starts(other_cb.row_ptr, other_cb.col_idx, k);
+    for (int threads : {1, 2}) {
+      omp_set_num_threads(threads);
+      std::vector<float> per_call(dense.size(), 77.0f), once(dense.size(), 77.0f),
+          ignored(dense.size(), 77.0f);
+      conv_codebook_csr(p, c.x.data(), cb, c.bias.data(), per_call.data());
+      conv_codebook_csr(p, c.x.data(), cb, c.bias.data(), once.data(), {}, nullptr, &starts);
+      conv_codebook_csr(p, c.x.data(), cb, c.bias.data(), ignored.data(), {}, nullptr, &foreign);
+      EXPECT_EQ(per_call, dense) << describe(p) << " threads " << threads;
+      EXPECT_EQ(once, dense) << describe(p) << " threads " << threads;
+      EXPECT_EQ(ignored, dense) << describe(p) << " threads " << threads;
+      const CsrMatrix csr = CsrMatrix::from_dense(c.w.dense.data(), p.M, k);
+      std::vector<float> csr_once(dense.size(), 77.0f);
+      const SparseChunkStarts csr_starts = sparse_chunk_starts(csr.row_ptr, csr.col_idx, k);
+      conv_csr(p, c.x.data(), csr, c.bias.data(), csr_once.data(), {}, nullptr, &csr_starts);
+      EXPECT_EQ(csr_once, dense) << describe(p) << " threads " << threads;
+    }
+  }
+  omp_set_num_threads(before);
+}
+
 // 1x1 convolutions whose image is a whole number of tiles run on the image itself (no padded
 // copy): plain, grouped, depthwise, and a long row split between threads.
 TEST(ConvDirect, UnpaddedOneByOneMatchesReference) {
