@@ -73,6 +73,7 @@ struct Timings {
   std::vector<double> total_ms;
   std::map<std::string, std::vector<double>> node_ms;
   std::vector<runtime::NodeTiming> layers;  // the weight layers, in graph order
+  std::vector<runtime::NodeTiming> others;  // every other step, in graph order
 };
 
 Result<Timings> time_batches(runtime::Session& session, const std::vector<runtime::Value>& inputs,
@@ -93,9 +94,48 @@ Result<Timings> time_batches(runtime::Session& session, const std::vector<runtim
     for (const auto& [node, sum] : node_sum) t.node_ms[node].push_back(sum);
   }
   for (const runtime::NodeTiming& n : session.profile()) {
-    if (!n.weight.empty()) t.layers.push_back(n);
+    (n.weight.empty() ? t.others : t.layers).push_back(n);
   }
   return t;
+}
+
+// The steps without a weight (Concat, Slice, pooling, activations left unfused, ...), summed per
+// operator type: each node's median over the repetitions, dense and sparse side, the biggest
+// first. What the layer table leaves out of the whole model's time.
+nlohmann::ordered_json other_ops(const Timings& dense, const Timings& sparse) {
+  struct Sum {
+    int dense_nodes = 0, sparse_nodes = 0;
+    double dense_ms = 0, sparse_ms = 0;
+  };
+  std::map<std::string, Sum> by_op;
+  auto node_median = [](const Timings& t, const std::string& node) {
+    const auto it = t.node_ms.find(node);
+    return it == t.node_ms.end() ? 0.0 : median(it->second);
+  };
+  for (const runtime::NodeTiming& n : dense.others) {
+    Sum& sum = by_op[n.op_type];
+    ++sum.dense_nodes;
+    sum.dense_ms += node_median(dense, n.node);
+  }
+  for (const runtime::NodeTiming& n : sparse.others) {
+    Sum& sum = by_op[n.op_type];
+    ++sum.sparse_nodes;
+    sum.sparse_ms += node_median(sparse, n.node);
+  }
+  std::vector<std::pair<std::string, Sum>> sorted(by_op.begin(), by_op.end());
+  std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
+    return a.second.dense_ms > b.second.dense_ms;
+  });
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (const auto& [op, sum] : sorted) {
+    nlohmann::ordered_json o;
+    o["op"] = op;
+    o["nodes"] = std::max(sum.dense_nodes, sum.sparse_nodes);
+    o["dense_ms"] = sum.dense_ms;
+    o["sparse_ms"] = sum.sparse_ms;
+    out.push_back(o);
+  }
+  return out;
 }
 
 struct Plan {
@@ -306,6 +346,7 @@ int run_bench(const BenchArgs& args) {
         }
         run["layers"].push_back(l);
       }
+      run["other_ops"] = other_ops(*d, *s);
       result["runs"].push_back(run);
     }
   }
@@ -346,6 +387,14 @@ int run_bench(const BenchArgs& args) {
                                l["weight"].get<std::string>(), l["dense_ms"].get<double>(),
                                l["sparse_ms"].get<double>(), l["speedup"].get<double>(),
                                l.value("layout", std::string()));
+    }
+    if (run["other_ops"].empty()) continue;
+    std::cout << "  other operators (no weight), by type:\n";
+    for (const auto& o : run["other_ops"]) {
+      std::cout << fmt::format("  {:<24} {:<7} {:<24} {:>10.4f} {:>10.4f}\n",
+                               o["op"].get<std::string>(),
+                               std::to_string(o["nodes"].get<int>()) + "x", "",
+                               o["dense_ms"].get<double>(), o["sparse_ms"].get<double>());
     }
   }
   return 0;

@@ -52,6 +52,7 @@ template <typename Taps>
 void max_separable(const float* src, int64_t in_h, int64_t in_w, int64_t oh, int64_t ow,
                    const int64_t* k, const int64_t* s, const int64_t* d, const int64_t* b,
                    const Taps& taps, float* dst) {
+  constexpr float kLow = -std::numeric_limits<float>::infinity();
   thread_local std::vector<float> rows;
   rows.resize(static_cast<size_t>(in_h * ow));
   thread_local std::vector<int64_t> first_x;
@@ -61,36 +62,57 @@ void max_separable(const float* src, int64_t in_h, int64_t in_w, int64_t oh, int
     int64_t kx0, kx1;
     taps(x0, k[2], d[2], in_w, &kx0, &kx1);
     first_x[ox] = kx1 > kx0 ? x0 + kx0 * d[2] : -1;
-    for (int64_t y = 0; y < in_h; ++y) {
-      const float* line = src + y * in_w + x0;
-      float best = -std::numeric_limits<float>::infinity();
-      for (int64_t kx = kx0; kx < kx1; ++kx) {
-        const float v = line[kx * d[2]];
-        best = v > best ? v : best;
+  }
+  // Row pass over each input row set in a line of -inf padding (a tap there never wins `v >
+  // best` from -inf, so a clipped window gives the bits of its taps inside), taps outer and
+  // outputs inner: contiguous, vectorized, each output still seeing its taps in order. By
+  // output, taps inner, it was 3 ns an output of YOLOX's SPP, whose 13x13 maps clip almost
+  // every window (0.6 ms of a 36 ms run).
+  const int64_t span = (ow - 1) * s[2] + (k[2] - 1) * d[2] + 1;
+  thread_local std::vector<float> line;
+  line.assign(static_cast<size_t>(span), kLow);
+  const int64_t x_begin = std::max<int64_t>(0, -b[2]), x_end = std::min(in_w, span - b[2]);
+  for (int64_t y = 0; y < in_h; ++y) {
+    if (x_end > x_begin) {
+      std::copy(src + y * in_w + x_begin, src + y * in_w + x_end, line.data() + x_begin + b[2]);
+    }
+    float* row = rows.data() + y * ow;
+    std::fill(row, row + ow, kLow);
+    for (int64_t kx = 0; kx < k[2]; ++kx) {
+      const float* from = line.data() + kx * d[2];
+      if (s[2] == 1) {
+        for (int64_t ox = 0; ox < ow; ++ox) row[ox] = from[ox] > row[ox] ? from[ox] : row[ox];
+      } else {
+        const int64_t st = s[2];
+        for (int64_t ox = 0; ox < ow; ++ox) {
+          row[ox] = from[ox * st] > row[ox] ? from[ox * st] : row[ox];
+        }
       }
-      rows[y * ow + ox] = best;
     }
   }
+  // Column pass: rows outer, outputs inner. The first row of a window is taken as it is (so a
+  // column whose first tap is NaN is fixed after), then each later row in order.
   for (int64_t oy = 0; oy < oh; ++oy) {
     const int64_t y0 = oy * s[1] - b[1];
     int64_t ky0, ky1;
     taps(y0, k[1], d[1], in_h, &ky0, &ky1);
+    float* out = dst + oy * ow;
+    if (ky1 <= ky0) {
+      std::fill(out, out + ow, kLow);
+      continue;
+    }
+    const int64_t fy = y0 + ky0 * d[1];
+    std::copy_n(rows.data() + fy * ow, ow, out);
+    for (int64_t ky = ky0 + 1; ky < ky1; ++ky) {
+      const float* row = rows.data() + (y0 + ky * d[1]) * ow;
+      for (int64_t ox = 0; ox < ow; ++ox) out[ox] = row[ox] > out[ox] ? row[ox] : out[ox];
+    }
     for (int64_t ox = 0; ox < ow; ++ox) {
-      float best = -std::numeric_limits<float>::infinity();
-      if (ky1 > ky0 && first_x[ox] >= 0) {
-        const int64_t fy = y0 + ky0 * d[1];
-        const float first = src[fy * in_w + first_x[ox]];
-        if (std::isnan(first)) {
-          dst[oy * ow + ox] = first;
-          continue;
-        }
-        best = rows[fy * ow + ox];
-        for (int64_t ky = ky0 + 1; ky < ky1; ++ky) {
-          const float v = rows[(y0 + ky * d[1]) * ow + ox];
-          best = v > best ? v : best;
-        }
+      if (first_x[ox] < 0) {
+        out[ox] = kLow;
+      } else if (const float first = src[fy * in_w + first_x[ox]]; std::isnan(first)) {
+        out[ox] = first;
       }
-      dst[oy * ow + ox] = best;
     }
   }
 }

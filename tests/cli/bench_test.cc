@@ -1,8 +1,10 @@
 // `deepcomp bench --json` through the binary: the report's structure (one run per batch x
-// threads, one layer per Gemm/MatMul/Conv weight) and positive timings. No timing assertions.
+// threads, one layer per Gemm/MatMul/Conv weight, the other operators by type) and positive
+// timings. No timing assertions.
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "tests/test_util.h"
@@ -15,7 +17,8 @@ using testing::run_deepcomp;
 
 void expect_report(const nlohmann::json& j, const std::string& model,
                    const std::vector<std::pair<int, int>>& batch_threads,
-                   const std::vector<std::string>& weights) {
+                   const std::vector<std::string>& weights,
+                   const std::map<std::string, int>& others) {
   EXPECT_EQ(j["model"], model);
   ASSERT_TRUE(j["runs"].is_array());
   ASSERT_EQ(j["runs"].size(), batch_threads.size());
@@ -48,6 +51,16 @@ void expect_report(const nlohmann::json& j, const std::string& model,
       // A layer is part of the whole model's time.
       EXPECT_LT(layer["dense_ms"].get<double>(), run["dense_ms"].get<double>());
     }
+    // Every step without a weight, counted by operator type (the graph's, less what runs fused
+    // into a layer).
+    std::map<std::string, int> got;
+    for (const auto& o : run["other_ops"]) {
+      got[o["op"]] += o["nodes"].get<int>();
+      EXPECT_GE(o["dense_ms"].get<double>(), 0);
+      EXPECT_GE(o["sparse_ms"].get<double>(), 0);
+      EXPECT_LT(o["dense_ms"].get<double>(), run["dense_ms"].get<double>());
+    }
+    EXPECT_EQ(got, others);
   }
 }
 
@@ -62,8 +75,9 @@ TEST(BenchCli, JsonReportsEveryBatchThreadPairAndWeightLayerForOnnxAndDcz) {
     r = run_deepcomp("bench " + model + " --batch 1,3 --threads 1,2 --repeat 3 --warmup 1 --json");
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const auto j = nlohmann::json::parse(r.out);
+    // The file's six nodes: Flatten, then Gemm and Relu twice, then a last Gemm.
     expect_report(j, model, {{1, 1}, {1, 3}, {2, 1}, {2, 3}},
-                  {"fc1.weight", "fc2.weight", "fc3.weight"});
+                  {"fc1.weight", "fc2.weight", "fc3.weight"}, {{"Flatten", 1}, {"Relu", 2}});
   }
 }
 
@@ -74,7 +88,9 @@ TEST(BenchCli, FixedBatchModelRunsOneSampleAtATime) {
   auto r = run_deepcomp("bench " + model + " --batch 2 --threads 1 --repeat 2 --warmup 0 --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
-  expect_report(j, model, {{1, 2}}, {"conv1.0.weight", "out.weight"});
+  // Conv, Relu, MaxPool, Flatten, Gemm: the Relu runs inside the Conv (fused).
+  expect_report(j, model, {{1, 2}}, {"conv1.0.weight", "out.weight"},
+                {{"MaxPool", 1}, {"Flatten", 1}});
 }
 
 TEST(BenchCli, BadListsAreRejectedNamingTheOption) {
