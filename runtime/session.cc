@@ -497,6 +497,7 @@ Session::~Session() = default;
 const std::vector<ValueInfo>& Session::inputs() const { return impl_->inputs; }
 const std::vector<ValueInfo>& Session::outputs() const { return impl_->outputs; }
 const std::vector<NodeTiming>& Session::profile() const { return impl_->timings; }
+void Session::set_profile(bool on) { impl_->options.profile = on; }
 const std::vector<LayerKernel>& Session::layer_kernels() const { return impl_->layer_kernels; }
 std::vector<std::string> Session::supported_ops() { return ops::supported_op_types(); }
 bool Session::supports_op(const std::string& op_type) {
