@@ -11,6 +11,9 @@
 // A 1x1, stride-1, unpadded convolution is treated as one long row (the whole image), and so is
 // any 2-D one of vertical stride 1 whose rows would leave tile lanes empty (over the padded
 // width, the columns between rows dropped when the epilogue moves the sums to the output).
+// On several threads each takes a contiguous run of output rows or spans (OpenMP static), and
+// the padded copy is cut by rows the same way: neighbouring rows read the same input rows, which
+// then stay in one core's cache (interleaved, YOLOX's .dcz ran 30.0 ms on two threads, now 25).
 // Every output is summed in the same order (input channel, then tap, as the weight is laid
 // out) with a rounded product and a rounded add per term, whatever the SIMD clone, vector width
 // and thread count, so results are reproducible bit for bit. Bias and activation
