@@ -1052,7 +1052,8 @@ void conv_direct_sparse(const ConvParams& given, const float* input, const Spars
   const double macs = double(nnz) * out_sp;
   const int64_t threads = macs >= 1e6 ? omp_get_max_threads() : 1;
   // Each row's weights (one loop per storage form: no test per nonzero) and its chunk starts or
-  // offsets; rows shared among the threads (serial, 3-8% of a stride-2 layer's 2-thread time).
+  // offsets, rows shared among the threads (on one, this took 3-8% of a stride-2 layer's
+  // two-thread time).
 #pragma omp parallel for schedule(static) if (threads > 1 && nnz >= 16384)
   for (int64_t m = 0; m < p.M; ++m) {
     const int64_t j0 = w.row_ptr[m], j1 = w.row_ptr[m + 1];
@@ -1082,7 +1083,7 @@ void conv_direct_sparse(const ConvParams& given, const float* input, const Spars
   if (patches) {
     // Work items: (group, span, block of the group's channels), patch_split's.
     const Split split = patch_split(out_sp, p.group, mg, threads);
-    const int64_t spans_n = split.spans, blocks = split.blocks, span = kPatchSpan;
+    const int64_t spans_n = split.spans, blocks = split.blocks;
     const int64_t block_m = (mg + blocks - 1) / blocks;
     const int64_t items = p.group * spans_n * blocks;
     for (int64_t n = 0; n < p.N; ++n) {
@@ -1093,7 +1094,7 @@ void conv_direct_sparse(const ConvParams& given, const float* input, const Spars
 #pragma omp parallel for schedule(static) if (threads > 1)
       for (int64_t it = 0; it < items; ++it) {
         const int64_t b = it / (p.group * spans_n), gr = it / spans_n % p.group, sp = it % spans_n;
-        const int64_t p0 = sp * span, p1 = std::min(out_sp, p0 + span);
+        const int64_t p0 = sp * kPatchSpan, p1 = std::min(out_sp, p0 + kPatchSpan);
         float* patch_rows = patch_buffer(chunk_cols);
         float* sums =
             chunks > 1 ? workspace(5, static_cast<size_t>(block_m * kPatchSpan)) : nullptr;
