@@ -261,18 +261,16 @@ int register_all() {
   static Data real;
   if (make_real(&real)) {
     // One thread and two (wall time: the kernels' own OpenMP threads).
-    benchmark::RegisterBenchmark("Real/Dense", BM_RealDense, &real)
-        ->Unit(benchmark::kMillisecond)
-        ->ArgName("threads")
-        ->Arg(1)
-        ->Arg(2)
-        ->UseRealTime();
-    benchmark::RegisterBenchmark("Real/Codebook", BM_RealCodebook, &real)
-        ->Unit(benchmark::kMillisecond)
-        ->ArgName("threads")
-        ->Arg(1)
-        ->Arg(2)
-        ->UseRealTime();
+    using Real = std::pair<const char*, void (*)(benchmark::State&, const Data*)>;
+    for (const auto& [name, fn] : {Real{"Real/Dense", BM_RealDense},
+                                   Real{"Real/Codebook", BM_RealCodebook}}) {
+      benchmark::RegisterBenchmark(name, fn, &real)
+          ->Unit(benchmark::kMillisecond)
+          ->ArgName("threads")
+          ->Arg(1)
+          ->Arg(2)
+          ->UseRealTime();
+    }
   }
   for (const Shape& s : kShapes) {
     benchmark::RegisterBenchmark((std::string("Im2colEigen/") + s.name).c_str(), BM_Im2colEigen, s)

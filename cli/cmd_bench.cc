@@ -81,33 +81,28 @@ struct Timings {
 Result<Timings> time_batches(runtime::Session& session, const std::vector<runtime::Value>& inputs,
                              int runs, int warmup, int repeat) {
   Timings t;
-  auto run_batch = [&]() -> Status {
+  // The batch's runs, their wall time in ms; with `node_sum`, profiled, each node's time added.
+  auto run_batch = [&](std::map<std::string, double>* node_sum) -> Result<double> {
+    session.set_profile(node_sum != nullptr);
+    const auto t0 = std::chrono::steady_clock::now();
     for (int r = 0; r < runs; ++r) {
       auto out = session.run(inputs);
       if (!out.ok()) return out.status();
+      if (!node_sum) continue;
+      for (const runtime::NodeTiming& n : session.profile()) (*node_sum)[n.node] += n.ms;
     }
-    return Status::Ok();
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+        .count();
   };
   for (int rep = -warmup; rep < repeat; ++rep) {
     // The whole batch unprofiled (as `run` and a deployment run it: recording a NodeTiming per
     // node cost about 1% of YOLOX's time), then again profiled for the per-node times.
-    session.set_profile(false);
-    const auto t0 = std::chrono::steady_clock::now();
-    DEEPCOMP_RETURN_IF_ERROR(run_batch());
-    const double ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    DEEPCOMP_ASSIGN_OR_RETURN(const double ms, run_batch(nullptr));
     if (rep < 0) continue;
     t.total_ms.push_back(ms);
-    session.set_profile(true);
     std::map<std::string, double> node_sum;
-    const auto p0 = std::chrono::steady_clock::now();
-    for (int r = 0; r < runs; ++r) {
-      auto out = session.run(inputs);
-      if (!out.ok()) return out.status();
-      for (const runtime::NodeTiming& n : session.profile()) node_sum[n.node] += n.ms;
-    }
-    t.profiled_ms.push_back(
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - p0).count());
+    DEEPCOMP_ASSIGN_OR_RETURN(const double profiled, run_batch(&node_sum));
+    t.profiled_ms.push_back(profiled);
     for (const auto& [node, sum] : node_sum) t.node_ms[node].push_back(sum);
   }
   for (const runtime::NodeTiming& n : session.profile()) {

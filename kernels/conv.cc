@@ -88,14 +88,22 @@ void conv_dense(const ConvParams& p, const float* input, const PackedConvWeight&
 SparseChunkStarts sparse_chunk_starts(const std::vector<int64_t>& row_ptr,
                                       const std::vector<int32_t>& col_idx, int64_t cols) {
   SparseChunkStarts c;
-  if (detail::sparse_chunks(cols) < 2) return c;  // one chunk: nothing to search for
+  const int64_t chunks = detail::sparse_chunks(cols);
+  if (chunks < 2) return c;  // one chunk: nothing to search for
   c.rows = static_cast<int64_t>(row_ptr.size()) - 1;
   c.cols = cols;
   c.nnz = static_cast<int64_t>(col_idx.size());
-  c.starts.resize(static_cast<size_t>(c.rows * (detail::sparse_chunks(cols) + 1)));
+  c.starts.resize(static_cast<size_t>(c.rows * (chunks + 1)));
   detail::fill_chunk_starts(row_ptr.data(), col_idx.data(), c.rows, cols, c.starts.data());
   return c;
 }
+
+namespace {
+// The table's starts when it was made for a weight of this shape, else nullptr (found per call).
+const int64_t* starts_for(const ConvParams& p, int64_t nnz, const SparseChunkStarts* chunks) {
+  return chunks && chunks->matches(p.M, p.patch_size(), nnz) ? chunks->starts.data() : nullptr;
+}
+}  // namespace
 
 void conv_csr(const ConvParams& p, const float* input, const CsrMatrix& weight, const float* bias,
               float* output, const Epilogue& epilogue, const float* row_scale,
@@ -105,9 +113,7 @@ void conv_csr(const ConvParams& p, const float* input, const CsrMatrix& weight, 
   w.col_idx = weight.col_idx.data();
   w.values = weight.values.data();
   w.row_scale = row_scale;
-  if (chunks && chunks->matches(p.M, p.patch_size(), weight.nnz())) {
-    w.chunk_starts = chunks->starts.data();
-  }
+  w.chunk_starts = starts_for(p, weight.nnz(), chunks);
   detail::conv_direct_sparse(p, input, w, bias, epilogue, output);
 }
 
@@ -124,9 +130,7 @@ void conv_codebook_csr(const ConvParams& p, const float* input, const CodebookCs
   }
   w.codebook = weight.codebook.data();
   w.row_scale = row_scale;
-  if (chunks && chunks->matches(p.M, p.patch_size(), weight.nnz())) {
-    w.chunk_starts = chunks->starts.data();
-  }
+  w.chunk_starts = starts_for(p, weight.nnz(), chunks);
   detail::conv_direct_sparse(p, input, w, bias, epilogue, output);
 }
 

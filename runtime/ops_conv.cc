@@ -238,15 +238,15 @@ Result<CompiledOp> build_conv(const BuildContext& ctx) {
     }
   }
   // A sparse weight's chunk starts, found once here, not on every run.
+  auto starts_of = [](const auto& m) {
+    return std::make_shared<const kernels::SparseChunkStarts>(
+        kernels::sparse_chunk_starts(m.row_ptr, m.col_idx, m.cols));
+  };
   std::shared_ptr<const kernels::SparseChunkStarts> chunk_starts;
   if (weight.sparse.codebook) {
-    const kernels::CodebookCsrMatrix& m = *weight.sparse.codebook;
-    chunk_starts = std::make_shared<const kernels::SparseChunkStarts>(
-        kernels::sparse_chunk_starts(m.row_ptr, m.col_idx, m.cols));
+    chunk_starts = starts_of(*weight.sparse.codebook);
   } else if (weight.sparse.csr) {
-    const kernels::CsrMatrix& m = *weight.sparse.csr;
-    chunk_starts = std::make_shared<const kernels::SparseChunkStarts>(
-        kernels::sparse_chunk_starts(m.row_ptr, m.col_idx, m.cols));
+    chunk_starts = starts_of(*weight.sparse.csr);
   }
   CompiledOp op;
   op.weight = weight.name;

@@ -107,12 +107,10 @@ void max_separable(const float* src, int64_t in_h, int64_t in_w, int64_t oh, int
       const float* row = rows.data() + (y0 + ky * d[1]) * ow;
       for (int64_t ox = 0; ox < ow; ++ox) out[ox] = row[ox] > out[ox] ? row[ox] : out[ox];
     }
+    // (A column without x taps is -inf already: its row entries are all padding.)
     for (int64_t ox = 0; ox < ow; ++ox) {
-      if (first_x[ox] < 0) {
-        out[ox] = kLow;
-      } else if (const float first = src[fy * in_w + first_x[ox]]; std::isnan(first)) {
-        out[ox] = first;
-      }
+      if (first_x[ox] < 0) continue;
+      if (const float first = src[fy * in_w + first_x[ox]]; std::isnan(first)) out[ox] = first;
     }
   }
 }
